@@ -1,0 +1,439 @@
+//===- AttnOps.cpp - attn operation verifiers -----------------------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "AttrParams.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+#define GET_OP_CLASSES
+#include "attn/Dialect/Attn/IR/AttnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shared checks
+//===----------------------------------------------------------------------===//
+
+static constexpr int64_t kDynamic = ShapedType::kDynamic;
+
+/// Prints a shape with `?` for dynamic sizes: `2x?x128`.
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << '?';
+        else
+          os << d;
+      },
+      "x");
+  return s;
+}
+
+/// Two sizes agree unless both are static and differ.
+static bool sizesAgree(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Checks that `type` has rank `rank`; `layout` names the dimensions.
+static LogicalResult verifyRank(Operation *op, StringRef name,
+                                RankedTensorType type, int64_t rank,
+                                StringRef layout) {
+  if (type.getRank() != rank)
+    return op->emitOpError() << "expects " << name << " of rank " << rank
+                             << " (" << layout << "), found rank "
+                             << type.getRank() << " (" << type << ")";
+  return success();
+}
+
+/// Checks that `type`'s shape agrees with `expected` (kDynamic = unknown).
+static LogicalResult verifyShape(Operation *op, StringRef name,
+                                 RankedTensorType type,
+                                 ArrayRef<int64_t> expected, StringRef layout) {
+  bool ok = type.getRank() == static_cast<int64_t>(expected.size()) &&
+            llvm::all_of(llvm::zip(type.getShape(), expected), [](auto pair) {
+              return sizesAgree(std::get<0>(pair), std::get<1>(pair));
+            });
+  if (!ok)
+    return op->emitOpError()
+           << "expects " << name << " of shape " << shapeString(expected)
+           << " (" << layout << "), found " << shapeString(type.getShape());
+  return success();
+}
+
+static bool isAttentionElementType(Type type) {
+  return type.isF16() || type.isBF16() || type.isF32();
+}
+
+/// Checks that two size-carrying dimensions agree, naming both.
+static LogicalResult verifySameSize(Operation *op, StringRef what,
+                                    StringRef aName, int64_t a,
+                                    StringRef bName, int64_t b) {
+  if (!sizesAgree(a, b))
+    return op->emitOpError() << "expects " << what << " to agree, found "
+                             << a << " in " << aName << " and " << b << " in "
+                             << bName;
+  return success();
+}
+
+/// Checks that a head dimension is static.
+static LogicalResult verifyStatic(Operation *op, StringRef what, int64_t size,
+                                  StringRef name) {
+  if (ShapedType::isDynamic(size))
+    return op->emitOpError() << "expects a static " << what << " in " << name
+                             << ", found '?'";
+  return success();
+}
+
+/// Checks the Q/K pair shared by attention and block selection: rank 4,
+/// static heads and head dims, Hq a multiple of Hkv, batch and D agreeing.
+static LogicalResult verifyQueryKeyPair(Operation *op, RankedTensorType query,
+                                        RankedTensorType key) {
+  if (failed(verifyRank(op, "query", query, 4, "B x Hq x Sq x D")) ||
+      failed(verifyRank(op, "key", key, 4, "B x Hkv x Skv x D")))
+    return failure();
+  int64_t hq = query.getDimSize(1), hkv = key.getDimSize(1);
+  if (failed(verifyStatic(op, "head count (Hq)", hq, "query")) ||
+      failed(verifyStatic(op, "head count (Hkv)", hkv, "key")) ||
+      failed(verifyStatic(op, "head dimension", query.getDimSize(3), "query")) ||
+      failed(verifyStatic(op, "head dimension", key.getDimSize(3), "key")))
+    return failure();
+  if (hq < 1 || hkv < 1)
+    return op->emitOpError() << "expects at least one head, found Hq = " << hq
+                             << " and Hkv = " << hkv;
+  if (hq % hkv != 0)
+    return op->emitOpError()
+           << "expects the query heads (Hq = " << hq
+           << ") to be a multiple of the key/value heads (Hkv = " << hkv
+           << ")";
+  if (query.getDimSize(3) != key.getDimSize(3))
+    return op->emitOpError()
+           << "expects query and key head dimensions to agree, found "
+           << query.getDimSize(3) << " and " << key.getDimSize(3);
+  return verifySameSize(op, "batch sizes", "query", query.getDimSize(0), "key",
+                        key.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+PatternAttrInterface AttentionOp::getEffectivePattern() {
+  if (auto pattern = getPatternAttr())
+    return pattern;
+  return DenseAttr::get(getContext());
+}
+
+double AttentionOp::getEffectiveScale() {
+  if (auto scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+/// The `#attn.selected` patterns inside `pattern` (through unions and
+/// per-head lists).
+static void collectSelected(PatternAttrInterface pattern,
+                            SmallVectorImpl<SelectedAttr> &found) {
+  llvm::TypeSwitch<Attribute>(pattern)
+      .Case([&](SelectedAttr s) { found.push_back(s); })
+      .Case([&](UnionAttr u) {
+        for (PatternAttrInterface m : u.getMembers())
+          collectSelected(m, found);
+      })
+      .Case([&](PerHeadAttr p) {
+        for (auto m : p.getPatterns().getAsRange<PatternAttrInterface>())
+          collectSelected(m, found);
+      });
+}
+
+LogicalResult AttentionOp::verify() {
+  Operation *op = getOperation();
+  RankedTensorType query = getQueryType(), key = getKeyType(),
+                   value = getValue().getType(),
+                   result = getResult().getType();
+  if (failed(verifyQueryKeyPair(op, query, key)) ||
+      failed(verifyRank(op, "value", value, 4, "B x Hkv x Skv x Dv")) ||
+      failed(verifyStatic(op, "head dimension", value.getDimSize(3), "value")))
+    return failure();
+
+  Type qElt = query.getElementType(), kElt = key.getElementType(),
+       vElt = value.getElementType();
+  if (!isAttentionElementType(qElt) || kElt != qElt || vElt != qElt)
+    return emitOpError() << "expects query, key and value of one element type "
+                            "among f16, bf16, f32; found "
+                         << qElt << ", " << kElt << ", " << vElt;
+  if (result.getElementType() != qElt)
+    return emitOpError() << "expects the result element type to be " << qElt
+                         << ", found " << result.getElementType();
+
+  if (value.getDimSize(1) != key.getDimSize(1))
+    return emitOpError() << "expects key and value head counts to agree, "
+                            "found "
+                         << key.getDimSize(1) << " and " << value.getDimSize(1);
+  if (failed(verifySameSize(op, "key/value sequence lengths (Skv)", "key",
+                            key.getDimSize(2), "value", value.getDimSize(2))) ||
+      failed(verifySameSize(op, "batch sizes", "key", key.getDimSize(0),
+                            "value", value.getDimSize(0))))
+    return failure();
+
+  int64_t batch = query.getDimSize(0);
+  if (ShapedType::isDynamic(batch))
+    batch = key.getDimSize(0);
+  int64_t hq = query.getDimSize(1), sq = query.getDimSize(2);
+  if (failed(verifyShape(op, "result", result,
+                         {batch, hq, sq, value.getDimSize(3)},
+                         "B x Hq x Sq x Dv")))
+    return failure();
+
+  if (auto scale = getScaleAttr()) {
+    double s = scale.getValueAsDouble();
+    if (!std::isfinite(s) || s <= 0.0)
+      return emitOpError() << "expects a finite positive scale, found "
+                           << syntax::formatReal(s);
+  }
+
+  if (Value gates = getGates()) {
+    auto type = cast<RankedTensorType>(gates.getType());
+    if (!type.getElementType().isInteger(1))
+      return emitOpError() << "expects gates of i1, found "
+                           << type.getElementType();
+    if (failed(verifyShape(op, "gates", type, {batch, hq}, "B x Hq")))
+      return failure();
+  }
+
+  PatternAttrInterface pattern = getEffectivePattern();
+  AttentionShape shape{hq, sq, key.getDimSize(2)};
+  if (failed(pattern.verifyForShape([&]() { return emitOpError(); }, shape)))
+    return failure();
+
+  SmallVector<SelectedAttr> selected;
+  collectSelected(pattern, selected);
+  Value blocks = getBlocks();
+  if (selected.empty()) {
+    if (blocks)
+      return emitOpError() << "has a blocks operand but its pattern has no "
+                              "#attn.selected to consume it";
+    return success();
+  }
+  if (!blocks)
+    return emitOpError() << "uses " << selected.front()
+                         << " but has no blocks operand (the key block "
+                            "indices, e.g. from attn.select_blocks)";
+  for (SelectedAttr other : selected)
+    if (other.getQueryBlock() != selected.front().getQueryBlock() ||
+        other.getKeyBlock() != selected.front().getKeyBlock())
+      return emitOpError() << "mixes #attn.selected block sizes "
+                           << selected.front() << " and " << other
+                           << "; one blocks operand has one block size";
+  auto blocksType = cast<RankedTensorType>(blocks.getType());
+  if (!blocksType.getElementType().isInteger(32))
+    return emitOpError() << "expects block indices of i32, found "
+                         << blocksType.getElementType();
+  int64_t queryBlock = selected.front().getQueryBlock();
+  int64_t numQueryBlocks =
+      ShapedType::isDynamic(sq) ? kDynamic : ceilDiv(sq, queryBlock);
+  int64_t slots = blocksType.getRank() == 4 ? blocksType.getDimSize(3)
+                                            : kDynamic;
+  return verifyShape(op, "block indices", blocksType,
+                     {batch, key.getDimSize(1), numQueryBlocks, slots},
+                     "B x Hkv x ceil(Sq / query_block) x K");
+}
+
+//===----------------------------------------------------------------------===//
+// HeadGateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult HeadGateOp::verify() {
+  Operation *op = getOperation();
+  auto scores = cast<RankedTensorType>(getScores().getType());
+  auto gates = cast<RankedTensorType>(getGates().getType());
+  if (failed(verifyRank(op, "scores", scores, 2, "B x H")))
+    return failure();
+  if (!isa<FloatType>(scores.getElementType()))
+    return emitOpError() << "expects floating-point router scores, found "
+                         << scores.getElementType();
+  if (!gates.getElementType().isInteger(1))
+    return emitOpError() << "expects gates of i1, found "
+                         << gates.getElementType();
+  if (failed(verifyShape(op, "gates", gates, scores.getShape(), "B x H")))
+    return failure();
+
+  int rules = (getBudgetAttr() ? 1 : 0) + (getBudgetValue() ? 1 : 0) +
+              (getThresholdAttr() ? 1 : 0);
+  if (rules != 1)
+    return emitOpError() << "expects exactly one gating rule (a budget "
+                            "attribute, a budget operand or a threshold), "
+                            "found "
+                         << rules;
+  if (auto threshold = getThresholdAttr())
+    if (!std::isfinite(threshold.getValueAsDouble()))
+      return emitOpError() << "expects a finite threshold, found "
+                           << syntax::formatReal(threshold.getValueAsDouble());
+
+  int64_t minActive = getMinActive();
+  int64_t heads = scores.getDimSize(1);
+  if (minActive < 0)
+    return emitOpError() << "expects min_active >= 0, found " << minActive;
+  if (!ShapedType::isDynamic(heads) && minActive > heads)
+    return emitOpError() << "expects min_active <= the number of heads ("
+                         << heads << "), found " << minActive;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SelectBlocksOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectBlocksOp::verify() {
+  Operation *op = getOperation();
+  auto query = cast<RankedTensorType>(getQuery().getType());
+  auto key = cast<RankedTensorType>(getKey().getType());
+  if (failed(verifyQueryKeyPair(op, query, key)))
+    return failure();
+  if (!isAttentionElementType(query.getElementType()) ||
+      key.getElementType() != query.getElementType())
+    return emitOpError() << "expects query and key of one element type "
+                            "among f16, bf16, f32; found "
+                         << query.getElementType() << " and "
+                         << key.getElementType();
+
+  int64_t queryBlock = getQueryBlock(), keyBlock = getKeyBlock(),
+          topK = getTopK(), sink = getKeepSink(), local = getKeepLocal();
+  if (queryBlock < 1 || keyBlock < 1)
+    return emitOpError() << "expects query_block and key_block >= 1, found "
+                         << queryBlock << " and " << keyBlock;
+  if (topK < 1)
+    return emitOpError() << "expects top_k >= 1, found " << topK;
+  if (sink < 0 || local < 0)
+    return emitOpError() << "expects keep_sink and keep_local >= 0, found "
+                         << sink << " and " << local;
+  if (sink + local > topK)
+    return emitOpError() << "keeps " << sink << " sink and " << local
+                         << " local blocks, more than top_k = " << topK;
+
+  int64_t skv = key.getDimSize(2);
+  int64_t numKeyBlocks =
+      ShapedType::isDynamic(skv) ? kDynamic : ceilDiv(skv, keyBlock);
+  if (!ShapedType::isDynamic(numKeyBlocks) && topK > numKeyBlocks)
+    return emitOpError() << "expects top_k <= the number of key blocks ("
+                         << numKeyBlocks << " blocks of " << keyBlock
+                         << " in Skv = " << skv << "), found " << topK;
+
+  int64_t batch = query.getDimSize(0);
+  if (ShapedType::isDynamic(batch))
+    batch = key.getDimSize(0);
+  int64_t hkv = key.getDimSize(1), sq = query.getDimSize(2);
+
+  if (Value pooled = getPooledKeys()) {
+    auto type = cast<RankedTensorType>(pooled.getType());
+    if (type.getElementType() != key.getElementType())
+      return emitOpError() << "expects pooled keys of element type "
+                           << key.getElementType() << ", found "
+                           << type.getElementType();
+    if (failed(verifyShape(op, "pooled keys", type,
+                           {batch, hkv, numKeyBlocks, key.getDimSize(3)},
+                           "B x Hkv x ceil(Skv / key_block) x D")))
+      return failure();
+  }
+
+  auto indices = cast<RankedTensorType>(getIndices().getType());
+  if (!indices.getElementType().isInteger(32))
+    return emitOpError() << "expects i32 block indices, found "
+                         << indices.getElementType();
+  int64_t numQueryBlocks =
+      ShapedType::isDynamic(sq) ? kDynamic : ceilDiv(sq, queryBlock);
+  return verifyShape(op, "result", indices,
+                     {batch, hkv, numQueryBlocks, topK},
+                     "B x Hkv x ceil(Sq / query_block) x top_k");
+}
+
+//===----------------------------------------------------------------------===//
+// CompressKVOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CompressKVOp::verify() {
+  Operation *op = getOperation();
+  auto key = cast<RankedTensorType>(getKey().getType());
+  auto value = cast<RankedTensorType>(getValue().getType());
+  if (failed(verifyRank(op, "key", key, 4, "B x Hkv x S x D")) ||
+      failed(verifyRank(op, "value", value, 4, "B x Hkv x S x Dv")))
+    return failure();
+  if (!isAttentionElementType(key.getElementType()) ||
+      value.getElementType() != key.getElementType())
+    return emitOpError() << "expects key and value of one element type among "
+                            "f16, bf16, f32; found "
+                         << key.getElementType() << " and "
+                         << value.getElementType();
+  int64_t hkv = key.getDimSize(1);
+  if (failed(verifyStatic(op, "head count (Hkv)", hkv, "key")) ||
+      failed(verifySameSize(op, "batch sizes", "key", key.getDimSize(0),
+                            "value", value.getDimSize(0))) ||
+      failed(verifySameSize(op, "head counts", "key", hkv, "value",
+                            value.getDimSize(1))) ||
+      failed(verifySameSize(op, "sequence lengths", "key", key.getDimSize(2),
+                            "value", value.getDimSize(2))))
+    return failure();
+
+  int64_t block = getBlock(), stride = getEffectiveStride();
+  if (block < 1)
+    return emitOpError() << "expects block >= 1, found " << block;
+  if (stride < 1 || stride > block)
+    return emitOpError() << "expects 1 <= stride <= block (" << block
+                         << ") so that no token is skipped, found " << stride;
+
+  bool linear = getMethod() == CompressionMethod::Linear;
+  if (Value weights = getWeights()) {
+    if (!linear)
+      return emitOpError() << "has weights but method is '"
+                           << stringifyCompressionMethod(getMethod())
+                           << "'; weights belong to method 'linear'";
+    auto type = cast<RankedTensorType>(weights.getType());
+    if (!isa<FloatType>(type.getElementType()))
+      return emitOpError() << "expects floating-point weights, found "
+                           << type.getElementType();
+    if (failed(verifyShape(op, "weights", type, {hkv, block}, "Hkv x block")))
+      return failure();
+  } else if (linear) {
+    return emitOpError() << "uses method 'linear' but has no weights operand "
+                            "(Hkv x block)";
+  }
+
+  int64_t seq = key.getDimSize(2);
+  int64_t slots = kDynamic;
+  if (!ShapedType::isDynamic(seq)) {
+    if (seq < block)
+      return emitOpError() << "expects at least one block of " << block
+                           << " tokens, found a sequence of " << seq;
+    slots = (seq - block) / stride + 1;
+  }
+  int64_t batch = ShapedType::isDynamic(key.getDimSize(0)) ? value.getDimSize(0)
+                                                           : key.getDimSize(0);
+  auto ck = cast<RankedTensorType>(getCompressedKey().getType());
+  auto cv = cast<RankedTensorType>(getCompressedValue().getType());
+  if (ck.getElementType() != key.getElementType() ||
+      cv.getElementType() != key.getElementType())
+    return emitOpError() << "expects compressed results of element type "
+                         << key.getElementType() << ", found "
+                         << ck.getElementType() << " and "
+                         << cv.getElementType();
+  if (failed(verifyShape(op, "compressed key", ck,
+                         {batch, hkv, slots, key.getDimSize(3)},
+                         "B x Hkv x (S - block) / stride + 1 x D")))
+    return failure();
+  return verifyShape(op, "compressed value", cv,
+                     {batch, hkv, slots, value.getDimSize(3)},
+                     "B x Hkv x (S - block) / stride + 1 x Dv");
+}

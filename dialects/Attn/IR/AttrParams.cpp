@@ -1,0 +1,198 @@
+//===- AttrParams.cpp - Shared `<name = value, flag>` attribute syntax ----===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttrParams.h"
+
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <charconv>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::syntax;
+
+ParseResult syntax::parseReal(AsmParser &parser, double &value) {
+  // parseOptionalInteger would consume a leading '-' and then fail on a
+  // float, so take the sign first.
+  bool negative = succeeded(parser.parseOptionalMinus());
+  uint64_t integer;
+  OptionalParseResult asInteger = parser.parseOptionalInteger(integer);
+  if (asInteger.has_value()) {
+    if (failed(*asInteger))
+      return failure();
+    value = static_cast<double>(integer);
+  } else if (parser.parseFloat(value)) {
+    return failure();
+  }
+  if (negative)
+    value = -value;
+  return success();
+}
+
+void syntax::printReal(llvm::raw_ostream &os, double value) {
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  std::string text(buffer, ec == std::errc() ? end : buffer);
+  // MLIR float literals need a dot before any exponent.
+  if (std::isfinite(value) && text.find('.') == std::string::npos) {
+    size_t exponent = text.find('e');
+    text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
+  }
+  os << text;
+}
+
+std::string syntax::formatReal(double value) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printReal(os, value);
+  return text;
+}
+
+static std::string listNames(llvm::ArrayRef<AttrParam> params) {
+  std::string names;
+  llvm::raw_string_ostream os(names);
+  llvm::interleaveComma(params, os, [&](const AttrParam &p) { os << p.name; });
+  return names;
+}
+
+static ParseResult parseOneValue(AsmParser &parser, llvm::StringRef mnemonic,
+                                 AttrParam &param) {
+  switch (param.kind) {
+  case AttrParam::Kind::Flag: {
+    *param.flagDst = true;
+    if (failed(parser.parseOptionalEqual()))
+      return success(); // A bare flag means `true`.
+    if (succeeded(parser.parseOptionalKeyword("true")))
+      return success();
+    if (succeeded(parser.parseOptionalKeyword("false"))) {
+      *param.flagDst = false;
+      return success();
+    }
+    return parser.emitError(parser.getCurrentLocation())
+           << "expected 'true' or 'false' for flag '" << param.name
+           << "' of #attn." << mnemonic;
+  }
+  case AttrParam::Kind::Int:
+    if (parser.parseEqual())
+      return failure();
+    return parser.parseInteger(*param.intDst);
+  case AttrParam::Kind::UInt:
+    if (parser.parseEqual())
+      return failure();
+    return parser.parseInteger(*param.uintDst);
+  case AttrParam::Kind::Float:
+    if (parser.parseEqual())
+      return failure();
+    return parseReal(parser, *param.floatDst);
+  case AttrParam::Kind::IntList:
+    if (parser.parseEqual())
+      return failure();
+    param.listDst->clear();
+    return parser.parseCommaSeparatedList(
+        AsmParser::Delimiter::Square, [&]() -> ParseResult {
+          int64_t value;
+          if (parser.parseInteger(value))
+            return failure();
+          param.listDst->push_back(value);
+          return success();
+        });
+  case AttrParam::Kind::Attribute:
+    if (parser.parseEqual())
+      return failure();
+    return parser.parseAttribute(*param.attrDst);
+  }
+  llvm_unreachable("unknown parameter kind");
+}
+
+ParseResult syntax::parseAttrParams(AsmParser &parser, llvm::StringRef mnemonic,
+                                    llvm::MutableArrayRef<AttrParam> params) {
+  auto parseOne = [&]() -> ParseResult {
+    llvm::SMLoc loc = parser.getCurrentLocation();
+    llvm::StringRef name;
+    if (failed(parser.parseOptionalKeyword(&name)))
+      return parser.emitError(loc)
+             << "expected a parameter name of #attn." << mnemonic
+             << " (one of: " << listNames(params) << ")";
+    auto *it = llvm::find_if(params,
+                             [&](const AttrParam &p) { return p.name == name; });
+    if (it == params.end())
+      return parser.emitError(loc)
+             << "unknown parameter '" << name << "' of #attn." << mnemonic
+             << "; expected one of: " << listNames(params);
+    if (it->seen)
+      return parser.emitError(loc) << "parameter '" << name << "' of #attn."
+                                   << mnemonic << " given twice";
+    it->seen = true;
+    return parseOneValue(parser, mnemonic, *it);
+  };
+  if (parser.parseCommaSeparatedList(parseOne))
+    return failure();
+  for (const AttrParam &p : params)
+    if (p.required && !p.seen)
+      return parser.emitError(parser.getCurrentLocation())
+             << "#attn." << mnemonic << " needs parameter '" << p.name << "'";
+  return success();
+}
+
+ParseResult syntax::parseAngledAttrParams(
+    AsmParser &parser, llvm::StringRef mnemonic,
+    llvm::MutableArrayRef<AttrParam> params, bool anglesOptional) {
+  if (anglesOptional && failed(parser.parseOptionalLess())) {
+    for (const AttrParam &p : params)
+      if (p.required)
+        return parser.emitError(parser.getCurrentLocation())
+               << "#attn." << mnemonic << " needs parameter '" << p.name
+               << "'";
+    return success();
+  }
+  if (!anglesOptional && parser.parseLess())
+    return failure();
+  if (parseAttrParams(parser, mnemonic, params))
+    return failure();
+  return parser.parseGreater();
+}
+
+llvm::raw_ostream &AttrParamPrinter::next() {
+  if (!first)
+    printer << ", ";
+  first = false;
+  return printer.getStream();
+}
+
+AttrParamPrinter &AttrParamPrinter::integer(llvm::StringRef name,
+                                            int64_t value) {
+  next() << name << " = " << value;
+  return *this;
+}
+
+AttrParamPrinter &AttrParamPrinter::floating(llvm::StringRef name,
+                                             double value) {
+  printReal(next() << name << " = ", value);
+  return *this;
+}
+
+AttrParamPrinter &AttrParamPrinter::flag(llvm::StringRef name, bool value) {
+  if (value)
+    next() << name;
+  return *this;
+}
+
+AttrParamPrinter &AttrParamPrinter::intList(llvm::StringRef name,
+                                            llvm::ArrayRef<int64_t> values) {
+  next() << name << " = [";
+  llvm::interleaveComma(values, printer.getStream());
+  printer.getStream() << ']';
+  return *this;
+}
+
+AttrParamPrinter &AttrParamPrinter::attribute(llvm::StringRef name,
+                                              Attribute value) {
+  next() << name << " = ";
+  printer.printAttribute(value);
+  return *this;
+}
