@@ -1,0 +1,223 @@
+//===- Schedule.cpp - Per-layer schedules: JSON form and application ------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/Transforms/Schedule.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+//===----------------------------------------------------------------------===//
+// JSON form
+//===----------------------------------------------------------------------===//
+
+ScheduleAttr mlir::attn::parseScheduleJSON(StringRef text, MLIRContext *context,
+                                           std::string &error) {
+  context->getOrLoadDialect<AttnDialect>();
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  if (!parsed) {
+    error = "invalid JSON: " + llvm::toString(parsed.takeError());
+    return {};
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
+  if (!layers) {
+    error = "expected an object with a \"layers\" array";
+    return {};
+  }
+
+  // Diagnostics from attribute verifiers land in `error` instead of stderr.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(context, [&](Diagnostic &diag) {
+    diagnostics = diag.str();
+    return success();
+  });
+  auto fail = [&](size_t index, const Twine &message) {
+    error = ("layers[" + Twine(index) + "]: " + message).str();
+    return ScheduleAttr();
+  };
+
+  SmallVector<Attribute> entries;
+  for (auto [i, value] : llvm::enumerate(*layers)) {
+    const llvm::json::Object *entry = value.getAsObject();
+    if (!entry)
+      return fail(i, "expected an object");
+    for (const auto &kv : *entry)
+      if (kv.first != "layer" && kv.first != "budget" && kv.first != "pattern")
+        return fail(i, "unknown field \"" + kv.first.str() +
+                           "\" (expected layer, budget, pattern)");
+    std::optional<int64_t> index = entry->getInteger("layer");
+    if (!index)
+      return fail(i, "expected an integer \"layer\"");
+    BudgetAttr budget;
+    if (const llvm::json::Value *b = entry->get("budget")) {
+      std::optional<double> fraction = b->getAsNumber();
+      if (!fraction)
+        return fail(i, "expected a number for \"budget\"");
+      budget = BudgetAttr::getChecked(
+          [&]() { return emitError(UnknownLoc::get(context)); }, context,
+          llvm::APFloat(*fraction));
+      if (!budget)
+        return fail(i, diagnostics);
+    }
+    PatternAttrInterface pattern;
+    if (const llvm::json::Value *p = entry->get("pattern")) {
+      std::optional<StringRef> source = p->getAsString();
+      if (!source)
+        return fail(i, "expected a string for \"pattern\" (an attn pattern "
+                       "attribute such as \"#attn.causal\")");
+      Attribute attr = parseAttribute(*source, context);
+      if (!attr)
+        return fail(i, "cannot parse pattern \"" + *source + "\": " +
+                           diagnostics);
+      pattern = dyn_cast<PatternAttrInterface>(attr);
+      if (!pattern)
+        return fail(i, "\"" + *source + "\" is not an attn pattern");
+    }
+    LayerAttr layer = LayerAttr::getChecked(
+        [&]() { return emitError(UnknownLoc::get(context)); }, context, *index,
+        budget, pattern);
+    if (!layer)
+      return fail(i, diagnostics);
+    entries.push_back(layer);
+  }
+  ScheduleAttr schedule = ScheduleAttr::getChecked(
+      [&]() { return emitError(UnknownLoc::get(context)); }, context,
+      ArrayAttr::get(context, entries));
+  if (!schedule)
+    error = diagnostics;
+  return schedule;
+}
+
+std::string mlir::attn::printScheduleJSON(ScheduleAttr schedule) {
+  llvm::json::Array layers;
+  for (LayerAttr layer : schedule.getEntries()) {
+    llvm::json::Object entry{{"layer", layer.getIndex()}};
+    if (layer.getBudget())
+      entry["budget"] = layer.getBudget().getValue();
+    if (layer.getPattern()) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << layer.getPattern();
+      entry["pattern"] = text;
+    }
+    layers.push_back(std::move(entry));
+  }
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << llvm::formatv("{0:2}",
+                      llvm::json::Value(llvm::json::Object{
+                          {"layers", std::move(layers)}}));
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Application
+//===----------------------------------------------------------------------===//
+
+/// The layer index of an attn op, if it carries one.
+static std::optional<int64_t> getLayerIndex(Operation *op) {
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return attention.getLayer();
+  if (auto gate = dyn_cast<HeadGateOp>(op))
+    return gate.getLayer();
+  return std::nullopt;
+}
+
+static std::string listLayers(ScheduleAttr schedule) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(schedule.getEntries(), os,
+                        [&](LayerAttr l) { os << l.getIndex(); });
+  return s;
+}
+
+LogicalResult mlir::attn::applySchedule(ModuleOp module,
+                                        ScheduleAttr schedule) {
+  // First check everything, then change anything: a failed application
+  // leaves the module as it was.
+  SmallVector<std::pair<Operation *, LayerAttr>> work;
+  llvm::DenseSet<int64_t> usedLayers;
+  bool failedAny = false;
+  module.walk([&](Operation *op) {
+    std::optional<int64_t> index = getLayerIndex(op);
+    if (!index)
+      return;
+    usedLayers.insert(*index);
+    LayerAttr entry = schedule.lookup(*index);
+    if (!entry) {
+      op->emitError() << "layer " << *index
+                      << " has no entry in the schedule (scheduled layers: "
+                      << listLayers(schedule) << ")";
+      failedAny = true;
+      return;
+    }
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      if (PatternAttrInterface pattern = entry.getPattern()) {
+        AttentionShape shape{attention.getNumQueryHeads(),
+                             attention.getQueryType().getDimSize(2),
+                             attention.getKeyType().getDimSize(2)};
+        if (failed(pattern.verifyForShape(
+                [&]() {
+                  return op->emitError()
+                         << "layer " << *index << "'s pattern does not fit: ";
+                },
+                shape))) {
+          failedAny = true;
+          return;
+        }
+        if (pattern.isRuntimeSelected() && !attention.getBlocks()) {
+          op->emitError() << "layer " << *index << "'s pattern " << pattern
+                          << " needs a blocks operand, which this op lacks";
+          failedAny = true;
+          return;
+        }
+      }
+    } else if (auto gate = dyn_cast<HeadGateOp>(op)) {
+      if (entry.getBudget() && !gate.getBudgetAttr()) {
+        op->emitError() << "layer " << *index
+                        << " schedules a budget, but this attn.head_gate is "
+                           "gated by "
+                        << (gate.getThresholdAttr() ? "a threshold"
+                                                    : "a runtime budget")
+                        << "; give it a budget attribute to schedule it";
+        failedAny = true;
+        return;
+      }
+    }
+    work.emplace_back(op, entry);
+  });
+
+  for (LayerAttr entry : schedule.getEntries())
+    if (!usedLayers.contains(entry.getIndex())) {
+      module.emitError() << "schedule names layer " << entry.getIndex()
+                         << ", but no attn op carries layer = "
+                         << entry.getIndex();
+      failedAny = true;
+    }
+  if (failedAny)
+    return failure();
+
+  for (auto [op, entry] : work) {
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      if (entry.getBudget())
+        attention.setBudgetAttr(entry.getBudget());
+      if (entry.getPattern())
+        attention.setPatternAttr(entry.getPattern());
+    } else if (auto gate = dyn_cast<HeadGateOp>(op)) {
+      if (entry.getBudget())
+        gate.setBudgetAttr(entry.getBudget());
+    }
+  }
+  return success();
+}
