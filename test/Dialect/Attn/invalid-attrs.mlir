@@ -1,0 +1,182 @@
+// Every attribute parameter check and every syntax error of the shared
+// `<name = value, flag>` form yields a diagnostic naming the parameter.
+// RUN: attn-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{#attn.local expects window >= 1, found 0}}
+func.func private @f() attributes {p = #attn.local<window = 0>}
+
+// -----
+
+// expected-error @+1 {{#attn.local expects dilation >= 1, found -2}}
+func.func private @f() attributes {p = #attn.local<window = 4, dilation = -2>}
+
+// -----
+
+// expected-error @+1 {{#attn.local needs parameter 'window'}}
+func.func private @f() attributes {p = #attn.local<causal>}
+
+// -----
+
+// expected-error @+1 {{unknown parameter 'size' of #attn.local; expected one of: window, dilation, causal}}
+func.func private @f() attributes {p = #attn.local<size = 4>}
+
+// -----
+
+// expected-error @+1 {{parameter 'window' of #attn.local given twice}}
+func.func private @f() attributes {p = #attn.local<window = 4, window = 8>}
+
+// -----
+
+// expected-error @+1 {{expected 'true' or 'false' for flag 'causal' of #attn.local}}
+func.func private @f() attributes {p = #attn.local<window = 4, causal = 1>}
+
+// -----
+
+// expected-error @+1 {{expected a parameter name of #attn.local (one of: window, dilation, causal)}}
+func.func private @f() attributes {p = #attn.local<4>}
+
+// -----
+
+// expected-error @+1 {{#attn.strided expects stride >= 1, found 0}}
+func.func private @f() attributes {p = #attn.strided<stride = 0>}
+
+// -----
+
+// expected-error @+1 {{#attn.strided expects block >= 1, found 0}}
+func.func private @f() attributes {p = #attn.strided<stride = 2, block = 0>}
+
+// -----
+
+// expected-error @+1 {{#attn.global expects tokens >= 1, found 0}}
+func.func private @f() attributes {p = #attn.global<tokens = 0>}
+
+// -----
+
+// expected-error @+1 {{#attn.chunked expects size >= 1, found -1}}
+func.func private @f() attributes {p = #attn.chunked<size = -1>}
+
+// -----
+
+// expected-error @+1 {{#attn.random_blocks expects density in (0, 1], found 0.0}}
+func.func private @f() attributes {p = #attn.random_blocks<density = 0.0, seed = 1>}
+
+// -----
+
+// expected-error @+1 {{#attn.random_blocks expects density in (0, 1], found 1.5}}
+func.func private @f() attributes {p = #attn.random_blocks<density = 1.5, seed = 1>}
+
+// -----
+
+// expected-error @+1 {{#attn.random_blocks expects block >= 1, found 0}}
+func.func private @f() attributes {p = #attn.random_blocks<density = 0.5, seed = 1, block = 0>}
+
+// -----
+
+// expected-error @+1 {{#attn.random_blocks needs parameter 'seed'}}
+func.func private @f() attributes {p = #attn.random_blocks<density = 0.5>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout expects block >= 1, found 0}}
+func.func private @f() attributes {p = #attn.block_layout<block = 0, shape = [1, 1], layout = [1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout expects shape [rows, cols] or [heads, rows, cols], found 1 dimensions}}
+func.func private @f() attributes {p = #attn.block_layout<block = 4, shape = [4], layout = [1, 1, 1, 1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout expects positive shape dimensions, found 0}}
+func.func private @f() attributes {p = #attn.block_layout<block = 4, shape = [0, 4], layout = [1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout of shape [2, 2] needs 4 layout entries, found 3}}
+func.func private @f() attributes {p = #attn.block_layout<block = 4, shape = [2, 2], layout = [1, 0, 1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout entries must be 0 or 1; entry 2 is not}}
+func.func private @f() attributes {p = #attn.block_layout<block = 4, shape = [2, 2], layout = [1, 0, 2, 1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.selected expects query_block and key_block >= 1, found 0 and 64}}
+func.func private @f() attributes {p = #attn.selected<query_block = 0, key_block = 64>}
+
+// -----
+
+// expected-error @+1 {{#attn.union expects at least one pattern}}
+func.func private @f() attributes {p = #attn.union<[]>}
+
+// -----
+
+// expected-error @+1 {{#attn.union entry 1 must be an attn pattern, found #attn.budget<0.5>}}
+func.func private @f() attributes {p = #attn.union<[#attn.causal, #attn.budget<0.5>]>}
+
+// -----
+
+// expected-error @+1 {{#attn.union entry 0 is a #attn.per_head, which may only appear as the outermost pattern}}
+func.func private @f() attributes {p = #attn.union<[#attn.per_head<[#attn.causal]>]>}
+
+// -----
+
+// expected-error @+1 {{#attn.per_head expects at least one pattern}}
+func.func private @f() attributes {p = #attn.per_head<[]>}
+
+// -----
+
+// expected-error @+1 {{#attn.per_head entry 0 must be an attn pattern, found 3 : i64}}
+func.func private @f() attributes {p = #attn.per_head<[3]>}
+
+// -----
+
+// expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found 0.0}}
+func.func private @f() attributes {b = #attn.budget<0.0>}
+
+// -----
+
+// expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found 1.5}}
+func.func private @f() attributes {b = #attn.budget<1.5>}
+
+// -----
+
+// expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found -0.5}}
+func.func private @f() attributes {b = #attn.budget<-0.5>}
+
+// -----
+
+// expected-error @+1 {{#attn.layer index must be >= 0, found -1}}
+func.func private @f() attributes {l = #attn.layer<-1, budget = 0.5>}
+
+// -----
+
+// expected-error @+1 {{#attn.layer 2 sets neither a budget nor a pattern}}
+func.func private @f() attributes {l = #attn.layer<2>}
+
+// -----
+
+// expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found 2.0}}
+func.func private @f() attributes {l = #attn.layer<2, budget = 2.0>}
+
+// -----
+
+// expected-error @+1 {{#attn.layer pattern must be an attn pattern, found #attn.budget<0.5>}}
+func.func private @f() attributes {l = #attn.layer<2, pattern = #attn.budget<0.5>>}
+
+// -----
+
+// expected-error @+1 {{#attn.schedule entry 0 must be an #attn.layer, found #attn.causal}}
+module attributes {attn.schedule = #attn.schedule<[#attn.causal]>} {}
+
+// -----
+
+// expected-error @+1 {{#attn.schedule names layer 1 more than once}}
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<1, budget = 0.5>, #attn.layer<1, budget = 0.25>]>} {}
+
+// -----
+
+// expected-error @+2 {{expected ::mlir::attn::CompressionMethod to be one of: mean, linear}}
+// expected-error @+1 {{failed to parse Attn_CompressionMethodAttr parameter 'value'}}
+func.func private @f() attributes {m = #attn.compression<max>}

@@ -1,0 +1,627 @@
+// Every verifier branch of the attn ops rejects its bad input with a
+// diagnostic that names what was expected and what was found.
+// RUN: attn-opt %s -split-input-file -verify-diagnostics
+
+//===----------------------------------------------------------------------===//
+// attn.attention: shapes, heads, dims
+//===----------------------------------------------------------------------===//
+
+func.func @query_rank(%q: tensor<8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{'attn.attention' op expects query of rank 4 (B x Hq x Sq x D), found rank 3 ('tensor<8x128x64xf16>')}}
+  %o = attn.attention %q, %k, %v : tensor<8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @key_rank(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64x1xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects key of rank 4 (B x Hkv x Skv x D), found rank 5}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64x1xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @value_rank(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<f16>) {
+  // expected-error @+1 {{expects value of rank 4 (B x Hkv x Skv x Dv), found rank 0}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<f16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @dynamic_query_heads(%q: tensor<2x?x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects a static head count (Hq) in query, found '?'}}
+  %o = attn.attention %q, %k, %v : tensor<2x?x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x?x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @dynamic_kv_heads(%q: tensor<2x8x128x64xf16>, %k: tensor<2x?x128x64xf16>, %v: tensor<2x?x128x64xf16>) {
+  // expected-error @+1 {{expects a static head count (Hkv) in key, found '?'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x?x128x64xf16>, tensor<2x?x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @dynamic_query_head_dim(%q: tensor<2x8x128x?xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects a static head dimension in query, found '?'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x?xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @dynamic_key_head_dim(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x?xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects a static head dimension in key, found '?'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x?xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @dynamic_value_head_dim(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x?xf16>) {
+  // expected-error @+1 {{expects a static head dimension in value, found '?'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x?xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @zero_heads(%q: tensor<2x0x128x64xf16>, %k: tensor<2x0x128x64xf16>, %v: tensor<2x0x128x64xf16>) {
+  // expected-error @+1 {{expects at least one head, found Hq = 0 and Hkv = 0}}
+  %o = attn.attention %q, %k, %v : tensor<2x0x128x64xf16>, tensor<2x0x128x64xf16>, tensor<2x0x128x64xf16> -> tensor<2x0x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @heads_not_multiple(%q: tensor<2x12x128x64xf16>, %k: tensor<2x5x128x64xf16>, %v: tensor<2x5x128x64xf16>) {
+  // expected-error @+1 {{expects the query heads (Hq = 12) to be a multiple of the key/value heads (Hkv = 5)}}
+  %o = attn.attention %q, %k, %v : tensor<2x12x128x64xf16>, tensor<2x5x128x64xf16>, tensor<2x5x128x64xf16> -> tensor<2x12x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @head_dims_differ(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x128xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects query and key head dimensions to agree, found 64 and 128}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x128xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @batch_query_key(%q: tensor<2x8x128x64xf16>, %k: tensor<3x8x128x64xf16>, %v: tensor<3x8x128x64xf16>) {
+  // expected-error @+1 {{expects batch sizes to agree, found 2 in query and 3 in key}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<3x8x128x64xf16>, tensor<3x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @batch_key_value(%q: tensor<?x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<3x8x128x64xf16>) {
+  // expected-error @+1 {{expects batch sizes to agree, found 2 in key and 3 in value}}
+  %o = attn.attention %q, %k, %v : tensor<?x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<3x8x128x64xf16> -> tensor<?x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @element_type(%q: tensor<2x8x128x64xf64>, %k: tensor<2x8x128x64xf64>, %v: tensor<2x8x128x64xf64>) {
+  // expected-error @+1 {{expects query, key and value of one element type among f16, bf16, f32; found 'f64', 'f64', 'f64'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf64>, tensor<2x8x128x64xf64>, tensor<2x8x128x64xf64> -> tensor<2x8x128x64xf64>
+  return
+}
+
+// -----
+
+func.func @mixed_element_types(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xbf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects query, key and value of one element type among f16, bf16, f32; found 'f16', 'bf16', 'f16'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xbf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @result_element_type(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects the result element type to be 'f16', found 'f32'}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf32>
+  return
+}
+
+// -----
+
+func.func @kv_heads_differ(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x4x128x64xf16>) {
+  // expected-error @+1 {{expects key and value head counts to agree, found 8 and 4}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x4x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @kv_lengths_differ(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x64x64xf16>) {
+  // expected-error @+1 {{expects key/value sequence lengths (Skv) to agree, found 128 in key and 64 in value}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x64x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @result_shape(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x256x64xf16>, %v: tensor<2x8x256x32xf16>) {
+  // expected-error @+1 {{expects result of shape 2x8x128x32 (B x Hq x Sq x Dv), found 2x8x256x64}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x256x64xf16>, tensor<2x8x256x32xf16> -> tensor<2x8x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @result_rank(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects result of shape 2x8x128x64 (B x Hq x Sq x Dv), found 16x128x64}}
+  %o = attn.attention %q, %k, %v : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<16x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @negative_scale(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects a finite positive scale, found -1.25}}
+  %o = attn.attention %q, %k, %v {scale = -1.25 : f32} : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @infinite_scale(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{expects a finite positive scale, found inf}}
+  %o = attn.attention %q, %k, %v {scale = 0x7F800000 : f32} : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @scale_wrong_type(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{attribute 'scale' failed to satisfy constraint: 32-bit float attribute}}
+  %o = attn.attention %q, %k, %v {scale = 1 : i32} : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @pattern_wrong_kind(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{attribute 'pattern' failed to satisfy constraint: PatternAttrInterface instance}}
+  %o = attn.attention %q, %k, %v {pattern = #attn.budget<0.5>} : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.attention: gates
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @gates_element_type(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>, %g: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects gates of i1, found 'f32'}}
+  %o = attn.attention %q, %k, %v gates(%g : tensor<2x8xf32>) : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @gates_shape(%q: tensor<2x8x128x64xf16>, %k: tensor<2x8x128x64xf16>, %v: tensor<2x8x128x64xf16>, %g: tensor<2x4xi1>) {
+  // expected-error @+1 {{expects gates of shape 2x8 (B x Hq), found 2x4}}
+  %o = attn.attention %q, %k, %v gates(%g : tensor<2x4xi1>) : tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16>, tensor<2x8x128x64xf16> -> tensor<2x8x128x64xf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.attention: patterns against the op's shape
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @per_head_length(%q: tensor<2x4x128x64xf16>, %k: tensor<2x4x128x64xf16>, %v: tensor<2x4x128x64xf16>) {
+  // expected-error @+1 {{#attn.per_head lists 3 patterns but the op has Hq = 4 query heads}}
+  %o = attn.attention %q, %k, %v {pattern = #attn.per_head<[#attn.causal, #attn.dense, #attn.causal]>} : tensor<2x4x128x64xf16>, tensor<2x4x128x64xf16>, tensor<2x4x128x64xf16> -> tensor<2x4x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @per_head_member_layout(%q: tensor<1x2x64x64xf16>, %k: tensor<1x2x64x64xf16>, %v: tensor<1x2x64x64xf16>) {
+  // expected-error @+1 {{#attn.block_layout of 1x1 blocks of 32 covers fewer positions than Skv = 64 (needs 2x2)}}
+  %o = attn.attention %q, %k, %v {pattern = #attn.per_head<[#attn.causal, #attn.union<[#attn.causal, #attn.block_layout<block = 32, shape = [1, 1], layout = [1]>]>]>} : tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16> -> tensor<1x2x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @layout_heads(%q: tensor<1x4x64x64xf16>, %k: tensor<1x4x64x64xf16>, %v: tensor<1x4x64x64xf16>) {
+  // expected-error @+1 {{#attn.block_layout has 2 per-head matrices but the op has Hq = 4 query heads}}
+  %o = attn.attention %q, %k, %v {pattern = #attn.block_layout<block = 64, shape = [2, 1, 1], layout = [1, 1]>} : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x4x64x64xf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.attention: runtime-selected blocks
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @blocks_without_selected(%q: tensor<1x4x64x64xf16>, %k: tensor<1x4x64x64xf16>, %v: tensor<1x4x64x64xf16>, %b: tensor<1x4x1x1xi32>) {
+  // expected-error @+1 {{has a blocks operand but its pattern has no #attn.selected to consume it}}
+  %o = attn.attention %q, %k, %v blocks(%b : tensor<1x4x1x1xi32>) {pattern = #attn.causal} : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x4x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @selected_without_blocks(%q: tensor<1x4x64x64xf16>, %k: tensor<1x4x64x64xf16>, %v: tensor<1x4x64x64xf16>) {
+  // expected-error @+1 {{uses #attn.selected<query_block = 64, key_block = 64> but has no blocks operand (the key block indices, e.g. from attn.select_blocks)}}
+  %o = attn.attention %q, %k, %v {pattern = #attn.union<[#attn.local<window = 8>, #attn.selected<query_block = 64, key_block = 64>]>} : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x4x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @selected_mixed_sizes(%q: tensor<1x2x64x64xf16>, %k: tensor<1x2x64x64xf16>, %v: tensor<1x2x64x64xf16>, %b: tensor<1x2x1x1xi32>) {
+  // expected-error @+1 {{mixes #attn.selected block sizes #attn.selected<query_block = 64, key_block = 64> and #attn.selected<query_block = 64, key_block = 32>; one blocks operand has one block size}}
+  %o = attn.attention %q, %k, %v blocks(%b : tensor<1x2x1x1xi32>) {pattern = #attn.per_head<[#attn.selected<query_block = 64, key_block = 64>, #attn.selected<query_block = 64, key_block = 32>]>} : tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16> -> tensor<1x2x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @blocks_element_type(%q: tensor<1x4x64x64xf16>, %k: tensor<1x4x64x64xf16>, %v: tensor<1x4x64x64xf16>, %b: tensor<1x4x1x1xi64>) {
+  // expected-error @+1 {{expects block indices of i32, found 'i64'}}
+  %o = attn.attention %q, %k, %v blocks(%b : tensor<1x4x1x1xi64>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16>, tensor<1x4x64x64xf16> -> tensor<1x4x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @blocks_shape(%q: tensor<1x8x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %b: tensor<1x8x4x2xi32>) {
+  // expected-error @+1 {{expects block indices of shape 1x2x4x2 (B x Hkv x ceil(Sq / query_block) x K), found 1x8x4x2}}
+  %o = attn.attention %q, %k, %v blocks(%b : tensor<1x8x4x2xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x8x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16> -> tensor<1x8x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @blocks_rank(%q: tensor<1x8x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %b: tensor<8xi32>) {
+  // expected-error @+1 {{expects block indices of shape 1x2x4x? (B x Hkv x ceil(Sq / query_block) x K), found 8}}
+  %o = attn.attention %q, %k, %v blocks(%b : tensor<8xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x8x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16> -> tensor<1x8x256x64xf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.head_gate
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @gate_scores_rank(%s: tensor<16xf32>) {
+  // expected-error @+1 {{'attn.head_gate' op expects scores of rank 2 (B x H), found rank 1 ('tensor<16xf32>')}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>} : tensor<16xf32> -> tensor<16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_scores_type(%s: tensor<2x16xi32>) {
+  // expected-error @+1 {{expects floating-point router scores, found 'i32'}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>} : tensor<2x16xi32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_result_type(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects gates of i1, found 'i8'}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>} : tensor<2x16xf32> -> tensor<2x16xi8>
+  return
+}
+
+// -----
+
+func.func @gate_result_shape(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects gates of shape 2x16 (B x H), found 2x8}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>} : tensor<2x16xf32> -> tensor<2x8xi1>
+  return
+}
+
+// -----
+
+func.func @gate_no_rule(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects exactly one gating rule (a budget attribute, a budget operand or a threshold), found 0}}
+  %g = attn.head_gate %s : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_two_rules(%s: tensor<2x16xf32>, %b: f32) {
+  // expected-error @+1 {{expects exactly one gating rule (a budget attribute, a budget operand or a threshold), found 2}}
+  %g = attn.head_gate %s budget(%b : f32) {threshold = 0.5 : f32} : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_threshold_nan(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects a finite threshold, found nan}}
+  %g = attn.head_gate %s {threshold = 0x7FC00000 : f32} : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_min_active_negative(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects min_active >= 0, found -1}}
+  %g = attn.head_gate %s {threshold = 0.5 : f32, min_active = -1} : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_min_active_too_large(%s: tensor<2x16xf32>) {
+  // expected-error @+1 {{expects min_active <= the number of heads (16), found 20}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>, min_active = 20} : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+// -----
+
+func.func @gate_budget_operand_type(%s: tensor<2x16xf32>, %b: i32) {
+  // expected-error @+1 {{'attn.head_gate' op operand #1 must be floating-point, but got 'i32'}}
+  %g = attn.head_gate %s budget(%b : i32) : tensor<2x16xf32> -> tensor<2x16xi1>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.select_blocks
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @select_heads(%q: tensor<1x6x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{'attn.select_blocks' op expects the query heads (Hq = 6) to be a multiple of the key/value heads (Hkv = 4)}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2} : tensor<1x6x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_element_type(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf32>) {
+  // expected-error @+1 {{expects query and key of one element type among f16, bf16, f32; found 'f16' and 'f32'}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf32> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_block_size(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects query_block and key_block >= 1, found 64 and 0}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 0, top_k = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_top_k_zero(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects top_k >= 1, found 0}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 0} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x0xi32>
+  return
+}
+
+// -----
+
+func.func @select_keep_negative(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects keep_sink and keep_local >= 0, found -1 and 0}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2, keep_sink = -1} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_keep_exceeds_top_k(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{keeps 1 sink and 2 local blocks, more than top_k = 2}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2, keep_sink = 1, keep_local = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_top_k_too_large(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x4096x64xf16>) {
+  // expected-error @+1 {{expects top_k <= the number of key blocks (64 blocks of 64 in Skv = 4096), found 80}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 80} : tensor<1x4x256x64xf16>, tensor<1x4x4096x64xf16> -> tensor<1x4x4x80xi32>
+  return
+}
+
+// -----
+
+func.func @select_pooled_type(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>, %p: tensor<1x4x4x64xf32>) {
+  // expected-error @+1 {{expects pooled keys of element type 'f16', found 'f32'}}
+  %i = attn.select_blocks %q, %k pooled_keys(%p : tensor<1x4x4x64xf32>) {query_block = 64, key_block = 64, top_k = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_pooled_shape(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>, %p: tensor<1x4x8x64xf16>) {
+  // expected-error @+1 {{expects pooled keys of shape 1x4x4x64 (B x Hkv x ceil(Skv / key_block) x D), found 1x4x8x64}}
+  %i = attn.select_blocks %q, %k pooled_keys(%p : tensor<1x4x8x64xf16>) {query_block = 64, key_block = 64, top_k = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @select_result_type(%q: tensor<1x4x256x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects i32 block indices, found 'index'}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x2xindex>
+  return
+}
+
+// -----
+
+func.func @select_result_shape(%q: tensor<1x8x200x64xf16>, %k: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects result of shape 1x4x4x2 (B x Hkv x ceil(Sq / query_block) x top_k), found 1x8x4x2}}
+  %i = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 2} : tensor<1x8x200x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x8x4x2xi32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.compress_kv
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @compress_rank(%k: tensor<4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{'attn.compress_kv' op expects key of rank 4 (B x Hkv x S x D), found rank 3}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_value_rank(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256xf16>) {
+  // expected-error @+1 {{expects value of rank 4 (B x Hkv x S x Dv), found rank 3}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_element_type(%k: tensor<1x4x256x64xi8>, %v: tensor<1x4x256x64xi8>) {
+  // expected-error @+1 {{expects key and value of one element type among f16, bf16, f32; found 'i8' and 'i8'}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xi8>, tensor<1x4x256x64xi8> -> tensor<1x4x8x64xi8>, tensor<1x4x8x64xi8>
+  return
+}
+
+// -----
+
+func.func @compress_dynamic_heads(%k: tensor<1x?x256x64xf16>, %v: tensor<1x?x256x64xf16>) {
+  // expected-error @+1 {{expects a static head count (Hkv) in key, found '?'}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x?x256x64xf16>, tensor<1x?x256x64xf16> -> tensor<1x?x8x64xf16>, tensor<1x?x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_lengths(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x128x64xf16>) {
+  // expected-error @+1 {{expects sequence lengths to agree, found 256 in key and 128 in value}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x128x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_block(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects block >= 1, found 0}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 0, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_stride(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects 1 <= stride <= block (32) so that no token is skipped, found 64}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, stride = 64, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x4x64xf16>, tensor<1x4x4x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_mean_with_weights(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>, %w: tensor<4x32xf32>) {
+  // expected-error @+1 {{has weights but method is 'mean'; weights belong to method 'linear'}}
+  %ck, %cv = attn.compress_kv %k, %v weights(%w : tensor<4x32xf32>) {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_weights_type(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>, %w: tensor<4x32xi32>) {
+  // expected-error @+1 {{expects floating-point weights, found 'i32'}}
+  %ck, %cv = attn.compress_kv %k, %v weights(%w : tensor<4x32xi32>) {block = 32, method = #attn.compression<linear>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_weights_shape(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{expects weights of shape 4x32 (Hkv x block), found 32}}
+  %ck, %cv = attn.compress_kv %k, %v weights(%w : tensor<32xf32>) {block = 32, method = #attn.compression<linear>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_linear_without_weights(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{uses method 'linear' but has no weights operand (Hkv x block)}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<linear>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_short_sequence(%k: tensor<1x4x16x64xf16>, %v: tensor<1x4x16x64xf16>) {
+  // expected-error @+1 {{expects at least one block of 32 tokens, found a sequence of 16}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x16x64xf16>, tensor<1x4x16x64xf16> -> tensor<1x4x1x64xf16>, tensor<1x4x1x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_result_type(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects compressed results of element type 'f16', found 'f32' and 'f16'}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf32>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_key_shape(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x64xf16>) {
+  // expected-error @+1 {{expects compressed key of shape 1x4x15x64 (B x Hkv x (S - block) / stride + 1 x D), found 1x4x8x64}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, stride = 16, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x64xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @compress_value_shape(%k: tensor<1x4x256x64xf16>, %v: tensor<1x4x256x32xf16>) {
+  // expected-error @+1 {{expects compressed value of shape 1x4x8x32 (B x Hkv x (S - block) / stride + 1 x Dv), found 1x4x8x64}}
+  %ck, %cv = attn.compress_kv %k, %v {block = 32, method = #attn.compression<mean>} : tensor<1x4x256x64xf16>, tensor<1x4x256x32xf16> -> tensor<1x4x8x64xf16>, tensor<1x4x8x64xf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// Dialect attributes on operations
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// expected-error @+1 {{'attn.schedule' belongs on a builtin.module, found on 'func.func'}}
+func.func @schedule_on_func() attributes {attn.schedule = #attn.schedule<[#attn.layer<0, budget = 0.5>]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'attn.schedule' must be an #attn.schedule, found #attn.budget<0.5>}}
+module attributes {attn.schedule = #attn.budget<0.5>} {}
+
+// -----
+
+// expected-error @+1 {{unknown attn attribute 'attn.budget' (attn defines: attn.schedule)}}
+module attributes {attn.budget = #attn.budget<0.5>} {}
+
+// -----
+
+// The generic form is checked too.
+func.func @generic_too_few_operands(%q: tensor<2x8x128x64xf16>) {
+  // expected-error @+1 {{'attn.attention' op expected 3 or more operands, but found 1}}
+  %o = "attn.attention"(%q) <{operandSegmentSizes = array<i32: 0, 0, 0, 0, 0>}> : (tensor<2x8x128x64xf16>) -> tensor<2x8x128x64xf16>
+  return
+}

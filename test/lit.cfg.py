@@ -1,0 +1,22 @@
+# -*- Python -*-
+# lit configuration for attn: FileCheck tests of attn-opt and friends.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "attn"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.attn_obj_root, "test")
+# Inputs for RUN lines, not tests of their own.
+config.excludes = ["Inputs", "lib", "unit", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+
+config.substitutions.append(("%attn_src_root", config.attn_src_root))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["attn-opt"], [config.attn_tools_dir])
