@@ -69,6 +69,11 @@ struct TestKeyRangesPass
 };
 } // namespace
 
+namespace mlir::attn::test {
+void registerTestBlockPlanPass();
+} // namespace mlir::attn::test
+
 void mlir::attn::test::registerTestPasses() {
   PassRegistration<TestKeyRangesPass>();
+  registerTestBlockPlanPass();
 }

@@ -366,6 +366,91 @@ LogicalResult PerHeadAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 //===----------------------------------------------------------------------===//
+// #attn.block_plan
+//===----------------------------------------------------------------------===//
+
+Attribute BlockPlanAttr::parse(AsmParser &parser, Type) {
+  int64_t queryTile = 0, keyTile = 0;
+  std::string kind;
+  SmallVector<int64_t> heads, offsets, runs;
+  AttrParam params[] = {AttrParam::integer("query_tile", queryTile, true),
+                        AttrParam::integer("key_tile", keyTile, true),
+                        AttrParam::keyword("kind", kind, true),
+                        AttrParam::intList("heads", heads, false),
+                        AttrParam::intList("offsets", offsets, false),
+                        AttrParam::intList("runs", runs, false)};
+  if (parseAngledAttrParams(parser, "block_plan", params))
+    return {};
+  return parser.getChecked<BlockPlanAttr>(parser.getContext(), queryTile,
+                                          keyTile, kind, heads, offsets, runs);
+}
+
+void BlockPlanAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  AttrParamPrinter p(printer);
+  p.integer("query_tile", getQueryTile()).integer("key_tile", getKeyTile());
+  p.next() << "kind = " << getKind();
+  if (hasTable())
+    p.intList("heads", getHeads())
+        .intList("offsets", getOffsets())
+        .intList("runs", getRuns());
+  printer << '>';
+}
+
+LogicalResult
+BlockPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t queryTile, int64_t keyTile, StringRef kind,
+                      ArrayRef<int64_t> heads, ArrayRef<int64_t> offsets,
+                      ArrayRef<int64_t> runs) {
+  if (queryTile < 1 || keyTile < 1)
+    return emitError() << "#attn.block_plan expects tiles >= 1, found "
+                       << queryTile << " x " << keyTile;
+  if (kind != "analytic" && kind != "table" && kind != "runtime")
+    return emitError() << "#attn.block_plan kind must be analytic, table or "
+                          "runtime, found '"
+                       << kind << "'";
+  bool anyTable = !heads.empty() || !offsets.empty() || !runs.empty();
+  if (kind != "table" && anyTable)
+    return emitError() << "#attn.block_plan of kind " << kind
+                       << " has no table (heads, offsets, runs)";
+  if (!anyTable)
+    return success();
+  if (heads.empty() || offsets.empty())
+    return emitError() << "#attn.block_plan table needs heads, offsets and "
+                          "runs together";
+  if (runs.size() % 3 != 0)
+    return emitError() << "#attn.block_plan runs are (begin, end, partial) "
+                          "triples; found "
+                       << runs.size() << " entries";
+  int64_t plans = 0;
+  for (int64_t h : heads) {
+    if (h < 0)
+      return emitError() << "#attn.block_plan head plan index " << h
+                         << " is negative";
+    plans = std::max(plans, h + 1);
+  }
+  if (offsets.size() % plans != 0 || offsets.size() / plans < 2)
+    return emitError() << "#attn.block_plan has " << offsets.size()
+                       << " offsets, not a multiple of (query tiles + 1) for "
+                       << plans << " plans";
+  int64_t perPlan = offsets.size() / plans;
+  int64_t numRuns = runs.size() / 3;
+  for (int64_t p = 0; p < plans; ++p) {
+    ArrayRef<int64_t> own = offsets.slice(p * perPlan, perPlan);
+    for (size_t i = 0; i < own.size(); ++i)
+      if (own[i] < 0 || own[i] > numRuns || (i && own[i] < own[i - 1]))
+        return emitError() << "#attn.block_plan offsets of plan " << p
+                           << " must rise within [0, " << numRuns << "]";
+  }
+  for (int64_t r = 0; r < numRuns; ++r)
+    if (runs[3 * r] < 0 || runs[3 * r + 1] <= runs[3 * r] ||
+        (runs[3 * r + 2] != 0 && runs[3 * r + 2] != 1))
+      return emitError() << "#attn.block_plan run " << r
+                         << " is not (begin < end, partial in {0, 1})";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // #attn.budget
 //===----------------------------------------------------------------------===//
 

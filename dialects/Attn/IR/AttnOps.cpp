@@ -159,6 +159,70 @@ static void collectSelected(PatternAttrInterface pattern,
       });
 }
 
+/// Whether `pattern` needs a table: random blocks or an explicit layout.
+static bool hasIrregularMember(PatternAttrInterface pattern) {
+  return llvm::TypeSwitch<Attribute, bool>(pattern)
+      .Case<RandomBlocksAttr, BlockLayoutAttr>([](auto) { return true; })
+      .Case([](UnionAttr u) {
+        return llvm::any_of(u.getMembers(), hasIrregularMember);
+      })
+      .Case([](PerHeadAttr p) {
+        return llvm::any_of(p.getPatterns().getAsRange<PatternAttrInterface>(),
+                            hasIrregularMember);
+      })
+      .Default([](Attribute) { return false; });
+}
+
+/// Checks a block plan against the op's pattern and shapes.
+static LogicalResult verifyPlan(AttentionOp op, BlockPlanAttr plan,
+                                ArrayRef<SelectedAttr> selected) {
+  PatternAttrInterface pattern = op.getEffectivePattern();
+  StringRef expected = !selected.empty()             ? "runtime"
+                       : hasIrregularMember(pattern) ? "table"
+                                                     : "analytic";
+  if (plan.getKind() != expected)
+    return op.emitOpError() << "has a block plan of kind " << plan.getKind()
+                            << " but its pattern needs kind " << expected;
+  if (!selected.empty() &&
+      (plan.getQueryTile() != selected.front().getQueryBlock() ||
+       plan.getKeyTile() != selected.front().getKeyBlock()))
+    return op.emitOpError()
+           << "plans tiles of " << plan.getQueryTile() << "x"
+           << plan.getKeyTile() << " but its selected blocks are "
+           << selected.front().getQueryBlock() << "x"
+           << selected.front().getKeyBlock();
+  if (!plan.hasTable())
+    return success();
+  int64_t hq = op.getNumQueryHeads();
+  if (static_cast<int64_t>(plan.getHeads().size()) != hq)
+    return op.emitOpError() << "has a block plan table for "
+                            << plan.getHeads().size()
+                            << " heads but Hq = " << hq;
+  int64_t sq = op.getQueryType().getDimSize(2);
+  int64_t skv = op.getKeyType().getDimSize(2);
+  if (ShapedType::isDynamic(sq) || ShapedType::isDynamic(skv))
+    return op.emitOpError() << "has a block plan table but dynamic sequence "
+                               "lengths; tables are built for static ones";
+  int64_t plans = 0;
+  for (int64_t h : plan.getHeads())
+    plans = std::max(plans, h + 1);
+  int64_t queryTiles = ceilDiv(sq, plan.getQueryTile());
+  if (static_cast<int64_t>(plan.getOffsets().size()) !=
+      plans * (queryTiles + 1))
+    return op.emitOpError() << "has a block plan table with "
+                            << plan.getOffsets().size() << " offsets; "
+                            << plans << " plans of " << queryTiles
+                            << " query tiles need " << plans * (queryTiles + 1);
+  int64_t keyTiles = ceilDiv(skv, plan.getKeyTile());
+  ArrayRef<int64_t> runs = plan.getRuns();
+  for (size_t r = 1; r < runs.size(); r += 3)
+    if (runs[r] > keyTiles)
+      return op.emitOpError() << "has a block plan run ending at key tile "
+                              << runs[r] << " beyond the " << keyTiles
+                              << " key tiles of Skv = " << skv;
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
   RankedTensorType query = getQueryType(), key = getKeyType(),
@@ -221,6 +285,9 @@ LogicalResult AttentionOp::verify() {
 
   SmallVector<SelectedAttr> selected;
   collectSelected(pattern, selected);
+  if (BlockPlanAttr plan = getPlanAttr())
+    if (failed(verifyPlan(*this, plan, selected)))
+      return failure();
   Value blocks = getBlocks();
   if (selected.empty()) {
     if (blocks)

@@ -105,6 +105,13 @@ static ParseResult parseOneValue(AsmParser &parser, llvm::StringRef mnemonic,
     if (parser.parseEqual())
       return failure();
     return parser.parseAttribute(*param.attrDst);
+  case AttrParam::Kind::Keyword: {
+    llvm::StringRef keyword;
+    if (parser.parseEqual() || parser.parseKeyword(&keyword))
+      return failure();
+    *param.keywordDst = keyword.str();
+    return success();
+  }
   }
   llvm_unreachable("unknown parameter kind");
 }

@@ -29,7 +29,7 @@ namespace syntax {
 /// One parameter of an attribute: its name, its kind, where the parsed value
 /// goes, and whether it must be present.
 struct AttrParam {
-  enum class Kind { Int, UInt, Float, Flag, IntList, Attribute };
+  enum class Kind { Int, UInt, Float, Flag, IntList, Attribute, Keyword };
 
   static AttrParam integer(llvm::StringRef name, int64_t &dst, bool required) {
     AttrParam p(name, Kind::Int, required);
@@ -58,6 +58,12 @@ struct AttrParam {
     p.listDst = &dst;
     return p;
   }
+  static AttrParam keyword(llvm::StringRef name, std::string &dst,
+                           bool required) {
+    AttrParam p(name, Kind::Keyword, required);
+    p.keywordDst = &dst;
+    return p;
+  }
   static AttrParam attribute(llvm::StringRef name, Attribute &dst,
                              bool required) {
     AttrParam p(name, Kind::Attribute, required);
@@ -75,6 +81,7 @@ struct AttrParam {
   bool *flagDst = nullptr;
   llvm::SmallVectorImpl<int64_t> *listDst = nullptr;
   Attribute *attrDst = nullptr;
+  std::string *keywordDst = nullptr;
 
 private:
   AttrParam(llvm::StringRef name, Kind kind, bool required)

@@ -262,14 +262,13 @@ uint64_t mlir::attn::hashRandomBlock(uint64_t seed, int64_t head,
   return splitMix64(h ^ static_cast<uint64_t>(keyBlock));
 }
 
-/// Whether random block (qb, kb) of `head` is kept: hash below density * 2^64.
-static bool isRandomBlockKept(RandomBlocksAttr attr, int64_t head, int64_t qb,
-                              int64_t kb) {
+/// A block is kept when its hash falls below density * 2^64.
+bool RandomBlocksAttr::isBlockKept(int64_t head, int64_t qb, int64_t kb) const {
   if (qb < 0 || kb < 0)
     return false;
-  if (attr.getDiagonal() && qb == kb)
+  if (getDiagonal() && qb == kb)
     return true;
-  double density = attr.getDensityValue();
+  double density = getDensityValue();
   if (density >= 1.0)
     return true;
   constexpr double twoTo64 = 18446744073709551616.0;
@@ -277,14 +276,14 @@ static bool isRandomBlockKept(RandomBlocksAttr attr, int64_t head, int64_t qb,
   uint64_t threshold = scaled >= twoTo64
                            ? std::numeric_limits<uint64_t>::max()
                            : static_cast<uint64_t>(scaled);
-  return hashRandomBlock(attr.getSeed(), head, qb, kb) < threshold;
+  return hashRandomBlock(getSeed(), head, qb, kb) < threshold;
 }
 
 bool RandomBlocksAttr::isVisible(const AttentionExtent &extent, int64_t head,
                                  int64_t query, int64_t key) const {
   int64_t position = extent.queryPosition(query);
-  return isRandomBlockKept(*this, head, floorDiv(position, getBlock()),
-                           floorDiv(key, getBlock()));
+  return isBlockKept(head, floorDiv(position, getBlock()),
+                     floorDiv(key, getBlock()));
 }
 
 void RandomBlocksAttr::appendKeyRanges(const AttentionExtent &extent,
@@ -298,7 +297,7 @@ void RandomBlocksAttr::appendKeyRanges(const AttentionExtent &extent,
   appendVisibleBlocks(ranges, floorDiv(std::max<int64_t>(span.first, 0), block),
                       floorDiv(span.last, block), block, extent.keySeqLen,
                       [&](int64_t qb, int64_t kb) {
-                        return isRandomBlockKept(*this, head, qb, kb);
+                        return isBlockKept(head, qb, kb);
                       });
 }
 

@@ -87,3 +87,10 @@ module attributes {attn.schedule = #attn.schedule<[
     #attn.layer<0, budget = 1.0>, #attn.layer<1, budget = 0.75>,
     #attn.layer<2, pattern = #attn.local<window = 128>, budget = 0.5>,
     #attn.layer<5, pattern = #attn.causal>]>} {}
+
+// CHECK-LABEL: func.func private @plans()
+// CHECK-SAME: analytic = #attn.block_plan<query_tile = 128, key_tile = 64, kind = analytic>
+// CHECK-SAME: table = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0, 0], offsets = [0, 1, 2], runs = [0, 1, 1, 0, 2, 0]>
+func.func private @plans() attributes {
+  analytic = #attn.block_plan<kind = analytic, query_tile = 128, key_tile = 64>,
+  table = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0, 0], offsets = [0, 1, 2], runs = [0, 1, 1, 0, 2, 0]>}

@@ -180,3 +180,48 @@ module attributes {attn.schedule = #attn.schedule<[#attn.layer<1, budget = 0.5>,
 // expected-error @+2 {{expected ::mlir::attn::CompressionMethod to be one of: mean, linear}}
 // expected-error @+1 {{failed to parse Attn_CompressionMethodAttr parameter 'value'}}
 func.func private @f() attributes {m = #attn.compression<max>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan expects tiles >= 1, found 0 x 64}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 0, key_tile = 64, kind = analytic>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan kind must be analytic, table or runtime, found 'magic'}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = magic>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan of kind analytic has no table (heads, offsets, runs)}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = analytic, heads = [0]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan table needs heads, offsets and runs together}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, runs = [0, 1, 0]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan runs are (begin, end, partial) triples; found 2 entries}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1], runs = [0, 1]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan head plan index -1 is negative}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [-1], offsets = [0, 1], runs = [0, 1, 0]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan has 3 offsets, not a multiple of (query tiles + 1) for 2 plans}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0, 1], offsets = [0, 1, 1], runs = [0, 1, 0]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan offsets of plan 0 must rise within [0, 1]}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 2], runs = [0, 1, 0]>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan run 0 is not (begin < end, partial in {0, 1})}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1], runs = [1, 1, 0]>}

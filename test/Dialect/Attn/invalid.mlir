@@ -625,3 +625,55 @@ func.func @generic_too_few_operands(%q: tensor<2x8x128x64xf16>) {
   %o = "attn.attention"(%q) <{operandSegmentSizes = array<i32: 0, 0, 0, 0, 0>}> : (tensor<2x8x128x64xf16>) -> tensor<2x8x128x64xf16>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// attn.attention: block plans
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @plan_kind(%q: tensor<1x2x128x64xf16>) {
+  // expected-error @+1 {{has a block plan of kind table but its pattern needs kind analytic}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.causal, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table>} : tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16> -> tensor<1x2x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @plan_runtime_tiles(%q: tensor<1x2x128x64xf16>, %b: tensor<1x2x2x1xi32>) {
+  // expected-error @+1 {{plans tiles of 64x64 but its selected blocks are 64x32}}
+  %o = attn.attention %q, %q, %q blocks(%b : tensor<1x2x2x1xi32>) {pattern = #attn.selected<query_block = 64, key_block = 32>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = runtime>} : tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16> -> tensor<1x2x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @plan_table_heads(%q: tensor<1x2x128x64xf16>) {
+  // expected-error @+1 {{has a block plan table for 1 heads but Hq = 2}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 64>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1, 2], runs = [0, 1, 0, 1, 2, 0]>} : tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16>, tensor<1x2x128x64xf16> -> tensor<1x2x128x64xf16>
+  return
+}
+
+// -----
+
+func.func @plan_table_dynamic(%q: tensor<1x1x?x64xf16>) {
+  // expected-error @+1 {{has a block plan table but dynamic sequence lengths; tables are built for static ones}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 64>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1, 2], runs = [0, 1, 0, 1, 2, 0]>} : tensor<1x1x?x64xf16>, tensor<1x1x?x64xf16>, tensor<1x1x?x64xf16> -> tensor<1x1x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @plan_table_offsets(%q: tensor<1x1x192x64xf16>) {
+  // expected-error @+1 {{has a block plan table with 3 offsets; 1 plans of 3 query tiles need 4}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 64>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1, 2], runs = [0, 1, 0, 1, 2, 0]>} : tensor<1x1x192x64xf16>, tensor<1x1x192x64xf16>, tensor<1x1x192x64xf16> -> tensor<1x1x192x64xf16>
+  return
+}
+
+// -----
+
+func.func @plan_table_runs(%q: tensor<1x1x128x64xf16>) {
+  // expected-error @+1 {{has a block plan run ending at key tile 3 beyond the 2 key tiles of Skv = 128}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 64>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1, 2], runs = [0, 1, 0, 1, 3, 0]>} : tensor<1x1x128x64xf16>, tensor<1x1x128x64xf16>, tensor<1x1x128x64xf16> -> tensor<1x1x128x64xf16>
+  return
+}

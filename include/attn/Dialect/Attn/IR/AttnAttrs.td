@@ -145,6 +145,9 @@ def Attn_RandomBlocksAttr : Attn_PatternAttr<"RandomBlocks", "random_blocks"> {
                         "uint64_t":$seed, "int64_t":$block, "bool":$diagonal);
   let extraClassDeclaration = [{
     double getDensityValue() const { return getDensity().convertToDouble(); }
+    /// Whether key block `keyBlock` is kept for query block `queryBlock` of
+    /// `head` (false for negative block indices).
+    bool isBlockKept(int64_t head, int64_t queryBlock, int64_t keyBlock) const;
   }];
 }
 
@@ -312,6 +315,46 @@ def Attn_ScheduleAttr : Attn_Attr<"Schedule", "schedule"> {
     }
     /// The entry for layer `index`, or null.
     ::mlir::attn::LayerAttr lookup(int64_t index) const;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Block plans
+//===----------------------------------------------------------------------===//
+
+def Attn_BlockPlanAttr : Attn_Attr<"BlockPlan", "block_plan"> {
+  let summary = "how a kernel finds the key tiles of each query tile";
+  let description = [{
+    Set by `attn-plan-blocks` on `attn.attention`: the tile sizes and the kind
+    of plan of the op's pattern.
+
+    - `kind = analytic`: closed-form segments derived from the pattern; the
+      kernel computes each query tile's key-tile runs as index arithmetic, for
+      any sequence length.
+    - `kind = table`: a CSR table of runs per query tile (random blocks,
+      explicit layouts, unions containing them). With static lengths the
+      table is in the attribute: `heads` maps each query head to a distinct
+      plan, `offsets` holds `ceil(Sq / query_tile) + 1` run offsets per plan,
+      and `runs` holds `(first key tile, end key tile, partial)` triples.
+      Without static lengths the table is built when they are known.
+    - `kind = runtime`: key tiles come from the op's `blocks` operand.
+
+    ```mlir
+    #attn.block_plan<query_tile = 128, key_tile = 128, kind = analytic>
+    #attn.block_plan<query_tile = 64, key_tile = 64, kind = table,
+                     heads = [0], offsets = [0, 1, 3],
+                     runs = [0, 1, 0, 0, 1, 1, 1, 2, 0]>
+    ```
+  }];
+  let parameters = (ins "int64_t":$queryTile, "int64_t":$keyTile,
+                        StringRefParameter<"plan kind">:$kind,
+                        OptionalArrayRefParameter<"int64_t">:$heads,
+                        OptionalArrayRefParameter<"int64_t">:$offsets,
+                        OptionalArrayRefParameter<"int64_t">:$runs);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool hasTable() const { return !getOffsets().empty(); }
   }];
 }
 

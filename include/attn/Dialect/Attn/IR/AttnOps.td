@@ -41,6 +41,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
       required exactly when the pattern contains `#attn.selected`.
     - `budget`: the fraction of dense cost this op may spend, resolved by
       `attn-resolve-budgets`; `layer`: this op's index in a schedule.
+    - `plan`: the block plan chosen by `attn-plan-blocks`.
 
     A query row that sees no key produces zeros.
 
@@ -67,7 +68,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<Attn_PatternAttrInterface>:$pattern,
     OptionalAttr<Attn_BudgetAttr>:$budget,
-    OptionalAttr<I64Attr>:$layer
+    OptionalAttr<I64Attr>:$layer,
+    OptionalAttr<Attn_BlockPlanAttr>:$plan
   );
   let results = (outs AnyRankedTensor:$result);
 

@@ -42,4 +42,63 @@ def AttnApplySchedule : Pass<"attn-apply-schedule", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnPlanBlocks : Pass<"attn-plan-blocks", "::mlir::ModuleOp"> {
+  let summary = "Choose tile sizes and a block plan for every attn.attention";
+  let description = [{
+    Sets `plan = #attn.block_plan<...>` on every `attn.attention`: the tile
+    sizes (from the options, or the target's defaults) and the kind of plan
+    of its pattern (analytic closed form, CSR table, or runtime indices).
+    Tables of ops with static lengths are materialized in the attribute.
+
+    It refuses tile sizes the target's code generator cannot use (not a
+    multiple of 16 on GPUs, of 8 on CPUs), tiles that differ from the block
+    sizes of an `#attn.selected` pattern, and unknown targets; it warns when a
+    window, chunk or global prefix spans the whole (static) sequence, which
+    makes the pattern dense or causal in disguise.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target whose tile rules and defaults apply (sm_80, sm_86, sm_89, "
+           "sm_90, sm_90a, x86-64-v3, x86-64-v4)">,
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
+           "Query rows per tile (0: the target's default)">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
+           "Keys per tile (0: the target's default)">,
+    Option<"materializeTables", "materialize-tables", "bool",
+           /*default=*/"true",
+           "Store CSR tables of static-shape irregular patterns in the plan">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
+def AttnReport : Pass<"attn-report", "::mlir::ModuleOp"> {
+  let summary = "Print the cost of every attn.attention on a target";
+  let description = [{
+    For every `attn.attention`, prints the cost model's view: tiles visited,
+    full and partial, density (visited / total tiles), FLOPs (matmul and
+    softmax, and the dense equivalent), exponentials, compulsory DRAM bytes,
+    and a roofline time estimate on the target, as a table or as JSON (field
+    names documented in docs/cost-model.md). Uses the op's block plan when
+    `attn-plan-blocks` has set one, else the target's default tiles. Dynamic
+    sizes need `batch`, `query-len` and `key-len`. The IR is not changed.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target whose rates are used">,
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
+           "Query rows per tile (0: the op's plan, else the target's default)">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
+           "Keys per tile (0: the op's plan, else the target's default)">,
+    Option<"format", "format", "std::string", /*default=*/"\"table\"",
+           "table or json">,
+    Option<"batch", "batch", "int64_t", /*default=*/"0",
+           "Batch size to assume where it is dynamic">,
+    Option<"queryLen", "query-len", "int64_t", /*default=*/"0",
+           "Sq to assume where it is dynamic">,
+    Option<"keyLen", "key-len", "int64_t", /*default=*/"0",
+           "Skv to assume where it is dynamic">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD

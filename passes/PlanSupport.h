@@ -1,0 +1,35 @@
+//===- PlanSupport.h - Tile choice shared by plan and report passes -*- C++ -*-===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_PLANSUPPORT_H
+#define ATTN_PASSES_PLANSUPPORT_H
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Plan/BlockPlan.h"
+#include "attn/Target/Targets.h"
+
+namespace mlir {
+namespace attn {
+
+/// Looks up `name`, emitting an error on `op` that lists the known targets.
+const TargetDescription *lookupTargetOrError(Operation *op,
+                                             llvm::StringRef name);
+
+/// The tiles `op` is planned at: explicit sizes (0 = unset), else the op's
+/// existing plan, else the target's defaults; for runtime-selected patterns,
+/// the selected block sizes (warning when explicit sizes differ). Emits an
+/// error on `op` when the sizes break the target's rules.
+FailureOr<TileSizes> chooseTiles(AttentionOp op,
+                                 const TargetDescription &target,
+                                 int64_t queryTile, int64_t keyTile);
+
+/// The first #attn.selected inside `pattern`, or null.
+SelectedAttr findSelected(PatternAttrInterface pattern);
+
+} // namespace attn
+} // namespace mlir
+
+#endif // ATTN_PASSES_PLANSUPPORT_H

@@ -1,0 +1,219 @@
+//===- Report.cpp - attn-report pass --------------------------------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PlanSupport.h"
+#include "attn/Cost/CostModel.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir {
+namespace attn {
+#define GEN_PASS_DEF_ATTNREPORT
+#include "attn/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace attn
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// One op's row of the report.
+struct ReportRow {
+  int64_t index;
+  std::string location;
+  std::string pattern;
+  AttentionProblem problem;
+  std::string elementType;
+  TileSizes tiles;
+  PlanKind kind;
+  bool gated;
+  AttentionCost cost;
+};
+
+std::string printed(Attribute attr) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << attr;
+  return s;
+}
+
+std::string printed(Location loc) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+       << file.getColumn();
+  else
+    loc.print(os);
+  return s;
+}
+
+struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
+  using Base::Base;
+
+  /// A static size, or the assumed one for a dynamic size.
+  FailureOr<int64_t> size(AttentionOp op, int64_t value, int64_t assumed,
+                          StringRef what, StringRef option) {
+    if (!ShapedType::isDynamic(value))
+      return value;
+    if (assumed > 0)
+      return assumed;
+    return op.emitError() << "attn-report needs a size for the dynamic "
+                          << what << "; pass " << option << "=N";
+  }
+
+  FailureOr<ReportRow> analyze(AttentionOp op, int64_t index,
+                               const TargetDescription &desc) {
+    RankedTensorType q = op.getQueryType(), k = op.getKeyType();
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    FailureOr<int64_t> b = size(op, q.getDimSize(0) != ShapedType::kDynamic
+                                        ? q.getDimSize(0)
+                                        : k.getDimSize(0),
+                                batch, "batch size", "batch");
+    FailureOr<int64_t> sq =
+        size(op, q.getDimSize(2), queryLen, "query length (Sq)", "query-len");
+    FailureOr<int64_t> skv =
+        size(op, k.getDimSize(2), keyLen, "key length (Skv)", "key-len");
+    if (failed(b) || failed(sq) || failed(skv))
+      return failure();
+    FailureOr<TileSizes> tiles = chooseTiles(op, desc, queryTile, keyTile);
+    if (failed(tiles))
+      return failure();
+    FailureOr<BlockPlan> plan = BlockPlan::build(
+        op.getEffectivePattern(), {op.getNumQueryHeads(), *sq, *skv}, *tiles,
+        [&] { return op.emitError(); });
+    if (failed(plan))
+      return failure();
+
+    ReportRow row;
+    row.index = index;
+    row.location = printed(op.getLoc());
+    row.pattern = printed(op.getEffectivePattern());
+    {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << q.getElementType();
+      row.elementType = s;
+    }
+    row.problem = {*b,
+                   op.getNumQueryHeads(),
+                   op.getNumKeyValueHeads(),
+                   *sq,
+                   *skv,
+                   op.getHeadDim(),
+                   v.getDimSize(3),
+                   q.getElementType().getIntOrFloatBitWidth() / 8,
+                   0};
+    if (Value blocks = op.getBlocks()) {
+      int64_t slots = cast<RankedTensorType>(blocks.getType()).getDimSize(3);
+      row.problem.selectedTilesPerQueryTile =
+          ShapedType::isDynamic(slots) ? 0 : slots;
+    }
+    row.tiles = *tiles;
+    row.kind = plan->getOverallKind();
+    row.gated = static_cast<bool>(op.getGates());
+    row.cost = estimateCost(*plan, row.problem, desc);
+    return row;
+  }
+
+  void runOnOperation() override {
+    const TargetDescription *desc =
+        lookupTargetOrError(getOperation(), target);
+    if (!desc)
+      return signalPassFailure();
+    if (format != "table" && format != "json") {
+      getOperation().emitError()
+          << "attn-report format must be 'table' or 'json', found '"
+          << format << "'";
+      return signalPassFailure();
+    }
+    std::vector<ReportRow> rows;
+    int64_t index = 0;
+    WalkResult result = getOperation().walk([&](AttentionOp op) {
+      FailureOr<ReportRow> row = analyze(op, index++, *desc);
+      if (failed(row))
+        return WalkResult::interrupt();
+      rows.push_back(std::move(*row));
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    if (format == "json")
+      printJSON(rows, *desc);
+    else
+      printTable(rows, *desc);
+  }
+
+  void printJSON(ArrayRef<ReportRow> rows, const TargetDescription &desc) {
+    llvm::json::Array ops;
+    for (const ReportRow &row : rows) {
+      llvm::json::Object entry{
+          {"op", row.index},
+          {"location", row.location},
+          {"pattern", row.pattern},
+          {"shape",
+           llvm::json::Object{{"batch", row.problem.batch},
+                              {"query_heads", row.problem.queryHeads},
+                              {"kv_heads", row.problem.keyValueHeads},
+                              {"query_len", row.problem.querySeqLen},
+                              {"key_len", row.problem.keySeqLen},
+                              {"head_dim", row.problem.headDim},
+                              {"value_dim", row.problem.valueDim},
+                              {"element_type", row.elementType}}},
+          {"tile", llvm::json::Object{{"query", row.tiles.query},
+                                      {"key", row.tiles.key}}},
+          {"plan", stringifyPlanKind(row.kind)},
+          {"gated", row.gated},
+      };
+      llvm::json::Object cost = costToJSON(row.cost);
+      for (auto &kv : cost)
+        entry[kv.first] = std::move(kv.second);
+      ops.push_back(std::move(entry));
+    }
+    llvm::json::Object report{
+        {"version", 1},
+        {"target", llvm::json::Object{{"name", desc.name},
+                                      {"description", desc.description}}},
+        {"ops", std::move(ops)}};
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
+                 << "\n";
+  }
+
+  void printTable(ArrayRef<ReportRow> rows, const TargetDescription &desc) {
+    llvm::raw_ostream &os = llvm::outs();
+    os << "attn-report: target " << desc.name << " (" << desc.description
+       << ")\n";
+    os << llvm::formatv("{0,-3} {1,-44} {2,-26} {3,-9} {4,-8} {5,8} {6,17} "
+                        "{7,10} {8,10} {9,10} {10,-7}\n",
+                        "op", "pattern", "B x Hq/Hkv x Sq x Skv x D", "tiles",
+                        "plan", "density", "tiles visited", "GFLOP",
+                        "MB", "est. us", "bound");
+    for (const ReportRow &row : rows) {
+      std::string pattern = row.pattern.size() > 44
+                                ? row.pattern.substr(0, 41) + "..."
+                                : row.pattern;
+      std::string shape = llvm::formatv(
+          "{0}x{1}/{2}x{3}x{4}x{5}", row.problem.batch, row.problem.queryHeads,
+          row.problem.keyValueHeads, row.problem.querySeqLen,
+          row.problem.keySeqLen, row.problem.headDim);
+      std::string tiles =
+          llvm::formatv("{0}x{1}", row.tiles.query, row.tiles.key);
+      std::string visited = llvm::formatv("{0}/{1}", row.cost.visitedTiles(),
+                                          row.cost.totalTiles);
+      os << llvm::formatv(
+          "{0,-3} {1,-44} {2,-26} {3,-9} {4,-8} {5,8:F4} {6,17} {7,10:F3} "
+          "{8,10:F3} {9,10:F2} {10,-7}{11}\n",
+          row.index, pattern, shape, tiles, stringifyPlanKind(row.kind),
+          row.cost.density, visited,
+          (row.cost.matmulFlops + row.cost.softmaxFlops) / 1e9,
+          row.cost.totalBytes() / 1e6, row.cost.estimateSeconds * 1e6,
+          row.cost.bound, row.gated ? " (gates not counted)" : "");
+    }
+  }
+};
+} // namespace
