@@ -17,11 +17,13 @@
 #include "attn/Plan/BlockPlan.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -229,24 +231,19 @@ llvm::StringRef mlir::attn::stringifyPlanKind(PlanKind kind) {
 // Irregular members
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// Block-granular membership of a random or explicit layout.
-struct BlockMembership {
-  int64_t block = 1;
-  std::function<bool(int64_t, int64_t)> kept; // (query block, key block)
-};
-} // namespace
-
-static BlockMembership membershipOf(PatternAttrInterface pattern,
-                                    int64_t head) {
-  if (auto random = dyn_cast<RandomBlocksAttr>(pattern))
-    return {random.getBlock(), [random, head](int64_t qb, int64_t kb) {
-              return random.isBlockKept(head, qb, kb);
-            }};
-  auto layout = cast<BlockLayoutAttr>(pattern);
-  return {layout.getBlock(), [layout, head](int64_t qb, int64_t kb) {
-            return layout.isBlockVisible(head, qb, kb);
-          }};
+mlir::attn::detail::BlockMembership::BlockMembership(PatternAttrInterface pattern,
+                                         int64_t head)
+    : head(head) {
+  if (auto random = dyn_cast<RandomBlocksAttr>(pattern)) {
+    block = random.getBlock();
+    seed = random.getSeed();
+    threshold = random.getKeepThreshold();
+    keepAll = random.getDensityValue() >= 1.0;
+    diagonal = random.getDiagonal();
+    return;
+  }
+  layout = cast<BlockLayoutAttr>(pattern);
+  block = layout.getBlock();
 }
 
 //===----------------------------------------------------------------------===//
@@ -272,26 +269,89 @@ static void fullTiles(const KeyRangeList &ranges, int64_t keyTile,
   }
 }
 
-bool HeadPlan::rowSeesAll(int64_t position, int64_t keyBegin,
-                          int64_t keyEnd) const {
-  KeyRangeList ranges;
+void HeadPlan::appendSpanCommon(int64_t first, int64_t last,
+                                KeyRangeList &ranges) const {
+  int64_t keys = shape->extent.keySeqLen;
   for (const Segment &segment : segments)
-    segment.appendTouched(position, position, keyBegin, keyEnd, ranges);
-  for (PatternAttrInterface member : irregular) {
-    if (position < 0)
-      continue;
-    BlockMembership m = membershipOf(member, head);
-    int64_t qb = floorDiv(position, m.block);
-    for (int64_t kb = floorDiv(keyBegin, m.block);
-         kb * m.block < keyEnd; ++kb)
-      if (m.kept(qb, kb))
-        appendWithin(ranges, kb * m.block, (kb + 1) * m.block, keyBegin,
-                     keyEnd);
+    segment.appendCommon(first, last, 0, keys, ranges);
+  if (first >= 0) {
+    for (const detail::BlockMembership &m : memberships) {
+      int64_t qbBegin = floorDiv(first, m.block);
+      int64_t qbEnd = floorDiv(last, m.block) + 1;
+      for (int64_t kb = 0; kb * m.block < keys; ++kb) {
+        bool all = true;
+        for (int64_t qb = qbBegin; qb < qbEnd && all; ++qb)
+          all = m.kept(qb, kb);
+        if (all)
+          appendWithin(ranges, kb * m.block, (kb + 1) * m.block, 0, keys);
+      }
+    }
   }
   normalizeKeyRanges(ranges);
-  return ranges.size() == 1 && ranges[0].begin == keyBegin &&
-         ranges[0].end == keyEnd;
 }
+
+namespace {
+/// Decides whether every position of a query tile sees every key of a key
+/// tile through some member of a union. The keys every position of a span
+/// sees (through some member) are a subset of what each position sees, and
+/// for a single position they are exactly what it sees; so bisecting the
+/// tile's positions until each half is covered decides a key tile exactly.
+/// The spans of the bisection are the same for every key tile of the query
+/// tile, so their common keys are computed once and shared.
+class JointCoverage {
+public:
+  JointCoverage(const HeadPlan &plan, int64_t first, int64_t last)
+      : plan(plan), first(first), last(last) {}
+
+  bool covers(int64_t keyBegin, int64_t keyEnd) {
+    // A partial tile usually shows it at the first or last position: check
+    // those alone before bisecting.
+    if (!coversAt(rowNode(first), first, first, keyBegin, keyEnd) ||
+        !coversAt(rowNode(last), last, last, keyBegin, keyEnd))
+      return false;
+    return covers(1, first, last, keyBegin, keyEnd);
+  }
+
+private:
+  /// Memo keys for single positions, apart from the bisection's node ids.
+  static uint64_t rowNode(int64_t position) {
+    return (uint64_t(1) << 63) | static_cast<uint64_t>(position & 0x3fffffff);
+  }
+
+  bool coversAt(uint64_t node, int64_t spanFirst, int64_t spanLast,
+                int64_t keyBegin, int64_t keyEnd) {
+    const KeyRangeList &common = commonOf(node, spanFirst, spanLast);
+    auto it = llvm::upper_bound(common, keyBegin,
+                                [](int64_t key, const KeyRange &r) {
+                                  return key < r.begin;
+                                });
+    return it != common.begin() && std::prev(it)->end >= keyEnd;
+  }
+
+  bool covers(uint64_t node, int64_t spanFirst, int64_t spanLast,
+              int64_t keyBegin, int64_t keyEnd) {
+    if (coversAt(node, spanFirst, spanLast, keyBegin, keyEnd))
+      return true;
+    if (spanFirst == spanLast)
+      return false;
+    int64_t middle = spanFirst + (spanLast - spanFirst) / 2;
+    return covers(2 * node, spanFirst, middle, keyBegin, keyEnd) &&
+           covers(2 * node + 1, middle + 1, spanLast, keyBegin, keyEnd);
+  }
+
+  const KeyRangeList &commonOf(uint64_t node, int64_t spanFirst,
+                               int64_t spanLast) {
+    auto [it, inserted] = memo.try_emplace(node);
+    if (inserted)
+      plan.appendSpanCommon(spanFirst, spanLast, it->second);
+    return it->second;
+  }
+
+  const HeadPlan &plan;
+  int64_t first, last;
+  llvm::DenseMap<uint64_t, KeyRangeList> memo;
+};
+} // namespace
 
 void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
   const AttentionExtent &extent = shape->extent;
@@ -317,10 +377,9 @@ void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
   fullTiles(commonKeys, tiles.key, keys, numKeyTiles, full);
 
   // Irregular members: tile by tile, from their block membership.
-  for (PatternAttrInterface member : irregular) {
+  for (const mlir::attn::detail::BlockMembership &m : memberships) {
     if (last < 0)
       break;
-    BlockMembership m = membershipOf(member, head);
     int64_t qbBegin = floorDiv(std::max<int64_t>(first, 0), m.block);
     int64_t qbEnd = floorDiv(last, m.block) + 1;
     for (int64_t t = 0; t < numKeyTiles; ++t) {
@@ -334,39 +393,48 @@ void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
           any |= kept;
           all &= kept;
         }
+      // Tiles come in order: extend the last run instead of sorting later.
+      auto add = [t](KeyRangeList &list) {
+        if (!list.empty() && list.back().end == t)
+          ++list.back().end;
+        else
+          list.push_back({t, t + 1});
+      };
       if (any)
-        touched.push_back({t, t + 1});
+        add(touched);
       if (any && all)
-        full.push_back({t, t + 1});
+        add(full);
     }
   }
   normalizeKeyRanges(touched);
   normalizeKeyRanges(full);
 
-  // Split the touched runs by the full ones.
-  bool union_ = segments.size() + irregular.size() > 1;
+  // Split the touched runs by the full ones. Runs merge only with runs of
+  // this call, never with what the caller had in `runs`.
+  bool union_ = numMembers > 1;
+  const size_t firstRun = runs.size();
   auto emit = [&](int64_t begin, int64_t end, bool partial) {
     if (begin >= end)
       return;
-    if (!runs.empty() && runs.back().end == begin &&
+    if (runs.size() > firstRun && runs.back().end == begin &&
         runs.back().partial == partial)
       runs.back().end = end;
     else
       runs.push_back({begin, end, partial});
   };
+  std::optional<JointCoverage> joint;
   auto emitPartial = [&](int64_t begin, int64_t end) {
     if (!union_) {
       emit(begin, end, true);
       return;
     }
     // Members may jointly cover a tile that none covers alone.
+    if (!joint)
+      joint.emplace(*this, first, last);
     for (int64_t t = begin; t < end; ++t) {
       int64_t keyBegin = t * tiles.key;
       int64_t keyEnd = std::min(keyBegin + tiles.key, keys);
-      bool all = true;
-      for (int64_t p = first; p <= last && all; ++p)
-        all = rowSeesAll(p, keyBegin, keyEnd);
-      emit(t, t + 1, !all);
+      emit(t, t + 1, !joint->covers(keyBegin, keyEnd));
     }
   };
   size_t f = 0;
@@ -405,6 +473,10 @@ namespace attn {
 struct PlanBuilder {
   static void collect(PatternAttrInterface pattern, HeadPlan &plan) {
     constexpr int64_t inf = Segment::kUnbounded;
+    // A global pattern's two segments never cover a tile jointly that one
+    // does not cover alone, so members, not segments, decide whether tiles
+    // need the joint check.
+    ++plan.numMembers;
     llvm::TypeSwitch<Attribute>(pattern)
         .Case([&](DenseAttr) { plan.segments.push_back(Segment::band(-inf, inf)); })
         .Case([&](CausalAttr) { plan.segments.push_back(Segment::band(-inf, 0)); })
@@ -438,12 +510,14 @@ struct PlanBuilder {
               Segment::Kind::Chunk, chunked.getSize(), 1,
               chunked.getCausal()));
         })
-        .Case<RandomBlocksAttr, BlockLayoutAttr>(
-            [&](auto irregular) { plan.irregular.push_back(irregular); })
+        .Case<RandomBlocksAttr, BlockLayoutAttr>([&](auto irregular) {
+          plan.memberships.emplace_back(irregular, plan.head);
+        })
         .Case([&](SelectedAttr) { plan.kind = PlanKind::Runtime; })
         .Case([&](UnionAttr u) {
           for (PatternAttrInterface member : u.getMembers())
             collect(member, plan);
+          --plan.numMembers; // The union itself is not a member.
         })
         .Default([](Attribute) {
           llvm_unreachable("per_head is resolved per head before collecting");
@@ -503,7 +577,7 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
     headPlan.head = head;
     headPlan.shape = plan.shape.get();
     PlanBuilder::collect(headPattern, headPlan);
-    if (headPlan.kind != PlanKind::Runtime && !headPlan.irregular.empty())
+    if (headPlan.kind != PlanKind::Runtime && !headPlan.memberships.empty())
       headPlan.kind = PlanKind::Table;
   }
   // Tables are built once, here; analytic plans are evaluated on demand.

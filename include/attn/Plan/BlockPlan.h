@@ -111,6 +111,33 @@ struct Segment {
   void print(llvm::raw_ostream &os) const;
 };
 
+namespace detail {
+/// Block-granular membership of a random or explicit layout, resolved once
+/// per head so that the per-block test is a hash and a compare (random) or a
+/// table load (layout).
+struct BlockMembership {
+  BlockMembership(PatternAttrInterface pattern, int64_t head);
+
+  bool kept(int64_t queryBlock, int64_t keyBlock) const {
+    if (layout)
+      return layout.isBlockVisible(head, queryBlock, keyBlock);
+    if (queryBlock < 0 || keyBlock < 0)
+      return false;
+    if ((diagonal && queryBlock == keyBlock) || keepAll)
+      return true;
+    return hashRandomBlock(seed, head, queryBlock, keyBlock) < threshold;
+  }
+
+  int64_t head;
+  int64_t block = 1;
+  BlockLayoutAttr layout; ///< Null for random blocks.
+  uint64_t seed = 0;
+  uint64_t threshold = 0;
+  bool keepAll = false;
+  bool diagonal = false;
+};
+} // namespace detail
+
 /// How one head's key tiles are found.
 enum class PlanKind {
   Analytic, ///< Closed-form segments.
@@ -140,7 +167,10 @@ private:
   PlanKind kind = PlanKind::Analytic;
   PatternAttrInterface pattern;  ///< The head's pattern.
   llvm::SmallVector<Segment> segments;
-  llvm::SmallVector<PatternAttrInterface> irregular; ///< Random/layout members.
+  /// Random and explicit-layout members, resolved for this plan's head.
+  llvm::SmallVector<detail::BlockMembership, 1> memberships;
+  /// Patterns (not segments) whose union this plan is.
+  int64_t numMembers = 0;
   const struct PlanShape *shape = nullptr;
   int64_t head = 0;              ///< A representative head (for hashes).
   llvm::SmallVector<int64_t> runOffsets;
@@ -148,7 +178,11 @@ private:
 
   /// Computes the runs of one query tile from segments and irregular members.
   void computeRuns(int64_t queryTile, TileRunList &runs) const;
-  bool rowSeesAll(int64_t row, int64_t keyBegin, int64_t keyEnd) const;
+public:
+  /// Appends the keys (normalized) that every position in [first, last]
+  /// sees through some member.
+  void appendSpanCommon(int64_t first, int64_t last,
+                        KeyRangeList &ranges) const;
 };
 
 /// Sizes a plan is made for.
@@ -163,7 +197,9 @@ struct PlanShape {
 class BlockPlan {
 public:
   /// Plans `pattern` for `extent` at `tiles`. Fails with a diagnostic (through
-  /// `emitError`) on tile sizes < 1 or non-positive lengths.
+  /// `emitError`) on tile sizes < 1, no heads, negative lengths, or a
+  /// per-head list whose length is not the number of heads. Zero lengths give
+  /// a plan without tiles.
   static FailureOr<BlockPlan>
   build(PatternAttrInterface pattern, const AttentionExtent &extent,
         TileSizes tiles, llvm::function_ref<InFlightDiagnostic()> emitError);

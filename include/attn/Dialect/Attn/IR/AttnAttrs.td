@@ -148,6 +148,9 @@ def Attn_RandomBlocksAttr : Attn_PatternAttr<"RandomBlocks", "random_blocks"> {
     /// Whether key block `keyBlock` is kept for query block `queryBlock` of
     /// `head` (false for negative block indices).
     bool isBlockKept(int64_t head, int64_t queryBlock, int64_t keyBlock) const;
+    /// A block off the diagonal is kept iff hashRandomBlock(seed, head, qb,
+    /// kb) < this threshold (density * 2^64, saturated).
+    uint64_t getKeepThreshold() const;
   }];
 }
 
