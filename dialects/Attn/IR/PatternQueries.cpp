@@ -262,21 +262,24 @@ uint64_t mlir::attn::hashRandomBlock(uint64_t seed, int64_t head,
   return splitMix64(h ^ static_cast<uint64_t>(keyBlock));
 }
 
-/// A block is kept when its hash falls below density * 2^64.
+uint64_t RandomBlocksAttr::getKeepThreshold() const {
+  double density = getDensityValue();
+  constexpr double twoTo64 = 18446744073709551616.0;
+  double scaled = density * twoTo64;
+  return scaled >= twoTo64 ? std::numeric_limits<uint64_t>::max()
+                           : static_cast<uint64_t>(scaled);
+}
+
+/// A block is kept when its hash falls below density * 2^64 (every block
+/// when the density is 1).
 bool RandomBlocksAttr::isBlockKept(int64_t head, int64_t qb, int64_t kb) const {
   if (qb < 0 || kb < 0)
     return false;
   if (getDiagonal() && qb == kb)
     return true;
-  double density = getDensityValue();
-  if (density >= 1.0)
+  if (getDensityValue() >= 1.0)
     return true;
-  constexpr double twoTo64 = 18446744073709551616.0;
-  double scaled = density * twoTo64;
-  uint64_t threshold = scaled >= twoTo64
-                           ? std::numeric_limits<uint64_t>::max()
-                           : static_cast<uint64_t>(scaled);
-  return hashRandomBlock(getSeed(), head, qb, kb) < threshold;
+  return hashRandomBlock(getSeed(), head, qb, kb) < getKeepThreshold();
 }
 
 bool RandomBlocksAttr::isVisible(const AttentionExtent &extent, int64_t head,
