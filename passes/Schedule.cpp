@@ -53,9 +53,10 @@ ScheduleAttr mlir::attn::parseScheduleJSON(StringRef text, MLIRContext *context,
     if (!entry)
       return fail(i, "expected an object");
     for (const auto &kv : *entry)
-      if (kv.first != "layer" && kv.first != "budget" && kv.first != "pattern")
+      if (kv.first != "layer" && kv.first != "budget" &&
+          kv.first != "pattern" && kv.first != "threshold")
         return fail(i, "unknown field \"" + kv.first.str() +
-                           "\" (expected layer, budget, pattern)");
+                           "\" (expected layer, budget, pattern, threshold)");
     std::optional<int64_t> index = entry->getInteger("layer");
     if (!index)
       return fail(i, "expected an integer \"layer\"");
@@ -84,9 +85,16 @@ ScheduleAttr mlir::attn::parseScheduleJSON(StringRef text, MLIRContext *context,
       if (!pattern)
         return fail(i, "\"" + *source + "\" is not an attn pattern");
     }
+    FloatAttr threshold;
+    if (const llvm::json::Value *t = entry->get("threshold")) {
+      std::optional<double> value = t->getAsNumber();
+      if (!value)
+        return fail(i, "expected a number for \"threshold\"");
+      threshold = FloatAttr::get(Float64Type::get(context), *value);
+    }
     LayerAttr layer = LayerAttr::getChecked(
         [&]() { return emitError(UnknownLoc::get(context)); }, context, *index,
-        budget, pattern);
+        budget, pattern, threshold);
     if (!layer)
       return fail(i, diagnostics);
     entries.push_back(layer);
@@ -105,6 +113,8 @@ std::string mlir::attn::printScheduleJSON(ScheduleAttr schedule) {
     llvm::json::Object entry{{"layer", layer.getIndex()}};
     if (layer.getBudget())
       entry["budget"] = layer.getBudget().getValue();
+    if (layer.getThreshold())
+      entry["threshold"] = layer.getThreshold().getValueAsDouble();
     if (layer.getPattern()) {
       std::string text;
       llvm::raw_string_ostream os(text);
@@ -184,13 +194,31 @@ LogicalResult mlir::attn::applySchedule(ModuleOp module,
         }
       }
     } else if (auto gate = dyn_cast<HeadGateOp>(op)) {
-      if (entry.getBudget() && !gate.getBudgetAttr()) {
+      if (entry.getThreshold() && !gate.getThresholdAttr()) {
+        op->emitError() << "layer " << *index
+                        << " schedules a threshold, but this attn.head_gate "
+                           "is gated by "
+                        << (gate.getBudgetAttr() ? "a budget"
+                                                 : "a runtime budget")
+                        << "; give it a threshold to schedule it";
+        failedAny = true;
+        return;
+      }
+      if (entry.getBudget() && !gate.getBudgetAttr() &&
+          !gate.getThresholdAttr()) {
         op->emitError() << "layer " << *index
                         << " schedules a budget, but this attn.head_gate is "
-                           "gated by "
-                        << (gate.getThresholdAttr() ? "a threshold"
-                                                    : "a runtime budget")
-                        << "; give it a budget attribute to schedule it";
+                           "gated by a runtime budget; give it a budget "
+                           "attribute to schedule it";
+        failedAny = true;
+        return;
+      }
+      if (entry.getBudget() && gate.getThresholdAttr() &&
+          !entry.getThreshold()) {
+        op->emitError() << "layer " << *index
+                        << " schedules a budget, but this attn.head_gate is "
+                           "gated by a threshold; give it a budget attribute "
+                           "to schedule it";
         failedAny = true;
         return;
       }
@@ -215,7 +243,11 @@ LogicalResult mlir::attn::applySchedule(ModuleOp module,
       if (entry.getPattern())
         attention.setPatternAttr(entry.getPattern());
     } else if (auto gate = dyn_cast<HeadGateOp>(op)) {
-      if (entry.getBudget())
+      if (entry.getThreshold())
+        gate.setThresholdAttr(FloatAttr::get(
+            Float32Type::get(op->getContext()),
+            entry.getThreshold().getValueAsDouble()));
+      else if (entry.getBudget())
         gate.setBudgetAttr(entry.getBudget());
     }
   }

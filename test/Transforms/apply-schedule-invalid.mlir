@@ -9,7 +9,7 @@
 // MISSING: error: cannot read schedule file '{{.*}}does-not-exist.json': No such file or directory
 // NOTJSON: error: invalid schedule file '{{.*}}schedule-not-json.json': invalid JSON: {{.*}}Unexpected EOF
 // BUDGET: error: invalid schedule file '{{.*}}': layers[0]: budget must be a fraction of dense cost in (0, 1], found 1.5
-// FIELD: error: invalid schedule file '{{.*}}': layers[1]: unknown field "window" (expected layer, budget, pattern)
+// FIELD: error: invalid schedule file '{{.*}}': layers[1]: unknown field "window" (expected layer, budget, pattern, threshold)
 // PATTERN: error: invalid schedule file '{{.*}}': layers[0]: cannot parse pattern "#attn.local<window = -4>": #attn.local expects window >= 1, found -4
 
 // expected-error @+1 {{attn-apply-schedule found no schedule: the module has no 'attn.schedule' attribute and no schedule-file was given}}
@@ -63,6 +63,16 @@ module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, budget = 0.5>]
   func.func @threshold_gate(%s: tensor<2x4xf32>) -> tensor<2x4xi1> {
     // expected-error @+1 {{layer 0 schedules a budget, but this attn.head_gate is gated by a threshold; give it a budget attribute to schedule it}}
     %g = attn.head_gate %s {threshold = 0.5 : f32, layer = 0} : tensor<2x4xf32> -> tensor<2x4xi1>
+    return %g : tensor<2x4xi1>
+  }
+}
+
+// -----
+
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, threshold = 0.5>]>} {
+  func.func @threshold_for_budget_gate(%s: tensor<2x4xf32>) -> tensor<2x4xi1> {
+    // expected-error @+1 {{layer 0 schedules a threshold, but this attn.head_gate is gated by a budget; give it a threshold to schedule it}}
+    %g = attn.head_gate %s {budget = #attn.budget<0.5>, layer = 0} : tensor<2x4xf32> -> tensor<2x4xi1>
     return %g : tensor<2x4xi1>
   }
 }

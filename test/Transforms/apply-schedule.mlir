@@ -35,3 +35,4 @@ module attributes {attn.schedule = #attn.schedule<[
     return %o2 : tensor<2x4x512x64xf16>
   }
 }
+

@@ -29,7 +29,8 @@ TEST_F(ScheduleTest, PrintedJSONParsesBackToTheSameSchedule) {
       "#attn.layer<3, budget = 0.3333333333333333, pattern = "
       "#attn.union<[#attn.global<tokens = 4>, #attn.local<window = 63, "
       "causal>]>>, #attn.layer<7, pattern = #attn.per_head<[#attn.causal, "
-      "#attn.random_blocks<density = 0.1, seed = 18446744073709551615>]>>]>",
+      "#attn.random_blocks<density = 0.1, seed = 18446744073709551615>]>>, "
+      "#attn.layer<9, threshold = -0.25>]>",
       &context));
   ASSERT_TRUE(schedule);
   std::string json = printScheduleJSON(schedule);
@@ -50,12 +51,14 @@ TEST_F(ScheduleTest, ErrorsNameTheEntryAndField) {
        "layers[0]: expected an integer \"layer\""},
       {"{\"layers\": [{\"layer\": 0, \"budget\": \"half\"}]}",
        "layers[0]: expected a number for \"budget\""},
+      {"{\"layers\": [{\"layer\": 0, \"threshold\": \"high\"}]}",
+       "layers[0]: expected a number for \"threshold\""},
       {"{\"layers\": [{\"layer\": 0, \"pattern\": 3}]}",
        "layers[0]: expected a string for \"pattern\""},
       {"{\"layers\": [{\"layer\": 0, \"pattern\": \"#attn.budget<0.5>\"}]}",
        "layers[0]: \"#attn.budget<0.5>\" is not an attn pattern"},
       {"{\"layers\": [{\"layer\": 0}]}",
-       "layers[0]: #attn.layer 0 sets neither a budget nor a pattern"},
+       "layers[0]: #attn.layer 0 sets no budget, pattern or threshold"},
       {"{\"layers\": [{\"layer\": 1, \"budget\": 0.5}, "
        "{\"layer\": 1, \"budget\": 0.25}]}",
        "#attn.schedule names layer 1 more than once"},

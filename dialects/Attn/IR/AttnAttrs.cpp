@@ -486,10 +486,11 @@ LogicalResult BudgetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 Attribute LayerAttr::parse(AsmParser &parser, Type) {
   int64_t index = 0;
-  double budget = 0;
+  double budget = 0, threshold = 0;
   Attribute pattern;
   AttrParam params[] = {AttrParam::floating("budget", budget, false),
-                        AttrParam::attribute("pattern", pattern, false)};
+                        AttrParam::attribute("pattern", pattern, false),
+                        AttrParam::floating("threshold", threshold, false)};
   if (parser.parseLess() || parser.parseInteger(index))
     return {};
   if (succeeded(parser.parseOptionalComma()) &&
@@ -510,7 +511,11 @@ Attribute LayerAttr::parse(AsmParser &parser, Type) {
         << "#attn.layer pattern must be an attn pattern, found " << pattern;
     return {};
   }
-  return parser.getChecked<LayerAttr>(ctx, index, budgetAttr, patternAttr);
+  FloatAttr thresholdAttr;
+  if (params[2].seen)
+    thresholdAttr = FloatAttr::get(Float64Type::get(ctx), threshold);
+  return parser.getChecked<LayerAttr>(ctx, index, budgetAttr, patternAttr,
+                                      thresholdAttr);
 }
 
 void LayerAttr::print(AsmPrinter &printer) const {
@@ -523,17 +528,27 @@ void LayerAttr::print(AsmPrinter &printer) const {
     printer << ", pattern = ";
     printer.printAttribute(getPattern());
   }
+  if (getThreshold()) {
+    printer << ", threshold = ";
+    syntax::printReal(printer.getStream(),
+                      getThreshold().getValueAsDouble());
+  }
   printer << '>';
 }
 
 LogicalResult LayerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t index, BudgetAttr budget,
-                                PatternAttrInterface pattern) {
+                                PatternAttrInterface pattern,
+                                FloatAttr threshold) {
   if (index < 0)
     return emitError() << "#attn.layer index must be >= 0, found " << index;
-  if (!budget && !pattern)
+  if (!budget && !pattern && !threshold)
     return emitError() << "#attn.layer " << index
-                       << " sets neither a budget nor a pattern";
+                       << " sets no budget, pattern or threshold";
+  if (threshold && !std::isfinite(threshold.getValueAsDouble()))
+    return emitError() << "#attn.layer " << index
+                       << " threshold must be finite, found "
+                       << syntax::formatReal(threshold.getValueAsDouble());
   return success();
 }
 

@@ -352,6 +352,22 @@ LogicalResult HeadGateOp::verify() {
 
   int64_t minActive = getMinActive();
   int64_t heads = scores.getDimSize(1);
+  if (std::optional<ArrayRef<int64_t>> costs = getHeadCosts()) {
+    if (!getBudgetAttr() && !getBudgetValue())
+      return emitOpError() << "has head_costs but no budget to weigh them "
+                              "against";
+    if (ShapedType::isDynamic(heads) ||
+        static_cast<int64_t>(costs->size()) != heads)
+      return emitOpError() << "expects one head cost per head ("
+                           << (ShapedType::isDynamic(heads)
+                                   ? std::string("a static H")
+                                   : std::to_string(heads))
+                           << "), found " << costs->size();
+    for (auto [h, cost] : llvm::enumerate(*costs))
+      if (cost <= 0)
+        return emitOpError() << "expects positive head costs; head " << h
+                             << " costs " << cost;
+  }
   if (minActive < 0)
     return emitOpError() << "expects min_active >= 0, found " << minActive;
   if (!ShapedType::isDynamic(heads) && minActive > heads)

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttrParams.h"
+#include "attn/Support/Format.h"
 
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -20,6 +21,16 @@ ParseResult syntax::parseReal(AsmParser &parser, double &value) {
   // parseOptionalInteger would consume a leading '-' and then fail on a
   // float, so take the sign first.
   bool negative = succeeded(parser.parseOptionalMinus());
+  // A hexadecimal literal is a bit pattern (0x7FF0000000000000 is inf), as
+  // everywhere in MLIR; only parseFloat reads it that way.
+  llvm::StringRef rest(parser.getCurrentLocation().getPointer());
+  if (rest.starts_with_insensitive("0x")) {
+    if (parser.parseFloat(value))
+      return failure();
+    if (negative)
+      value = -value;
+    return success();
+  }
   uint64_t integer;
   OptionalParseResult asInteger = parser.parseOptionalInteger(integer);
   if (asInteger.has_value()) {
@@ -32,25 +43,6 @@ ParseResult syntax::parseReal(AsmParser &parser, double &value) {
   if (negative)
     value = -value;
   return success();
-}
-
-void syntax::printReal(llvm::raw_ostream &os, double value) {
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  std::string text(buffer, ec == std::errc() ? end : buffer);
-  // MLIR float literals need a dot before any exponent.
-  if (std::isfinite(value) && text.find('.') == std::string::npos) {
-    size_t exponent = text.find('e');
-    text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
-  }
-  os << text;
-}
-
-std::string syntax::formatReal(double value) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  printReal(os, value);
-  return text;
 }
 
 static std::string listNames(llvm::ArrayRef<AttrParam> params) {

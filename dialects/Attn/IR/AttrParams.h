@@ -18,6 +18,7 @@
 #ifndef ATTN_DIALECTS_ATTN_IR_ATTRPARAMS_H
 #define ATTN_DIALECTS_ATTN_IR_ATTRPARAMS_H
 
+#include "attn/Support/Format.h"
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/SmallVector.h"
@@ -91,12 +92,9 @@ private:
 /// Parses a real number written as a float (`0.5`) or an integer (`1`).
 ParseResult parseReal(AsmParser &parser, double &value);
 
-/// Prints `value` in the shortest form that parses back to the same double,
-/// always as a float literal: `0.5`, `1.0`, `2.5e-05`, `1.0e+20`.
-void printReal(llvm::raw_ostream &os, double value);
-
-/// `printReal` into a string, for diagnostics.
-std::string formatReal(double value);
+/// Reals print through attn's one number format (attn/Support/Format.h).
+using ::mlir::attn::formatReal;
+using ::mlir::attn::printReal;
 
 /// Parses `name = value (, name = value)*` into `params` (the caller parses
 /// the surrounding `<` `>`). `mnemonic` names the attribute in diagnostics.

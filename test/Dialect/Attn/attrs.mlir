@@ -82,11 +82,11 @@ func.func private @budget_int() attributes {attn_test = #attn.budget<1>}
 // CHECK-SAME: attn_test = #attn.compression<linear>}
 func.func private @compression() attributes {attn_test = #attn.compression<linear>}
 // A schedule whose budgets fall with depth: deeper layers prune more.
-// CHECK: attn.schedule = #attn.schedule<[#attn.layer<0, budget = 1.0>, #attn.layer<1, budget = 0.75>, #attn.layer<2, budget = 0.5, pattern = #attn.local<window = 128>>, #attn.layer<5, pattern = #attn.causal>]>
+// CHECK: attn.schedule = #attn.schedule<[#attn.layer<0, budget = 1.0>, #attn.layer<1, budget = 0.75>, #attn.layer<2, budget = 0.5, pattern = #attn.local<window = 128>>, #attn.layer<5, pattern = #attn.causal>, #attn.layer<6, threshold = 0.2>]>
 module attributes {attn.schedule = #attn.schedule<[
     #attn.layer<0, budget = 1.0>, #attn.layer<1, budget = 0.75>,
     #attn.layer<2, pattern = #attn.local<window = 128>, budget = 0.5>,
-    #attn.layer<5, pattern = #attn.causal>]>} {}
+    #attn.layer<5, pattern = #attn.causal>, #attn.layer<6, threshold = 0.2>]>} {}
 
 // CHECK-LABEL: func.func private @plans()
 // CHECK-SAME: analytic = #attn.block_plan<query_tile = 128, key_tile = 64, kind = analytic>

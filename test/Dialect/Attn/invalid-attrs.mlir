@@ -152,8 +152,13 @@ func.func private @f() attributes {l = #attn.layer<-1, budget = 0.5>}
 
 // -----
 
-// expected-error @+1 {{#attn.layer 2 sets neither a budget nor a pattern}}
+// expected-error @+1 {{#attn.layer 2 sets no budget, pattern or threshold}}
 func.func private @f() attributes {l = #attn.layer<2>}
+
+// -----
+
+// expected-error @+1 {{#attn.layer 2 threshold must be finite, found inf}}
+func.func private @f() attributes {l = #attn.layer<2, threshold = 0x7FF0000000000000>}
 
 // -----
 
@@ -225,3 +230,9 @@ func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_til
 
 // expected-error @+1 {{#attn.block_plan run 0 is not (begin < end, partial in {0, 1})}}
 func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1], runs = [1, 1, 0]>}
+
+// -----
+
+// Hexadecimal reals are bit patterns, as elsewhere in MLIR.
+// expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found nan}}
+func.func private @f() attributes {b = #attn.budget<0x7FF8000000000000>}

@@ -677,3 +677,27 @@ func.func @plan_table_runs(%q: tensor<1x1x128x64xf16>) {
   %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 64>, plan = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [0], offsets = [0, 1, 2], runs = [0, 1, 0, 1, 3, 0]>} : tensor<1x1x128x64xf16>, tensor<1x1x128x64xf16>, tensor<1x1x128x64xf16> -> tensor<1x1x128x64xf16>
   return
 }
+
+// -----
+
+func.func @gate_costs_length(%s: tensor<2x4xf32>) {
+  // expected-error @+1 {{expects one head cost per head (4), found 3}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>, head_costs = array<i64: 1, 2, 3>} : tensor<2x4xf32> -> tensor<2x4xi1>
+  return
+}
+
+// -----
+
+func.func @gate_costs_positive(%s: tensor<2x4xf32>) {
+  // expected-error @+1 {{expects positive head costs; head 2 costs 0}}
+  %g = attn.head_gate %s {budget = #attn.budget<0.5>, head_costs = array<i64: 1, 2, 0, 4>} : tensor<2x4xf32> -> tensor<2x4xi1>
+  return
+}
+
+// -----
+
+func.func @gate_costs_without_budget(%s: tensor<2x4xf32>) {
+  // expected-error @+1 {{has head_costs but no budget to weigh them against}}
+  %g = attn.head_gate %s {threshold = 0.5 : f32, head_costs = array<i64: 1, 2, 3, 4>} : tensor<2x4xf32> -> tensor<2x4xi1>
+  return
+}

@@ -51,6 +51,15 @@ func.func @gated(%scores: tensor<4x16xf32>, %q: tensor<4x16x256x64xf16>,
   return %o : tensor<4x16x256x64xf16>
 }
 
+// Cost-aware gating: heads weighed by their costs.
+// CHECK-LABEL: func @gate_costs
+// CHECK: attn.head_gate %{{.*}} {budget = #attn.budget<0.5>, head_costs = array<i64: 4, 4, 1, 1>} : tensor<2x4xf32> -> tensor<2x4xi1>
+func.func @gate_costs(%scores: tensor<2x4xf32>) -> tensor<2x4xi1> {
+  %g = attn.head_gate %scores {budget = #attn.budget<0.5>, head_costs = array<i64: 4, 4, 1, 1>}
+      : tensor<2x4xf32> -> tensor<2x4xi1>
+  return %g : tensor<2x4xi1>
+}
+
 // The two other gating rules: a budget known at run time, and a threshold.
 // CHECK-LABEL: func @gate_rules
 // CHECK: attn.head_gate %{{.*}} budget(%{{.*}} : f32) : tensor<?x12xf32> -> tensor<?x12xi1>

@@ -281,17 +281,20 @@ def Attn_BudgetAttr : Attn_Attr<"Budget", "budget"> {
 def Attn_LayerAttr : Attn_Attr<"Layer", "layer"> {
   let summary = "one layer's entry of a schedule";
   let description = [{
-    The budget and/or pattern that layer `index` should use. Ops name their
-    layer with a `layer` attribute; `attn-apply-schedule` copies the entry
-    onto them.
+    The budget, pattern and/or gate threshold that layer `index` should use.
+    Ops name their layer with a `layer` attribute; `attn-apply-schedule`
+    copies the entry onto them (the threshold goes to `attn.head_gate`s gated
+    by a threshold).
 
     ```mlir
     #attn.layer<3, budget = 0.5, pattern = #attn.local<window = 256>>
+    #attn.layer<4, threshold = 0.2>
     ```
   }];
   let parameters = (ins "int64_t":$index,
                         OptionalParameter<"::mlir::attn::BudgetAttr">:$budget,
-                        OptionalParameter<"::mlir::attn::PatternAttrInterface">:$pattern);
+                        OptionalParameter<"::mlir::attn::PatternAttrInterface">:$pattern,
+                        OptionalParameter<"::mlir::FloatAttr">:$threshold);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

@@ -103,10 +103,15 @@ def Attn_HeadGateOp : Attn_Op<"head_gate", [Pure]> {
     Turns router scores `B x H` (any float type) into gates `B x H` of `i1`.
     Exactly one rule is given:
 
-    - `budget = #attn.budget<b>`: per batch row, the `max(min_active,
-      floor(b * H))` highest-scoring heads fire (ties broken towards the
-      lower head index). A larger budget never turns off a head that a
-      smaller one turns on.
+    - `budget = #attn.budget<b>`: per batch row, heads in order of score
+      (ties to the lower head index, NaN last) fire while their summed cost
+      stays within `b` times the cost of all heads, and at least `min_active`
+      fire. With equal costs that is the `max(min_active, floor(b * H))`
+      highest-scoring heads. The order does not depend on `b`, so a larger
+      budget never turns off a head that a smaller one turns on.
+    - `head_costs = array<i64: ...>`: each head's cost (one per head, > 0;
+      `attn-resolve-budgets` sets the query-key pairs its plan visits), for
+      heads whose patterns differ. Without it heads cost the same.
     - `budget(%b : f32)`: the same with the budget known only at run time.
     - `threshold = t`: heads with score `>= t` fire, at least `min_active`.
 
@@ -128,6 +133,7 @@ def Attn_HeadGateOp : Attn_Op<"head_gate", [Pure]> {
     OptionalAttr<Attn_BudgetAttr>:$budget,
     OptionalAttr<F32Attr>:$threshold,
     DefaultValuedAttr<I64Attr, "1">:$min_active,
+    OptionalAttr<DenseI64ArrayAttr>:$head_costs,
     OptionalAttr<I64Attr>:$layer
   );
   let results = (outs AnyRankedTensor:$gates);

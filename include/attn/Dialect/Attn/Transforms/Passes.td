@@ -101,4 +101,37 @@ def AttnReport : Pass<"attn-report", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnResolveBudgets : Pass<"attn-resolve-budgets", "::mlir::ModuleOp"> {
+  let summary = "Turn budgets into concrete gates or pattern parameters";
+  let description = [{
+    For every `attn.attention` with `budget = #attn.budget<b>`, chooses what
+    it spends so that the cost model's work (matmul FLOPs over visited
+    tiles, at the target's tiles) is at most `b` times that of dense
+    attention over all heads, removes the budget, and reports the fraction
+    achieved as a remark. The knob depends on the op:
+
+    - gates from an `attn.head_gate` with a budget: the gate's budget and,
+      when heads' patterns differ, its `head_costs` (from the cost model),
+      so the active heads' work fits whichever heads the router picks;
+    - otherwise the pattern: the largest window (dense becomes a symmetric
+      window, causal a causal one, a local window shrinks, a union shrinks
+      its one local member) or the largest random-block density that fits.
+
+    It refuses, naming the cheapest choice and its cost, a budget no choice
+    meets, and explains ops it has no knob for (strided, chunked, global or
+    explicit layouts alone, per-head patterns without gates, gates by a
+    threshold or a runtime budget). Dynamic lengths need `query-len` and
+    `key-len`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target whose default tiles the costs are counted at">,
+    Option<"queryLen", "query-len", "int64_t", /*default=*/"0",
+           "Sq to assume where it is dynamic">,
+    Option<"keyLen", "key-len", "int64_t", /*default=*/"0",
+           "Skv to assume where it is dynamic">
+  ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD

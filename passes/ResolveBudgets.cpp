@@ -1,0 +1,326 @@
+//===- ResolveBudgets.cpp - attn-resolve-budgets pass ---------------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// A budget is a fraction of dense work. The cost model prices each candidate
+// (a gate budget, a window, a density) by the matmul work of its block plan;
+// knobs are searched where the work only grows with the knob, so a binary
+// search finds the largest choice that fits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PlanSupport.h"
+#include "attn/Cost/CostModel.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Support/Format.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <functional>
+
+namespace mlir {
+namespace attn {
+#define GEN_PASS_DEF_ATTNRESOLVEBUDGETS
+#include "attn/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace attn
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// One op's problem, priced by the cost model.
+struct Pricer {
+  AttentionOp op;
+  AttentionExtent extent;
+  TileSizes tiles;
+
+  /// Visited elements of `pattern` for the heads where `active` holds (all
+  /// when null).
+  FailureOr<double> work(PatternAttrInterface pattern,
+                         llvm::function_ref<bool(int64_t)> active = nullptr) {
+    FailureOr<BlockPlan> plan =
+        BlockPlan::build(pattern, extent, tiles, [&] { return op.emitError(); });
+    if (failed(plan))
+      return failure();
+    return double(countPlan(*plan, active).visitedElements);
+  }
+
+  double denseWork() const {
+    return double(extent.numHeads) * double(extent.querySeqLen) *
+           double(extent.keySeqLen);
+  }
+
+  FailureOr<double> fraction(PatternAttrInterface pattern) {
+    FailureOr<double> w = work(pattern);
+    if (failed(w))
+      return failure();
+    return *w / denseWork();
+  }
+};
+
+/// A pattern family with one integer knob whose work grows with the knob.
+struct Knob {
+  std::string name;        ///< "window", "density" (for messages).
+  int64_t lowest, highest; ///< Knob range, both valid.
+  std::function<PatternAttrInterface(int64_t)> make;
+};
+
+std::string printed(Attribute attr) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << attr;
+  return s;
+}
+
+/// The knob of `pattern`, or a reason why it has none.
+FailureOr<Knob> findKnob(MLIRContext *ctx, PatternAttrInterface pattern,
+                         int64_t keySeqLen, std::string &why) {
+  int64_t maxWindow = std::max<int64_t>(1, keySeqLen);
+  auto window = [&](bool causal, int64_t dilation,
+                    std::function<PatternAttrInterface(Attribute)> wrap)
+      -> Knob {
+    return {"window", 1, maxWindow, [=](int64_t w) {
+              return wrap(LocalAttr::get(ctx, w, dilation, causal));
+            }};
+  };
+  auto self = [](Attribute a) { return cast<PatternAttrInterface>(a); };
+  return llvm::TypeSwitch<Attribute, FailureOr<Knob>>(pattern)
+      .Case([&](DenseAttr) { return window(false, 1, self); })
+      .Case([&](CausalAttr) { return window(true, 1, self); })
+      .Case([&](LocalAttr l) {
+        return window(l.getCausal(), l.getDilation(), self);
+      })
+      .Case([&](RandomBlocksAttr r) -> FailureOr<Knob> {
+        // Density in steps of 1/1024 up to the current one: more density
+        // keeps a superset of blocks (the hash threshold only rises).
+        int64_t highest = std::max<int64_t>(
+            1, static_cast<int64_t>(r.getDensityValue() * 1024));
+        return Knob{"density", 1, highest, [=](int64_t level) {
+                      return self(RandomBlocksAttr::get(
+                          ctx, llvm::APFloat(double(level) / 1024.0),
+                          r.getSeed(), r.getBlock(), r.getDiagonal()));
+                    }};
+      })
+      .Case([&](UnionAttr u) -> FailureOr<Knob> {
+        SmallVector<Attribute> members(u.getPatterns().begin(),
+                                       u.getPatterns().end());
+        int found = -1;
+        for (auto [i, m] : llvm::enumerate(members))
+          if (isa<LocalAttr>(m)) {
+            if (found >= 0) {
+              why = "its union has more than one local window to shrink";
+              return failure();
+            }
+            found = i;
+          }
+        if (found < 0) {
+          why = "its union has no local window to shrink";
+          return failure();
+        }
+        auto local = cast<LocalAttr>(members[found]);
+        return window(local.getCausal(), local.getDilation(),
+                      [=](Attribute w) {
+                        SmallVector<Attribute> copy(members);
+                        copy[found] = w;
+                        return self(
+                            UnionAttr::get(ctx, ArrayAttr::get(ctx, copy)));
+                      });
+      })
+      .Case([&](PerHeadAttr) -> FailureOr<Knob> {
+        why = "per-head patterns are resolved through head gates (give the "
+              "op gates from an attn.head_gate with a budget)";
+        return failure();
+      })
+      .Default([&](Attribute) -> FailureOr<Knob> {
+        why = "it has no window, density or gate to trade for cost";
+        return failure();
+      });
+}
+
+struct ResolveBudgetsPass
+    : public mlir::attn::impl::AttnResolveBudgetsBase<ResolveBudgetsPass> {
+  using Base::Base;
+
+  FailureOr<int64_t> length(AttentionOp op, int64_t value, int64_t assumed,
+                            StringRef what, StringRef option) {
+    if (!ShapedType::isDynamic(value))
+      return value;
+    if (assumed > 0)
+      return assumed;
+    return op.emitError() << "resolving a budget needs the " << what
+                          << ", which is dynamic; pass " << option << "=N";
+  }
+
+  LogicalResult resolve(AttentionOp op, const TargetDescription &desc) {
+    double budget = op.getBudgetAttr().getValue();
+    FailureOr<int64_t> sq = length(op, op.getQueryType().getDimSize(2),
+                                   queryLen, "query length", "query-len");
+    FailureOr<int64_t> skv = length(op, op.getKeyType().getDimSize(2), keyLen,
+                                    "key length", "key-len");
+    if (failed(sq) || failed(skv))
+      return failure();
+    FailureOr<TileSizes> tiles = chooseTiles(op, desc, 0, 0);
+    if (failed(tiles))
+      return failure();
+    Pricer pricer{op, {op.getNumQueryHeads(), *sq, *skv}, *tiles};
+    PatternAttrInterface pattern = op.getEffectivePattern();
+
+    if (Value gates = op.getGates()) {
+      auto gate = gates.getDefiningOp<HeadGateOp>();
+      if (!gate)
+        return op.emitError()
+               << "has budget " << formatReal(budget) << " and gates that attn-resolve-"
+               << "budgets cannot see (not from an attn.head_gate); drop the "
+                  "budget or compute the gates with attn.head_gate";
+      return resolveWithGate(op, gate, pricer, pattern, budget);
+    }
+    return resolveWithPattern(op, pricer, pattern, budget);
+  }
+
+  LogicalResult resolveWithGate(AttentionOp op, HeadGateOp gate,
+                                Pricer &pricer, PatternAttrInterface pattern,
+                                double budget) {
+    if (!gate.getBudgetAttr())
+      return op.emitError()
+             << "has budget " << formatReal(budget) << " but its gates come from an "
+             << "attn.head_gate with "
+             << (gate.getThresholdAttr() ? "a threshold" : "a runtime budget")
+             << ", which bounds no cost; give the gate a budget attribute";
+    for (Operation *user : gate->getUsers())
+      if (user != op.getOperation())
+        return op.emitError() << "shares its attn.head_gate with another op; "
+                                 "each budgeted op needs its own gate";
+    int64_t heads = pricer.extent.numHeads;
+    SmallVector<double> costs;
+    for (int64_t h = 0; h < heads; ++h) {
+      FailureOr<double> w =
+          pricer.work(pattern, [h](int64_t other) { return other == h; });
+      if (failed(w))
+        return failure();
+      costs.push_back(std::max(*w, 1.0));
+    }
+    double all = 0;
+    for (double c : costs)
+      all += c;
+    double dense = pricer.denseWork();
+    // Heads whose summed cost is at most g x all cost at most budget x dense.
+    double gateBudget = std::min(1.0, budget * dense / all);
+    // Whatever heads the router picks, min_active of them may be forced on.
+    SmallVector<double> sorted(costs);
+    llvm::sort(sorted, std::greater<double>());
+    double forced = 0;
+    for (int64_t i = 0; i < std::min<int64_t>(gate.getMinActive(), heads); ++i)
+      forced += sorted[i];
+    if (forced > budget * dense * (1 + 1e-9))
+      return op.emitError() << "budget " << formatReal(budget)
+                            << " is impossible: the attn.head_gate keeps at "
+                               "least min_active = "
+                            << gate.getMinActive()
+                            << " heads, which may cost "
+                            << llvm::formatv("{0:F4}", forced / dense)
+                            << " of dense";
+    MLIRContext *ctx = op.getContext();
+    gate.setBudgetAttr(BudgetAttr::get(ctx, gateBudget));
+    bool uniform = llvm::all_of(costs, [&](double c) { return c == costs[0]; });
+    if (!uniform) {
+      SmallVector<int64_t> integral;
+      for (double c : costs)
+        integral.push_back(static_cast<int64_t>(c));
+      gate.setHeadCostsAttr(DenseI64ArrayAttr::get(ctx, integral));
+    }
+    op.removeBudgetAttr();
+    op.emitRemark() << "budget " << formatReal(budget) << " resolved by head gates: "
+                    << "gate budget "
+                    << llvm::formatv("{0:F4}", gateBudget)
+                    << (uniform ? "" : " over per-head costs")
+                    << ", active heads cost at most "
+                    << llvm::formatv("{0:F4}", std::max(gateBudget * all,
+                                                        forced) / dense)
+                    << " of dense";
+    return success();
+  }
+
+  LogicalResult resolveWithPattern(AttentionOp op, Pricer &pricer,
+                                   PatternAttrInterface pattern,
+                                   double budget) {
+    FailureOr<double> current = pricer.fraction(pattern);
+    if (failed(current))
+      return failure();
+    if (*current <= budget) {
+      op.removeBudgetAttr();
+      op.emitRemark() << "budget " << formatReal(budget) << " already met: " << pattern
+                      << " costs " << llvm::formatv("{0:F4}", *current)
+                      << " of dense";
+      return success();
+    }
+    std::string why;
+    FailureOr<Knob> knob = findKnob(op.getContext(), pattern,
+                                    pricer.extent.keySeqLen, why);
+    if (failed(knob))
+      return op.emitError() << "cannot meet budget " << formatReal(budget) << " with "
+                            << pattern << " (it costs "
+                            << llvm::formatv("{0:F4}", *current)
+                            << " of dense): " << why;
+    // Largest knob whose fraction fits; work grows with the knob.
+    auto fits = [&](int64_t level) -> FailureOr<bool> {
+      FailureOr<double> f = pricer.fraction(knob->make(level));
+      if (failed(f))
+        return failure();
+      return *f <= budget;
+    };
+    FailureOr<bool> lowestFits = fits(knob->lowest);
+    if (failed(lowestFits))
+      return failure();
+    if (!*lowestFits) {
+      PatternAttrInterface cheapest = knob->make(knob->lowest);
+      return op.emitError() << "budget " << formatReal(budget)
+                            << " is impossible: the cheapest choice, "
+                            << cheapest << ", costs "
+                            << llvm::formatv("{0:F4}",
+                                             *pricer.fraction(cheapest))
+                            << " of dense";
+    }
+    int64_t lo = knob->lowest, hi = knob->highest;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo + 1) / 2;
+      FailureOr<bool> ok = fits(mid);
+      if (failed(ok))
+        return failure();
+      if (*ok)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    PatternAttrInterface chosen = knob->make(lo);
+    op.setPatternAttr(chosen);
+    op.removeBudgetAttr();
+    op.emitRemark() << "budget " << formatReal(budget) << " resolved by the " << knob->name
+                    << ": " << chosen << " costs "
+                    << llvm::formatv("{0:F4}", *pricer.fraction(chosen))
+                    << " of dense";
+    return success();
+  }
+
+  void runOnOperation() override {
+    const TargetDescription *desc =
+        lookupTargetOrError(getOperation(), target);
+    if (!desc)
+      return signalPassFailure();
+    SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp op) {
+      if (op.getBudgetAttr())
+        ops.push_back(op);
+    });
+    bool failedAny = false;
+    for (AttentionOp op : ops)
+      failedAny |= failed(resolve(op, *desc));
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,67 @@
+// Budgets attn-resolve-budgets refuses, and why.
+// RUN: attn-opt %s -split-input-file -attn-resolve-budgets -verify-diagnostics
+
+func.func @impossible(%q: tensor<1x8x4096x64xbf16>) -> tensor<1x8x4096x64xbf16> {
+  // expected-error @+1 {{budget 0.001 is impossible: the cheapest choice, #attn.local<window = 1, causal>, costs 0.0464 of dense}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.001>, pattern = #attn.causal} : tensor<1x8x4096x64xbf16>, tensor<1x8x4096x64xbf16>, tensor<1x8x4096x64xbf16> -> tensor<1x8x4096x64xbf16>
+  return %o : tensor<1x8x4096x64xbf16>
+}
+
+// -----
+
+func.func @no_knob(%q: tensor<1x8x4096x64xbf16>) -> tensor<1x8x4096x64xbf16> {
+  // expected-error @+1 {{cannot meet budget 0.1 with #attn.strided<stride = 4, block = 128> (it costs 0.2500 of dense): it has no window, density or gate to trade for cost}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.1>, pattern = #attn.strided<stride = 4, block = 128>} : tensor<1x8x4096x64xbf16>, tensor<1x8x4096x64xbf16>, tensor<1x8x4096x64xbf16> -> tensor<1x8x4096x64xbf16>
+  return %o : tensor<1x8x4096x64xbf16>
+}
+
+// -----
+
+func.func @per_head_without_gates(%q: tensor<1x2x4096x64xbf16>) -> tensor<1x2x4096x64xbf16> {
+  // expected-error @+1 {{per-head patterns are resolved through head gates}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.1>, pattern = #attn.per_head<[#attn.causal, #attn.dense]>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
+  return %o : tensor<1x2x4096x64xbf16>
+}
+
+// -----
+
+func.func @two_windows(%q: tensor<1x2x4096x64xbf16>) -> tensor<1x2x4096x64xbf16> {
+  // expected-error @+1 {{its union has more than one local window to shrink}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.1>, pattern = #attn.union<[#attn.local<window = 1024>, #attn.local<window = 2048, dilation = 2>]>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
+  return %o : tensor<1x2x4096x64xbf16>
+}
+
+// -----
+
+func.func @dynamic_length(%q: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
+  // expected-error @+2 {{resolving a budget needs the query length, which is dynamic; pass query-len=N}}
+  // expected-error @+1 {{resolving a budget needs the key length, which is dynamic; pass key-len=N}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.5>} : tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16> -> tensor<1x2x?x64xbf16>
+  return %o : tensor<1x2x?x64xbf16>
+}
+
+// -----
+
+func.func @threshold_gate(%q: tensor<1x2x4096x64xbf16>, %s: tensor<1x2xf32>) -> tensor<1x2x4096x64xbf16> {
+  %g = attn.head_gate %s {threshold = 0.5 : f32} : tensor<1x2xf32> -> tensor<1x2xi1>
+  // expected-error @+1 {{has budget 0.5 but its gates come from an attn.head_gate with a threshold, which bounds no cost; give the gate a budget attribute}}
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {budget = #attn.budget<0.5>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
+  return %o : tensor<1x2x4096x64xbf16>
+}
+
+// -----
+
+func.func @min_active_too_costly(%q: tensor<1x2x4096x64xbf16>, %s: tensor<1x2xf32>) -> tensor<1x2x4096x64xbf16> {
+  %g = attn.head_gate %s {budget = #attn.budget<1.0>, min_active = 2} : tensor<1x2xf32> -> tensor<1x2xi1>
+  // expected-error @+1 {{budget 0.25 is impossible: the attn.head_gate keeps at least min_active = 2 heads, which may cost 1.0000 of dense}}
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {budget = #attn.budget<0.25>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
+  return %o : tensor<1x2x4096x64xbf16>
+}
+
+// -----
+
+func.func @gates_from_elsewhere(%q: tensor<1x2x4096x64xbf16>, %g: tensor<1x2xi1>) -> tensor<1x2x4096x64xbf16> {
+  // expected-error @+1 {{has budget 0.5 and gates that attn-resolve-budgets cannot see (not from an attn.head_gate); drop the budget or compute the gates with attn.head_gate}}
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {budget = #attn.budget<0.5>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
+  return %o : tensor<1x2x4096x64xbf16>
+}
