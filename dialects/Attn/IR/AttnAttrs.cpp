@@ -16,6 +16,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -273,7 +274,11 @@ BlockLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "#attn.block_layout expects positive shape "
                             "dimensions, found "
                          << d;
-    count *= d;
+    // A product that overflows certainly exceeds the entries given.
+    if (llvm::MulOverflow(count, d, count))
+      return emitError() << "#attn.block_layout of shape [" << shape
+                         << "] needs more layout entries than the "
+                         << layout.size() << " given";
   }
   if (static_cast<int64_t>(layout.size()) != count)
     return emitError() << "#attn.block_layout of shape [" << shape
@@ -424,9 +429,10 @@ BlockPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << runs.size() << " entries";
   int64_t plans = 0;
   for (int64_t h : heads) {
-    if (h < 0)
+    // Plans are numbered densely, so there are at most as many as heads.
+    if (h < 0 || h >= static_cast<int64_t>(heads.size()))
       return emitError() << "#attn.block_plan head plan index " << h
-                         << " is negative";
+                         << " is outside [0, " << heads.size() << ")";
     plans = std::max(plans, h + 1);
   }
   if (offsets.size() % plans != 0 || offsets.size() / plans < 2)

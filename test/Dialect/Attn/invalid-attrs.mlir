@@ -213,7 +213,7 @@ func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_til
 
 // -----
 
-// expected-error @+1 {{#attn.block_plan head plan index -1 is negative}}
+// expected-error @+1 {{#attn.block_plan head plan index -1 is outside [0, 1)}}
 func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_tile = 64, kind = table, heads = [-1], offsets = [0, 1], runs = [0, 1, 0]>}
 
 // -----
@@ -236,3 +236,13 @@ func.func private @f() attributes {p = #attn.block_plan<query_tile = 64, key_til
 // Hexadecimal reals are bit patterns, as elsewhere in MLIR.
 // expected-error @+1 {{budget must be a fraction of dense cost in (0, 1], found nan}}
 func.func private @f() attributes {b = #attn.budget<0x7FF8000000000000>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_plan head plan index 9223372036854775807 is outside [0, 1)}}
+func.func private @f() attributes {p = #attn.block_plan<query_tile = 1, key_tile = 1, kind = table, heads = [9223372036854775807], offsets = [0], runs = []>}
+
+// -----
+
+// expected-error @+1 {{#attn.block_layout of shape [4294967296, 4294967296] needs more layout entries than the 1 given}}
+func.func private @f() attributes {p = #attn.block_layout<block = 1, shape = [4294967296, 4294967296], layout = [1]>}
