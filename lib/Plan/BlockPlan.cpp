@@ -550,6 +550,21 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
     return emitError() << "cannot plan Hq = " << extent.numHeads
                        << ", Sq = " << extent.querySeqLen
                        << ", Skv = " << extent.keySeqLen;
+  // Plans are evaluated query tile by query tile (and tables also key tile by
+  // key tile); bound that work so absurd shapes get a diagnostic, not a hang.
+  constexpr int64_t kMaxLength = int64_t(1) << 40;
+  constexpr int64_t kMaxQueryTiles = int64_t(1) << 26;
+  constexpr int64_t kMaxTablePairs = int64_t(1) << 32;
+  if (extent.querySeqLen > kMaxLength || extent.keySeqLen > kMaxLength)
+    return emitError() << "cannot plan sequences longer than 2^40 (Sq = "
+                       << extent.querySeqLen << ", Skv = " << extent.keySeqLen
+                       << ")";
+  int64_t queryTiles = ceilDiv(extent.querySeqLen, tiles.query);
+  int64_t keyTiles = ceilDiv(extent.keySeqLen, tiles.key);
+  if (queryTiles > kMaxQueryTiles / extent.numHeads)
+    return emitError() << "cannot plan " << queryTiles << " query tiles x "
+                       << extent.numHeads
+                       << " heads; use larger tiles (at most 2^26 in all)";
   auto perHead = dyn_cast<PerHeadAttr>(pattern);
   if (perHead &&
       static_cast<int64_t>(perHead.getPatterns().size()) != extent.numHeads)
@@ -584,6 +599,10 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
   for (HeadPlan &headPlan : plan.heads) {
     if (headPlan.kind != PlanKind::Table)
       continue;
+    if (queryTiles > 0 && keyTiles > kMaxTablePairs / queryTiles)
+      return emitError() << "cannot build a table of " << queryTiles << " x "
+                         << keyTiles
+                         << " tiles; use larger tiles (at most 2^32 pairs)";
     int64_t numQueryTiles = plan.shape->numQueryTiles();
     headPlan.runOffsets.reserve(numQueryTiles + 1);
     headPlan.runOffsets.push_back(0);

@@ -44,6 +44,12 @@ struct TestBlockPlanPass
                     llvm::cl::init(false)};
 
   void runOnOperation() override {
+    if (queryTile < 1 || keyTile < 1) {
+      getOperation().emitError() << "query-tile and key-tile must be >= 1, "
+                                    "found "
+                                 << queryTile << " and " << keyTile;
+      return signalPassFailure();
+    }
     llvm::raw_ostream &os = llvm::outs();
     getOperation().walk([&](AttentionOp op) {
       int64_t sq = op.getQueryType().getDimSize(2);
@@ -53,6 +59,12 @@ struct TestBlockPlanPass
         return;
       }
       AttentionExtent extent{op.getNumQueryHeads(), sq, skv};
+      if (ceilDiv(sq, queryTile) * extent.numHeads > (1 << 20) ||
+          (grid && ceilDiv(skv, keyTile) > 4096)) {
+        op.emitRemark() << "too many tiles to print; use smaller shapes or "
+                           "larger tiles";
+        return;
+      }
       FailureOr<BlockPlan> plan =
           BlockPlan::build(op.getEffectivePattern(), extent,
                            {queryTile, keyTile}, [&] { return op.emitError(); });

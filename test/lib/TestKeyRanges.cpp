@@ -52,6 +52,12 @@ struct TestKeyRangesPass
         op.emitRemark() << "key ranges need static Sq and Skv";
         return;
       }
+      if (ceilDiv(sq, queryBlock) * op.getNumQueryHeads() > (1 << 20) ||
+          skv > (int64_t(1) << 32)) {
+        op.emitRemark() << "too many lines to print; use smaller shapes or a "
+                           "larger query-block";
+        return;
+      }
       PatternAttrInterface pattern = op.getEffectivePattern();
       AttentionExtent extent{op.getNumQueryHeads(), sq, skv};
       os << "attn.attention Hq = " << extent.numHeads << ", Sq = " << sq
