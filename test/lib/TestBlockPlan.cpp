@@ -47,7 +47,8 @@ struct TestBlockPlanPass
     if (queryTile < 1 || keyTile < 1) {
       getOperation().emitError() << "query-tile and key-tile must be >= 1, "
                                     "found "
-                                 << queryTile << " and " << keyTile;
+                                 << static_cast<int64_t>(queryTile) << " and "
+                                 << static_cast<int64_t>(keyTile);
       return signalPassFailure();
     }
     llvm::raw_ostream &os = llvm::outs();

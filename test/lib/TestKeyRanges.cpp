@@ -41,7 +41,7 @@ struct TestKeyRangesPass
   void runOnOperation() override {
     if (queryBlock < 1) {
       getOperation().emitError() << "query-block must be >= 1, found "
-                                 << queryBlock;
+                                 << static_cast<int64_t>(queryBlock);
       return signalPassFailure();
     }
     llvm::raw_ostream &os = llvm::outs();
