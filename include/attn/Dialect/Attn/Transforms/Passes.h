@@ -8,7 +8,12 @@
 #define ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_H
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 #include <memory>
@@ -18,6 +23,14 @@ namespace attn {
 
 #define GEN_PASS_DECL
 #include "attn/Dialect/Attn/Transforms/Passes.h.inc"
+
+/// Patterns that remove statically gated-off heads from attn.attention (see
+/// the attn-fuse-skipped-heads pass).
+void populateFuseSkippedHeadsPatterns(RewritePatternSet &patterns);
+
+/// Why `op`'s constant gates cannot be fused away, or an empty string when
+/// they can (or there is nothing to fuse).
+std::string whyHeadsCannotBeFused(AttentionOp op);
 
 #define GEN_PASS_REGISTRATION
 #include "attn/Dialect/Attn/Transforms/Passes.h.inc"

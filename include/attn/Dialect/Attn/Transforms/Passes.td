@@ -134,4 +134,30 @@ def AttnResolveBudgets : Pass<"attn-resolve-budgets", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnFuseSkippedHeads : Pass<"attn-fuse-skipped-heads"> {
+  let summary = "Remove statically gated-off heads, and their projection work";
+  let description = [{
+    For an `attn.attention` whose gates are a constant, the heads no batch
+    row activates are removed: Q, K and V are sliced to the active heads
+    (K/V heads that serve no active query head go too), the op computes only
+    those, and its result is scattered into zeros at their positions (a
+    skipped head's output is zero). When a sliced Q, K or V is produced by a
+    linalg op that can be tiled (a projection with head-major weights), the
+    slice moves into it, so the skipped heads' projection work disappears as
+    well. Gates that differ between batch rows stay on the op, sliced to the
+    remaining heads; gates that are all true are dropped.
+
+    Heads are renumbered, so patterns that depend on the head index (random
+    blocks, per-head layouts) are left alone, with a remark; so are ops that
+    still carry a budget (run `attn-resolve-budgets` first).
+
+    Runtime gates are not rewritten here: their lowering launches only the
+    active (batch, head) pairs.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD

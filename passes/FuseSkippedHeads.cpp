@@ -1,0 +1,286 @@
+//===- FuseSkippedHeads.cpp - attn-fuse-skipped-heads pass ----------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// A statically gated-off head should cost nothing: not its attention, not
+// the projections that feed it. The rewrite gathers the active heads of Q,
+// K and V with slices (pulled into tileable producers, so projections shrink
+// too), runs attention on them, and scatters the result into zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir {
+namespace attn {
+#define GEN_PASS_DEF_ATTNFUSESKIPPEDHEADS
+#include "attn/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace attn
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::attn;
+
+/// The constant gates of `op` as a B x H matrix, if they are constant.
+static std::optional<SmallVector<SmallVector<bool>>>
+constantGates(AttentionOp op) {
+  Value gates = op.getGates();
+  DenseElementsAttr values;
+  if (!gates || !matchPattern(gates, m_Constant(&values)))
+    return std::nullopt;
+  auto type = cast<RankedTensorType>(values.getType());
+  int64_t batch = type.getDimSize(0), heads = type.getDimSize(1);
+  SmallVector<SmallVector<bool>> rows(batch, SmallVector<bool>(heads));
+  auto it = values.value_begin<bool>();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      rows[b][h] = *it++;
+  return rows;
+}
+
+/// Whether `pattern` means something different once heads are renumbered.
+static bool dependsOnHeadIndex(PatternAttrInterface pattern) {
+  return llvm::TypeSwitch<Attribute, bool>(pattern)
+      .Case([](RandomBlocksAttr) { return true; })
+      .Case([](BlockLayoutAttr l) { return l.getNumLayoutHeads() > 1; })
+      .Case([](UnionAttr u) {
+        return llvm::any_of(u.getMembers(), dependsOnHeadIndex);
+      })
+      .Case([](PerHeadAttr p) {
+        return llvm::any_of(p.getPatterns().getAsRange<PatternAttrInterface>(),
+                            dependsOnHeadIndex);
+      })
+      .Default([](Attribute) { return false; });
+}
+
+std::string mlir::attn::whyHeadsCannotBeFused(AttentionOp op) {
+  if (!constantGates(op))
+    return "";
+  if (op.getBudgetAttr())
+    return "it still has a budget; run attn-resolve-budgets first";
+  if (op.getBlocks())
+    return "its runtime-selected blocks are indexed by KV head";
+  if (dependsOnHeadIndex(op.getEffectivePattern()))
+    return "its pattern depends on the head index (random blocks or a "
+           "per-head layout), which removing heads would renumber";
+  return "";
+}
+
+namespace {
+/// Maximal runs [start, start + length) of consecutive values in `indices`.
+SmallVector<std::pair<int64_t, int64_t>> runsOf(ArrayRef<int64_t> indices) {
+  SmallVector<std::pair<int64_t, int64_t>> runs;
+  for (int64_t i : indices) {
+    if (!runs.empty() && runs.back().first + runs.back().second == i)
+      ++runs.back().second;
+    else
+      runs.push_back({i, 1});
+  }
+  return runs;
+}
+
+/// Sizes of `value` (rank 4) with dimension 1 replaced by `heads`.
+SmallVector<OpFoldResult> sizesWithHeads(OpBuilder &b, Location loc,
+                                         Value value, int64_t heads) {
+  SmallVector<OpFoldResult> sizes =
+      tensor::getMixedSizes(b, loc, value);
+  sizes[1] = b.getIndexAttr(heads);
+  return sizes;
+}
+
+struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// Heads `indices` of `source` along dimension 1, as slices (moved into
+  /// a tileable producer where possible) joined by a concat.
+  Value gather(PatternRewriter &rewriter, Location loc, Value source,
+               ArrayRef<int64_t> indices) const {
+    SmallVector<Value> pieces;
+    for (auto [start, length] : runsOf(indices)) {
+      SmallVector<OpFoldResult> offsets(4, rewriter.getIndexAttr(0));
+      offsets[1] = rewriter.getIndexAttr(start);
+      SmallVector<OpFoldResult> sizes =
+          sizesWithHeads(rewriter, loc, source, length);
+      SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+      auto slice = tensor::ExtractSliceOp::create(rewriter, loc, source,
+                                                  offsets, sizes, strides);
+      pieces.push_back(sliceProducer(rewriter, slice));
+    }
+    if (pieces.size() == 1)
+      return pieces.front();
+    return tensor::ConcatOp::create(rewriter, loc, /*dim=*/1, pieces);
+  }
+
+  /// Computes only the slice when its source comes from a tileable op (a
+  /// projection), so the skipped heads' projection work disappears.
+  Value sliceProducer(PatternRewriter &rewriter,
+                      tensor::ExtractSliceOp slice) const {
+    auto producer = dyn_cast<OpResult>(slice.getSource());
+    if (!producer || !isa<TilingInterface>(producer.getOwner()))
+      return slice;
+    FailureOr<TilingResult> tiled = tensor::replaceExtractSliceWithTiledProducer(
+        rewriter, slice, producer);
+    if (failed(tiled) || tiled->tiledValues.size() != 1)
+      return slice;
+    rewriter.replaceOp(slice, tiled->tiledValues.front());
+    return tiled->tiledValues.front();
+  }
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<SmallVector<SmallVector<bool>>> rows = constantGates(op);
+    if (!rows)
+      return rewriter.notifyMatchFailure(op, "gates are not a constant");
+    std::string why = whyHeadsCannotBeFused(op);
+    if (!why.empty())
+      return rewriter.notifyMatchFailure(op, why);
+
+    const int64_t numHeads = op.getNumQueryHeads();
+    const int64_t group = numHeads / op.getNumKeyValueHeads();
+    SmallVector<int64_t> active; // Heads some batch row activates.
+    bool uniform = true;          // Every row activates all of them.
+    for (int64_t h = 0; h < numHeads; ++h) {
+      bool any = false, all = true;
+      for (const SmallVector<bool> &row : *rows) {
+        any |= row[h];
+        all &= row[h];
+      }
+      if (any)
+        active.push_back(h);
+      uniform &= any == all;
+    }
+
+    Location loc = op.getLoc();
+    auto resultType = op.getResult().getType();
+    MLIRContext *ctx = rewriter.getContext();
+
+    // No head fires: the output is zero.
+    Value zeros;
+    auto makeZeros = [&]() {
+      SmallVector<OpFoldResult> sizes =
+          sizesWithHeads(rewriter, loc, op.getQuery(), numHeads);
+      sizes[3] = rewriter.getIndexAttr(resultType.getDimSize(3));
+      Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
+                                            resultType.getElementType());
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getZeroAttr(resultType.getElementType()));
+      return linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    };
+    if (active.empty()) {
+      rewriter.replaceOp(op, makeZeros());
+      return success();
+    }
+
+    // KV heads: keep the groups that serve active heads when every such
+    // group keeps the same number of query heads (GQA stays GQA); otherwise
+    // give each active query head its own copy of its KV head (MHA).
+    SmallVector<int64_t> kvHeads;
+    llvm::SmallDenseMap<int64_t, int64_t> perGroup;
+    for (int64_t h : active)
+      ++perGroup[h / group];
+    bool sameSizes = llvm::all_equal(llvm::make_second_range(perGroup));
+    for (int64_t h : active)
+      if (!sameSizes)
+        kvHeads.push_back(h / group);
+      else if (kvHeads.empty() || kvHeads.back() != h / group)
+        kvHeads.push_back(h / group);
+
+    bool allHeads = static_cast<int64_t>(active.size()) == numHeads;
+    if (allHeads && !uniform)
+      return rewriter.notifyMatchFailure(
+          op, "every head fires in some batch row; the gates stay");
+    Value query = allHeads ? op.getQuery()
+                           : gather(rewriter, loc, op.getQuery(), active);
+    Value key = allHeads ? op.getKey()
+                         : gather(rewriter, loc, op.getKey(), kvHeads);
+    Value value = allHeads ? op.getValue()
+                           : gather(rewriter, loc, op.getValue(), kvHeads);
+
+    // Gates that still differ between batch rows stay, for the kept heads.
+    Value gates;
+    if (!uniform) {
+      SmallVector<bool> kept;
+      for (const SmallVector<bool> &row : *rows)
+        for (int64_t h : active)
+          kept.push_back(row[h]);
+      auto type = RankedTensorType::get(
+          {static_cast<int64_t>(rows->size()),
+           static_cast<int64_t>(active.size())},
+          rewriter.getI1Type());
+      gates = arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(type, ArrayRef<bool>(kept)));
+    }
+
+    PatternAttrInterface pattern = op.getEffectivePattern();
+    if (auto perHead = dyn_cast<PerHeadAttr>(pattern)) {
+      SmallVector<Attribute> members;
+      for (int64_t h : active)
+        members.push_back(perHead.getPatterns()[h]);
+      pattern = PerHeadAttr::get(ctx, ArrayAttr::get(ctx, members));
+    }
+
+    SmallVector<int64_t> shape(resultType.getShape());
+    shape[1] = active.size();
+    auto newType = RankedTensorType::get(shape, resultType.getElementType());
+    auto fused = AttentionOp::create(
+        rewriter, loc, newType, query, key, value, gates, /*blocks=*/Value(),
+        op.getScaleAttr(), op.getPatternAttr() ? pattern : nullptr,
+        /*budget=*/nullptr, op.getLayerAttr(), /*plan=*/nullptr);
+    if (allHeads) {
+      rewriter.replaceOp(op, fused.getResult());
+      return success();
+    }
+
+    // Scatter the active heads' outputs into zeros.
+    Value result = makeZeros();
+    int64_t position = 0;
+    for (auto [start, length] : runsOf(active)) {
+      SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> from(4, rewriter.getIndexAttr(0));
+      from[1] = rewriter.getIndexAttr(position);
+      SmallVector<OpFoldResult> sizes =
+          sizesWithHeads(rewriter, loc, fused.getResult(), length);
+      Value piece = tensor::ExtractSliceOp::create(
+          rewriter, loc, fused.getResult(), from, sizes, strides);
+      SmallVector<OpFoldResult> to(4, rewriter.getIndexAttr(0));
+      to[1] = rewriter.getIndexAttr(start);
+      result = tensor::InsertSliceOp::create(rewriter, loc, piece, result, to,
+                                             sizes, strides);
+      position += length;
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct FuseSkippedHeadsPass
+    : public mlir::attn::impl::AttnFuseSkippedHeadsBase<FuseSkippedHeadsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFuseSkippedHeadsPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // Say why constant gates were left in place.
+    getOperation()->walk([](AttentionOp op) {
+      std::string why = whyHeadsCannotBeFused(op);
+      if (!why.empty())
+        op.emitRemark() << "skipped heads not fused away: " << why;
+    });
+  }
+};
+} // namespace
+
+void mlir::attn::populateFuseSkippedHeadsPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseSkippedHeads>(patterns.getContext());
+}
