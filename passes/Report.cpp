@@ -7,6 +7,9 @@
 #include "PlanSupport.h"
 #include "attn/Cost/CostModel.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Gate/HeadGate.h"
+
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -31,7 +34,10 @@ struct ReportRow {
   std::string elementType;
   TileSizes tiles;
   PlanKind kind;
-  bool gated;
+  /// How gates were counted: "none", "static" (constant gates: the heads
+  /// some batch row activates), "budget" (an attn.head_gate with a budget:
+  /// the most expensive heads it could keep) or "dynamic" (all heads).
+  std::string gates;
   AttentionCost cost;
 };
 
@@ -116,9 +122,48 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     }
     row.tiles = *tiles;
     row.kind = plan->getOverallKind();
-    row.gated = static_cast<bool>(op.getGates());
-    row.cost = estimateCost(*plan, row.problem, desc);
+    SmallVector<bool> active;
+    row.gates = countedHeads(op, *plan, active);
+    row.cost = estimateCost(*plan, row.problem, desc, [&](int64_t h) {
+      return active.empty() || active[h];
+    });
     return row;
+  }
+
+  /// Which heads to count for `op`'s gates (empty `active`: all), and how.
+  static std::string countedHeads(AttentionOp op, const BlockPlan &plan,
+                                  SmallVector<bool> &active) {
+    Value gates = op.getGates();
+    if (!gates)
+      return "none";
+    int64_t heads = op.getNumQueryHeads();
+    DenseElementsAttr constant;
+    if (matchPattern(gates, m_Constant(&constant))) {
+      active.assign(heads, false);
+      auto it = constant.value_begin<bool>();
+      for (int64_t i = 0, e = constant.getNumElements(); i < e; ++i, ++it)
+        active[i % heads] = active[i % heads] || *it;
+      return "static";
+    }
+    auto gate = gates.getDefiningOp<HeadGateOp>();
+    if (!gate || !gate.getBudgetAttr())
+      return "dynamic";
+    // The router may pick any heads within the gate's budget: count the
+    // costliest set it could keep (heads by cost, the prefix that fits, at
+    // least min_active).
+    SmallVector<double> costs(heads, 1.0);
+    if (std::optional<ArrayRef<int64_t>> given = gate.getHeadCosts())
+      for (int64_t h = 0; h < heads; ++h)
+        costs[h] = double((*given)[h]);
+    SmallVector<bool> keep(heads);
+    selectHeads(costs, gate.getHeadCosts() ? ArrayRef<double>(costs)
+                                           : ArrayRef<double>(),
+                HeadGateRule::budget(gate.getBudgetAttr().getValue(),
+                                     gate.getMinActive()),
+                keep);
+    active.assign(keep.begin(), keep.end());
+    (void)plan;
+    return "budget";
   }
 
   void runOnOperation() override {
@@ -168,7 +213,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
           {"tile", llvm::json::Object{{"query", row.tiles.query},
                                       {"key", row.tiles.key}}},
           {"plan", stringifyPlanKind(row.kind)},
-          {"gated", row.gated},
+          {"gates", row.gates},
       };
       llvm::json::Object cost = costToJSON(row.cost);
       for (auto &kv : cost)
@@ -212,7 +257,11 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
           row.cost.density, visited,
           (row.cost.matmulFlops + row.cost.softmaxFlops) / 1e9,
           row.cost.totalBytes() / 1e6, row.cost.estimateSeconds * 1e6,
-          row.cost.bound, row.gated ? " (gates not counted)" : "");
+          row.cost.bound,
+          row.gates == "dynamic" ? " (runtime gates: all heads counted)"
+          : row.gates == "budget" ? " (gate budget: costliest heads counted)"
+          : row.gates == "static" ? " (static gates)"
+                                  : "");
     }
   }
 };

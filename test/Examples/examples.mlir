@@ -41,3 +41,25 @@
 // NSA: attn.compress_kv {{.*}} {block = 64 : i64, method = #attn.compression<mean>}
 // NSA: attn.select_blocks {{.*}} pooled_keys
 // NSA-COUNT-2: attn.attention
+//
+// The gated 4-layer model: budgets falling with depth become gate budgets
+// and the reported cost falls with them; the calibrated layer loses 4 of 8
+// heads' attention and projections.
+// RUN: attn-opt %attn_src_root/examples/gated_model.mlir | attn-opt | FileCheck %s --check-prefix=GATED
+// RUN: attn-opt %attn_src_root/examples/gated_model.mlir -attn-apply-schedule -attn-resolve-budgets -attn-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=BUDGETS4
+// RUN: attn-opt %attn_src_root/examples/gated_model.mlir -attn-fuse-skipped-heads -canonicalize -cse | FileCheck %s --check-prefix=FUSED
+// GATED-COUNT-4: attn.head_gate
+// BUDGETS4: remark: budget 1.0 resolved by head gates: gate budget 1.0000, active heads cost at most 0.5625 of dense
+// BUDGETS4: remark: budget 0.75 resolved by head gates: gate budget 1.0000, active heads cost at most 0.5625 of dense
+// BUDGETS4: remark: budget 0.5 resolved by head gates: gate budget 0.8889, active heads cost at most 0.5000 of dense
+// BUDGETS4: remark: budget 0.25 resolved by head gates: gate budget 0.4444, active heads cost at most 0.2500 of dense
+// BUDGETS4: 0 #attn.causal {{.*}} 0.5625 576/1024
+// BUDGETS4-NEXT: 1 #attn.causal {{.*}} 0.5625 576/1024
+// BUDGETS4-NEXT: 2 #attn.causal {{.*}} 0.4922 504/1024
+// BUDGETS4-NEXT: 3 #attn.causal {{.*}} 0.2109 216/1024
+// BUDGETS4-NEXT: 4 #attn.causal {{.*}} 0.2812 288/1024 {{.*}} (static gates)
+// FUSED-LABEL: func.func @calibrated_layer
+// FUSED: tensor.extract_slice %arg1[0, 0, 0] [1, 256, 32]
+// FUSED: tensor.extract_slice %arg1[3, 0, 0] [2, 256, 32]
+// FUSED: tensor.extract_slice %arg1[7, 0, 0] [1, 256, 32]
+// FUSED: attn.attention {{.*}} : tensor<1x4x1024x32xf32>, tensor<1x4x1024x32xf32>, tensor<1x4x1024x32xf32> -> tensor<1x4x1024x32xf32>
