@@ -1,0 +1,68 @@
+//===- Reference.h - Plain reference semantics and an IR evaluator -*- C++ -*-===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// The project's reference for numerics: attention computed the plain way in
+// double precision (every query row, every visible key, softmax, zeros for
+// rows that see nothing and for gated-off heads), and a small evaluator that
+// runs a func.func built from attn ops and the tensor/linalg/arith ops the
+// attn passes produce. Tests compare transformed IR with the original, and
+// compiled kernels with the reference, through these. It is slow on purpose:
+// nothing in it is tiled or clever.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_REFERENCE_REFERENCE_H
+#define ATTN_REFERENCE_REFERENCE_H
+
+#include "attn/Dialect/Attn/IR/AttnAttrs.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir {
+namespace attn {
+
+/// A dense, row-major tensor of doubles (booleans are 0 and 1).
+struct HostTensor {
+  llvm::SmallVector<int64_t, 4> shape;
+  std::vector<double> data;
+
+  HostTensor() = default;
+  explicit HostTensor(llvm::ArrayRef<int64_t> shape, double fill = 0.0);
+  int64_t numElements() const;
+  /// Row-major offset of `index`.
+  int64_t offset(llvm::ArrayRef<int64_t> index) const;
+  double &at(llvm::ArrayRef<int64_t> index) { return data[offset(index)]; }
+  double at(llvm::ArrayRef<int64_t> index) const {
+    return data[offset(index)];
+  }
+};
+
+/// Reference attention: `query` B x Hq x Sq x D, `key` B x Hkv x Skv x D,
+/// `value` B x Hkv x Skv x Dv. `gates` (B x Hq, may be null) switches heads
+/// off; `blocks` (B x Hkv x ceil(Sq/qb) x K, may be null) holds the key
+/// blocks of `#attn.selected` patterns.
+HostTensor referenceAttention(const HostTensor &query, const HostTensor &key,
+                              const HostTensor &value,
+                              PatternAttrInterface pattern, double scale,
+                              const HostTensor *gates,
+                              const HostTensor *blocks);
+
+/// Evaluates `func` on `arguments` (tensors; scalars as rank-0 tensors).
+/// Fails with a message naming the first op it does not know or that goes
+/// wrong.
+FailureOr<std::vector<HostTensor>>
+evaluate(func::FuncOp func, llvm::ArrayRef<HostTensor> arguments,
+         std::string &error);
+
+} // namespace attn
+} // namespace mlir
+
+#endif // ATTN_REFERENCE_REFERENCE_H
