@@ -150,7 +150,18 @@ private:
           return success();
         })
         .Case([&](HeadGateOp g) { return headGate(g); })
-        .Default([&](Operation *) {
+        .Default([&](Operation *) -> LogicalResult {
+          // Scalar arithmetic outside linalg ops (budgets, thresholds).
+          if (op->getNumResults() == 1 &&
+              !isa<ShapedType>(op->getResult(0).getType()) &&
+              op->getNumRegions() == 0) {
+            llvm::DenseMap<Value, double> none;
+            FailureOr<double> v = scalarOp(op, none, {});
+            if (failed(v))
+              return failure();
+            values[op->getResult(0)] = scalar(*v);
+            return success();
+          }
           return fail(op, "is not known to the reference evaluator");
         });
   }
@@ -286,7 +297,7 @@ private:
                 scalars.lookup(yield.getOperand(o));
           break;
         }
-        FailureOr<double> v = scalarOp(&op, scalars);
+        FailureOr<double> v = scalarOp(&op, scalars, point);
         if (failed(v))
           return failure();
         scalars[op.getResult(0)] = *v;
@@ -303,9 +314,55 @@ private:
   }
 
   FailureOr<double> scalarOp(Operation *op,
-                             llvm::DenseMap<Value, double> &scalars) {
-    auto arg = [&](unsigned i) { return scalars.lookup(op->getOperand(i)); };
+                             llvm::DenseMap<Value, double> &scalars,
+                             ArrayRef<int64_t> point) {
+    // Operands are block values, or scalars defined above the linalg op.
+    auto arg = [&](unsigned i) {
+      Value v = op->getOperand(i);
+      auto it = scalars.find(v);
+      return it != scalars.end() ? it->second : values.lookup(v).data[0];
+    };
+    auto truth = [](bool b) { return b ? 1.0 : 0.0; };
+    if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+      double x = arg(0), y = arg(1);
+      bool unordered = std::isnan(x) || std::isnan(y);
+      using P = arith::CmpFPredicate;
+      switch (cmp.getPredicate()) {
+      case P::OEQ: return truth(!unordered && x == y);
+      case P::OGT: return truth(!unordered && x > y);
+      case P::OGE: return truth(!unordered && x >= y);
+      case P::OLT: return truth(!unordered && x < y);
+      case P::OLE: return truth(!unordered && x <= y);
+      case P::ONE: return truth(!unordered && x != y);
+      case P::UNO: return truth(unordered);
+      case P::ORD: return truth(!unordered);
+      default:
+        return fail(op, "with this predicate is not known to the reference "
+                        "evaluator");
+      }
+    }
+    if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+      int64_t x = int64_t(arg(0)), y = int64_t(arg(1));
+      using P = arith::CmpIPredicate;
+      switch (cmp.getPredicate()) {
+      case P::eq: return truth(x == y);
+      case P::ne: return truth(x != y);
+      case P::ult: case P::slt: return truth(x < y);
+      case P::ule: case P::sle: return truth(x <= y);
+      case P::ugt: case P::sgt: return truth(x > y);
+      case P::uge: case P::sge: return truth(x >= y);
+      }
+    }
     return llvm::TypeSwitch<Operation *, FailureOr<double>>(op)
+        .Case([&](linalg::IndexOp i) { return double(point[i.getDim()]); })
+        .Case([&](arith::AndIOp) { return truth(arg(0) != 0 && arg(1) != 0); })
+        .Case([&](arith::OrIOp) { return truth(arg(0) != 0 || arg(1) != 0); })
+        .Case([&](arith::XOrIOp) { return truth((arg(0) != 0) != (arg(1) != 0)); })
+        .Case([&](arith::SelectOp) { return arg(0) != 0 ? arg(1) : arg(2); })
+        .Case<arith::UIToFPOp, arith::SIToFPOp, arith::ExtFOp, arith::TruncFOp,
+              arith::ExtUIOp, arith::IndexCastOp>(
+            [&](auto) { return arg(0); })
+        .Case([&](math::FloorOp) { return std::floor(arg(0)); })
         .Case([&](arith::MulFOp) { return arg(0) * arg(1); })
         .Case([&](arith::AddFOp) { return arg(0) + arg(1); })
         .Case([&](arith::SubFOp) { return arg(0) - arg(1); })
@@ -319,7 +376,11 @@ private:
         .Case([&](arith::ConstantOp c) -> FailureOr<double> {
           if (auto f = dyn_cast<FloatAttr>(c.getValue()))
             return f.getValueAsDouble();
-          return fail(op, "inside linalg.generic must be a float");
+          if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+            return double(i.getValue().getZExtValue() && i.getType().isInteger(1)
+                              ? 1
+                              : i.getValue().getSExtValue());
+          return fail(op, "inside linalg.generic must be a number");
         })
         .Default([&](Operation *) -> FailureOr<double> {
           return fail(op, "inside linalg.generic is not known to the "

@@ -185,3 +185,67 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
   EXPECT_TRUE(failed(evaluate(*module->getOps<func::FuncOp>().begin(), {x}, error)));
   EXPECT_EQ(error, "'math.sqrt' is not known to the reference evaluator");
 }
+
+// attn-lower-head-gate's linalg computes exactly lib/Gate's gates: random
+// scores with ties and NaN, every rule, costs, min_active, budgets at and
+// between the steps.
+TEST_F(ReferenceTest, LoweredHeadGateMatchesItsDefinition) {
+  int compared = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    int64_t heads = 1 + rng() % 12, batch = 1 + rng() % 3;
+    int rule = rng() % 3; // 0: budget attribute, 1: runtime budget, 2: threshold.
+    int64_t minActive = rng() % 3 == 0 ? 0 : 1 + rng() % std::max<int64_t>(1, heads / 2);
+    minActive = std::min(minActive, heads);
+    double budget = double(rng() % 17) / 16.0;
+    if (budget == 0.0)
+      budget = 0.03125;
+    std::string costs;
+    if (rule != 2 && rng() % 2) {
+      costs = ", head_costs = array<i64: ";
+      for (int64_t h = 0; h < heads; ++h)
+        costs += (h ? ", " : "") + std::to_string(1 + rng() % 5);
+      costs += ">";
+    }
+    std::string type = "tensor<" + std::to_string(batch) + "x" + std::to_string(heads);
+    std::string gate;
+    if (rule == 0)
+      gate = "attn.head_gate %s {budget = #attn.budget<" + std::to_string(budget) +
+             ">, min_active = " + std::to_string(minActive) + costs + "}";
+    else if (rule == 1)
+      gate = "attn.head_gate %s budget(%b : f64) {min_active = " +
+             std::to_string(minActive) + costs + "}";
+    else
+      gate = "attn.head_gate %s {threshold = 0.25 : f32, min_active = " +
+             std::to_string(minActive) + "}";
+    std::string source = "func.func @g(%s: " + type + "xf32>, %b: f64) -> " +
+                         type + "xi1> {\n  %g = " + gate + " : " + type +
+                         "xf32> -> " + type + "xi1>\n  return %g : " + type +
+                         "xi1>\n}\n";
+    OwningOpRef<ModuleOp> original = parseSourceString<ModuleOp>(source, &context);
+    ASSERT_TRUE(original) << source;
+    OwningOpRef<ModuleOp> lowered = original->clone();
+    PassManager pm(&context);
+    pm.addPass(createAttnLowerHeadGate());
+    ASSERT_TRUE(succeeded(pm.run(*lowered))) << source;
+    ASSERT_TRUE(lowered->walk([](HeadGateOp) { return WalkResult::interrupt(); })
+                    .wasInterrupted() == false);
+
+    HostTensor scores(ArrayRef<int64_t>{batch, heads});
+    for (double &s : scores.data) {
+      int kind = rng() % 10;
+      s = kind == 0 ? NAN : kind < 4 ? double(rng() % 3) / 4 : double(rng() % 100) / 100;
+    }
+    HostTensor runtimeBudget;
+    runtimeBudget.data = {budget};
+    std::string error;
+    auto expected = evaluate(*original->getOps<func::FuncOp>().begin(),
+                             {scores, runtimeBudget}, error);
+    ASSERT_TRUE(succeeded(expected)) << error;
+    auto actual = evaluate(*lowered->getOps<func::FuncOp>().begin(),
+                           {scores, runtimeBudget}, error);
+    ASSERT_TRUE(succeeded(actual)) << error << "\n" << source;
+    ASSERT_EQ((*expected)[0].data, (*actual)[0].data) << source;
+    ++compared;
+  }
+  RecordProperty("gates_compared", compared);
+}

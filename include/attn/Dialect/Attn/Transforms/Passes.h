@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
@@ -27,6 +28,10 @@ namespace attn {
 /// Patterns that remove statically gated-off heads from attn.attention (see
 /// the attn-fuse-skipped-heads pass).
 void populateFuseSkippedHeadsPatterns(RewritePatternSet &patterns);
+
+/// Patterns that lower attn.head_gate to linalg on tensors (see the
+/// attn-lower-head-gate pass).
+void populateLowerHeadGatePatterns(RewritePatternSet &patterns);
 
 /// Why `op`'s constant gates cannot be fused away, or an empty string when
 /// they can (or there is nothing to fuse).

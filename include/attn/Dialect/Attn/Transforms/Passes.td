@@ -160,4 +160,28 @@ def AttnFuseSkippedHeads : Pass<"attn-fuse-skipped-heads"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def AttnLowerHeadGate : Pass<"attn-lower-head-gate"> {
+  let summary = "Lower attn.head_gate to data-parallel linalg on tensors";
+  let description = [{
+    Rewrites each `attn.head_gate` as two `linalg.generic` ops that any
+    linalg pipeline (CPU or GPU) can take further, with no sorting:
+
+    1. per batch row and head `h`, a reduction over heads `j` computes `h`'s
+       rank in the gating order (`j` comes first if its score is higher, or
+       equal with a lower index; NaN last) and the summed cost of the heads
+       ranked before it;
+    2. elementwise, head `h` fires iff `rank < min_active` or: under a budget
+       `b`, `cost_before + cost_h <= b x (all costs)` (equal costs: `rank <
+       floor(b x H)`); under a threshold `t`, `score >= t`.
+
+    This is exactly the prefix rule of `attn.head_gate` (lib/Gate): costs are
+    positive, so the cost before a head rises along the order and the heads
+    that fit are a prefix. A runtime budget operand is used as is.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD
