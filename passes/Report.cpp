@@ -90,6 +90,14 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     FailureOr<TileSizes> tiles = chooseTiles(op, desc, queryTile, keyTile);
     if (failed(tiles))
       return failure();
+    // Counts are 64-bit integers: refuse problems whose element count
+    // would not fit, rather than print wrapped numbers.
+    double elements = double(*b) * double(op.getNumQueryHeads()) *
+                      double(*sq) * double(*skv);
+    if (elements > 0x1p62)
+      return op.emitError() << "attn-report cannot count " << *b << " x "
+                            << op.getNumQueryHeads() << " x " << *sq << " x "
+                            << *skv << " query-key pairs in 64 bits";
     FailureOr<BlockPlan> plan = BlockPlan::build(
         op.getEffectivePattern(), {op.getNumQueryHeads(), *sq, *skv}, *tiles,
         [&] { return op.emitError(); });

@@ -554,6 +554,7 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
   // key tile); bound that work so absurd shapes get a diagnostic, not a hang.
   constexpr int64_t kMaxLength = int64_t(1) << 40;
   constexpr int64_t kMaxQueryTiles = int64_t(1) << 26;
+  constexpr int64_t kMaxKeyTiles = int64_t(1) << 28;
   constexpr int64_t kMaxTablePairs = int64_t(1) << 32;
   if (extent.querySeqLen > kMaxLength || extent.keySeqLen > kMaxLength)
     return emitError() << "cannot plan sequences longer than 2^40 (Sq = "
@@ -565,6 +566,9 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
     return emitError() << "cannot plan " << queryTiles << " query tiles x "
                        << extent.numHeads
                        << " heads; use larger tiles (at most 2^26 in all)";
+  if (keyTiles > kMaxKeyTiles)
+    return emitError() << "cannot plan " << keyTiles
+                       << " key tiles; use larger tiles (at most 2^28)";
   auto perHead = dyn_cast<PerHeadAttr>(pattern);
   if (perHead &&
       static_cast<int64_t>(perHead.getPatterns().size()) != extent.numHeads)

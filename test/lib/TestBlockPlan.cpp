@@ -60,7 +60,8 @@ struct TestBlockPlanPass
         return;
       }
       AttentionExtent extent{op.getNumQueryHeads(), sq, skv};
-      if (ceilDiv(sq, queryTile) * extent.numHeads > (1 << 20) ||
+      if (extent.numHeads > (1 << 20) ||
+          ceilDiv(sq, queryTile) > (1 << 20) / extent.numHeads ||
           (grid && ceilDiv(skv, keyTile) > 4096)) {
         op.emitRemark() << "too many tiles to print; use smaller shapes or "
                            "larger tiles";

@@ -52,7 +52,8 @@ struct TestKeyRangesPass
         op.emitRemark() << "key ranges need static Sq and Skv";
         return;
       }
-      if (ceilDiv(sq, queryBlock) * op.getNumQueryHeads() > (1 << 20) ||
+      if (op.getNumQueryHeads() > (1 << 20) ||
+          ceilDiv(sq, queryBlock) > (1 << 20) / op.getNumQueryHeads() ||
           skv > (int64_t(1) << 32)) {
         op.emitRemark() << "too many lines to print; use smaller shapes or a "
                            "larger query-block";

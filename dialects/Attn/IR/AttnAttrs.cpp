@@ -39,6 +39,23 @@ void AttnDialect::registerAttributes() {
       >();
 }
 
+/// Pattern sizes (windows, strides, blocks, tokens) are positions, and attn
+/// plans sequences of at most 2^40 positions: larger sizes mean nothing and
+/// would overflow position arithmetic, so they are rejected.
+static constexpr int64_t kMaxPatternSize = int64_t(1) << 40;
+
+static LogicalResult
+verifySize(function_ref<InFlightDiagnostic()> emitError, StringRef attr,
+           StringRef name, int64_t value) {
+  if (value < 1)
+    return emitError() << "#attn." << attr << " expects " << name
+                       << " >= 1, found " << value;
+  if (value > kMaxPatternSize)
+    return emitError() << "#attn." << attr << " expects " << name
+                       << " <= 2^40, found " << value;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Parameter-free patterns
 //===----------------------------------------------------------------------===//
@@ -81,11 +98,9 @@ void LocalAttr::print(AsmPrinter &printer) const {
 
 LogicalResult LocalAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t window, int64_t dilation, bool) {
-  if (window < 1)
-    return emitError() << "#attn.local expects window >= 1, found " << window;
-  if (dilation < 1)
-    return emitError() << "#attn.local expects dilation >= 1, found "
-                       << dilation;
+  if (failed(verifySize(emitError, "local", "window", window)) ||
+      failed(verifySize(emitError, "local", "dilation", dilation)))
+    return failure();
   return success();
 }
 
@@ -117,11 +132,9 @@ void StridedAttr::print(AsmPrinter &printer) const {
 
 LogicalResult StridedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t stride, int64_t block, bool) {
-  if (stride < 1)
-    return emitError() << "#attn.strided expects stride >= 1, found "
-                       << stride;
-  if (block < 1)
-    return emitError() << "#attn.strided expects block >= 1, found " << block;
+  if (failed(verifySize(emitError, "strided", "stride", stride)) ||
+      failed(verifySize(emitError, "strided", "block", block)))
+    return failure();
   return success();
 }
 
@@ -145,10 +158,7 @@ void GlobalAttr::print(AsmPrinter &printer) const {
 
 LogicalResult GlobalAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t tokens) {
-  if (tokens < 1)
-    return emitError() << "#attn.global expects tokens >= 1, found "
-                       << tokens;
-  return success();
+  return verifySize(emitError, "global", "tokens", tokens);
 }
 
 //===----------------------------------------------------------------------===//
@@ -174,9 +184,7 @@ void ChunkedAttr::print(AsmPrinter &printer) const {
 
 LogicalResult ChunkedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t size, bool) {
-  if (size < 1)
-    return emitError() << "#attn.chunked expects size >= 1, found " << size;
-  return success();
+  return verifySize(emitError, "chunked", "size", size);
 }
 
 //===----------------------------------------------------------------------===//
@@ -219,10 +227,7 @@ RandomBlocksAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#attn.random_blocks expects density in (0, 1], "
                           "found "
                        << syntax::formatReal(density);
-  if (block < 1)
-    return emitError() << "#attn.random_blocks expects block >= 1, found "
-                       << block;
-  return success();
+  return verifySize(emitError, "random_blocks", "block", block);
 }
 
 //===----------------------------------------------------------------------===//
@@ -261,9 +266,8 @@ LogicalResult
 BlockLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                         int64_t block, ArrayRef<int64_t> shape,
                         ArrayRef<int8_t> layout) {
-  if (block < 1)
-    return emitError() << "#attn.block_layout expects block >= 1, found "
-                       << block;
+  if (failed(verifySize(emitError, "block_layout", "block", block)))
+    return failure();
   if (shape.size() != 2 && shape.size() != 3)
     return emitError() << "#attn.block_layout expects shape [rows, cols] or "
                           "[heads, rows, cols], found "
@@ -335,6 +339,9 @@ LogicalResult SelectedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#attn.selected expects query_block and key_block "
                           ">= 1, found "
                        << queryBlock << " and " << keyBlock;
+  if (failed(verifySize(emitError, "selected", "query_block", queryBlock)) ||
+      failed(verifySize(emitError, "selected", "key_block", keyBlock)))
+    return failure();
   return success();
 }
 

@@ -403,7 +403,8 @@ LogicalResult SelectBlocksOp::verify() {
   if (sink < 0 || local < 0)
     return emitOpError() << "expects keep_sink and keep_local >= 0, found "
                          << sink << " and " << local;
-  if (sink + local > topK)
+  // Compared one by one first so that huge values cannot overflow the sum.
+  if (sink > topK || local > topK || sink + local > topK)
     return emitOpError() << "keeps " << sink << " sink and " << local
                          << " local blocks, more than top_k = " << topK;
 

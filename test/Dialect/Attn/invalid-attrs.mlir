@@ -246,3 +246,10 @@ func.func private @f() attributes {p = #attn.block_plan<query_tile = 1, key_tile
 
 // expected-error @+1 {{#attn.block_layout of shape [4294967296, 4294967296] needs more layout entries than the 1 given}}
 func.func private @f() attributes {p = #attn.block_layout<block = 1, shape = [4294967296, 4294967296], layout = [1]>}
+
+// -----
+
+// Pattern sizes are positions; beyond 2^40 they would overflow position
+// arithmetic (found by fuzzing).
+// expected-error @+1 {{#attn.local expects window <= 2^40, found 9223372036854775807}}
+func.func private @f() attributes {p = #attn.local<window = 9223372036854775807>}

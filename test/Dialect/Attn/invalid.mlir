@@ -701,3 +701,12 @@ func.func @gate_costs_without_budget(%s: tensor<2x4xf32>) {
   %g = attn.head_gate %s {threshold = 0.5 : f32, head_costs = array<i64: 1, 2, 3, 4>} : tensor<2x4xf32> -> tensor<2x4xi1>
   return
 }
+
+// -----
+
+// Huge keep counts must not overflow their sum (found by fuzzing).
+func.func @select_keep_overflow(%q: tensor<1x1x16x8xf32>) {
+  // expected-error @+1 {{keeps 9223372036854775807 sink and 9223372036854775807 local blocks, more than top_k = 2}}
+  %i = attn.select_blocks %q, %q {query_block = 4, key_block = 4, top_k = 2, keep_sink = 9223372036854775807, keep_local = 9223372036854775807} : tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32> -> tensor<1x1x4x2xi32>
+  return
+}
