@@ -13,8 +13,6 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # C++ test and benchmark frameworks.
   libgtest-dev libbenchmark-dev
-  # Numeric reference checks (numpy) in the Python-side tests.
-  python3-numpy
 )
 
 missing=()
