@@ -20,6 +20,19 @@ const TargetDescription *mlir::attn::lookupTargetOrError(Operation *op,
   return target;
 }
 
+FailureOr<int64_t> mlir::attn::staticOrAssumed(AttentionOp op, int64_t size,
+                                               int64_t assumed,
+                                               StringRef purpose,
+                                               StringRef what,
+                                               StringRef option) {
+  if (!ShapedType::isDynamic(size))
+    return size;
+  if (assumed > 0)
+    return assumed;
+  return op.emitError() << purpose << " needs the " << what
+                        << ", which is dynamic; pass " << option << "=N";
+}
+
 SelectedAttr mlir::attn::findSelected(PatternAttrInterface pattern) {
   return llvm::TypeSwitch<Attribute, SelectedAttr>(pattern)
       .Case([](SelectedAttr s) { return s; })

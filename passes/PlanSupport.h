@@ -26,6 +26,14 @@ FailureOr<TileSizes> chooseTiles(AttentionOp op,
                                  const TargetDescription &target,
                                  int64_t queryTile, int64_t keyTile);
 
+/// `size` if static; else `assumed` when positive (a pass option); else an
+/// error on `op`: "<purpose> needs the <what>, which is dynamic; pass
+/// <option>=N".
+FailureOr<int64_t> staticOrAssumed(AttentionOp op, int64_t size,
+                                   int64_t assumed, llvm::StringRef purpose,
+                                   llvm::StringRef what,
+                                   llvm::StringRef option);
+
 /// The first #attn.selected inside `pattern`, or null.
 SelectedAttr findSelected(PatternAttrInterface pattern);
 

@@ -62,15 +62,9 @@ std::string printed(Location loc) {
 struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
   using Base::Base;
 
-  /// A static size, or the assumed one for a dynamic size.
   FailureOr<int64_t> size(AttentionOp op, int64_t value, int64_t assumed,
                           StringRef what, StringRef option) {
-    if (!ShapedType::isDynamic(value))
-      return value;
-    if (assumed > 0)
-      return assumed;
-    return op.emitError() << "attn-report needs a size for the dynamic "
-                          << what << "; pass " << option << "=N";
+    return staticOrAssumed(op, value, assumed, "attn-report", what, option);
   }
 
   FailureOr<ReportRow> analyze(AttentionOp op, int64_t index,

@@ -148,12 +148,8 @@ struct ResolveBudgetsPass
 
   FailureOr<int64_t> length(AttentionOp op, int64_t value, int64_t assumed,
                             StringRef what, StringRef option) {
-    if (!ShapedType::isDynamic(value))
-      return value;
-    if (assumed > 0)
-      return assumed;
-    return op.emitError() << "resolving a budget needs the " << what
-                          << ", which is dynamic; pass " << option << "=N";
+    return staticOrAssumed(op, value, assumed, "resolving a budget", what,
+                           option);
   }
 
   LogicalResult resolve(AttentionOp op, const TargetDescription &desc) {

@@ -24,7 +24,7 @@
 // DECODE-NEXT: "total": 1024,
 // DECODE-NEXT: "visited": 256
 // DECODE: "name": "x86-64-v4"
-// DYNAMIC: error: attn-report needs a size for the dynamic batch size; pass batch=N
+// DYNAMIC: error: attn-report needs the batch size, which is dynamic; pass batch=N
 // FORMAT: error: attn-report format must be 'table' or 'json', found 'xml'
 
 // (llvm::json prints keys sorted; op 1 is the causal one.)
