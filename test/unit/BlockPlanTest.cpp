@@ -23,6 +23,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RandomPatterns.h"
+
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Plan/BlockPlan.h"
@@ -41,12 +43,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 using namespace mlir;
 using namespace mlir::attn;
+using mlir::attn::test::PatternGenerator;
 
 namespace {
 
@@ -705,161 +707,13 @@ TEST_F(BlockPlanTest, AppendRunsKeepsEarlierEntries) {
 // Random property tests
 //===----------------------------------------------------------------------===//
 
-/// Draws random extents, tile sizes and patterns valid for an extent.
-class PatternGenerator {
-public:
-  PatternGenerator(MLIRContext *ctx, uint64_t seed) : ctx(ctx), rng(seed) {}
-
-  /// A uniform integer in `[lo, hi]`.
-  int64_t uniform(int64_t lo, int64_t hi) {
-    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-  }
-  bool coin(double probability = 0.5) {
-    return std::bernoulli_distribution(probability)(rng);
-  }
-  template <typename T> T pick(llvm::ArrayRef<T> values) {
-    return values[uniform(0, values.size() - 1)];
-  }
-
-  /// Hq in 1..4; Skv in 1..80; Sq = Skv a quarter of the time, Sq = 1
-  /// sometimes, otherwise independent in 1..80.
-  AttentionExtent extent() {
-    AttentionExtent extent;
-    extent.numHeads = uniform(1, 4);
-    extent.keySeqLen = uniform(1, 80);
-    if (coin(0.25))
-      extent.querySeqLen = extent.keySeqLen;
-    else if (coin(0.15))
-      extent.querySeqLen = 1;
-    else
-      extent.querySeqLen = uniform(1, 80);
-    return extent;
-  }
-
-  /// Independent query and key tiles in 1..24 (sometimes equal).
-  TileSizes tiles() {
-    TileSizes tiles{uniform(1, 24), uniform(1, 24)};
-    if (coin(0.3))
-      tiles.key = tiles.query;
-    return tiles;
-  }
-
-  /// Any static pattern: a leaf, a union or a per-head list.
-  PatternAttrInterface staticPattern(const AttentionExtent &extent) {
-    if (coin(0.25))
-      return perHead(extent, /*withSelected=*/false);
-    return memberPattern(extent);
-  }
-
-  /// A pattern that contains `#attn.selected`: alone, in a union, or as (part
-  /// of) some heads of a per-head list.
-  PatternAttrInterface runtimePattern(const AttentionExtent &extent) {
-    switch (uniform(0, 2)) {
-    case 0:
-      return selected();
-    case 1:
-      return unionWithSelected(extent);
-    default:
-      return perHead(extent, /*withSelected=*/true);
-    }
-  }
-
-private:
-  /// A per-head list whose entries come from a pool of 1-3 patterns, so
-  /// that entries repeat (and heads may share plans).
-  PatternAttrInterface perHead(const AttentionExtent &extent,
-                               bool withSelected) {
-    SmallVector<Attribute> pool;
-    for (int64_t i = 0, e = uniform(1, 3); i < e; ++i)
-      pool.push_back(memberPattern(extent));
-    SmallVector<Attribute> heads;
-    for (int64_t h = 0; h < extent.numHeads; ++h)
-      heads.push_back(pick<Attribute>(pool));
-    if (withSelected)
-      heads[uniform(0, extent.numHeads - 1)] =
-          coin() ? Attribute(selected()) : unionWithSelected(extent);
-    return PerHeadAttr::get(ctx, ArrayAttr::get(ctx, heads));
-  }
-
-  /// A pattern allowed inside a union or per-head list: a leaf or a union of
-  /// 1-3 members (rarely nested).
-  PatternAttrInterface memberPattern(const AttentionExtent &extent,
-                                     int depth = 2) {
-    if (depth == 0 || !coin(0.35))
-      return leafPattern(extent);
-    SmallVector<Attribute> members;
-    for (int64_t i = 0, e = uniform(1, 3); i < e; ++i)
-      members.push_back(coin(0.1) ? memberPattern(extent, depth - 1)
-                                  : leafPattern(extent));
-    return UnionAttr::get(ctx, ArrayAttr::get(ctx, members));
-  }
-
-  PatternAttrInterface unionWithSelected(const AttentionExtent &extent) {
-    SmallVector<Attribute> members;
-    for (int64_t i = 0, e = uniform(0, 2); i < e; ++i)
-      members.push_back(leafPattern(extent));
-    members.insert(members.begin() + uniform(0, members.size()), selected());
-    return UnionAttr::get(ctx, ArrayAttr::get(ctx, members));
-  }
-
-  PatternAttrInterface selected() {
-    return SelectedAttr::get(ctx, uniform(1, 64), uniform(1, 64), coin());
-  }
-
-  /// One of the eight static leaf kinds, with random parameters.
-  PatternAttrInterface leafPattern(const AttentionExtent &extent) {
-    switch (uniform(0, 7)) {
-    case 0:
-      return DenseAttr::get(ctx);
-    case 1:
-      return CausalAttr::get(ctx);
-    case 2:
-      return LocalAttr::get(
-          ctx, coin() ? pick<int64_t>({1, 2, 3, 5, 8, 17, 40}) : uniform(1, 30),
-          uniform(1, 4), coin());
-    case 3:
-      return StridedAttr::get(ctx, uniform(1, 5), uniform(1, 8), coin());
-    case 4:
-      return GlobalAttr::get(ctx, coin(0.9) ? uniform(1, 24) : uniform(1, 90));
-    case 5:
-      return ChunkedAttr::get(ctx, uniform(1, 40), coin());
-    case 6:
-      return randomBlocks();
-    default:
-      return blockLayout(extent);
-    }
-  }
-
-  PatternAttrInterface randomBlocks() {
-    double density = coin(0.3) ? pick<double>({1.0, 0.5, 0.25, 0.1, 0.01})
-                               : 1.0 - std::uniform_real_distribution<>()(rng);
-    return RandomBlocksAttr::get(ctx, llvm::APFloat(density), rng(),
-                                 uniform(1, 16), coin());
-  }
-
-  /// A random 0/1 layout covering Skv (sometimes with spare rows and
-  /// columns), shared by all heads or one matrix per head; dense or sparse.
-  PatternAttrInterface blockLayout(const AttentionExtent &extent) {
-    int64_t block = uniform(1, 16);
-    int64_t needed = (extent.keySeqLen + block - 1) / block;
-    SmallVector<int64_t, 3> shape = {needed + uniform(0, 2),
-                                     needed + uniform(0, 2)};
-    if (coin(0.3))
-      shape.insert(shape.begin(), extent.numHeads);
-    int64_t count = 1;
-    for (int64_t dim : shape)
-      count *= dim;
-    double ones = coin(0.2) ? pick<double>({0.0, 1.0})
-                            : std::uniform_real_distribution<>()(rng);
-    SmallVector<int8_t> layout;
-    for (int64_t i = 0; i < count; ++i)
-      layout.push_back(coin(ones) ? 1 : 0);
-    return BlockLayoutAttr::get(ctx, block, shape, layout);
-  }
-
-  MLIRContext *ctx;
-  std::mt19937_64 rng;
-};
+/// Independent query and key tiles in 1..24 (sometimes equal).
+TileSizes randomTiles(PatternGenerator &gen) {
+  TileSizes tiles{gen.uniform(1, 24), gen.uniform(1, 24)};
+  if (gen.coin(0.3))
+    tiles.key = tiles.query;
+  return tiles;
+}
 
 /// Random patterns per property test.
 constexpr int kNumPatterns = 8000;
@@ -869,12 +723,14 @@ constexpr int kNumPatterns = 8000;
 template <typename MakePattern>
 void runPropertyTest(MLIRContext *ctx, uint64_t seed, int numPatterns,
                      MakePattern makePattern) {
-  PatternGenerator gen(ctx, seed);
+  // Shorter sequences than PatternQueriesTest: every case also builds a plan
+  // and checks each tile pair, and there are twice as many cases.
+  PatternGenerator gen(ctx, seed, {/*maxSeqLen=*/80});
   int budget = kMaxFailures;
   int64_t tilesChecked = 0;
   for (int i = 0; i < numPatterns && budget > 0; ++i) {
     AttentionExtent extent = gen.extent();
-    TileSizes tiles = gen.tiles();
+    TileSizes tiles = randomTiles(gen);
     PatternAttrInterface pattern = makePattern(gen, extent);
     // The generator must stay within the patterns' documented domain.
     AttentionShape shape{extent.numHeads, extent.querySeqLen,

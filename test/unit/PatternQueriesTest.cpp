@@ -14,6 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RandomPatterns.h"
+
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 
@@ -29,12 +31,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 using namespace mlir;
 using namespace mlir::attn;
+using mlir::attn::test::PatternGenerator;
 
 namespace {
 
@@ -403,154 +405,15 @@ TEST_F(PatternQueriesTest, RuntimeSelection) {
 // Random property tests
 //===----------------------------------------------------------------------===//
 
-/// Draws random extents, query blocks and patterns valid for an extent.
-class PatternGenerator {
-public:
-  PatternGenerator(MLIRContext *ctx, uint64_t seed) : ctx(ctx), rng(seed) {}
-
-  /// A uniform integer in `[lo, hi]`.
-  int64_t uniform(int64_t lo, int64_t hi) {
-    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-  }
-  bool coin(double probability = 0.5) {
-    return std::bernoulli_distribution(probability)(rng);
-  }
-  template <typename T> T pick(llvm::ArrayRef<T> values) {
-    return values[uniform(0, values.size() - 1)];
-  }
-
-  /// Hq in 1..4; Sq, Skv in 1..96, often equal and sometimes Sq = 1.
-  AttentionExtent extent() {
-    AttentionExtent extent;
-    extent.numHeads = uniform(1, 4);
-    extent.keySeqLen = uniform(1, 96);
-    if (coin(0.25))
-      extent.querySeqLen = extent.keySeqLen;
-    else if (coin(0.15))
-      extent.querySeqLen = 1;
-    else
-      extent.querySeqLen = uniform(1, 96);
-    return extent;
-  }
-
-  /// A block of 1..40 query rows (cut at Sq) at a random start, or
-  /// sometimes all rows.
-  std::pair<int64_t, int64_t> queryBlock(const AttentionExtent &extent) {
-    if (coin(0.1))
-      return {0, extent.querySeqLen};
-    int64_t begin = uniform(0, extent.querySeqLen - 1);
-    return {begin, std::min(extent.querySeqLen, begin + uniform(1, 40))};
-  }
-
-  /// Any static pattern: a leaf, a union or a per-head list.
-  PatternAttrInterface staticPattern(const AttentionExtent &extent) {
-    if (coin(0.2)) {
-      SmallVector<Attribute> heads;
-      for (int64_t h = 0; h < extent.numHeads; ++h)
-        heads.push_back(memberPattern(extent));
-      return PerHeadAttr::get(ctx, ArrayAttr::get(ctx, heads));
-    }
-    return memberPattern(extent);
-  }
-
-  /// A pattern that contains `#attn.selected`: alone, in a union, or as (part
-  /// of) some heads of a per-head list.
-  PatternAttrInterface runtimePattern(const AttentionExtent &extent) {
-    switch (uniform(0, 2)) {
-    case 0:
-      return selected();
-    case 1:
-      return unionWithSelected(extent);
-    default: {
-      SmallVector<Attribute> heads;
-      for (int64_t h = 0; h < extent.numHeads; ++h)
-        heads.push_back(memberPattern(extent));
-      int64_t h = uniform(0, extent.numHeads - 1);
-      heads[h] = coin() ? selected() : unionWithSelected(extent);
-      return PerHeadAttr::get(ctx, ArrayAttr::get(ctx, heads));
-    }
-    }
-  }
-
-private:
-  /// A pattern allowed inside a union or per-head list: a leaf or a union of
-  /// 1-3 members (rarely nested).
-  PatternAttrInterface memberPattern(const AttentionExtent &extent,
-                                     int depth = 2) {
-    if (depth == 0 || !coin(0.3))
-      return leafPattern(extent);
-    SmallVector<Attribute> members;
-    for (int64_t i = 0, e = uniform(1, 3); i < e; ++i)
-      members.push_back(coin(0.1) ? memberPattern(extent, depth - 1)
-                                  : leafPattern(extent));
-    return UnionAttr::get(ctx, ArrayAttr::get(ctx, members));
-  }
-
-  PatternAttrInterface unionWithSelected(const AttentionExtent &extent) {
-    SmallVector<Attribute> members;
-    for (int64_t i = 0, e = uniform(0, 2); i < e; ++i)
-      members.push_back(leafPattern(extent));
-    members.insert(members.begin() + uniform(0, members.size()), selected());
-    return UnionAttr::get(ctx, ArrayAttr::get(ctx, members));
-  }
-
-  PatternAttrInterface selected() {
-    return SelectedAttr::get(ctx, uniform(1, 64), uniform(1, 64), coin());
-  }
-
-  /// One of the eight static leaf kinds, with random parameters.
-  PatternAttrInterface leafPattern(const AttentionExtent &extent) {
-    switch (uniform(0, 7)) {
-    case 0:
-      return DenseAttr::get(ctx);
-    case 1:
-      return CausalAttr::get(ctx);
-    case 2:
-      return LocalAttr::get(ctx, pick<int64_t>({1, 2, 3, 5, 8, 17, 40}),
-                            uniform(1, 4), coin());
-    case 3:
-      return StridedAttr::get(ctx, uniform(1, 8), uniform(1, 8), coin());
-    case 4:
-      return GlobalAttr::get(ctx, uniform(1, 24));
-    case 5:
-      return ChunkedAttr::get(ctx, uniform(1, 40), coin());
-    case 6:
-      return randomBlocks();
-    default:
-      return blockLayout(extent);
-    }
-  }
-
-  PatternAttrInterface randomBlocks() {
-    double density = coin(0.3) ? pick<double>({1.0, 0.5, 0.25, 0.1, 0.01})
-                               : 1.0 - std::uniform_real_distribution<>()(rng);
-    return RandomBlocksAttr::get(ctx, llvm::APFloat(density), rng(),
-                                 pick<int64_t>({1, 2, 3, 4, 5, 8, 16, 32, 128}),
-                                 coin());
-  }
-
-  /// A random 0/1 layout covering Skv (sometimes with spare rows and
-  /// columns), shared by all heads or one matrix per head.
-  PatternAttrInterface blockLayout(const AttentionExtent &extent) {
-    int64_t block = pick<int64_t>({1, 2, 3, 4, 7, 8, 16, 32});
-    int64_t needed = ceilDiv(extent.keySeqLen, block);
-    SmallVector<int64_t, 3> shape = {needed + uniform(0, 2),
-                                     needed + uniform(0, 2)};
-    if (coin(0.3))
-      shape.insert(shape.begin(), extent.numHeads);
-    int64_t count = 1;
-    for (int64_t dim : shape)
-      count *= dim;
-    double ones = std::uniform_real_distribution<>()(rng);
-    SmallVector<int8_t> layout;
-    for (int64_t i = 0; i < count; ++i)
-      layout.push_back(coin(ones) ? 1 : 0);
-    return BlockLayoutAttr::get(ctx, block, shape, layout);
-  }
-
-  MLIRContext *ctx;
-  std::mt19937_64 rng;
-};
+/// A block of 1..40 query rows (cut at Sq) at a random start, or sometimes
+/// all rows.
+std::pair<int64_t, int64_t> randomQueryBlock(PatternGenerator &gen,
+                                             const AttentionExtent &extent) {
+  if (gen.coin(0.1))
+    return {0, extent.querySeqLen};
+  int64_t begin = gen.uniform(0, extent.querySeqLen - 1);
+  return {begin, std::min(extent.querySeqLen, begin + gen.uniform(1, 40))};
+}
 
 /// Random patterns per property test and query blocks per pattern and head.
 constexpr int kNumPatterns = 4000;
@@ -565,7 +428,7 @@ constexpr int kMaxFailures = 10;
 template <typename MakePattern>
 void runPropertyTest(MLIRContext *ctx, uint64_t seed, int numPatterns,
                      MakePattern makePattern) {
-  PatternGenerator gen(ctx, seed);
+  PatternGenerator gen(ctx, seed, {/*maxSeqLen=*/96});
   int failures = 0;
   int64_t blocksChecked = 0, rowsChecked = 0;
   auto check = [&](const Query &query, const VisibilityMatrix &mask,
@@ -594,7 +457,7 @@ void runPropertyTest(MLIRContext *ctx, uint64_t seed, int numPatterns,
                                                           : Relation::Exact;
       VisibilityMatrix mask(pattern, extent, head);
       for (int j = 0; j < kBlocksPerHead; ++j, ++blocksChecked) {
-        auto [begin, end] = gen.queryBlock(extent);
+        auto [begin, end] = randomQueryBlock(gen, extent);
         check({pattern, extent, head, begin, end}, mask, relation);
       }
       for (int64_t q = 0; q < extent.querySeqLen; ++q, ++rowsChecked)
