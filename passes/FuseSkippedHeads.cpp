@@ -15,6 +15,7 @@
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -88,13 +89,34 @@ SmallVector<std::pair<int64_t, int64_t>> runsOf(ArrayRef<int64_t> indices) {
   return runs;
 }
 
-/// Sizes of `value` (rank 4) with dimension 1 replaced by `heads`.
+/// Sizes of `value` with dimension `axis` (the heads) replaced by `heads`.
 SmallVector<OpFoldResult> sizesWithHeads(OpBuilder &b, Location loc,
-                                         Value value, int64_t heads) {
-  SmallVector<OpFoldResult> sizes =
-      tensor::getMixedSizes(b, loc, value);
-  sizes[1] = b.getIndexAttr(heads);
+                                         Value value, int64_t heads,
+                                         int64_t axis = 1) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, value);
+  sizes[axis] = b.getIndexAttr(heads);
   return sizes;
+}
+
+/// Entries `indices` of `source` along `axis`, as unit-stride slices joined
+/// by a concat.
+Value gatherAlong(OpBuilder &b, Location loc, Value source, int64_t axis,
+                  ArrayRef<int64_t> indices,
+                  function_ref<Value(tensor::ExtractSliceOp)> onSlice) {
+  int64_t rank = cast<RankedTensorType>(source.getType()).getRank();
+  SmallVector<Value> pieces;
+  for (auto [start, length] : runsOf(indices)) {
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+    offsets[axis] = b.getIndexAttr(start);
+    SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+    auto slice = tensor::ExtractSliceOp::create(
+        b, loc, source, offsets, sizesWithHeads(b, loc, source, length, axis),
+        strides);
+    pieces.push_back(onSlice ? onSlice(slice) : slice.getResult());
+  }
+  if (pieces.size() == 1)
+    return pieces.front();
+  return tensor::ConcatOp::create(b, loc, axis, pieces);
 }
 
 struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
@@ -104,20 +126,10 @@ struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
   /// a tileable producer where possible) joined by a concat.
   Value gather(PatternRewriter &rewriter, Location loc, Value source,
                ArrayRef<int64_t> indices) const {
-    SmallVector<Value> pieces;
-    for (auto [start, length] : runsOf(indices)) {
-      SmallVector<OpFoldResult> offsets(4, rewriter.getIndexAttr(0));
-      offsets[1] = rewriter.getIndexAttr(start);
-      SmallVector<OpFoldResult> sizes =
-          sizesWithHeads(rewriter, loc, source, length);
-      SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
-      auto slice = tensor::ExtractSliceOp::create(rewriter, loc, source,
-                                                  offsets, sizes, strides);
-      pieces.push_back(sliceProducer(rewriter, slice));
-    }
-    if (pieces.size() == 1)
-      return pieces.front();
-    return tensor::ConcatOp::create(rewriter, loc, /*dim=*/1, pieces);
+    return gatherAlong(rewriter, loc, source, /*axis=*/1, indices,
+                       [&](tensor::ExtractSliceOp slice) {
+                         return sliceProducer(rewriter, slice);
+                       });
   }
 
   /// Computes only the slice when its source comes from a tileable op (a
@@ -262,6 +274,120 @@ struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
   }
 };
 
+/// The heads of a "scatter into zeros" value: insert_slices of consecutive
+/// head slices of one compact tensor into a zero fill, as FuseSkippedHeads
+/// builds. Returns the compact tensor and, per compact head, its head.
+std::optional<std::pair<Value, SmallVector<int64_t>>>
+matchScatterIntoZeros(Value value) {
+  SmallVector<tensor::InsertSliceOp> inserts;
+  while (auto insert = value.getDefiningOp<tensor::InsertSliceOp>()) {
+    inserts.push_back(insert);
+    value = insert.getDest();
+  }
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  if (inserts.empty() || !fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return std::nullopt;
+  Value compact;
+  SmallVector<int64_t> heads;
+  for (tensor::InsertSliceOp insert : llvm::reverse(inserts)) {
+    auto piece = insert.getSource().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!piece || !insert.hasUnitStride() || !piece.hasUnitStride())
+      return std::nullopt;
+    if (compact && piece.getSource() != compact)
+      return std::nullopt;
+    compact = piece.getSource();
+    // Whole tensors except along dimension 1, in order.
+    auto type = cast<RankedTensorType>(compact.getType());
+    std::optional<int64_t> from = getConstantIntValue(piece.getMixedOffsets()[1]);
+    std::optional<int64_t> to = getConstantIntValue(insert.getMixedOffsets()[1]);
+    std::optional<int64_t> length = getConstantIntValue(piece.getMixedSizes()[1]);
+    if (!from || !to || !length || *from != int64_t(heads.size()))
+      return std::nullopt;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (d != 1 && (!isZeroInteger(piece.getMixedOffsets()[d]) ||
+                     !isZeroInteger(insert.getMixedOffsets()[d])))
+        return std::nullopt;
+    for (int64_t i = 0; i < *length; ++i)
+      heads.push_back(*to + i);
+  }
+  if (heads.size() !=
+      size_t(cast<RankedTensorType>(compact.getType()).getDimSize(1)))
+    return std::nullopt;
+  return std::make_pair(compact, heads);
+}
+
+/// A consumer that sums over the heads of a zero-scattered attention output
+/// (an output projection: out += o[b, h, s, d] * w[h, d, m]) reduces over the
+/// kept heads only: skipped heads add products with zero, which change
+/// nothing (for finite weights).
+struct NarrowHeadReduction : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    // The body must be out + a * b (either order).
+    Block &body = op.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    if (op.getNumDpsInits() != 1 || yield.getNumOperands() != 1)
+      return failure();
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!add)
+      return failure();
+    Value acc = body.getArgument(op.getNumDpsInputs());
+    Value other = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+    auto mul = other.getDefiningOp<arith::MulFOp>();
+    if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+      return rewriter.notifyMatchFailure(op, "body is not a multiply-add");
+
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto scatter = matchScatterIntoZeros(input->get());
+      if (!scatter)
+        continue;
+      Value inputArg = body.getArgument(input->getOperandNumber());
+      if (mul.getLhs() != inputArg && mul.getRhs() != inputArg)
+        continue;
+      AffineMap map = maps[input->getOperandNumber()];
+      auto headDim = dyn_cast<AffineDimExpr>(map.getResult(1));
+      if (!headDim ||
+          iterators[headDim.getPosition()] != utils::IteratorType::reduction)
+        continue;
+      unsigned loop = headDim.getPosition();
+      // Every other operand that walks the head loop is gathered too.
+      SmallVector<Value> inputs;
+      bool ok = true;
+      for (OpOperand *other : op.getDpsInputOperands()) {
+        if (other == input) {
+          inputs.push_back(scatter->first);
+          continue;
+        }
+        AffineMap otherMap = maps[other->getOperandNumber()];
+        std::optional<unsigned> axis = otherMap.getResultPosition(
+            rewriter.getAffineDimExpr(loop));
+        if (!axis) {
+          ok &= !otherMap.isFunctionOfDim(loop);
+          inputs.push_back(other->get());
+          continue;
+        }
+        inputs.push_back(gatherAlong(rewriter, op.getLoc(), other->get(),
+                                     *axis, scatter->second, nullptr));
+      }
+      if (!ok || maps[op.getNumDpsInputs()].isFunctionOfDim(loop))
+        continue;
+      auto narrowed = linalg::GenericOp::create(
+          rewriter, op.getLoc(), op.getResultTypes(), inputs,
+          op.getDpsInits(), maps, iterators);
+      rewriter.inlineRegionBefore(op.getRegion(), narrowed.getRegion(),
+                                  narrowed.getRegion().begin());
+      rewriter.replaceOp(op, narrowed.getResults());
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no head reduction over a scatter "
+                                           "of kept heads");
+  }
+};
+
 struct FuseSkippedHeadsPass
     : public mlir::attn::impl::AttnFuseSkippedHeadsBase<FuseSkippedHeadsPass> {
   using Base::Base;
@@ -282,5 +408,5 @@ struct FuseSkippedHeadsPass
 } // namespace
 
 void mlir::attn::populateFuseSkippedHeadsPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseSkippedHeads>(patterns.getContext());
+  patterns.add<FuseSkippedHeads, NarrowHeadReduction>(patterns.getContext());
 }

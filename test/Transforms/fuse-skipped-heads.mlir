@@ -106,3 +106,49 @@ func.func @left_alone(%q: tensor<1x2x8x16xf32>, %s: tensor<1x2xf32>) -> (tensor<
   %c = attn.attention %q, %q, %q gates(%r : tensor<1x2xi1>) : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
   return %a, %b, %c : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
 }
+
+// -----
+
+// An output projection that sums over heads (out[b, s, m] += o[b, h, s, d] *
+// w[h, d, m]) reduces over the kept heads and their weights only.
+// CHECK-LABEL: func @output_projection
+// CHECK: %[[O:.*]] = attn.attention {{.*}} -> tensor<1x2x32x16xf32>
+// CHECK: %[[W0:.*]] = tensor.extract_slice %arg1[1, 0, 0] [1, 16, 8]
+// CHECK: %[[W1:.*]] = tensor.extract_slice %arg1[3, 0, 0] [1, 16, 8]
+// CHECK: %[[W:.*]] = tensor.concat dim(0) %[[W0]], %[[W1]] : {{.*}} -> tensor<2x16x8xf32>
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[O]], %[[W]] : tensor<1x2x32x16xf32>, tensor<2x16x8xf32>)
+// CHECK-NOT: tensor.insert_slice
+// CHECK: return %[[R]]
+func.func @output_projection(%q: tensor<1x4x32x16xf32>, %w: tensor<4x16x8xf32>) -> tensor<1x32x8xf32> {
+  %g = arith.constant dense<[[false, true, false, true]]> : tensor<1x4xi1>
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x4xi1>) : tensor<1x4x32x16xf32>, tensor<1x4x32x16xf32>, tensor<1x4x32x16xf32> -> tensor<1x4x32x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x32x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x32x8xf32>) -> tensor<1x32x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, s, m, h, d) -> (b, h, s, d)>, affine_map<(b, s, m, h, d) -> (h, d, m)>, affine_map<(b, s, m, h, d) -> (b, s, m)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%o, %w : tensor<1x4x32x16xf32>, tensor<4x16x8xf32>) outs(%z : tensor<1x32x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x32x8xf32>
+  return %r : tensor<1x32x8xf32>
+}
+
+// -----
+
+// A head reduction that is not a multiply-add keeps every head.
+// CHECK-LABEL: func @max_over_heads
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x4x32x16xf32>)
+func.func @max_over_heads(%q: tensor<1x4x32x16xf32>) -> tensor<1x32x16xf32> {
+  %g = arith.constant dense<[[false, true, false, true]]> : tensor<1x4xi1>
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x4xi1>) : tensor<1x4x32x16xf32>, tensor<1x4x32x16xf32>, tensor<1x4x32x16xf32> -> tensor<1x4x32x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x32x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<1x32x16xf32>) -> tensor<1x32x16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, s, d, h) -> (b, h, s, d)>, affine_map<(b, s, d, h) -> (b, s, d)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%o : tensor<1x4x32x16xf32>) outs(%z : tensor<1x32x16xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %s = arith.maximumf %c, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<1x32x16xf32>
+  return %r : tensor<1x32x16xf32>
+}

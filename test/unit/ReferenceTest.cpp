@@ -171,6 +171,54 @@ func.func @layer(%x: tensor<2x6x8xf32>, %wq: tensor<4x8x4xf32>, %wk: tensor<2x8x
       }
 }
 
+// Through an output projection too: the narrowed projection reduces over
+// the kept heads only and computes the same numbers.
+TEST_F(ReferenceTest, FusingThroughTheOutputProjectionChangesNoNumber) {
+  const char *source = R"mlir(
+func.func @layer(%q: tensor<2x4x6x4xf32>, %wo: tensor<4x4x5xf32>) -> tensor<2x6x5xf32> {
+  %g = arith.constant dense<[[false, true, false, true], [false, true, false, false]]> : tensor<2x4xi1>
+  %o = attn.attention %q, %q, %q gates(%g : tensor<2x4xi1>) {pattern = #attn.causal} : tensor<2x4x6x4xf32>, tensor<2x4x6x4xf32>, tensor<2x4x6x4xf32> -> tensor<2x4x6x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x6x5xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x6x5xf32>) -> tensor<2x6x5xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, s, m, h, d) -> (b, h, s, d)>, affine_map<(b, s, m, h, d) -> (h, d, m)>, affine_map<(b, s, m, h, d) -> (b, s, m)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%o, %wo : tensor<2x4x6x4xf32>, tensor<4x4x5xf32>) outs(%z : tensor<2x6x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x6x5xf32>
+  return %r : tensor<2x6x5xf32>
+}
+)mlir";
+  OwningOpRef<ModuleOp> original = parseSourceString<ModuleOp>(source, &context);
+  ASSERT_TRUE(original);
+  OwningOpRef<ModuleOp> fused = original->clone();
+  PassManager pm(&context);
+  pm.addPass(createAttnFuseSkippedHeads());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ASSERT_TRUE(succeeded(pm.run(*fused)));
+  int64_t reducedHeads = 0;
+  fused->walk([&](linalg::GenericOp op) {
+    reducedHeads = cast<RankedTensorType>(op.getInputs()[0].getType()).getDimSize(1);
+  });
+  EXPECT_EQ(reducedHeads, 2); // Heads 1 and 3 of 4.
+
+  std::vector<HostTensor> inputs = {random({2, 4, 6, 4}), random({4, 4, 5})};
+  std::string error;
+  auto before = evaluate(*original->getOps<func::FuncOp>().begin(), inputs, error);
+  ASSERT_TRUE(succeeded(before)) << error;
+  auto after = evaluate(*fused->getOps<func::FuncOp>().begin(), inputs, error);
+  ASSERT_TRUE(succeeded(after)) << error;
+  ASSERT_EQ((*before)[0].shape, (*after)[0].shape);
+  double largest = 0;
+  for (size_t i = 0; i < (*before)[0].data.size(); ++i) {
+    EXPECT_NEAR((*before)[0].data[i], (*after)[0].data[i], 1e-12) << i;
+    largest = std::max(largest, std::abs((*before)[0].data[i]));
+  }
+  EXPECT_GT(largest, 0.0);
+}
+
 TEST_F(ReferenceTest, EvaluatorNamesWhatItDoesNotKnow) {
   const char *source = R"mlir(
 func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {

@@ -144,8 +144,10 @@ def AttnFuseSkippedHeads : Pass<"attn-fuse-skipped-heads"> {
     skipped head's output is zero). When a sliced Q, K or V is produced by a
     linalg op that can be tiled (a projection with head-major weights), the
     slice moves into it, so the skipped heads' projection work disappears as
-    well. Gates that differ between batch rows stay on the op, sliced to the
-    remaining heads; gates that are all true are dropped.
+    well; a `linalg.generic` that sums the result over heads with a
+    multiply-add (an output projection) is narrowed to the kept heads and
+    their weights. Gates that differ between batch rows stay on the op,
+    sliced to the remaining heads; gates that are all true are dropped.
 
     Heads are renumbered, so patterns that depend on the head index (random
     blocks, per-head layouts) are left alone, with a remark; so are ops that
