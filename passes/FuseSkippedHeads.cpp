@@ -178,9 +178,15 @@ struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
     // No head fires: the output is zero.
     Value zeros;
     auto makeZeros = [&]() {
-      SmallVector<OpFoldResult> sizes =
-          sizesWithHeads(rewriter, loc, op.getQuery(), numHeads);
-      sizes[3] = rewriter.getIndexAttr(resultType.getDimSize(3));
+      // The result's type, with its dynamic sizes (batch, Sq) from the query.
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d = 0; d < resultType.getRank(); ++d)
+        sizes.push_back(
+            resultType.isDynamicDim(d)
+                ? OpFoldResult(tensor::DimOp::create(rewriter, loc,
+                                                     op.getQuery(), d)
+                                   .getResult())
+                : OpFoldResult(rewriter.getIndexAttr(resultType.getDimSize(d))));
       Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
                                             resultType.getElementType());
       Value zero = arith::ConstantOp::create(
@@ -244,7 +250,8 @@ struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
     shape[1] = active.size();
     auto newType = RankedTensorType::get(shape, resultType.getElementType());
     auto fused = AttentionOp::create(
-        rewriter, loc, newType, query, key, value, gates, /*blocks=*/Value(),
+        rewriter, loc, newType, query, key, value, gates, /*active=*/Value(),
+        /*blocks=*/Value(),
         op.getScaleAttr(), op.getPatternAttr() ? pattern : nullptr,
         /*budget=*/nullptr, op.getLayerAttr(), /*plan=*/nullptr);
     if (allHeads) {
@@ -270,6 +277,28 @@ struct FuseSkippedHeads : public OpRewritePattern<AttentionOp> {
       position += length;
     }
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Runtime gates become a compacted list of active (batch, head) pairs, so
+/// that the lowering launches work for those pairs only.
+struct CompactRuntimeGates : public OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Value gates = op.getGates();
+    if (!gates || matchPattern(gates, m_Constant()))
+      return rewriter.notifyMatchFailure(op, "no runtime gates");
+    auto pairsType = RankedTensorType::get({ShapedType::kDynamic},
+                                           rewriter.getI32Type());
+    Value pairs =
+        ActiveHeadsOp::create(rewriter, op.getLoc(), pairsType, gates);
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getGatesMutable().clear();
+      op.getActiveMutable().assign(pairs);
+    });
     return success();
   }
 };
@@ -408,5 +437,6 @@ struct FuseSkippedHeadsPass
 } // namespace
 
 void mlir::attn::populateFuseSkippedHeadsPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseSkippedHeads, NarrowHeadReduction>(patterns.getContext());
+  patterns.add<FuseSkippedHeads, CompactRuntimeGates, NarrowHeadReduction>(
+      patterns.getContext());
 }

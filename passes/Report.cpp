@@ -136,8 +136,11 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
   static std::string countedHeads(AttentionOp op, const BlockPlan &plan,
                                   SmallVector<bool> &active) {
     Value gates = op.getGates();
+    if (Value active = op.getActive())
+      if (auto list = active.getDefiningOp<ActiveHeadsOp>())
+        gates = list.getGates(); // The same heads, compacted.
     if (!gates)
-      return "none";
+      return op.getActive() ? "dynamic" : "none";
     int64_t heads = op.getNumQueryHeads();
     DenseElementsAttr constant;
     if (matchPattern(gates, m_Constant(&constant))) {

@@ -163,10 +163,19 @@ struct ResolveBudgetsPass
     FailureOr<TileSizes> tiles = chooseTiles(op, desc, 0, 0);
     if (failed(tiles))
       return failure();
+    if (double(op.getNumQueryHeads()) * double(*sq) * double(*skv) > 0x1p62)
+      return op.emitError() << "resolving a budget cannot count "
+                            << op.getNumQueryHeads() << " x " << *sq << " x "
+                            << *skv << " query-key pairs in 64 bits";
     Pricer pricer{op, {op.getNumQueryHeads(), *sq, *skv}, *tiles};
     PatternAttrInterface pattern = op.getEffectivePattern();
 
-    if (Value gates = op.getGates()) {
+    Value gates = op.getGates();
+    if (Value active = op.getActive()) {
+      auto list = active.getDefiningOp<ActiveHeadsOp>();
+      gates = list ? list.getGates() : active; // Compacted, same heads.
+    }
+    if (gates) {
       auto gate = gates.getDefiningOp<HeadGateOp>();
       if (!gate)
         return op.emitError()

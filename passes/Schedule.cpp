@@ -14,6 +14,11 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/JSON.h"
 
+#include "attn/Support/Format.h"
+#include "mlir/IR/Verifier.h"
+
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -24,6 +29,29 @@ using namespace mlir::attn;
 ScheduleAttr mlir::attn::parseScheduleJSON(StringRef text, MLIRContext *context,
                                            std::string &error) {
   context->getOrLoadDialect<AttnDialect>();
+  // llvm::json recurses per nesting level; a schedule nests four deep, so
+  // refuse absurd nesting before it can exhaust the stack.
+  int depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      escaped = !escaped && c == '\\';
+      if (c == '"' && !escaped)
+        inString = false;
+      continue;
+    }
+    if (c == '"')
+      inString = true;
+    else if (c == '[' || c == '{')
+      deepest = std::max(deepest, ++depth);
+    else if (c == ']' || c == '}')
+      --depth;
+  }
+  if (deepest > 64) {
+    error = "nesting deeper than 64 levels (" + std::to_string(deepest) +
+            "); a schedule is an object with a \"layers\" array of objects";
+    return {};
+  }
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
   if (!parsed) {
     error = "invalid JSON: " + llvm::toString(parsed.takeError());
@@ -58,8 +86,10 @@ ScheduleAttr mlir::attn::parseScheduleJSON(StringRef text, MLIRContext *context,
         return fail(i, "unknown field \"" + kv.first.str() +
                            "\" (expected layer, budget, pattern, threshold)");
     std::optional<int64_t> index = entry->getInteger("layer");
-    if (!index)
-      return fail(i, "expected an integer \"layer\"");
+    std::optional<double> number =
+        entry->get("layer") ? entry->get("layer")->getAsNumber() : std::nullopt;
+    if (!index || !number || *number < 0 || *number >= 2147483648.0)
+      return fail(i, "expected an integer \"layer\" in [0, 2^31)");
     BudgetAttr budget;
     if (const llvm::json::Value *b = entry->get("budget")) {
       std::optional<double> fraction = b->getAsNumber();
@@ -192,8 +222,46 @@ LogicalResult mlir::attn::applySchedule(ModuleOp module,
           failedAny = true;
           return;
         }
+        if (!pattern.isRuntimeSelected() && attention.getBlocks()) {
+          op->emitError() << "layer " << *index << "'s pattern " << pattern
+                          << " has no #attn.selected for this op's blocks "
+                             "operand";
+          failedAny = true;
+          return;
+        }
+        // Anything else the op's verifier would refuse (e.g. selected block
+        // sizes that do not match the blocks operand), checked on a copy.
+        Operation *copy = op->clone();
+        cast<AttentionOp>(copy).setPatternAttr(pattern);
+        std::string message;
+        {
+          ScopedDiagnosticHandler capture(op->getContext(),
+                                          [&](Diagnostic &diag) {
+                                            if (message.empty())
+                                              message = diag.str();
+                                            return success();
+                                          });
+          if (failed(mlir::verify(copy, /*verifyRecursively=*/false)) &&
+              message.empty())
+            message = "the op would not verify";
+        }
+        copy->destroy();
+        if (!message.empty()) {
+          op->emitError() << "layer " << *index << "'s pattern " << pattern
+                          << " does not fit this op: " << message;
+          failedAny = true;
+          return;
+        }
       }
     } else if (auto gate = dyn_cast<HeadGateOp>(op)) {
+      if (entry.getThreshold() &&
+          !std::isfinite(float(entry.getThreshold().getValueAsDouble()))) {
+        op->emitError() << "layer " << *index << "'s threshold "
+                        << formatReal(entry.getThreshold().getValueAsDouble())
+                        << " does not fit the gate's f32 threshold";
+        failedAny = true;
+        return;
+      }
       if (entry.getThreshold() && !gate.getThresholdAttr()) {
         op->emitError() << "layer " << *index
                         << " schedules a threshold, but this attn.head_gate "

@@ -49,8 +49,8 @@ AttentionCost mlir::attn::estimateCost(
         plan.forHead(h).appendRuns(t, runs);
         for (const TileRun &run : runs) {
           touched.set(run.begin, run.end);
-          for (int64_t k = run.begin; k < run.end; ++k)
-            tileKeys += keysIn(k);
+          tileKeys += std::min(run.end * keyTile, problem.keySeqLen) -
+                      run.begin * keyTile;
         }
       }
     }

@@ -55,7 +55,8 @@ static void appendPeriodicRuns(KeyRangeList &ranges, int64_t firstGranule,
 }
 
 void Segment::appendTouched(int64_t first, int64_t last, int64_t keyBegin,
-                            int64_t keyEnd, KeyRangeList &ranges) const {
+                            int64_t keyEnd, KeyRangeList &ranges,
+                            int64_t keyTile) const {
   switch (kind) {
   case Kind::Band:
     appendWithin(ranges, low <= -kUnbounded ? keyBegin : first + low,
@@ -83,6 +84,34 @@ void Segment::appendTouched(int64_t first, int64_t last, int64_t keyBegin,
     if (count >= stride) {
       // Every residue occurs among the query granules.
       appendWithin(ranges, keyBegin, end, keyBegin, keyEnd);
+      return;
+    }
+    if (stride * granule <= keyTile) {
+      // Every tile holds a whole period, so every tile between the first
+      // and last seen key is touched: only those two ends need the exact
+      // runs, found within the tiles that hold them.
+      KeyRangeList exact;
+      auto runsWithin = [&](int64_t from, int64_t to) {
+        if (!causal)
+          appendPeriodicRuns(exact, g0, count, stride, granule, from, to);
+        else {
+          appendPeriodicRuns(exact, g0, count, stride, granule, from,
+                             std::min(to, g0 * granule));
+          appendWithin(exact, g0 * granule, last + 1, from, to);
+        }
+      };
+      int64_t headEnd = std::min(end, keyBegin + keyTile);
+      runsWithin(keyBegin, headEnd);
+      int64_t tailBegin =
+          std::max(headEnd, keyBegin + floorDiv(end - 1 - keyBegin, keyTile) *
+                                           keyTile);
+      runsWithin(tailBegin, end);
+      normalizeKeyRanges(exact);
+      if (!exact.empty() || headEnd < tailBegin) {
+        // Interior tiles [headEnd, tailBegin) are whole and touched.
+        appendWithin(ranges, headEnd, tailBegin, keyBegin, keyEnd);
+        ranges.append(exact.begin(), exact.end());
+      }
       return;
     }
     if (!causal) {
@@ -132,7 +161,8 @@ void Segment::appendTouched(int64_t first, int64_t last, int64_t keyBegin,
 }
 
 void Segment::appendCommon(int64_t first, int64_t last, int64_t keyBegin,
-                           int64_t keyEnd, KeyRangeList &ranges) const {
+                           int64_t keyEnd, KeyRangeList &ranges,
+                           int64_t keyTile) const {
   switch (kind) {
   case Kind::Band:
     appendWithin(ranges, low <= -kUnbounded ? keyBegin : last + low,
@@ -164,6 +194,15 @@ void Segment::appendCommon(int64_t first, int64_t last, int64_t keyBegin,
     int64_t g0 = floorDiv(first, granule);
     if (g0 != floorDiv(last, granule))
       return; // Neighbouring granules differ modulo the stride.
+    if (granule < keyTile) {
+      // Each common run is one granule, shorter than a tile: only a ragged
+      // last tile (fewer keys than a tile) can lie inside one.
+      int64_t lastTile =
+          keyBegin + floorDiv(keyEnd - 1 - keyBegin, keyTile) * keyTile;
+      if (keyEnd - lastTile < keyTile)
+        appendPeriodicRuns(ranges, g0, 1, stride, granule, lastTile, end);
+      return;
+    }
     appendPeriodicRuns(ranges, g0, 1, stride, granule, keyBegin, end);
     return;
   }
@@ -304,6 +343,12 @@ public:
       : plan(plan), first(first), last(last) {}
 
   bool covers(int64_t keyBegin, int64_t keyEnd) {
+    // Refining is exact but not free; past a budget of key ranges per query
+    // tile, remaining tiles stay partial (masked: slower, never wrong). No
+    // real pattern comes near it; fine periodic members at millions of keys
+    // would.
+    if (rangesComputed > kRangeBudget)
+      return false;
     // A partial tile usually shows it at the first or last position: check
     // those alone before bisecting.
     if (!coversAt(rowNode(first), first, first, keyBegin, keyEnd) ||
@@ -342,11 +387,15 @@ private:
   const KeyRangeList &commonOf(uint64_t node, int64_t spanFirst,
                                int64_t spanLast) {
     auto [it, inserted] = memo.try_emplace(node);
-    if (inserted)
+    if (inserted) {
       plan.appendSpanCommon(spanFirst, spanLast, it->second);
+      rangesComputed += it->second.size() + 1;
+    }
     return it->second;
   }
 
+  static constexpr int64_t kRangeBudget = int64_t(1) << 20;
+  int64_t rangesComputed = 0;
   const HeadPlan &plan;
   int64_t first, last;
   llvm::DenseMap<uint64_t, KeyRangeList> memo;
@@ -367,8 +416,8 @@ void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
 
   KeyRangeList touchedKeys, commonKeys;
   for (const Segment &segment : segments) {
-    segment.appendTouched(first, last, 0, keys, touchedKeys);
-    segment.appendCommon(first, last, 0, keys, commonKeys);
+    segment.appendTouched(first, last, 0, keys, touchedKeys, tiles.key);
+    segment.appendCommon(first, last, 0, keys, commonKeys, tiles.key);
   }
   normalizeKeyRanges(touchedKeys);
   normalizeKeyRanges(commonKeys);
@@ -423,11 +472,16 @@ void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
       runs.push_back({begin, end, partial});
   };
   std::optional<JointCoverage> joint;
+  // Refinement visits candidate tiles one by one; past this many in one
+  // query tile it stops, and the rest stay partial (masked: never wrong).
+  constexpr int64_t kRefineTiles = 4096;
+  int64_t refined = 0;
   auto emitPartial = [&](int64_t begin, int64_t end) {
-    if (!union_) {
+    if (!union_ || refined + (end - begin) > kRefineTiles) {
       emit(begin, end, true);
       return;
     }
+    refined += end - begin;
     // Members may jointly cover a tile that none covers alone.
     if (!joint)
       joint.emplace(*this, first, last);

@@ -138,9 +138,28 @@ private:
         .Case([&](tensor::InsertSliceOp s) { return insertSlice(s); })
         .Case([&](tensor::ConcatOp c) { return concat(c); })
         .Case([&](linalg::GenericOp g) { return generic(g); })
+        .Case([&](ActiveHeadsOp a) {
+          const HostTensor &gates = values.lookup(a.getGates());
+          HostTensor pairs;
+          for (int64_t i = 0, e = gates.numElements(); i < e; ++i)
+            if (gates.data[i] != 0.0)
+              pairs.data.push_back(double(i));
+          pairs.shape = {int64_t(pairs.data.size())};
+          values[a] = pairs;
+          return success();
+        })
         .Case([&](AttentionOp a) {
           const HostTensor *gates =
               a.getGates() ? &values[a.getGates()] : nullptr;
+          HostTensor fromPairs;
+          if (Value active = a.getActive()) {
+            const HostTensor &query = values.lookup(a.getQuery());
+            fromPairs = HostTensor(
+                ArrayRef<int64_t>{query.shape[0], query.shape[1]});
+            for (double pair : values.lookup(active).data)
+              fromPairs.data[int64_t(pair)] = 1.0;
+            gates = &fromPairs;
+          }
           const HostTensor *blocks =
               a.getBlocks() ? &values[a.getBlocks()] : nullptr;
           values[a] = referenceAttention(

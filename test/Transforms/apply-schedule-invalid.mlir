@@ -5,6 +5,9 @@
 // RUN: not attn-opt %s -attn-apply-schedule="schedule-file=%S/Inputs/schedule-bad-budget.json" 2>&1 | FileCheck %s --check-prefix=BUDGET
 // RUN: not attn-opt %s -attn-apply-schedule="schedule-file=%S/Inputs/schedule-bad-field.json" 2>&1 | FileCheck %s --check-prefix=FIELD
 // RUN: not attn-opt %s -attn-apply-schedule="schedule-file=%S/Inputs/schedule-bad-pattern.json" 2>&1 | FileCheck %s --check-prefix=PATTERN
+// RUN: python3 -c "print('[' * 5000)" > %t.deep.json
+// RUN: not attn-opt %s -attn-apply-schedule="schedule-file=%t.deep.json" 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: error: invalid schedule file '{{.*}}': nesting deeper than 64 levels (5000)
 
 // MISSING: error: cannot read schedule file '{{.*}}does-not-exist.json': No such file or directory
 // NOTJSON: error: invalid schedule file '{{.*}}schedule-not-json.json': invalid JSON: {{.*}}Unexpected EOF
@@ -74,5 +77,35 @@ module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, threshold = 0.
     // expected-error @+1 {{layer 0 schedules a threshold, but this attn.head_gate is gated by a budget; give it a threshold to schedule it}}
     %g = attn.head_gate %s {budget = #attn.budget<0.5>, layer = 0} : tensor<2x4xf32> -> tensor<2x4xi1>
     return %g : tensor<2x4xi1>
+  }
+}
+
+// -----
+
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, pattern = #attn.causal>]>} {
+  func.func @blocks_need_selected(%q: tensor<1x1x16x8xf32>, %i: tensor<1x1x4x2xi32>) -> tensor<1x1x16x8xf32> {
+    // expected-error @+1 {{layer 0's pattern #attn.causal has no #attn.selected for this op's blocks operand}}
+    %0 = attn.attention %q, %q, %q blocks(%i : tensor<1x1x4x2xi32>) {layer = 0, pattern = #attn.selected<query_block = 4, key_block = 4>} : tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32> -> tensor<1x1x16x8xf32>
+    return %0 : tensor<1x1x16x8xf32>
+  }
+}
+
+// -----
+
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, pattern = #attn.selected<query_block = 8, key_block = 4>>]>} {
+  func.func @selected_sizes(%q: tensor<1x1x16x8xf32>, %i: tensor<1x1x4x2xi32>) -> tensor<1x1x16x8xf32> {
+    // expected-error @+1 {{layer 0's pattern #attn.selected<query_block = 8, key_block = 4> does not fit this op: 'attn.attention' op expects block indices of shape 1x1x2x2}}
+    %0 = attn.attention %q, %q, %q blocks(%i : tensor<1x1x4x2xi32>) {layer = 0, pattern = #attn.selected<query_block = 4, key_block = 4>} : tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32> -> tensor<1x1x16x8xf32>
+    return %0 : tensor<1x1x16x8xf32>
+  }
+}
+
+// -----
+
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<0, threshold = 1.0e300>]>} {
+  func.func @threshold_too_large(%s: tensor<2x8xf32>) -> tensor<2x8xi1> {
+    // expected-error @+1 {{layer 0's threshold 1.0e+300 does not fit the gate's f32 threshold}}
+    %g = attn.head_gate %s {threshold = 0.1 : f32, layer = 0} : tensor<2x8xf32> -> tensor<2x8xi1>
+    return %g : tensor<2x8xi1>
   }
 }

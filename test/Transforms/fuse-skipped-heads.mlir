@@ -93,15 +93,18 @@ func.func @all_or_nothing(%q: tensor<2x2x8x16xf32>) -> (tensor<2x2x8x16xf32>, te
 
 // -----
 
-// What is left alone, and why.
+// What is left alone, and why; runtime gates turn into active pairs.
 // CHECK-LABEL: func @left_alone
+// CHECK: %[[R:.*]] = attn.head_gate
+// CHECK: %[[P:.*]] = attn.active_heads %[[R]] : tensor<1x2xi1> -> tensor<?xi32>
+// CHECK: attn.attention %arg0, %arg0, %arg0 active(%[[P]] : tensor<?xi32>)
 func.func @left_alone(%q: tensor<1x2x8x16xf32>, %s: tensor<1x2xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) {
   %g = arith.constant dense<[[true, false]]> : tensor<1x2xi1>
   // expected-remark @+1 {{skipped heads not fused away: its pattern depends on the head index (random blocks or a per-head layout), which removing heads would renumber}}
   %a = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 4>} : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
   // expected-remark @+1 {{skipped heads not fused away: it still has a budget; run attn-resolve-budgets first}}
   %b = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {budget = #attn.budget<0.5>} : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
-  // Runtime gates are the lowering's job: nothing to do here, nothing said.
+  // Runtime gates become a compacted list of active pairs (checked below).
   %r = attn.head_gate %s {budget = #attn.budget<0.5>} : tensor<1x2xf32> -> tensor<1x2xi1>
   %c = attn.attention %q, %q, %q gates(%r : tensor<1x2xi1>) : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
   return %a, %b, %c : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
@@ -151,4 +154,16 @@ func.func @max_over_heads(%q: tensor<1x4x32x16xf32>) -> tensor<1x32x16xf32> {
     linalg.yield %s : f32
   } -> tensor<1x32x16xf32>
   return %r : tensor<1x32x16xf32>
+}
+
+// -----
+
+// A dynamic query batch with a static result batch keeps the result type
+// (found by fuzzing).
+// CHECK-LABEL: func @dynamic_batch
+// CHECK: return %{{.*}} : tensor<2x2x4x8xf32>
+func.func @dynamic_batch(%q: tensor<?x2x4x8xf32>, %k: tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32> {
+  %g = arith.constant dense<[[true, false], [true, false]]> : tensor<2x2xi1>
+  %0 = attn.attention %q, %k, %k gates(%g : tensor<2x2xi1>) : tensor<?x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x8xf32>
+  return %0 : tensor<2x2x4x8xf32>
 }

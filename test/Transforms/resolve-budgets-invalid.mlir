@@ -65,3 +65,13 @@ func.func @gates_from_elsewhere(%q: tensor<1x2x4096x64xbf16>, %g: tensor<1x2xi1>
   %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) {budget = #attn.budget<0.5>} : tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16>, tensor<1x2x4096x64xbf16> -> tensor<1x2x4096x64xbf16>
   return %o : tensor<1x2x4096x64xbf16>
 }
+
+// -----
+
+// Work too large to count in 64 bits is refused, not wrapped (found by
+// fuzzing: it once read as "already met" at a negative cost).
+func.func @too_large(%q: tensor<1x1x4294967296x16xbf16>) -> tensor<1x1x4294967296x16xbf16> {
+  // expected-error @+1 {{resolving a budget cannot count 1 x 4294967296 x 4294967296 query-key pairs in 64 bits}}
+  %0 = attn.attention %q, %q, %q {pattern = #attn.causal, budget = #attn.budget<0.1>} : tensor<1x1x4294967296x16xbf16>, tensor<1x1x4294967296x16xbf16>, tensor<1x1x4294967296x16xbf16> -> tensor<1x1x4294967296x16xbf16>
+  return %0 : tensor<1x1x4294967296x16xbf16>
+}

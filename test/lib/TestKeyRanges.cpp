@@ -54,7 +54,7 @@ struct TestKeyRangesPass
       }
       if (op.getNumQueryHeads() > (1 << 20) ||
           ceilDiv(sq, queryBlock) > (1 << 20) / op.getNumQueryHeads() ||
-          skv > (int64_t(1) << 32)) {
+          skv > (int64_t(1) << 24)) {
         op.emitRemark() << "too many lines to print; use smaller shapes or a "
                            "larger query-block";
         return;

@@ -19,6 +19,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -553,8 +554,10 @@ LogicalResult LayerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t index, BudgetAttr budget,
                                 PatternAttrInterface pattern,
                                 FloatAttr threshold) {
-  if (index < 0)
-    return emitError() << "#attn.layer index must be >= 0, found " << index;
+  // Bounded so that indices are ordinary keys of hash sets.
+  if (index < 0 || index > std::numeric_limits<int32_t>::max())
+    return emitError() << "#attn.layer index must be in [0, 2^31), found "
+                       << index;
   if (!budget && !pattern && !threshold)
     return emitError() << "#attn.layer " << index
                        << " sets no budget, pattern or threshold";

@@ -14,6 +14,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -225,6 +226,18 @@ static LogicalResult verifyPlan(AttentionOp op, BlockPlanAttr plan,
 
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
+  // The generic form can give any segment sizes that add up; query, key and
+  // value are one operand each and the optional ones at most one.
+  auto segments = getProperties().operandSegmentSizes;
+  for (int i = 0; i < 3; ++i)
+    if (segments[i] != 1)
+      return emitOpError() << "expects exactly one query, key and value "
+                              "operand; operandSegmentSizes gives "
+                           << segments[i] << " to operand group " << i;
+  for (int i = 3; i < 6; ++i)
+    if (segments[i] > 1)
+      return emitOpError() << "expects at most one operand in optional group "
+                           << i << ", found " << segments[i];
   RankedTensorType query = getQueryType(), key = getKeyType(),
                    value = getValue().getType(),
                    result = getResult().getType();
@@ -262,6 +275,10 @@ LogicalResult AttentionOp::verify() {
                          "B x Hq x Sq x Dv")))
     return failure();
 
+  if (std::optional<int64_t> layer = getLayer())
+    if (*layer < 0 || *layer > std::numeric_limits<int32_t>::max())
+      return emitOpError() << "expects a layer index in [0, 2^31), found "
+                           << *layer;
   if (auto scale = getScaleAttr()) {
     double s = scale.getValueAsDouble();
     if (!std::isfinite(s) || s <= 0.0)
@@ -276,6 +293,16 @@ LogicalResult AttentionOp::verify() {
                            << type.getElementType();
     if (failed(verifyShape(op, "gates", type, {batch, hq}, "B x Hq")))
       return failure();
+  }
+
+  if (Value active = getActive()) {
+    if (getGates())
+      return emitOpError() << "has both gates and active pairs; give one";
+    auto type = cast<RankedTensorType>(active.getType());
+    if (type.getRank() != 1 || !type.getElementType().isInteger(32))
+      return emitOpError() << "expects active pairs as a 1-d tensor of i32 "
+                              "(b * Hq + h), found "
+                           << type;
   }
 
   PatternAttrInterface pattern = getEffectivePattern();
@@ -338,6 +365,10 @@ LogicalResult HeadGateOp::verify() {
   if (failed(verifyShape(op, "gates", gates, scores.getShape(), "B x H")))
     return failure();
 
+  if (std::optional<int64_t> layer = getLayer())
+    if (*layer < 0 || *layer > std::numeric_limits<int32_t>::max())
+      return emitOpError() << "expects a layer index in [0, 2^31), found "
+                           << *layer;
   int rules = (getBudgetAttr() ? 1 : 0) + (getBudgetValue() ? 1 : 0) +
               (getThresholdAttr() ? 1 : 0);
   if (rules != 1)
@@ -373,6 +404,24 @@ LogicalResult HeadGateOp::verify() {
   if (!ShapedType::isDynamic(heads) && minActive > heads)
     return emitOpError() << "expects min_active <= the number of heads ("
                          << heads << "), found " << minActive;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ActiveHeadsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ActiveHeadsOp::verify() {
+  auto gates = cast<RankedTensorType>(getGates().getType());
+  auto pairs = cast<RankedTensorType>(getPairs().getType());
+  if (gates.getRank() != 2 || !gates.getElementType().isInteger(1))
+    return emitOpError() << "expects gates of shape B x H and type i1, found "
+                         << gates;
+  if (pairs.getRank() != 1 || !pairs.getElementType().isInteger(32) ||
+      !pairs.isDynamicDim(0))
+    return emitOpError() << "expects the pairs as tensor<?xi32> (their count "
+                            "is known at run time), found "
+                         << pairs;
   return success();
 }
 

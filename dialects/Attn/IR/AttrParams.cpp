@@ -37,6 +37,11 @@ ParseResult syntax::parseReal(AsmParser &parser, double &value) {
     if (failed(*asInteger))
       return failure();
     value = static_cast<double>(integer);
+    // `1e-3` lexes as the integer 1 followed by `e-3`: say how to write it.
+    char next = *parser.getCurrentLocation().getPointer();
+    if (next == 'e' || next == 'E')
+      return parser.emitError(parser.getCurrentLocation())
+             << "write reals with a dot before the exponent, e.g. 1.0e-3";
   } else if (parser.parseFloat(value)) {
     return failure();
   }

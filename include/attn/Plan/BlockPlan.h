@@ -100,13 +100,19 @@ struct Segment {
   }
 
   /// Appends the keys in `[keyBegin, keyEnd)` that some position in
-  /// `[first, last]` sees (exact, unnormalized).
+  /// `[first, last]` sees (exact, unnormalized). With `keyTile` > 1 the
+  /// ranges may cover more keys, but exactly the same tiles of that many
+  /// keys (from `keyBegin`): periodic segments then cost O(1), not O(periods).
   void appendTouched(int64_t first, int64_t last, int64_t keyBegin,
-                     int64_t keyEnd, KeyRangeList &ranges) const;
+                     int64_t keyEnd, KeyRangeList &ranges,
+                     int64_t keyTile = 1) const;
   /// Appends the keys in `[keyBegin, keyEnd)` that every position in
-  /// `[first, last]` sees (exact, unnormalized).
+  /// `[first, last]` sees (exact, unnormalized). With `keyTile` > 1 only
+  /// ranges that can contain a whole tile of that many keys matter, and
+  /// others may be left out.
   void appendCommon(int64_t first, int64_t last, int64_t keyBegin,
-                    int64_t keyEnd, KeyRangeList &ranges) const;
+                    int64_t keyEnd, KeyRangeList &ranges,
+                    int64_t keyTile = 1) const;
 
   void print(llvm::raw_ostream &os) const;
 };

@@ -147,7 +147,7 @@ func.func private @f() attributes {b = #attn.budget<-0.5>}
 
 // -----
 
-// expected-error @+1 {{#attn.layer index must be >= 0, found -1}}
+// expected-error @+1 {{#attn.layer index must be in [0, 2^31), found -1}}
 func.func private @f() attributes {l = #attn.layer<-1, budget = 0.5>}
 
 // -----
@@ -253,3 +253,16 @@ func.func private @f() attributes {p = #attn.block_layout<block = 1, shape = [42
 // arithmetic (found by fuzzing).
 // expected-error @+1 {{#attn.local expects window <= 2^40, found 9223372036854775807}}
 func.func private @f() attributes {p = #attn.local<window = 9223372036854775807>}
+
+// -----
+
+// Layer indices are bounded so that they are ordinary hash keys (found by
+// fuzzing: INT64_MAX is DenseSet's empty key).
+// expected-error @+2 {{#attn.layer index must be in [0, 2^31), found 9223372036854775807}}
+// expected-error @+1 {{failed to parse Attn_ScheduleAttr parameter 'layers'}}
+module attributes {attn.schedule = #attn.schedule<[#attn.layer<9223372036854775807, budget = 0.5>]>} {}
+
+// -----
+
+// expected-error @+1 {{write reals with a dot before the exponent, e.g. 1.0e-3}}
+func.func private @f() attributes {b = #attn.budget<1e-3>}

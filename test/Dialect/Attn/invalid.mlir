@@ -622,7 +622,7 @@ module attributes {attn.budget = #attn.budget<0.5>} {}
 // The generic form is checked too.
 func.func @generic_too_few_operands(%q: tensor<2x8x128x64xf16>) {
   // expected-error @+1 {{'attn.attention' op expected 3 or more operands, but found 1}}
-  %o = "attn.attention"(%q) <{operandSegmentSizes = array<i32: 0, 0, 0, 0, 0>}> : (tensor<2x8x128x64xf16>) -> tensor<2x8x128x64xf16>
+  %o = "attn.attention"(%q) <{operandSegmentSizes = array<i32: 0, 0, 0, 0, 0, 0>}> : (tensor<2x8x128x64xf16>) -> tensor<2x8x128x64xf16>
   return
 }
 
@@ -708,5 +708,54 @@ func.func @gate_costs_without_budget(%s: tensor<2x4xf32>) {
 func.func @select_keep_overflow(%q: tensor<1x1x16x8xf32>) {
   // expected-error @+1 {{keeps 9223372036854775807 sink and 9223372036854775807 local blocks, more than top_k = 2}}
   %i = attn.select_blocks %q, %q {query_block = 4, key_block = 4, top_k = 2, keep_sink = 9223372036854775807, keep_local = 9223372036854775807} : tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32> -> tensor<1x1x4x2xi32>
+  return
+}
+
+// -----
+
+// Segment sizes that add up but give query two operands (found by fuzzing).
+func.func @generic_bad_segments(%q: tensor<1x1x16x8xf32>) {
+  // expected-error @+1 {{expects exactly one query, key and value operand; operandSegmentSizes gives 2 to operand group 0}}
+  %0 = "attn.attention"(%q, %q, %q) <{operandSegmentSizes = array<i32: 2, 1, 0, 0, 0, 0>}> : (tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x1x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_out_of_range(%q: tensor<1x1x16x8xf32>) {
+  // expected-error @+1 {{expects a layer index in [0, 2^31), found -5}}
+  %0 = attn.attention %q, %q, %q {layer = -5} : tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32> -> tensor<1x1x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @gates_and_active(%q: tensor<1x2x16x8xf32>, %g: tensor<1x2xi1>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{has both gates and active pairs; give one}}
+  %0 = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) active(%p : tensor<?xi32>) : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @active_type(%q: tensor<1x2x16x8xf32>, %p: tensor<?xi64>) {
+  // expected-error @+1 {{expects active pairs as a 1-d tensor of i32 (b * Hq + h), found 'tensor<?xi64>'}}
+  %0 = attn.attention %q, %q, %q active(%p : tensor<?xi64>) : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @active_heads_result(%g: tensor<1x2xi1>) {
+  // expected-error @+1 {{expects the pairs as tensor<?xi32> (their count is known at run time), found 'tensor<2xi32>'}}
+  %p = attn.active_heads %g : tensor<1x2xi1> -> tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @active_heads_gates(%g: tensor<2xi1>) {
+  // expected-error @+1 {{expects gates of shape B x H and type i1, found 'tensor<2xi1>'}}
+  %p = attn.active_heads %g : tensor<2xi1> -> tensor<?xi32>
   return
 }

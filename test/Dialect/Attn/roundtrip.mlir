@@ -60,6 +60,17 @@ func.func @gate_costs(%scores: tensor<2x4xf32>) -> tensor<2x4xi1> {
   return %g : tensor<2x4xi1>
 }
 
+// Runtime gates as a compacted list of active (batch, head) pairs.
+// CHECK-LABEL: func @active_pairs
+// CHECK: %[[P:.*]] = attn.active_heads %{{.*}} : tensor<4x16xi1> -> tensor<?xi32>
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} active(%[[P]] : tensor<?xi32>) {pattern = #attn.causal}
+func.func @active_pairs(%g: tensor<4x16xi1>, %q: tensor<4x16x64x32xf16>) -> tensor<4x16x64x32xf16> {
+  %p = attn.active_heads %g : tensor<4x16xi1> -> tensor<?xi32>
+  %o = attn.attention %q, %q, %q active(%p : tensor<?xi32>) {pattern = #attn.causal}
+      : tensor<4x16x64x32xf16>, tensor<4x16x64x32xf16>, tensor<4x16x64x32xf16> -> tensor<4x16x64x32xf16>
+  return %o : tensor<4x16x64x32xf16>
+}
+
 // The two other gating rules: a budget known at run time, and a threshold.
 // CHECK-LABEL: func @gate_rules
 // CHECK: attn.head_gate %{{.*}} budget(%{{.*}} : f32) : tensor<?x12xf32> -> tensor<?x12xi1>

@@ -36,6 +36,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     - `scale` (f32) defaults to `1 / sqrt(D)`.
     - `gates(%g)`: `B x Hq` of `i1`; a gated-off (batch, head) computes
       nothing and its output is zero.
+    - `active(%pairs)`: the same as a compacted list, `? x i32` of
+      `b * Hq + h` in increasing order (from `attn.active_heads`); a lowering
+      launches work for the listed pairs only. At most one of `gates` and
+      `active`.
     - `blocks(%idx)`: `B x Hkv x ceil(Sq / qb) x K` of `i32`, the key blocks
       per query block (from `attn.select_blocks`, `-1` for an unused slot);
       required exactly when the pattern contains `#attn.selected`.
@@ -64,6 +68,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     AnyRankedTensor:$key,
     AnyRankedTensor:$value,
     Optional<AnyRankedTensor>:$gates,
+    Optional<AnyRankedTensor>:$active,
     Optional<AnyRankedTensor>:$blocks,
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<Attn_PatternAttrInterface>:$pattern,
@@ -76,6 +81,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $query `,` $key `,` $value
     (`gates` `(` $gates^ `:` type($gates) `)`)?
+    (`active` `(` $active^ `:` type($active) `)`)?
     (`blocks` `(` $blocks^ `:` type($blocks) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
@@ -142,6 +148,29 @@ def Attn_HeadGateOp : Attn_Op<"head_gate", [Pure]> {
     $scores (`budget` `(` $budgetValue^ `:` type($budgetValue) `)`)?
     attr-dict `:` type($scores) `->` type($gates)
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// attn.active_heads
+//===----------------------------------------------------------------------===//
+
+def Attn_ActiveHeadsOp : Attn_Op<"active_heads", [Pure]> {
+  let summary = "the active (batch, head) pairs of gates, as a compacted list";
+  let description = [{
+    Lists the pairs that `gates` (`B x H` of `i1`) switch on, as `b * H + h`
+    in increasing order, in a `? x i32` tensor whose length is the number of
+    active pairs. `attn.attention`'s `active` operand takes it, so that a
+    lowering launches work only for those pairs (a grid over the list)
+    instead of masking inside the kernel; `attn-fuse-skipped-heads` rewrites
+    runtime gates into this form.
+
+    ```mlir
+    %pairs = attn.active_heads %g : tensor<4x16xi1> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$gates);
+  let results = (outs AnyRankedTensor:$pairs);
+  let assemblyFormat = "$gates attr-dict `:` type($gates) `->` type($pairs)";
 }
 
 //===----------------------------------------------------------------------===//

@@ -153,8 +153,10 @@ def AttnFuseSkippedHeads : Pass<"attn-fuse-skipped-heads"> {
     blocks, per-head layouts) are left alone, with a remark; so are ops that
     still carry a budget (run `attn-resolve-budgets` first).
 
-    Runtime gates are not rewritten here: their lowering launches only the
-    active (batch, head) pairs.
+    Runtime gates become a compacted list: `gates(%g)` turns into
+    `active(%pairs)` with `%pairs = attn.active_heads %g`, so the lowering
+    launches work for the active (batch, head) pairs only instead of masking
+    inside the kernel.
   }];
   let dependentDialects = ["::mlir::attn::AttnDialect",
                            "::mlir::tensor::TensorDialect",
