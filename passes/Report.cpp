@@ -125,7 +125,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     row.tiles = *tiles;
     row.kind = plan->getOverallKind();
     SmallVector<bool> active;
-    row.gates = countedHeads(op, *plan, active);
+    row.gates = countedHeads(op, active);
     row.cost = estimateCost(*plan, row.problem, desc, [&](int64_t h) {
       return active.empty() || active[h];
     });
@@ -133,8 +133,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
   }
 
   /// Which heads to count for `op`'s gates (empty `active`: all), and how.
-  static std::string countedHeads(AttentionOp op, const BlockPlan &plan,
-                                  SmallVector<bool> &active) {
+  static std::string countedHeads(AttentionOp op, SmallVector<bool> &active) {
     Value gates = op.getGates();
     if (Value active = op.getActive())
       if (auto list = active.getDefiningOp<ActiveHeadsOp>())
@@ -167,7 +166,6 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
                                      gate.getMinActive()),
                 keep);
     active.assign(keep.begin(), keep.end());
-    (void)plan;
     return "budget";
   }
 

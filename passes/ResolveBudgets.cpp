@@ -70,13 +70,6 @@ struct Knob {
   std::function<PatternAttrInterface(int64_t)> make;
 };
 
-std::string printed(Attribute attr) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << attr;
-  return s;
-}
-
 /// The knob of `pattern`, or a reason why it has none.
 FailureOr<Knob> findKnob(MLIRContext *ctx, PatternAttrInterface pattern,
                          int64_t keySeqLen, std::string &why) {

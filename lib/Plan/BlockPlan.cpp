@@ -703,9 +703,6 @@ PlanCounts mlir::attn::countPlan(const BlockPlan &plan,
       ++weight[plan.getPlanIndex(head)];
 
   PlanCounts counts;
-  int64_t activeHeads = 0;
-  for (int64_t w : weight)
-    activeHeads += w;
   counts.totalTiles = numQueryTiles * numKeyTiles * extent.numHeads;
   TileRunList runs;
   for (auto [index, headPlan] : llvm::enumerate(plan.getDistinctPlans())) {
@@ -728,6 +725,5 @@ PlanCounts mlir::attn::countPlan(const BlockPlan &plan,
     counts.partialTiles += partial * weight[index];
     counts.visitedElements += elements * weight[index];
   }
-  (void)activeHeads;
   return counts;
 }

@@ -128,8 +128,9 @@ TEST(HeadGate, MonotoneInTheBudgetAndThreshold) {
           ++count;
         }
       }
-      if (count > minActive)
+      if (count > minActive) {
         ASSERT_LE(spent, b1 * total * (1 + 1e-9));
+      }
     }
     ++cases;
   }

@@ -87,8 +87,9 @@ TEST_F(ReferenceTest, KnownAnswers) {
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t d = 0; d < 4; ++d) {
       EXPECT_EQ(gated.at({0, 0, r, d}), 0.0);
-      if (r < 2) // Positions -2 and -1 see no key.
+      if (r < 2) { // Positions -2 and -1 see no key.
         EXPECT_EQ(gated.at({0, 1, r, d}), 0.0);
+      }
     }
   EXPECT_NE(gated.at({0, 1, 3, 0}), 0.0);
 }
@@ -166,8 +167,9 @@ func.func @layer(%x: tensor<2x6x8xf32>, %wq: tensor<4x8x4xf32>, %wk: tensor<2x8x
       for (int64_t d = 0; d < 4; ++d) {
         EXPECT_EQ(y.at({b, 1, s, d}), 0.0);
         EXPECT_EQ(y.at({b, 3, s, d}), 0.0);
-        if (b == 1)
+        if (b == 1) {
           EXPECT_EQ(y.at({b, 2, s, d}), 0.0);
+        }
       }
 }
 

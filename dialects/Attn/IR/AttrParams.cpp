@@ -31,7 +31,7 @@ ParseResult syntax::parseReal(AsmParser &parser, double &value) {
       value = -value;
     return success();
   }
-  uint64_t integer;
+  uint64_t integer = 0;
   OptionalParseResult asInteger = parser.parseOptionalInteger(integer);
   if (asInteger.has_value()) {
     if (failed(*asInteger))
