@@ -63,7 +63,8 @@ struct Pricer {
   }
 };
 
-/// A pattern family with one integer knob whose work grows with the knob.
+/// A pattern family with one integer knob whose work grows with the knob
+/// (for densities, on average).
 struct Knob {
   std::string name;        ///< "window", "density" (for messages).
   int64_t lowest, highest; ///< Knob range, both valid.
@@ -89,8 +90,10 @@ FailureOr<Knob> findKnob(MLIRContext *ctx, PatternAttrInterface pattern,
         return window(l.getCausal(), l.getDilation(), self);
       })
       .Case([&](RandomBlocksAttr r) -> FailureOr<Knob> {
-        // Density in steps of 1/1024 up to the current one: more density
-        // keeps a superset of blocks (the hash threshold only rises).
+        // Density in steps of 1/1024 up to the current one. Work grows with
+        // the density on average, not block by block (each density draws
+        // its own stream), so the search may stop short of the largest
+        // density that fits; the one it returns was priced and fits.
         int64_t highest = std::max<int64_t>(
             1, static_cast<int64_t>(r.getDensityValue() * 1024));
         return Knob{"density", 1, highest, [=](int64_t level) {

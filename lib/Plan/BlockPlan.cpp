@@ -273,16 +273,24 @@ llvm::StringRef mlir::attn::stringifyPlanKind(PlanKind kind) {
 mlir::attn::detail::BlockMembership::BlockMembership(PatternAttrInterface pattern,
                                          int64_t head)
     : head(head) {
-  if (auto random = dyn_cast<RandomBlocksAttr>(pattern)) {
+  if ((random = dyn_cast<RandomBlocksAttr>(pattern))) {
     block = random.getBlock();
-    seed = random.getSeed();
-    threshold = random.getKeepThreshold();
-    keepAll = random.getDensityValue() >= 1.0;
-    diagonal = random.getDiagonal();
     return;
   }
   layout = cast<BlockLayoutAttr>(pattern);
   block = layout.getBlock();
+}
+
+void mlir::attn::detail::BlockMembership::appendKept(
+    int64_t queryBlock, int64_t numKeyBlocks,
+    SmallVectorImpl<int64_t> &blocks) const {
+  if (random) {
+    random.appendKeptBlocks(head, queryBlock, numKeyBlocks, blocks);
+    return;
+  }
+  for (int64_t kb = 0; kb < numKeyBlocks; ++kb)
+    if (layout.isBlockVisible(head, queryBlock, kb))
+      blocks.push_back(kb);
 }
 
 //===----------------------------------------------------------------------===//
@@ -315,15 +323,21 @@ void HeadPlan::appendSpanCommon(int64_t first, int64_t last,
     segment.appendCommon(first, last, 0, keys, ranges);
   if (first >= 0) {
     for (const detail::BlockMembership &m : memberships) {
+      // Key blocks every query block of the span keeps.
       int64_t qbBegin = floorDiv(first, m.block);
       int64_t qbEnd = floorDiv(last, m.block) + 1;
-      for (int64_t kb = 0; kb * m.block < keys; ++kb) {
-        bool all = true;
-        for (int64_t qb = qbBegin; qb < qbEnd && all; ++qb)
-          all = m.kept(qb, kb);
-        if (all)
-          appendWithin(ranges, kb * m.block, (kb + 1) * m.block, 0, keys);
+      int64_t numKeyBlocks = ceilDiv(keys, m.block);
+      llvm::DenseMap<int64_t, int64_t> keptBy;
+      SmallVector<int64_t> kept;
+      for (int64_t qb = qbBegin; qb < qbEnd; ++qb) {
+        kept.clear();
+        m.appendKept(qb, numKeyBlocks, kept);
+        for (int64_t kb : kept)
+          ++keptBy[kb];
       }
+      for (auto [kb, count] : keptBy)
+        if (count == qbEnd - qbBegin)
+          appendWithin(ranges, kb * m.block, (kb + 1) * m.block, 0, keys);
     }
   }
   normalizeKeyRanges(ranges);
@@ -425,34 +439,55 @@ void HeadPlan::computeRuns(int64_t queryTile, TileRunList &runs) const {
   touchedTiles(touchedKeys, tiles.key, touched);
   fullTiles(commonKeys, tiles.key, keys, numKeyTiles, full);
 
-  // Irregular members: tile by tile, from their block membership.
+  // Irregular members: from each query block's kept key blocks, so the work
+  // is proportional to the kept blocks. A key tile is touched if some kept
+  // block overlaps it, and full if every block overlapping it is kept for
+  // every query block of the tile (and no row has a negative position).
   for (const mlir::attn::detail::BlockMembership &m : memberships) {
     if (last < 0)
       break;
     int64_t qbBegin = floorDiv(std::max<int64_t>(first, 0), m.block);
     int64_t qbEnd = floorDiv(last, m.block) + 1;
-    for (int64_t t = 0; t < numKeyTiles; ++t) {
-      int64_t kbBegin = floorDiv(t * tiles.key, m.block);
-      int64_t kbEnd =
-          floorDiv(std::min((t + 1) * tiles.key, keys) - 1, m.block) + 1;
-      bool any = false, all = first >= 0;
-      for (int64_t qb = qbBegin; qb < qbEnd && (all || !any); ++qb)
-        for (int64_t kb = kbBegin; kb < kbEnd && (all || !any); ++kb) {
-          bool kept = m.kept(qb, kb);
-          any |= kept;
-          all &= kept;
-        }
-      // Tiles come in order: extend the last run instead of sorting later.
-      auto add = [t](KeyRangeList &list) {
-        if (!list.empty() && list.back().end == t)
-          ++list.back().end;
-        else
-          list.push_back({t, t + 1});
-      };
-      if (any)
-        add(touched);
-      if (any && all)
-        add(full);
+    int64_t numKeyBlocks = ceilDiv(keys, m.block);
+    auto tilesOf = [&](int64_t kb) {
+      int64_t keyEnd = std::min((kb + 1) * m.block, keys);
+      return std::make_pair(floorDiv(kb * m.block, tiles.key),
+                            floorDiv(keyEnd - 1, tiles.key) + 1);
+    };
+    auto blocksIn = [&](int64_t t) {
+      int64_t keyEnd = std::min((t + 1) * tiles.key, keys);
+      return floorDiv(keyEnd - 1, m.block) - floorDiv(t * tiles.key, m.block) +
+             1;
+    };
+    // Per key tile: kept blocks overlapping it for the current query block,
+    // and how many query blocks keep all of it. Only touched entries are
+    // read or reset, so the work follows the kept blocks.
+    SmallVector<int64_t> count(numKeyTiles, 0), fullFor(numKeyTiles, 0);
+    SmallVector<int64_t> kept, touchedNow, touchedTiles;
+    for (int64_t qb = qbBegin; qb < qbEnd; ++qb) {
+      kept.clear();
+      touchedNow.clear();
+      m.appendKept(qb, numKeyBlocks, kept);
+      for (int64_t kb : kept) {
+        auto [tBegin, tEnd] = tilesOf(kb);
+        for (int64_t t = tBegin; t < tEnd; ++t)
+          if (count[t]++ == 0)
+            touchedNow.push_back(t);
+      }
+      for (int64_t t : touchedNow) {
+        if (count[t] == blocksIn(t))
+          ++fullFor[t];
+        count[t] = 0;
+        touchedTiles.push_back(t);
+      }
+    }
+    llvm::sort(touchedTiles);
+    touchedTiles.erase(std::unique(touchedTiles.begin(), touchedTiles.end()),
+                       touchedTiles.end());
+    for (int64_t t : touchedTiles) {
+      touched.push_back({t, t + 1});
+      if (first >= 0 && fullFor[t] == qbEnd - qbBegin)
+        full.push_back({t, t + 1});
     }
   }
   normalizeKeyRanges(touched);

@@ -128,8 +128,8 @@ func.func @chunked_causal(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x8x16xf32>) ->
 
 // CHECK-LABEL: attn.attention Hq = 2, Sq = 8, Skv = 8, query block = 4, pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 2>
 // CHECK-NEXT: head 0 rows {{\[}}0, 4): {{\[}}0, 4) {{\[}}6, 8) (6 keys)
-// CHECK-NEXT: head 0 rows {{\[}}4, 8): {{\[}}2, 8) (6 keys)
-// CHECK-NEXT: head 1 rows {{\[}}0, 4): {{\[}}0, 6) (6 keys)
+// CHECK-NEXT: head 0 rows {{\[}}4, 8): {{\[}}0, 8) (8 keys)
+// CHECK-NEXT: head 1 rows {{\[}}0, 4): {{\[}}0, 8) (8 keys)
 // CHECK-NEXT: head 1 rows {{\[}}4, 8): {{\[}}0, 2) {{\[}}4, 8) (6 keys)
 func.func @random(%q: tensor<1x2x8x16xf32>, %k: tensor<1x1x8x16xf32>) -> tensor<1x2x8x16xf32> {
   %o = attn.attention %q, %k, %k {pattern = #attn.random_blocks<density = 0.5, seed = 1, block = 2>} : tensor<1x2x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32> -> tensor<1x2x8x16xf32>

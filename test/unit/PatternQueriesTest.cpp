@@ -350,18 +350,39 @@ TEST_F(PatternQueriesTest, RandomBlocks) {
   EXPECT_TRUE(seesKeys(diagonal, extent, 0, 13, 14, {{12, 16}}));
   EXPECT_TRUE(seesKeys(diagonal, extent, 0, 30, 31, {{28, 32}}));
 
-  // Membership follows the published hash: kept iff below density * 2^64.
+  // Membership follows the published row stream.
   auto half = RandomBlocksAttr::get(ctx, llvm::APFloat(0.5), /*seed=*/42,
                                     /*block=*/4, /*diagonal=*/false);
   for (int64_t head = 0; head < extent.numHeads; ++head)
     for (int64_t qb = 0; qb < 8; ++qb) {
       KeyRangeList expected;
-      for (int64_t kb = 0; kb < 8; ++kb)
-        if (hashRandomBlock(42, head, qb, kb) < (uint64_t(1) << 63))
-          expected.push_back({4 * kb, 4 * kb + 4});
+      RandomBlockRow row(42, head, qb, 0.5);
+      for (int64_t kb = row.next(); kb < 8; kb = row.next())
+        expected.push_back({4 * kb, 4 * kb + 4});
       normalizeKeyRanges(expected);
       EXPECT_TRUE(seesKeys(half, extent, head, 4 * qb, 4 * qb + 4, expected));
     }
+}
+
+// Each key block is kept with probability `density`, independently: over
+// many rows the kept fraction matches and neighbours are uncorrelated.
+TEST_F(PatternQueriesTest, RandomBlockRowsKeepTheDensity) {
+  for (double density : {0.05, 0.25, 0.5, 0.9}) {
+    int64_t kept = 0, both = 0, rows = 4000, width = 64;
+    for (int64_t qb = 0; qb < rows; ++qb) {
+      RandomBlockRow row(7, /*head=*/qb % 3, qb, density);
+      int64_t previous = -2;
+      for (int64_t kb = row.next(); kb < width; kb = row.next()) {
+        ++kept;
+        both += previous == kb - 1;
+        previous = kb;
+      }
+    }
+    double fraction = double(kept) / double(rows * width);
+    double pairs = double(both) / double(rows * (width - 1));
+    EXPECT_NEAR(fraction, density, 0.01) << density;
+    EXPECT_NEAR(pairs, density * density, 0.01) << density;
+  }
 }
 
 TEST_F(PatternQueriesTest, UnionAndPerHead) {

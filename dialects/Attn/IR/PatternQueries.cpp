@@ -20,6 +20,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -254,32 +255,54 @@ static uint64_t splitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t mlir::attn::hashRandomBlock(uint64_t seed, int64_t head,
-                                     int64_t queryBlock, int64_t keyBlock) {
+RandomBlockRow::RandomBlockRow(uint64_t seed, int64_t head, int64_t queryBlock,
+                               double density)
+    : keepAll(density >= 1.0) {
   uint64_t h = splitMix64(seed);
   h = splitMix64(h ^ static_cast<uint64_t>(head));
-  h = splitMix64(h ^ static_cast<uint64_t>(queryBlock));
-  return splitMix64(h ^ static_cast<uint64_t>(keyBlock));
+  state = splitMix64(h ^ static_cast<uint64_t>(queryBlock));
+  logMiss = keepAll ? 0.0 : std::log1p(-density);
 }
 
-uint64_t RandomBlocksAttr::getKeepThreshold() const {
-  double density = getDensityValue();
-  constexpr double twoTo64 = 18446744073709551616.0;
-  double scaled = density * twoTo64;
-  return scaled >= twoTo64 ? std::numeric_limits<uint64_t>::max()
-                           : static_cast<uint64_t>(scaled);
+int64_t RandomBlockRow::next() {
+  if (keepAll)
+    return ++last;
+  // u in (0, 1]; P(gap >= g) = (1 - density)^g, so floor(log u / log(1-d))
+  // is the number of blocks skipped before the next kept one.
+  state = splitMix64(state);
+  double u = double((state >> 11) + 1) * 0x1p-53;
+  double gap = std::floor(std::log(u) / logMiss);
+  constexpr double kFar = double(int64_t(1) << 42); // Past any sequence.
+  last += 1 + static_cast<int64_t>(std::min(gap, kFar));
+  return last;
 }
 
-/// A block is kept when its hash falls below density * 2^64 (every block
-/// when the density is 1).
+void RandomBlocksAttr::appendKeptBlocks(int64_t head, int64_t qb,
+                                        int64_t numKeyBlocks,
+                                        SmallVectorImpl<int64_t> &blocks) const {
+  if (qb < 0)
+    return;
+  size_t first = blocks.size();
+  RandomBlockRow row(getSeed(), head, qb, getDensityValue());
+  for (int64_t kb = row.next(); kb < numKeyBlocks; kb = row.next())
+    blocks.push_back(kb);
+  if (getDiagonal() && qb < numKeyBlocks) {
+    auto it = std::lower_bound(blocks.begin() + first, blocks.end(), qb);
+    if (it == blocks.end() || *it != qb)
+      blocks.insert(it, qb);
+  }
+}
+
 bool RandomBlocksAttr::isBlockKept(int64_t head, int64_t qb, int64_t kb) const {
   if (qb < 0 || kb < 0)
     return false;
   if (getDiagonal() && qb == kb)
     return true;
-  if (getDensityValue() >= 1.0)
-    return true;
-  return hashRandomBlock(getSeed(), head, qb, kb) < getKeepThreshold();
+  RandomBlockRow row(getSeed(), head, qb, getDensityValue());
+  int64_t kept = row.next();
+  while (kept < kb)
+    kept = row.next();
+  return kept == kb;
 }
 
 bool RandomBlocksAttr::isVisible(const AttentionExtent &extent, int64_t head,
@@ -297,11 +320,14 @@ void RandomBlocksAttr::appendKeyRanges(const AttentionExtent &extent,
   if (span.empty || span.last < 0)
     return;
   int64_t block = getBlock();
-  appendVisibleBlocks(ranges, floorDiv(std::max<int64_t>(span.first, 0), block),
-                      floorDiv(span.last, block), block, extent.keySeqLen,
-                      [&](int64_t qb, int64_t kb) {
-                        return isBlockKept(head, qb, kb);
-                      });
+  int64_t numKeyBlocks = ceilDiv(extent.keySeqLen, block);
+  SmallVector<int64_t> kept;
+  for (int64_t qb = floorDiv(std::max<int64_t>(span.first, 0), block),
+               last = floorDiv(span.last, block);
+       qb <= last; ++qb)
+    appendKeptBlocks(head, qb, numKeyBlocks, kept);
+  for (int64_t kb : kept)
+    appendClippedRange(ranges, kb * block, (kb + 1) * block, extent.keySeqLen);
 }
 
 //===----------------------------------------------------------------------===//

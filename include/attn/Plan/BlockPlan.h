@@ -118,29 +118,24 @@ struct Segment {
 };
 
 namespace detail {
-/// Block-granular membership of a random or explicit layout, resolved once
-/// per head so that the per-block test is a hash and a compare (random) or a
-/// table load (layout).
+/// Block-granular membership of a random or explicit layout, resolved for
+/// one head. Random rows are walked as streams of kept blocks (O(kept));
+/// layouts are looked up block by block.
 struct BlockMembership {
   BlockMembership(PatternAttrInterface pattern, int64_t head);
 
+  /// Layouts only: entry (queryBlock, keyBlock).
   bool kept(int64_t queryBlock, int64_t keyBlock) const {
-    if (layout)
-      return layout.isBlockVisible(head, queryBlock, keyBlock);
-    if (queryBlock < 0 || keyBlock < 0)
-      return false;
-    if ((diagonal && queryBlock == keyBlock) || keepAll)
-      return true;
-    return hashRandomBlock(seed, head, queryBlock, keyBlock) < threshold;
+    return layout.isBlockVisible(head, queryBlock, keyBlock);
   }
+  /// The kept key blocks below `numKeyBlocks` of `queryBlock`, increasing.
+  void appendKept(int64_t queryBlock, int64_t numKeyBlocks,
+                  llvm::SmallVectorImpl<int64_t> &blocks) const;
 
   int64_t head;
   int64_t block = 1;
   BlockLayoutAttr layout; ///< Null for random blocks.
-  uint64_t seed = 0;
-  uint64_t threshold = 0;
-  bool keepAll = false;
-  bool diagonal = false;
+  RandomBlocksAttr random; ///< Null for layouts.
 };
 } // namespace detail
 

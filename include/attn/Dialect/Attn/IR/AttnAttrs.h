@@ -22,11 +22,26 @@
 namespace mlir {
 namespace attn {
 
-/// The 64-bit hash that decides `#attn.random_blocks` membership. Exposed so
-/// that references outside the compiler (tests, the runtime's table builder)
-/// agree with it bit for bit.
-uint64_t hashRandomBlock(uint64_t seed, int64_t head, int64_t queryBlock,
-                         int64_t keyBlock);
+/// The kept key blocks of one row (seed, head, query block) of
+/// `#attn.random_blocks`, in increasing order. Each block is kept
+/// independently with probability `density`; the stream draws the gaps
+/// between kept blocks (geometric, from a splitmix64 sequence seeded by the
+/// row), so a row costs O(kept blocks) and never depends on the sequence
+/// length. Exposed so that references outside the compiler (tests, the
+/// runtime's table builder) produce the same blocks.
+class RandomBlockRow {
+public:
+  RandomBlockRow(uint64_t seed, int64_t head, int64_t queryBlock,
+                 double density);
+  /// The next kept key block (strictly increasing, unbounded).
+  int64_t next();
+
+private:
+  uint64_t state;
+  double logMiss; ///< log(1 - density), < 0.
+  int64_t last = -1;
+  bool keepAll;
+};
 
 } // namespace attn
 } // namespace mlir

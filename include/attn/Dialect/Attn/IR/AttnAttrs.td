@@ -128,12 +128,14 @@ def Attn_ChunkedAttr : Attn_PatternAttr<"Chunked", "chunked"> {
 def Attn_RandomBlocksAttr : Attn_PatternAttr<"RandomBlocks", "random_blocks"> {
   let summary = "pseudo-random key blocks per query block (BigBird-style)";
   let description = [{
-    Positions are cut into blocks of `block` (default 128). Key block `j` is
-    visible to query block `i` of head `h` iff a fixed 64-bit hash of
-    `(seed, h, i, j)` falls below `density`, or `i == j` when `diagonal` is
-    set (the default, so no row is empty). The layout depends only on the
-    parameters and block indices, never on the sequence length, so longer
-    sequences extend it without recompiling.
+    Positions are cut into blocks of `block` (default 128). For query block
+    `i` of head `h`, each key block is kept independently with probability
+    `density`: the kept blocks are a deterministic stream seeded by
+    `(seed, h, i)` that draws the gaps between them (`RandomBlockRow`), so a
+    row costs time in proportion to its kept blocks. Block `i` itself is kept
+    too when `diagonal` is set (the default, so no row is empty). The layout
+    depends only on the parameters and block indices, never on the sequence
+    length, so longer sequences extend it without recompiling.
 
     ```mlir
     #attn.random_blocks<density = 0.25, seed = 7>
@@ -146,11 +148,14 @@ def Attn_RandomBlocksAttr : Attn_PatternAttr<"RandomBlocks", "random_blocks"> {
   let extraClassDeclaration = [{
     double getDensityValue() const { return getDensity().convertToDouble(); }
     /// Whether key block `keyBlock` is kept for query block `queryBlock` of
-    /// `head` (false for negative block indices).
+    /// `head` (false for negative block indices). Walks the row's stream:
+    /// O(keyBlock x density); planners walk rows instead.
     bool isBlockKept(int64_t head, int64_t queryBlock, int64_t keyBlock) const;
-    /// A block off the diagonal is kept iff hashRandomBlock(seed, head, qb,
-    /// kb) < this threshold (density * 2^64, saturated).
-    uint64_t getKeepThreshold() const;
+    /// Appends to `blocks` the kept key blocks below `numKeyBlocks` of one
+    /// row, increasing, the diagonal included when set.
+    void appendKeptBlocks(int64_t head, int64_t queryBlock,
+                          int64_t numKeyBlocks,
+                          ::llvm::SmallVectorImpl<int64_t> &blocks) const;
   }];
 }
 
