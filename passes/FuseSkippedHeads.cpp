@@ -48,21 +48,6 @@ constantGates(AttentionOp op) {
   return rows;
 }
 
-/// Whether `pattern` means something different once heads are renumbered.
-static bool dependsOnHeadIndex(PatternAttrInterface pattern) {
-  return llvm::TypeSwitch<Attribute, bool>(pattern)
-      .Case([](RandomBlocksAttr) { return true; })
-      .Case([](BlockLayoutAttr l) { return l.getNumLayoutHeads() > 1; })
-      .Case([](UnionAttr u) {
-        return llvm::any_of(u.getMembers(), dependsOnHeadIndex);
-      })
-      .Case([](PerHeadAttr p) {
-        return llvm::any_of(p.getPatterns().getAsRange<PatternAttrInterface>(),
-                            dependsOnHeadIndex);
-      })
-      .Default([](Attribute) { return false; });
-}
-
 std::string mlir::attn::whyHeadsCannotBeFused(AttentionOp op) {
   if (!constantGates(op))
     return "";

@@ -22,38 +22,32 @@ using namespace mlir::attn;
 /// Warns about pattern parameters that span the whole static sequence.
 static void warnAboutWholeSequence(AttentionOp op, PatternAttrInterface pattern,
                                    int64_t keySeqLen) {
-  llvm::TypeSwitch<Attribute>(pattern)
-      .Case([&](LocalAttr local) {
-        if (local.getDilation() == 1 && local.getWindow() >= keySeqLen - 1)
-          op.emitWarning() << local << " spans the whole sequence (Skv = "
-                           << keySeqLen << "): every key is in the window; "
-                           << (local.getCausal() ? "#attn.causal"
-                                                 : "#attn.dense")
-                           << " says the same";
-      })
-      .Case([&](ChunkedAttr chunked) {
-        if (chunked.getSize() >= keySeqLen)
-          op.emitWarning() << chunked << " spans the whole sequence (Skv = "
-                           << keySeqLen << "): one chunk; "
-                           << (chunked.getCausal() ? "#attn.causal"
+  walkPatternLeaves(pattern, [&](PatternAttrInterface leaf) {
+    llvm::TypeSwitch<Attribute>(leaf)
+        .Case([&](LocalAttr local) {
+          if (local.getDilation() == 1 && local.getWindow() >= keySeqLen - 1)
+            op.emitWarning() << local << " spans the whole sequence (Skv = "
+                             << keySeqLen << "): every key is in the window; "
+                             << (local.getCausal() ? "#attn.causal"
                                                    : "#attn.dense")
-                           << " says the same";
-      })
-      .Case([&](GlobalAttr global) {
-        if (global.getTokens() >= keySeqLen)
-          op.emitWarning() << global << " spans the whole sequence (Skv = "
-                           << keySeqLen
-                           << "): every key is global; #attn.dense says the "
-                              "same";
-      })
-      .Case([&](UnionAttr u) {
-        for (PatternAttrInterface m : u.getMembers())
-          warnAboutWholeSequence(op, m, keySeqLen);
-      })
-      .Case([&](PerHeadAttr p) {
-        for (auto m : p.getPatterns().getAsRange<PatternAttrInterface>())
-          warnAboutWholeSequence(op, m, keySeqLen);
-      });
+                             << " says the same";
+        })
+        .Case([&](ChunkedAttr chunked) {
+          if (chunked.getSize() >= keySeqLen)
+            op.emitWarning() << chunked << " spans the whole sequence (Skv = "
+                             << keySeqLen << "): one chunk; "
+                             << (chunked.getCausal() ? "#attn.causal"
+                                                     : "#attn.dense")
+                             << " says the same";
+        })
+        .Case([&](GlobalAttr global) {
+          if (global.getTokens() >= keySeqLen)
+            op.emitWarning() << global << " spans the whole sequence (Skv = "
+                             << keySeqLen
+                             << "): every key is global; #attn.dense says the "
+                                "same";
+        });
+  });
 }
 
 /// Encodes the tables of `plan` as the attribute's CSR arrays.

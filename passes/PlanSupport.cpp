@@ -33,24 +33,6 @@ FailureOr<int64_t> mlir::attn::staticOrAssumed(AttentionOp op, int64_t size,
                         << ", which is dynamic; pass " << option << "=N";
 }
 
-SelectedAttr mlir::attn::findSelected(PatternAttrInterface pattern) {
-  return llvm::TypeSwitch<Attribute, SelectedAttr>(pattern)
-      .Case([](SelectedAttr s) { return s; })
-      .Case([](UnionAttr u) {
-        for (PatternAttrInterface m : u.getMembers())
-          if (SelectedAttr s = findSelected(m))
-            return s;
-        return SelectedAttr();
-      })
-      .Case([](PerHeadAttr p) {
-        for (auto m : p.getPatterns().getAsRange<PatternAttrInterface>())
-          if (SelectedAttr s = findSelected(m))
-            return s;
-        return SelectedAttr();
-      })
-      .Default([](Attribute) { return SelectedAttr(); });
-}
-
 FailureOr<TileSizes> mlir::attn::chooseTiles(AttentionOp op,
                                              const TargetDescription &target,
                                              int64_t queryTile,
@@ -62,7 +44,10 @@ FailureOr<TileSizes> mlir::attn::chooseTiles(AttentionOp op,
   TileSizes tiles{target.queryTile, target.keyTile};
   if (BlockPlanAttr plan = op.getPlanAttr())
     tiles = {plan.getQueryTile(), plan.getKeyTile()};
-  if (SelectedAttr selected = findSelected(op.getEffectivePattern())) {
+  SmallVector<SelectedAttr> selectedLeaves =
+      getSelectedLeaves(op.getEffectivePattern());
+  if (!selectedLeaves.empty()) {
+    SelectedAttr selected = selectedLeaves.front();
     // The kernel visits the selected blocks, so they are the tiles.
     if ((queryTile && queryTile != selected.getQueryBlock()) ||
         (keyTile && keyTile != selected.getKeyBlock()))

@@ -34,9 +34,6 @@ FailureOr<int64_t> staticOrAssumed(AttentionOp op, int64_t size,
                                    llvm::StringRef what,
                                    llvm::StringRef option);
 
-/// The first #attn.selected inside `pattern`, or null.
-SelectedAttr findSelected(PatternAttrInterface pattern);
-
 } // namespace attn
 } // namespace mlir
 

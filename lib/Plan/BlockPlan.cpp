@@ -616,18 +616,6 @@ struct PlanBuilder {
 } // namespace attn
 } // namespace mlir
 
-/// Whether a pattern's meaning depends on the head index (so heads sharing
-/// the attribute cannot share a plan).
-static bool dependsOnHead(PatternAttrInterface pattern) {
-  return llvm::TypeSwitch<Attribute, bool>(pattern)
-      .Case([](RandomBlocksAttr) { return true; })
-      .Case([](BlockLayoutAttr l) { return l.getNumLayoutHeads() > 1; })
-      .Case([](UnionAttr u) {
-        return llvm::any_of(u.getMembers(), dependsOnHead);
-      })
-      .Default([](Attribute) { return false; });
-}
-
 FailureOr<BlockPlan>
 BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
                  TileSizes tiles,
@@ -672,7 +660,7 @@ BlockPlan::build(PatternAttrInterface pattern, const AttentionExtent &extent,
     PatternAttrInterface headPattern =
         perHead ? perHead.getHeadPattern(head) : pattern;
     std::pair<Attribute, int64_t> key{headPattern,
-                                      dependsOnHead(headPattern) ? head : -1};
+                                      dependsOnHeadIndex(headPattern) ? head : -1};
     auto *found = llvm::find(keys, key);
     if (found != keys.end()) {
       plan.headToPlan.push_back(found - keys.begin());

@@ -144,42 +144,12 @@ double AttentionOp::getEffectiveScale() {
   return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
 }
 
-/// The `#attn.selected` patterns inside `pattern` (through unions and
-/// per-head lists).
-static void collectSelected(PatternAttrInterface pattern,
-                            SmallVectorImpl<SelectedAttr> &found) {
-  llvm::TypeSwitch<Attribute>(pattern)
-      .Case([&](SelectedAttr s) { found.push_back(s); })
-      .Case([&](UnionAttr u) {
-        for (PatternAttrInterface m : u.getMembers())
-          collectSelected(m, found);
-      })
-      .Case([&](PerHeadAttr p) {
-        for (auto m : p.getPatterns().getAsRange<PatternAttrInterface>())
-          collectSelected(m, found);
-      });
-}
-
-/// Whether `pattern` needs a table: random blocks or an explicit layout.
-static bool hasIrregularMember(PatternAttrInterface pattern) {
-  return llvm::TypeSwitch<Attribute, bool>(pattern)
-      .Case<RandomBlocksAttr, BlockLayoutAttr>([](auto) { return true; })
-      .Case([](UnionAttr u) {
-        return llvm::any_of(u.getMembers(), hasIrregularMember);
-      })
-      .Case([](PerHeadAttr p) {
-        return llvm::any_of(p.getPatterns().getAsRange<PatternAttrInterface>(),
-                            hasIrregularMember);
-      })
-      .Default([](Attribute) { return false; });
-}
-
 /// Checks a block plan against the op's pattern and shapes.
 static LogicalResult verifyPlan(AttentionOp op, BlockPlanAttr plan,
                                 ArrayRef<SelectedAttr> selected) {
   PatternAttrInterface pattern = op.getEffectivePattern();
   StringRef expected = !selected.empty()             ? "runtime"
-                       : hasIrregularMember(pattern) ? "table"
+                       : hasIrregularLeaf(pattern) ? "table"
                                                      : "analytic";
   if (plan.getKind() != expected)
     return op.emitOpError() << "has a block plan of kind " << plan.getKind()
@@ -310,8 +280,7 @@ LogicalResult AttentionOp::verify() {
   if (failed(pattern.verifyForShape([&]() { return emitOpError(); }, shape)))
     return failure();
 
-  SmallVector<SelectedAttr> selected;
-  collectSelected(pattern, selected);
+  SmallVector<SelectedAttr> selected = getSelectedLeaves(pattern);
   if (BlockPlanAttr plan = getPlanAttr())
     if (failed(verifyPlan(*this, plan, selected)))
       return failure();

@@ -399,6 +399,60 @@ void SelectedAttr::appendKeyRanges(const AttentionExtent &extent, int64_t,
 bool SelectedAttr::isRuntimeSelected() const { return true; }
 
 //===----------------------------------------------------------------------===//
+// Walking pattern trees
+//===----------------------------------------------------------------------===//
+
+void mlir::attn::walkPatternLeaves(
+    PatternAttrInterface pattern,
+    llvm::function_ref<void(PatternAttrInterface)> visit) {
+  if (auto u = dyn_cast<UnionAttr>(pattern)) {
+    for (PatternAttrInterface member : u.getMembers())
+      walkPatternLeaves(member, visit);
+    return;
+  }
+  if (auto p = dyn_cast<PerHeadAttr>(pattern)) {
+    for (auto member : p.getPatterns().getAsRange<PatternAttrInterface>())
+      walkPatternLeaves(member, visit);
+    return;
+  }
+  visit(pattern);
+}
+
+bool mlir::attn::anyPatternLeaf(
+    PatternAttrInterface pattern,
+    llvm::function_ref<bool(PatternAttrInterface)> pred) {
+  bool found = false;
+  walkPatternLeaves(pattern, [&](PatternAttrInterface leaf) {
+    found = found || pred(leaf);
+  });
+  return found;
+}
+
+SmallVector<SelectedAttr>
+mlir::attn::getSelectedLeaves(PatternAttrInterface pattern) {
+  SmallVector<SelectedAttr> found;
+  walkPatternLeaves(pattern, [&](PatternAttrInterface leaf) {
+    if (auto selected = dyn_cast<SelectedAttr>(leaf))
+      found.push_back(selected);
+  });
+  return found;
+}
+
+bool mlir::attn::hasIrregularLeaf(PatternAttrInterface pattern) {
+  return anyPatternLeaf(pattern, [](PatternAttrInterface leaf) {
+    return isa<RandomBlocksAttr, BlockLayoutAttr>(leaf);
+  });
+}
+
+bool mlir::attn::dependsOnHeadIndex(PatternAttrInterface pattern) {
+  return anyPatternLeaf(pattern, [](PatternAttrInterface leaf) {
+    if (auto layout = dyn_cast<BlockLayoutAttr>(leaf))
+      return layout.getNumLayoutHeads() > 1;
+    return isa<RandomBlocksAttr>(leaf);
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Union and per-head
 //===----------------------------------------------------------------------===//
 
@@ -428,9 +482,7 @@ UnionAttr::verifyForShape(function_ref<InFlightDiagnostic()> emitError,
 }
 
 bool UnionAttr::isRuntimeSelected() const {
-  return llvm::any_of(getMembers(), [](PatternAttrInterface member) {
-    return member.isRuntimeSelected();
-  });
+  return !getSelectedLeaves(*this).empty();
 }
 
 bool PerHeadAttr::isVisible(const AttentionExtent &extent, int64_t head,
@@ -460,8 +512,5 @@ PerHeadAttr::verifyForShape(function_ref<InFlightDiagnostic()> emitError,
 }
 
 bool PerHeadAttr::isRuntimeSelected() const {
-  return llvm::any_of(getPatterns().getAsRange<PatternAttrInterface>(),
-                      [](PatternAttrInterface member) {
-                        return member.isRuntimeSelected();
-                      });
+  return !getSelectedLeaves(*this).empty();
 }

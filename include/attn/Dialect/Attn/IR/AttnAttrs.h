@@ -22,6 +22,27 @@
 namespace mlir {
 namespace attn {
 
+/// Calls `visit` on every leaf pattern of `pattern` (itself, or the members
+/// of its unions and per-head lists, recursively), in order. The one walk
+/// over pattern trees that verifiers, planners and passes share.
+void walkPatternLeaves(PatternAttrInterface pattern,
+                       llvm::function_ref<void(PatternAttrInterface)> visit);
+
+/// Whether `pred` holds for some leaf of `pattern`.
+bool anyPatternLeaf(PatternAttrInterface pattern,
+                    llvm::function_ref<bool(PatternAttrInterface)> pred);
+
+/// The `#attn.selected` leaves of `pattern`, in order.
+llvm::SmallVector<SelectedAttr> getSelectedLeaves(PatternAttrInterface pattern);
+
+/// Whether `pattern` needs a table: a random-blocks or explicit-layout leaf.
+bool hasIrregularLeaf(PatternAttrInterface pattern);
+
+/// Whether `pattern` means something else for another head index: random
+/// blocks (hashed by head) or a per-head layout. Such heads neither share a
+/// plan nor survive renumbering.
+bool dependsOnHeadIndex(PatternAttrInterface pattern);
+
 /// The kept key blocks of one row (seed, head, query block) of
 /// `#attn.random_blocks`, in increasing order. Each block is kept
 /// independently with probability `density`; the stream draws the gaps
