@@ -197,13 +197,18 @@ struct ResolveBudgetsPass
         return op.emitError() << "shares its attn.head_gate with another op; "
                                  "each budgeted op needs its own gate";
     int64_t heads = pricer.extent.numHeads;
+    // One plan, counted head by head (a per-head pattern gives each head its
+    // own cost).
+    FailureOr<BlockPlan> plan = BlockPlan::build(
+        pattern, pricer.extent, pricer.tiles, [&] { return op.emitError(); });
+    if (failed(plan))
+      return failure();
     SmallVector<double> costs;
     for (int64_t h = 0; h < heads; ++h) {
-      FailureOr<double> w =
-          pricer.work(pattern, [h](int64_t other) { return other == h; });
-      if (failed(w))
-        return failure();
-      costs.push_back(std::max(*w, 1.0));
+      double w = double(
+          countPlan(*plan, [h](int64_t other) { return other == h; })
+              .visitedElements);
+      costs.push_back(std::max(w, 1.0));
     }
     double all = 0;
     for (double c : costs)
