@@ -19,4 +19,5 @@ config.substitutions.append(("%attn_src_root", config.attn_src_root))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["attn-opt"], [config.attn_tools_dir])
+llvm_config.add_tool_substitutions(["attn-opt", "attn-compile"],
+                                  [config.attn_tools_dir])

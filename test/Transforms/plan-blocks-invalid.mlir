@@ -8,7 +8,7 @@
 // RUN: not attn-opt %S/Inputs/plan-one-op.mlir -attn-plan-blocks="key-tile=-16" 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 // RUN: attn-opt %S/Inputs/plan-selected-op.mlir -attn-plan-blocks="query-tile=128" 2>&1 | FileCheck %s --check-prefix=SELECTED
 
-// TARGET: error: unknown target 'sm_75'; known targets: sm_80, sm_86, sm_89, sm_90, sm_90a, x86-64-v3, x86-64-v4
+// TARGET: error: unknown target 'sm_75'; known targets: sm_80, sm_86, sm_89, sm_90, sm_90a, x86-64-v3, x86-64-v4, aarch64
 // GPU-TILE: error: query tile of 100 is not a multiple of 16, which sm_90's tensor-core code needs
 // CPU-TILE: error: key tile of 12 is not a multiple of 8, which x86-64-v4's vector code needs
 // NEGATIVE: error: tile sizes must be positive (or 0 for the default), found 0 x -16

@@ -36,7 +36,17 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  // Set by attn-convert-to-cpu on the kernels it creates: what the artifact
+  // manifest records about each (dtype, tiles, pattern, operand bindings).
+  if (attr.getName() == kCPUKernelAttrName) {
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << kCPUKernelAttrName
+                             << "' must be a dictionary, found "
+                             << attr.getValue();
+    return success();
+  }
   return op->emitError() << "unknown attn attribute '"
-                         << attr.getName().getValue()
-                         << "' (attn defines: " << kScheduleAttrName << ")";
+                         << attr.getName().getValue() << "' (attn defines: "
+                         << kScheduleAttrName << ", " << kCPUKernelAttrName
+                         << ")";
 }

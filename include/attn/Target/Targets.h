@@ -36,6 +36,14 @@ struct TargetDescription {
   int64_t queryTile;           ///< Default query rows per tile.
   int64_t keyTile;             ///< Default keys per tile.
   int64_t tileMultiple;        ///< Tile sizes must be multiples of this.
+  // CPU code generation (0 on GPUs).
+  int64_t vectorLanes = 0;     ///< f32 lanes per vector register.
+  /// Vector registers the micro-kernels may keep as accumulators: half the
+  /// register file, leaving room for operands and broadcasts.
+  int64_t accumulators = 0;
+  llvm::StringRef llvmTriple = {}; ///< LLVM target triple (CPUs).
+  llvm::StringRef llvmCPU = {};    ///< LLVM CPU name (CPUs).
+  llvm::StringRef llvmFeatures = {}; ///< Extra LLVM features (CPUs).
 };
 
 /// Every known target, in a fixed order.

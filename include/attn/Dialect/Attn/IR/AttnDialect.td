@@ -37,6 +37,9 @@ def Attn_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// Name of the module attribute that holds the per-layer schedule.
     static constexpr ::llvm::StringLiteral kScheduleAttrName = "attn.schedule";
+    /// The manifest facts attn-convert-to-cpu attaches to each CPU kernel.
+    static constexpr ::llvm::StringLiteral kCPUKernelAttrName =
+        "attn.cpu_kernel";
 
   private:
     void registerAttributes();

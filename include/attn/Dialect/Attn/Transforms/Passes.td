@@ -59,7 +59,7 @@ def AttnPlanBlocks : Pass<"attn-plan-blocks", "::mlir::ModuleOp"> {
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
            "Target whose tile rules and defaults apply (sm_80, sm_86, sm_89, "
-           "sm_90, sm_90a, x86-64-v3, x86-64-v4)">,
+           "sm_90, sm_90a, x86-64-v3, x86-64-v4, aarch64)">,
     Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
            "Query rows per tile (0: the target's default)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
@@ -186,6 +186,45 @@ def AttnLowerHeadGate : Pass<"attn-lower-head-gate"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def ConvertAttnToCPU : Pass<"attn-convert-to-cpu", "::mlir::ModuleOp"> {
+  let summary = "Compile attn.attention into tiled online-softmax CPU kernels";
+  let description = [{
+    Turns every function made of `attn.attention` ops on its arguments into
+    kernels, one per op, named `<func>_attn<N>`: functions on memrefs (scf,
+    vector, arith, math) that the standard LLVM lowering takes to native code,
+    each with a companion `<kernel>_work_items(pairs, Sq, Skv) -> i64`. The
+    calling convention is in `runtime/include/attn_runtime/cpu_kernel_abi.h`.
+
+    A kernel computes work items `[begin, end)`: an item is one (batch, head)
+    pair (an active pair for gated ops: the kernel takes the compacted list)
+    and one tile of query positions. Per item it transposes the query tile
+    into query-lane vectors (scale x log2(e) folded in), then for every key
+    tile the pattern's index arithmetic visits (tiles it skips cost a few
+    integer ops, never a load) computes Sᵀ = K·Qᵀ with broadcast FMAs into
+    register blocks, the online softmax per lane (running max and sum, a
+    polynomial exp2, the element mask only on partial or ragged tiles), and
+    Oᵀ += Vᵀ·Pᵀ the same way; the division by the sum comes after the last
+    tile. Scores and outputs accumulate in f32 for f16/bf16 inputs.
+
+    Tiles come from the op's plan (`attn-plan-blocks`) or the target's
+    defaults; the register blocking from the target (vector lanes and
+    accumulators). Ops it cannot compile (runtime-selected blocks, functions
+    with other computation, head dims the blocking does not divide) get an
+    error naming the reason.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v4\"",
+           "CPU target whose vector width and tiles apply (x86-64-v3, "
+           "x86-64-v4, aarch64)">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD

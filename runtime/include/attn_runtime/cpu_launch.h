@@ -1,0 +1,139 @@
+//===- cpu_launch.h - Load and launch attn's CPU kernels --------*- C++ -*-===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// Loads a kernel from the shared library that `attn-compile` emits (the
+// calling convention is in cpu_kernel_abi.h) and runs it on a ThreadPool:
+//
+//   attn::rt::CpuKernel kernel;
+//   attn::rt::Status s = kernel.load("model.so", "forward_attn0", {});
+//   attn::rt::ThreadPool pool(16);
+//   s = kernel.launch(pool, q, k, v, out);   // TensorViews of [B, H, S, D]
+//   if (!s.ok()) fprintf(stderr, "%s\n", s.message().c_str());
+//
+// Errors come back as a Status with a message that names what was expected
+// and what was found; nothing throws across this API.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_CPU_LAUNCH_H
+#define ATTN_RUNTIME_CPU_LAUNCH_H
+
+#include "attn_runtime/cpu_kernel_abi.h"
+#include "attn_runtime/thread_pool.h"
+
+#include <cstdint>
+#include <string>
+
+namespace attn::rt {
+
+/// Success, or failure with a message.
+class Status {
+public:
+  static Status success() { return Status(); }
+  static Status error(std::string message) {
+    Status s;
+    s.failed = true;
+    s.text = std::move(message);
+    return s;
+  }
+  bool ok() const { return !failed; }
+  const std::string &message() const { return text; }
+
+private:
+  bool failed = false;
+  std::string text;
+};
+
+enum class ElementType { F32, F16, BF16 };
+
+/// Bytes per element: 4 for f32, 2 for f16 and bf16.
+int64_t elementBytes(ElementType type);
+const char *elementTypeName(ElementType type);
+/// Parses "f32", "f16" or "bf16"; false otherwise.
+bool parseElementType(const std::string &name, ElementType &type);
+
+/// A [B, H, S, D] tensor in caller memory. Strides are in elements, as in
+/// the kernel ABI; the innermost one must be 1.
+struct TensorView {
+  void *data = nullptr;
+  int64_t sizes[4] = {0, 0, 0, 0};
+  int64_t strides[4] = {0, 0, 0, 0};
+
+  /// Row-major contiguous [B, H, S, D].
+  static TensorView contiguous(void *data, int64_t b, int64_t h, int64_t s,
+                               int64_t d);
+  /// Any layout, e.g. [B, S, H, D] storage viewed as [B, H, S, D].
+  static TensorView strided(void *data, const int64_t sizes[4],
+                            const int64_t strides[4]);
+};
+
+/// The MLIR memref descriptor of `view` (allocated = aligned = data).
+attn_memref4d toMemref(const TensorView &view);
+
+/// What the caller knows about a kernel beyond its name (from the artifact
+/// manifest): the ABI does not let a library say it.
+struct CpuKernelInfo {
+  /// The kernel takes the active-pair list (an `attn.attention` with gates).
+  bool gated = false;
+  /// The head dimension the kernel was compiled for; 0 skips the check.
+  int64_t headDim = 0;
+  /// The tensors' element type; the launcher needs only its size (to
+  /// zero-fill the output of gated kernels).
+  ElementType elementType = ElementType::F32;
+};
+
+/// One kernel of a loaded library. Holds the library open (dlopen counts
+/// references, so several kernels of one library are fine). Move-only.
+class CpuKernel {
+public:
+  CpuKernel() = default;
+  ~CpuKernel();
+  CpuKernel(CpuKernel &&other) noexcept;
+  CpuKernel &operator=(CpuKernel &&other) noexcept;
+  CpuKernel(const CpuKernel &) = delete;
+  CpuKernel &operator=(const CpuKernel &) = delete;
+
+  /// Opens `library` (a file path: a name without '/' is taken from the
+  /// current directory, not searched for) and resolves
+  /// `_mlir_ciface_<kernel>` and `<kernel>_work_items`.
+  Status load(const std::string &library, const std::string &kernel,
+              const CpuKernelInfo &info = {});
+
+  bool loaded() const { return entry != nullptr; }
+  const std::string &name() const { return kernelName; }
+  const CpuKernelInfo &info() const { return kernelInfo; }
+
+  /// The kernel's item count for `pairs` (batch, head) pairs.
+  int64_t workItems(int64_t pairs, int64_t queryLen, int64_t keyLen) const;
+
+  /// Checks the shapes that launch() would run on, without running.
+  /// `active` lists numActive pairs b * Hq + h (gated kernels only).
+  Status validate(const TensorView &query, const TensorView &key,
+                  const TensorView &value, const TensorView &out,
+                  const int32_t *active = nullptr, int64_t numActive = 0) const;
+
+  /// Validates, then runs all work items on `pool` (dynamic scheduling,
+  /// `grain` items per grab). Gated kernels zero-fill `out` first, since
+  /// they write only the active pairs.
+  Status launch(ThreadPool &pool, const TensorView &query,
+                const TensorView &key, const TensorView &value,
+                const TensorView &out, const int32_t *active = nullptr,
+                int64_t numActive = 0, int64_t grain = 1) const;
+
+private:
+  void reset();
+
+  void *handle = nullptr;
+  void *entry = nullptr; // attn_cpu_kernel_fn or attn_cpu_gated_kernel_fn
+  attn_cpu_work_items_fn itemsFn = nullptr;
+  std::string kernelName;
+  std::string libraryPath;
+  CpuKernelInfo kernelInfo;
+};
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CPU_LAUNCH_H

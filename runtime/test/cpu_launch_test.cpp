@@ -1,0 +1,315 @@
+//===- cpu_launch_test.cpp - The runtime's CPU launch path ----------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs the fake kernels of fake_kernel.c (path in ATTN_FAKE_KERNEL) through
+// CpuKernel and ThreadPool and compares with a double-precision reference.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn_runtime/cpu_launch.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <set>
+#include <vector>
+
+using namespace attn::rt;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// ThreadPool
+//===----------------------------------------------------------------------===//
+
+TEST(ThreadPool, CoversEveryItemOnceAcrossRepeatedCalls) {
+  for (int threads : {1, 2, 7}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int64_t grain : {1, 3, 64}) {
+      for (int call = 0; call < 200; ++call) {
+        const int64_t items = call % 97;
+        std::vector<std::atomic<int>> hits(items);
+        pool.parallelFor(items, grain, [&](int64_t begin, int64_t end) {
+          ASSERT_LE(end - begin, grain);
+          for (int64_t i = begin; i < end; ++i)
+            hits[i].fetch_add(1);
+        });
+        for (int64_t i = 0; i < items; ++i)
+          ASSERT_EQ(hits[i].load(), 1)
+              << "threads " << threads << " item " << i << " call " << call;
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, OneThreadRunsInline) {
+  ThreadPool pool(1);
+  std::set<std::thread::id> seen;
+  pool.parallelFor(100, 1, [&](int64_t, int64_t) {
+    seen.insert(std::this_thread::get_id());
+  });
+  EXPECT_EQ(seen, std::set<std::thread::id>{std::this_thread::get_id()});
+}
+
+TEST(ThreadPool, SharesUnevenWork) {
+  // Items of very unequal cost (the rows of a causal kernel) must still be
+  // spread: with dynamic scheduling, the first thread cannot take them all.
+  ThreadPool pool(4);
+  std::mutex mutex;
+  std::set<std::thread::id> seen;
+  pool.parallelFor(64, 1, [&](int64_t begin, int64_t) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200 + 20 * begin));
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(std::this_thread::get_id());
+  });
+  EXPECT_GT(seen.size(), 1u);
+}
+
+//===----------------------------------------------------------------------===//
+// Launching the fake kernels
+//===----------------------------------------------------------------------===//
+
+struct Shape {
+  int64_t b, hq, hkv, sq, skv, d;
+};
+
+std::vector<float> randomBuffer(int64_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> data(n);
+  for (float &x : data)
+    x = dist(gen);
+  return data;
+}
+
+/// Element (b, h, s, x) of a view.
+float get(const TensorView &t, int64_t b, int64_t h, int64_t s, int64_t x) {
+  return static_cast<const float *>(
+      t.data)[b * t.strides[0] + h * t.strides[1] + s * t.strides[2] + x];
+}
+
+/// softmax(QK^T / sqrt(D)) V in double; causal keeps k <= q + Skv - Sq and
+/// a row that sees no key is zero.
+std::vector<double> reference(const TensorView &q, const TensorView &k,
+                              const TensorView &v, bool causal) {
+  const int64_t b = q.sizes[0], hq = q.sizes[1], sq = q.sizes[2],
+                d = q.sizes[3], skv = k.sizes[2], group = hq / k.sizes[1];
+  std::vector<double> out(b * hq * sq * d, 0.0), scores(skv);
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t r = 0; r < sq; ++r) {
+        const int64_t visible =
+            causal ? std::clamp<int64_t>(r + skv - sq + 1, 0, skv) : skv;
+        double max = -INFINITY, sum = 0.0;
+        for (int64_t j = 0; j < visible; ++j) {
+          double dot = 0.0;
+          for (int64_t x = 0; x < d; ++x)
+            dot += double(get(q, bi, h, r, x)) * get(k, bi, h / group, j, x);
+          scores[j] = dot / std::sqrt(double(d));
+          max = std::max(max, scores[j]);
+        }
+        for (int64_t j = 0; j < visible; ++j)
+          sum += scores[j] = std::exp(scores[j] - max);
+        double *row = &out[((bi * hq + h) * sq + r) * d];
+        for (int64_t j = 0; j < visible; ++j)
+          for (int64_t x = 0; x < d; ++x)
+            row[x] += scores[j] / sum * get(v, bi, h / group, j, x);
+      }
+  return out;
+}
+
+/// Contiguous Q, K, V and an output filled with a sentinel.
+struct Problem {
+  explicit Problem(const Shape &s)
+      : qData(randomBuffer(s.b * s.hq * s.sq * s.d, 1)),
+        kData(randomBuffer(s.b * s.hkv * s.skv * s.d, 2)),
+        vData(randomBuffer(s.b * s.hkv * s.skv * s.d, 3)),
+        oData(s.b * s.hq * s.sq * s.d, 7.0f),
+        q(TensorView::contiguous(qData.data(), s.b, s.hq, s.sq, s.d)),
+        k(TensorView::contiguous(kData.data(), s.b, s.hkv, s.skv, s.d)),
+        v(TensorView::contiguous(vData.data(), s.b, s.hkv, s.skv, s.d)),
+        o(TensorView::contiguous(oData.data(), s.b, s.hq, s.sq, s.d)) {}
+  std::vector<float> qData, kData, vData, oData;
+  TensorView q, k, v, o;
+};
+
+double maxError(const TensorView &out, const std::vector<double> &expected) {
+  const int64_t hq = out.sizes[1], sq = out.sizes[2], d = out.sizes[3];
+  double worst = 0.0;
+  for (int64_t b = 0; b < out.sizes[0]; ++b)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t r = 0; r < sq; ++r)
+        for (int64_t x = 0; x < d; ++x)
+          worst = std::max(worst,
+                           std::abs(get(out, b, h, r, x) -
+                                    expected[((b * hq + h) * sq + r) * d + x]));
+  return worst;
+}
+
+CpuKernel loadFake(const std::string &name, CpuKernelInfo info = {}) {
+  CpuKernel kernel;
+  Status status = kernel.load(ATTN_FAKE_KERNEL, name, info);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return kernel;
+}
+
+const Shape kShapes[] = {
+    {1, 2, 2, 37, 53, 8},  // ragged last tile, Sq < Skv
+    {2, 4, 2, 16, 16, 16}, // GQA, two batches
+    {1, 3, 1, 70, 20, 4},  // MQA, Sq > Skv: causal rows with no key
+};
+
+TEST(CpuLaunch, MatchesReference) {
+  for (const char *name : {"fake_dense", "fake_causal"}) {
+    CpuKernel kernel = loadFake(name);
+    for (int threads : {1, 2, 7}) {
+      ThreadPool pool(threads);
+      for (const Shape &s : kShapes) {
+        Problem p(s);
+        Status status = kernel.launch(pool, p.q, p.k, p.v, p.o);
+        ASSERT_TRUE(status.ok()) << status.message();
+        EXPECT_LT(maxError(p.o, reference(p.q, p.k, p.v,
+                                          std::string(name) == "fake_causal")),
+                  1e-5)
+            << name << " threads " << threads << " Sq " << s.sq;
+      }
+    }
+  }
+}
+
+TEST(CpuLaunch, StridedLayout) {
+  // [B, S, H, D] storage (a projection's natural output) viewed as
+  // [B, H, S, D] through strides: the kernel must see the same values.
+  const Shape s{2, 4, 4, 24, 24, 8};
+  Problem p(s);
+  std::vector<float> q2(p.qData.size()), o2(p.oData.size());
+  const int64_t sizes[4] = {s.b, s.hq, s.sq, s.d};
+  const int64_t bshd[4] = {s.sq * s.hq * s.d, s.d, s.hq * s.d, 1};
+  TensorView q = TensorView::strided(q2.data(), sizes, bshd);
+  TensorView o = TensorView::strided(o2.data(), sizes, bshd);
+  for (int64_t b = 0; b < s.b; ++b)
+    for (int64_t h = 0; h < s.hq; ++h)
+      for (int64_t r = 0; r < s.sq; ++r)
+        for (int64_t x = 0; x < s.d; ++x)
+          q2[b * bshd[0] + h * bshd[1] + r * bshd[2] + x] =
+              get(p.q, b, h, r, x);
+  ThreadPool pool(2);
+  CpuKernel kernel = loadFake("fake_dense");
+  Status status = kernel.launch(pool, q, p.k, p.v, o);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_LT(maxError(o, reference(p.q, p.k, p.v, false)), 1e-5);
+}
+
+TEST(CpuLaunch, GatedKernelZeroFillsSkippedPairs) {
+  const Shape s{2, 3, 3, 20, 20, 8};
+  CpuKernelInfo info;
+  info.gated = true;
+  info.headDim = 8;
+  CpuKernel kernel = loadFake("fake_gated", info);
+  const std::vector<int32_t> active = {1, 3, 5}; // b*Hq+h: (0,1) (1,0) (1,2)
+  for (int threads : {1, 2, 7}) {
+    ThreadPool pool(threads);
+    Problem p(s);
+    Status status = kernel.launch(pool, p.q, p.k, p.v, p.o, active.data(),
+                                  static_cast<int64_t>(active.size()));
+    ASSERT_TRUE(status.ok()) << status.message();
+    std::vector<double> expected = reference(p.q, p.k, p.v, false);
+    const int64_t pairSize = s.sq * s.d;
+    for (int64_t pair = 0; pair < s.b * s.hq; ++pair)
+      if (std::find(active.begin(), active.end(), pair) == active.end())
+        std::fill_n(expected.begin() + pair * pairSize, pairSize, 0.0);
+    EXPECT_LT(maxError(p.o, expected), 1e-5) << "threads " << threads;
+  }
+  // No active pair: all zeros, no kernel item.
+  ThreadPool pool(2);
+  Problem p(s);
+  ASSERT_TRUE(kernel.launch(pool, p.q, p.k, p.v, p.o, nullptr, 0).ok());
+  EXPECT_TRUE(std::all_of(p.oData.begin(), p.oData.end(),
+                          [](float x) { return x == 0.0f; }));
+}
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+#define EXPECT_ERROR(status, text)                                             \
+  do {                                                                         \
+    Status s_ = (status);                                                      \
+    EXPECT_FALSE(s_.ok());                                                     \
+    EXPECT_NE(s_.message().find(text), std::string::npos)                      \
+        << "message: " << s_.message();                                        \
+  } while (0)
+
+TEST(CpuLaunchErrors, Loading) {
+  CpuKernel kernel;
+  EXPECT_ERROR(kernel.load("/nonexistent/k.so", "k"),
+               "cannot open kernel library '/nonexistent/k.so': ");
+  EXPECT_ERROR(kernel.load(ATTN_FAKE_KERNEL, "nope"),
+               "has no symbol '_mlir_ciface_nope'");
+  EXPECT_ERROR(kernel.load(ATTN_FAKE_KERNEL, "fake_broken"),
+               "has no symbol 'fake_broken_work_items'");
+  EXPECT_FALSE(kernel.loaded());
+  ThreadPool pool(1);
+  Problem p({1, 1, 1, 4, 4, 4});
+  EXPECT_ERROR(kernel.launch(pool, p.q, p.k, p.v, p.o), "no kernel loaded");
+}
+
+TEST(CpuLaunchErrors, Shapes) {
+  ThreadPool pool(2);
+  CpuKernelInfo info;
+  info.headDim = 8;
+  CpuKernel kernel = loadFake("fake_dense", info);
+
+  Problem gqa({1, 3, 2, 8, 8, 8});
+  EXPECT_ERROR(kernel.launch(pool, gqa.q, gqa.k, gqa.v, gqa.o),
+               "query heads (3) must be a multiple of key/value heads (2)");
+
+  Problem wrongD({1, 2, 2, 8, 8, 4});
+  EXPECT_ERROR(kernel.launch(pool, wrongD.q, wrongD.k, wrongD.v, wrongD.o),
+               "head dim 4 does not match the 8 the kernel was compiled for");
+
+  Problem one({1, 2, 2, 8, 8, 8}), two({2, 2, 2, 8, 8, 8});
+  EXPECT_ERROR(kernel.launch(pool, two.q, one.k, one.v, two.o),
+               "key has batch 1, expected 2 (the query's)");
+  EXPECT_ERROR(kernel.launch(pool, one.q, one.k, one.v, two.o),
+               "out has batch 2, expected 1 (the query's)");
+
+  Problem other({1, 2, 2, 8, 9, 8});
+  EXPECT_ERROR(kernel.launch(pool, one.q, one.k, other.v, one.o),
+               "value [1, 2, 9, 8] must have the key's shape [1, 2, 8, 8]");
+
+  TensorView transposed = one.q;
+  std::swap(transposed.strides[2], transposed.strides[3]);
+  EXPECT_ERROR(kernel.launch(pool, transposed, one.k, one.v, one.o),
+               "query must have innermost stride 1, found 8");
+
+  const int32_t active[] = {0};
+  EXPECT_ERROR(kernel.launch(pool, one.q, one.k, one.v, one.o, active, 1),
+               "an active list was given to a kernel that is not gated");
+
+  // The oData sentinel survives every refused launch: nothing ran.
+  EXPECT_TRUE(std::all_of(one.oData.begin(), one.oData.end(),
+                          [](float x) { return x == 7.0f; }));
+}
+
+TEST(CpuLaunchErrors, ActiveList) {
+  ThreadPool pool(2);
+  CpuKernelInfo info;
+  info.gated = true;
+  CpuKernel kernel = loadFake("fake_gated", info);
+  Problem p({2, 2, 2, 8, 8, 8});
+  const int32_t outOfRange[] = {0, 4};
+  EXPECT_ERROR(kernel.launch(pool, p.q, p.k, p.v, p.o, outOfRange, 2),
+               "active[1] = 4 is not a pair b * Hq + h in [0, 4)");
+  EXPECT_ERROR(kernel.launch(pool, p.q, p.k, p.v, p.o, nullptr, 2),
+               "a gated kernel needs an active list");
+}
+
+} // namespace

@@ -1,0 +1,412 @@
+//===- CPUKernelTest.cpp - CPU kernels against the f64 reference ----------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// End-to-end numerics of attn-convert-to-cpu: each case writes an
+// attn.attention, compiles it through the same passes as attn-compile (JIT
+// instead of an object file), runs it, and compares with the double-precision
+// reference (lib/Reference) on the same rounded inputs.
+//
+// Tolerances, and why:
+//  - f32: max |ours - ref| <= 2e-5 with inputs in [-1, 1] and outputs of size
+//    ~1. Our error sources are f32 rounding of the two dot products
+//    (~sqrt(D or Skv) x 6e-8) and the exp2 polynomial (< 1.2e-7 relative);
+//    observed errors are ~1e-6, so 2e-5 leaves room without hiding a wrong
+//    mask (a wrong key changes outputs by ~1e-2).
+//  - f16/bf16 (FlashAttention's practice): the error of our result must be at
+//    most 2x (+ a floor of one output ulp) the error of a plain low-precision
+//    attention (scores, probabilities and output rounded to the type, as a
+//    framework computing in that type does) against the same reference.
+//
+// Cases cover every pattern kind, GQA, ragged lengths, Sq != Skv both ways,
+// single-row decode, gated heads (zero outputs), both register blockings
+// (x86-64-v3 and x86-64-v4 IR; the JIT runs either on this host), head dims
+// 32/64/128, and split item ranges (what the runtime's threads do).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Reference/Reference.h"
+#include "attn/Target/CPUBackend.h"
+
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+enum class DType { F32, F16, BF16 };
+
+const char *typeName(DType t) {
+  return t == DType::F32 ? "f32" : t == DType::F16 ? "f16" : "bf16";
+}
+
+// Round-to-nearest-even conversions for the 16-bit storage types.
+uint16_t toBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+float fromBF16(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+uint16_t toF16(float f) {
+  llvm::APFloat x(f);
+  bool lost;
+  x.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return static_cast<uint16_t>(x.bitcastToAPInt().getZExtValue());
+}
+float fromF16(uint16_t h) {
+  llvm::APFloat x(llvm::APFloat::IEEEhalf(), llvm::APInt(16, h));
+  bool lost;
+  x.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return x.convertToFloat();
+}
+
+double roundTo(DType t, double x) {
+  switch (t) {
+  case DType::F32:
+    return static_cast<float>(x);
+  case DType::F16:
+    return fromF16(toF16(static_cast<float>(x)));
+  case DType::BF16:
+    return fromBF16(toBF16(static_cast<float>(x)));
+  }
+  return x;
+}
+
+struct Case {
+  std::string name;
+  std::string pattern = "#attn.dense";
+  DType dtype = DType::F32;
+  int64_t batch = 1, queryHeads = 2, kvHeads = 2;
+  int64_t queryLen = 100, keyLen = 100, headDim = 64;
+  std::string target = "x86-64-v4";
+  /// Heads (per batch row) switched off through a `gates` operand.
+  std::vector<int64_t> gatedOff = {};
+  bool gated() const { return !gatedOff.empty(); }
+};
+
+std::ostream &operator<<(std::ostream &os, const Case &c) {
+  return os << c.name;
+}
+
+/// Row-major storage of one tensor in the kernel's element type.
+struct Buffer {
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::vector<float> f32;
+  std::vector<uint16_t> half;
+
+  Buffer(DType dtype, std::vector<int64_t> shape) : dtype(dtype), shape(shape) {
+    int64_t n = 1;
+    for (int64_t s : shape)
+      n *= s;
+    if (dtype == DType::F32)
+      f32.assign(n, 0.f);
+    else
+      half.assign(n, 0);
+  }
+  int64_t size() const {
+    return dtype == DType::F32 ? f32.size() : half.size();
+  }
+  void set(int64_t i, double x) {
+    if (dtype == DType::F32)
+      f32[i] = static_cast<float>(x);
+    else if (dtype == DType::F16)
+      half[i] = toF16(static_cast<float>(x));
+    else
+      half[i] = toBF16(static_cast<float>(x));
+  }
+  double get(int64_t i) const {
+    if (dtype == DType::F32)
+      return f32[i];
+    return dtype == DType::F16 ? fromF16(half[i]) : fromBF16(half[i]);
+  }
+  void *data() {
+    return dtype == DType::F32 ? static_cast<void *>(f32.data())
+                               : static_cast<void *>(half.data());
+  }
+  StridedMemRefType<char, 4> descriptor() {
+    StridedMemRefType<char, 4> d;
+    d.basePtr = d.data = static_cast<char *>(data());
+    d.offset = 0;
+    for (int i = 0; i < 4; ++i)
+      d.sizes[i] = shape[i];
+    d.strides[3] = 1;
+    for (int i = 2; i >= 0; --i)
+      d.strides[i] = d.strides[i + 1] * shape[i + 1];
+    return d;
+  }
+};
+
+class CPUKernelTest : public ::testing::TestWithParam<Case> {
+protected:
+  static void SetUpTestSuite() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  }
+
+  CPUKernelTest() {
+    DialectRegistry registry;
+    registry.insert<AttnDialect, func::FuncDialect, arith::ArithDialect,
+                    tensor::TensorDialect, memref::MemRefDialect,
+                    scf::SCFDialect, vector::VectorDialect, math::MathDialect,
+                    LLVM::LLVMDialect>();
+    registerBuiltinDialectTranslation(registry);
+    registerLLVMDialectTranslation(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+  }
+
+  std::string buildIR(const Case &c) {
+    std::string t = typeName(c.dtype);
+    auto tensor = [&](int64_t heads) {
+      return "tensor<" + std::to_string(c.batch) + "x" + std::to_string(heads) +
+             "x?x" + std::to_string(c.headDim) + "x" + t + ">";
+    };
+    std::string q = tensor(c.queryHeads), kv = tensor(c.kvHeads);
+    std::string gateType = "tensor<" + std::to_string(c.batch) + "x" +
+                           std::to_string(c.queryHeads) + "xi1>";
+    std::string ir = "func.func @f(%q: " + q + ", %k: " + kv + ", %v: " + kv;
+    if (c.gated())
+      ir += ", %g: " + gateType;
+    ir += ") -> " + q + " {\n  %o = attn.attention %q, %k, %v ";
+    if (c.gated())
+      ir += "gates(%g : " + gateType + ") ";
+    ir += "{pattern = " + c.pattern + "} : " + q + ", " + kv + ", " + kv +
+          " -> " + q + "\n  return %o : " + q + "\n}\n";
+    return ir;
+  }
+
+  std::unique_ptr<ExecutionEngine> compile(const Case &c) {
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(buildIR(c), &context);
+    if (!module)
+      return nullptr;
+    PassManager pm(&context);
+    ConvertAttnToCPUOptions options;
+    options.target = c.target;
+    pm.addPass(createConvertAttnToCPU(options));
+    addCPULoweringToLLVMPasses(pm);
+    if (failed(pm.run(*module)))
+      return nullptr;
+    ExecutionEngineOptions engineOptions;
+    engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
+    auto engine = ExecutionEngine::create(*module, engineOptions);
+    if (!engine) {
+      llvm::consumeError(engine.takeError());
+      return nullptr;
+    }
+    return std::move(*engine);
+  }
+
+  MLIRContext context;
+};
+
+/// Plain attention computed in the low-precision type: scores, the softmax
+/// probabilities and the output rounded to it (f32 sums), as a framework
+/// evaluating the naive formula in that type does.
+HostTensor lowPrecisionAttention(const Case &c, const HostTensor &q,
+                                 const HostTensor &k, const HostTensor &v,
+                                 PatternAttrInterface pattern, double scale) {
+  HostTensor out(q.shape);
+  AttentionExtent extent{c.queryLen, c.keyLen};
+  int64_t group = c.queryHeads / c.kvHeads;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.queryHeads; ++h)
+      for (int64_t i = 0; i < c.queryLen; ++i) {
+        std::vector<double> s(c.keyLen, -INFINITY);
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < c.keyLen; ++j) {
+          if (!pattern.isVisible(extent, h, i, j))
+            continue;
+          float dot = 0;
+          for (int64_t d = 0; d < c.headDim; ++d)
+            dot += float(q.at({b, h, i, d}) * k.at({b, h / group, j, d}));
+          s[j] = roundTo(c.dtype, roundTo(c.dtype, dot) * scale);
+          mx = std::max(mx, s[j]);
+        }
+        if (mx == -INFINITY)
+          continue;
+        float sum = 0;
+        for (int64_t j = 0; j < c.keyLen; ++j)
+          if (s[j] != -INFINITY)
+            sum += float(std::exp(s[j] - mx));
+        for (int64_t d = 0; d < c.headDim; ++d) {
+          float acc = 0;
+          for (int64_t j = 0; j < c.keyLen; ++j)
+            if (s[j] != -INFINITY)
+              acc += float(roundTo(c.dtype, std::exp(s[j] - mx) / sum) *
+                           v.at({b, h / group, j, d}));
+          out.at({b, h, i, d}) = roundTo(c.dtype, acc);
+        }
+      }
+  return out;
+}
+
+TEST_P(CPUKernelTest, MatchesReference) {
+  const Case &c = GetParam();
+  std::unique_ptr<ExecutionEngine> engine = compile(c);
+  ASSERT_TRUE(engine) << "failed to compile:\n" << buildIR(c);
+
+  std::mt19937_64 rng(std::hash<std::string>()(c.name));
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<int64_t> qShape = {c.batch, c.queryHeads, c.queryLen, c.headDim};
+  std::vector<int64_t> kvShape = {c.batch, c.kvHeads, c.keyLen, c.headDim};
+  Buffer qBuf(c.dtype, qShape), kBuf(c.dtype, kvShape), vBuf(c.dtype, kvShape),
+      oBuf(c.dtype, qShape);
+  HostTensor q(qShape), k(kvShape), v(kvShape);
+  auto fill = [&](Buffer &buf, HostTensor &host) {
+    for (int64_t i = 0; i < buf.size(); ++i) {
+      buf.set(i, dist(rng));
+      host.data[i] = buf.get(i); // The reference sees the rounded inputs.
+    }
+  };
+  fill(qBuf, q);
+  fill(kBuf, k);
+  fill(vBuf, v);
+  for (int64_t i = 0; i < oBuf.size(); ++i)
+    oBuf.set(i, 0.0);
+
+  // Active pairs: the gates' compacted list, as the runtime builds it.
+  HostTensor gates({c.batch, c.queryHeads}, 1.0);
+  std::vector<int32_t> active;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.queryHeads; ++h) {
+      bool off = llvm::is_contained(c.gatedOff, h);
+      gates.at({b, h}) = off ? 0.0 : 1.0;
+      if (!off)
+        active.push_back(static_cast<int32_t>(b * c.queryHeads + h));
+    }
+
+  auto workItems = engine->lookup("f_attn0_work_items");
+  ASSERT_TRUE(bool(workItems)) << llvm::toString(workItems.takeError());
+  int64_t pairs = c.gated() ? int64_t(active.size()) : c.batch * c.queryHeads;
+  int64_t items = reinterpret_cast<int64_t (*)(int64_t, int64_t, int64_t)>(
+      *workItems)(pairs, c.queryLen, c.keyLen);
+  ASSERT_GE(items, 0);
+
+  auto kernel = engine->lookup("_mlir_ciface_f_attn0");
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  auto qd = qBuf.descriptor(), kd = kBuf.descriptor(), vd = vBuf.descriptor(),
+       od = oBuf.descriptor();
+  StridedMemRefType<int32_t, 1> ad;
+  ad.basePtr = ad.data = active.data();
+  ad.offset = 0;
+  ad.sizes[0] = active.size();
+  ad.strides[0] = 1;
+  // Three uneven chunks, as threads would take them.
+  int64_t cuts[] = {0, items / 3, items / 3 + 1, items};
+  for (int part = 0; part < 3; ++part) {
+    int64_t begin = std::min(cuts[part], items), end = std::min(cuts[part + 1], items);
+    if (begin >= end)
+      continue;
+    if (c.gated())
+      reinterpret_cast<void (*)(void *, void *, void *, void *, void *, int64_t,
+                                int64_t)>(*kernel)(&qd, &kd, &vd, &od, &ad,
+                                                   begin, end);
+    else
+      reinterpret_cast<void (*)(void *, void *, void *, void *, int64_t,
+                                int64_t)>(*kernel)(&qd, &kd, &vd, &od, begin,
+                                                   end);
+  }
+
+  Attribute patternAttr = parseAttribute(c.pattern, &context);
+  ASSERT_TRUE(patternAttr);
+  auto pattern = cast<PatternAttrInterface>(patternAttr);
+  double scale = 1.0 / std::sqrt(double(c.headDim));
+  HostTensor ref = referenceAttention(q, k, v, pattern, scale,
+                                      c.gated() ? &gates : nullptr, nullptr);
+  double err = 0;
+  for (int64_t i = 0; i < oBuf.size(); ++i)
+    err = std::max(err, std::abs(oBuf.get(i) - ref.data[i]));
+  if (c.dtype == DType::F32) {
+    EXPECT_LE(err, 2e-5) << c.name;
+  } else {
+    HostTensor low = lowPrecisionAttention(c, q, k, v, pattern, scale);
+    double lowErr = 0;
+    for (int64_t i = 0; i < oBuf.size(); ++i) {
+      int64_t h = (i / (c.queryLen * c.headDim)) % c.queryHeads;
+      if (!llvm::is_contained(c.gatedOff, h))
+        lowErr = std::max(lowErr, std::abs(low.data[i] - ref.data[i]));
+    }
+    double ulp = c.dtype == DType::F16 ? 0x1p-11 : 0x1p-8;
+    EXPECT_LE(err, 2 * lowErr + ulp) << c.name << ": plain " << typeName(c.dtype)
+                                     << " attention errs by " << lowErr;
+  }
+}
+
+std::vector<Case> allCases() {
+  std::vector<Case> cases;
+  auto add = [&](Case c) { cases.push_back(std::move(c)); };
+  add({"dense_ragged", "#attn.dense"});
+  add({"dense_v3", "#attn.dense", DType::F32, 1, 2, 2, 100, 100, 64, "x86-64-v3"});
+  add({"dense_batch2_d32", "#attn.dense", DType::F32, 2, 2, 1, 77, 77, 32});
+  add({"dense_d128", "#attn.dense", DType::F32, 1, 2, 2, 130, 130, 128});
+  add({"causal_gqa_sq_lt_skv", "#attn.causal", DType::F32, 2, 4, 2, 70, 130});
+  add({"causal_sq_gt_skv", "#attn.causal", DType::F32, 1, 2, 2, 150, 90});
+  add({"causal_decode", "#attn.causal", DType::F32, 2, 4, 1, 1, 200});
+  add({"dense_decode_v3", "#attn.dense", DType::F32, 1, 2, 2, 1, 65, 64, "x86-64-v3"});
+  add({"local", "#attn.local<window = 16>", DType::F32, 1, 2, 2, 200, 200});
+  add({"local_causal_v3", "#attn.local<window = 40, causal>", DType::F32, 1, 2, 2, 200, 200, 64, "x86-64-v3"});
+  add({"local_dilated", "#attn.local<window = 30, dilation = 3>", DType::F32, 1, 2, 2, 150, 150});
+  add({"strided", "#attn.strided<stride = 3, block = 16>", DType::F32, 1, 2, 2, 200, 200});
+  add({"strided_causal_tiles", "#attn.strided<stride = 2, block = 64, causal>", DType::F32, 1, 2, 2, 300, 300});
+  add({"global_local", "#attn.union<[#attn.global<tokens = 8>, #attn.local<window = 20>]>", DType::F32, 1, 2, 2, 230, 230});
+  add({"chunked", "#attn.chunked<size = 48>", DType::F32, 1, 2, 2, 200, 200});
+  add({"chunked_causal", "#attn.chunked<size = 64, causal>", DType::F32, 1, 2, 2, 200, 180});
+  add({"random_blocks", "#attn.random_blocks<density = 0.4, seed = 5, block = 64>", DType::F32, 1, 3, 3, 300, 300});
+  add({"random_blocks_nodiag", "#attn.random_blocks<density = 0.3, seed = 9, block = 128, diagonal = false>", DType::F32, 1, 2, 2, 400, 400});
+  add({"block_layout", "#attn.block_layout<block = 64, shape = [3, 3], layout = [1, 0, 0, 1, 1, 0, 0, 1, 1]>", DType::F32, 1, 2, 2, 180, 180});
+  add({"block_layout_per_head", "#attn.block_layout<block = 64, shape = [2, 2, 2], layout = [1, 0, 1, 1, 0, 1, 1, 0]>", DType::F32, 1, 2, 2, 128, 128});
+  add({"per_head", "#attn.per_head<[#attn.causal, #attn.local<window = 8>, #attn.dense, #attn.chunked<size = 32>]>", DType::F32, 1, 4, 2, 150, 150});
+  add({"union_random_causal", "#attn.union<[#attn.random_blocks<density = 0.2, seed = 1, block = 64>, #attn.local<window = 10, causal>]>", DType::F32, 1, 2, 2, 256, 256});
+  add({"f16_dense", "#attn.dense", DType::F16, 1, 2, 2, 100, 100});
+  add({"f16_causal_gqa", "#attn.causal", DType::F16, 1, 4, 2, 90, 120});
+  add({"bf16_dense", "#attn.dense", DType::BF16, 1, 2, 2, 100, 100});
+  add({"bf16_local", "#attn.local<window = 24, causal>", DType::BF16, 1, 2, 1, 130, 130, 128});
+  Case gated{"gated_heads", "#attn.causal", DType::F32, 2, 4, 2, 100, 100};
+  gated.gatedOff = {1, 2};
+  add(gated);
+  Case gatedBf16{"gated_bf16_v3", "#attn.dense", DType::BF16, 1, 4, 4, 70, 70, 64, "x86-64-v3"};
+  gatedBf16.gatedOff = {0, 3};
+  add(gatedBf16);
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Numerics, CPUKernelTest,
+                         ::testing::ValuesIn(allCases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+} // namespace
