@@ -269,27 +269,55 @@ void CPUKernelBuilder::emitItem(Value item) {
     });
   });
 
-  // The key tiles the pattern may touch; each is classified by index
-  // arithmetic and visited unmasked, masked, or not at all.
-  auto [lo, hi] = pattern->emitKeyHull(span.first, span.last, keyLen);
-  Value firstKeyTile = m.floorDiv(lo, cfg.keyTile);
-  Value endKeyTile = m.ceilDiv(hi, cfg.keyTile);
-  forLoop(firstKeyTile, endKeyTile, 1, [&](Value keyTileIndex) {
-    Value keyStart = m.mul(keyTileIndex, m.index(cfg.keyTile));
-    Value keyEnd = m.min(m.addConst(keyStart, cfg.keyTile), keyLen);
+  // Random blocks walk their kept-block stream once per query tile; every
+  // other pattern visits the key tiles of its hull, each classified by index
+  // arithmetic and computed unmasked, masked, or not at all.
+  if (auto random = dyn_cast<RandomBlocksAttr>(op.getEffectivePattern())) {
+    int64_t block = random.getBlock();
     MaskContext context;
-    KeyTileClass cls = pattern->emitTileClass(
-        span.first, span.last, keyStart, m.addConst(keyEnd, -1), context);
-    ifThen(cls.any, [&] {
-      Value ragged = m.cmp(CmpIPredicate::sgt,
-                           m.addConst(keyStart, cfg.keyTile), keyLen);
-      Value needsMask = m.orI(m.notI(cls.full), ragged);
-      ifThen(
-          needsMask,
-          [&] { emitKeyTile(span, keyStart, /*masked=*/true, context); },
-          [&] { emitKeyTile(span, keyStart, /*masked=*/false, context); });
+    context.blockFlags.push_back(m.boolConst(b.getI1Type(), true));
+    Value hasRows = m.cmp(CmpIPredicate::sle, span.first, span.last);
+    ifThen(hasRows, [&] {
+      pattern->emitKeptBlockLoop(
+          random, m.floorDiv(span.first, block), m.ceilDiv(keyLen, block),
+          [&](Value keyBlock) {
+            Value blockStart = m.mul(keyBlock, m.index(block));
+            for (int64_t t = 0; t < block / cfg.keyTile; ++t) {
+              Value keyStart = m.addConst(blockStart, t * cfg.keyTile);
+              ifThen(m.cmp(CmpIPredicate::slt, keyStart, keyLen), [&] {
+                Value ragged = m.cmp(CmpIPredicate::sgt,
+                                     m.addConst(keyStart, cfg.keyTile), keyLen);
+                ifThen(
+                    ragged,
+                    [&] { emitKeyTile(span, keyStart, /*masked=*/true, context); },
+                    [&] {
+                      emitKeyTile(span, keyStart, /*masked=*/false, context);
+                    });
+              });
+            }
+          });
     });
-  });
+  } else {
+    auto [lo, hi] = pattern->emitKeyHull(span.first, span.last, keyLen);
+    Value firstKeyTile = m.floorDiv(lo, cfg.keyTile);
+    Value endKeyTile = m.ceilDiv(hi, cfg.keyTile);
+    forLoop(firstKeyTile, endKeyTile, 1, [&](Value keyTileIndex) {
+      Value keyStart = m.mul(keyTileIndex, m.index(cfg.keyTile));
+      Value keyEnd = m.min(m.addConst(keyStart, cfg.keyTile), keyLen);
+      MaskContext context;
+      KeyTileClass cls = pattern->emitTileClass(
+          span.first, span.last, keyStart, m.addConst(keyEnd, -1), context);
+      ifThen(cls.any, [&] {
+        Value ragged = m.cmp(CmpIPredicate::sgt,
+                             m.addConst(keyStart, cfg.keyTile), keyLen);
+        Value needsMask = m.orI(m.notI(cls.full), ragged);
+        ifThen(
+            needsMask,
+            [&] { emitKeyTile(span, keyStart, /*masked=*/true, context); },
+            [&] { emitKeyTile(span, keyStart, /*masked=*/false, context); });
+      });
+    });
+  }
 
   // O = Oᵀ / l, transposed back; rows that saw nothing (l = 0) get zeros.
   forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {

@@ -429,6 +429,56 @@ static Value emitSplitMix64(IndexMath &m, Value x) {
   return xorShift(x, 31);
 }
 
+Value PatternEmitter::emitStreamSeed(RandomBlocksAttr attr, Value queryBlock) {
+  OpBuilder &b = m.b;
+  Type i64 = b.getI64Type();
+  auto toI64 = [&](Value v) {
+    return arith::IndexCastOp::create(b, m.loc, i64, v);
+  };
+  // As RandomBlockRow builds it: splitmix(seed) is a compile-time constant;
+  // head and query block mix in at run time.
+  uint64_t seedHash = attr.getSeed();
+  seedHash += 0x9E3779B97F4A7C15ULL;
+  seedHash = (seedHash ^ (seedHash >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  seedHash = (seedHash ^ (seedHash >> 27)) * 0x94D049BB133111EBULL;
+  seedHash ^= seedHash >> 31;
+  Value state = emitSplitMix64(
+      m, arith::XOrIOp::create(b, m.loc,
+                               m.constant(i64, static_cast<int64_t>(seedHash)),
+                               toI64(head)));
+  return emitSplitMix64(
+      m, arith::XOrIOp::create(b, m.loc, state, toI64(queryBlock)));
+}
+
+std::pair<Value, Value> PatternEmitter::emitStreamStep(double density,
+                                                       Value state,
+                                                       Value last) {
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  Type i64 = b.getI64Type();
+  Value next = emitSplitMix64(m, state);
+  // u in (0, 1]: ((state >> 11) + 1) * 2^-53, exact in f64; the gap is
+  // floor(log u / log(1 - density)), capped past any sequence.
+  Value mantissa =
+      m.add(arith::ShRUIOp::create(b, loc, next, m.constant(i64, 11)),
+            m.constant(i64, 1));
+  Value u = arith::MulFOp::create(
+      b, loc, arith::SIToFPOp::create(b, loc, b.getF64Type(), mantissa),
+      arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0x1p-53)));
+  Value logMiss = arith::ConstantOp::create(
+      b, loc, b.getF64FloatAttr(std::log1p(-density)));
+  Value gap = math::FloorOp::create(
+      b, loc,
+      arith::DivFOp::create(b, loc, math::LogOp::create(b, loc, u), logMiss));
+  gap = arith::MinimumFOp::create(
+      b, loc, gap,
+      arith::ConstantOp::create(b, loc,
+                                b.getF64FloatAttr(double(int64_t(1) << 42))));
+  Value step = m.add(arith::FPToSIOp::create(b, loc, i64, gap),
+                     m.constant(i64, 1));
+  return {next, m.add(last, step)};
+}
+
 Value PatternEmitter::emitRandomBlockKept(RandomBlocksAttr attr,
                                           Value queryBlock, Value keyBlock) {
   using P = CmpIPredicate;
@@ -440,29 +490,12 @@ Value PatternEmitter::emitRandomBlockKept(RandomBlocksAttr attr,
   double density = attr.getDensityValue();
   if (density >= 1.0)
     return inRange;
-  auto toI64 = [&](Value v) {
-    return arith::IndexCastOp::create(b, loc, i64, v);
-  };
-  // The stream's seed, as RandomBlockRow builds it: splitmix(seed) is a
-  // compile-time constant; head and query block mix in at run time.
-  uint64_t seedHash = attr.getSeed();
-  seedHash += 0x9E3779B97F4A7C15ULL;
-  seedHash = (seedHash ^ (seedHash >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  seedHash = (seedHash ^ (seedHash >> 27)) * 0x94D049BB133111EBULL;
-  seedHash ^= seedHash >> 31;
-  Value state = emitSplitMix64(
-      m, arith::XOrIOp::create(b, loc,
-                               m.constant(i64, static_cast<int64_t>(seedHash)),
-                               toI64(head)));
-  state = emitSplitMix64(m, arith::XOrIOp::create(b, loc, state,
-                                                  toI64(queryBlock)));
-  Value target = toI64(keyBlock);
-  Value logMiss = arith::ConstantOp::create(
-      b, loc, b.getF64FloatAttr(std::log1p(-density)));
+  Value target = arith::IndexCastOp::create(b, loc, i64, keyBlock);
 
-  // last = -1; while (last < keyBlock) { state = mix(state); last += 1 + gap }
+  // last = -1; while (last < keyBlock) draw.
   auto whileOp = scf::WhileOp::create(
-      b, loc, TypeRange{i64, i64}, ValueRange{state, m.constant(i64, -1)});
+      b, loc, TypeRange{i64, i64},
+      ValueRange{emitStreamSeed(attr, queryBlock), m.constant(i64, -1)});
   {
     Block *before = b.createBlock(&whileOp.getBefore(), {}, {i64, i64},
                                   {loc, loc});
@@ -476,31 +509,74 @@ Value PatternEmitter::emitRandomBlockKept(RandomBlocksAttr attr,
         b.createBlock(&whileOp.getAfter(), {}, {i64, i64}, {loc, loc});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(after);
-    Value next = emitSplitMix64(m, after->getArgument(0));
-    // u in (0, 1]: ((state >> 11) + 1) * 2^-53, exact in f64.
-    Value mantissa = m.add(
-        arith::ShRUIOp::create(b, loc, next, m.constant(i64, 11)),
-        m.constant(i64, 1));
-    Value u = arith::MulFOp::create(
-        b, loc, arith::SIToFPOp::create(b, loc, b.getF64Type(), mantissa),
-        arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0x1p-53)));
-    Value gap = math::FloorOp::create(
-        b, loc,
-        arith::DivFOp::create(b, loc, math::LogOp::create(b, loc, u), logMiss));
-    gap = arith::MinimumFOp::create(
-        b, loc, gap,
-        arith::ConstantOp::create(b, loc,
-                                  b.getF64FloatAttr(double(int64_t(1) << 42))));
-    Value step = m.add(arith::FPToSIOp::create(b, loc, i64, gap),
-                       m.constant(i64, 1));
-    scf::YieldOp::create(b, loc,
-                         ValueRange{next, m.add(after->getArgument(1), step)});
+    auto [next, last] =
+        emitStreamStep(density, after->getArgument(0), after->getArgument(1));
+    scf::YieldOp::create(b, loc, ValueRange{next, last});
   }
   b.setInsertionPointAfter(whileOp);
   Value kept = m.cmp(P::eq, whileOp.getResult(1), target);
   if (attr.getDiagonal())
     kept = m.orI(kept, m.cmp(P::eq, queryBlock, keyBlock));
   return m.andI(kept, inRange);
+}
+
+void PatternEmitter::emitKeptBlockLoop(RandomBlocksAttr attr, Value queryBlock,
+                                       Value numKeyBlocks,
+                                       function_ref<void(Value)> body) {
+  using P = CmpIPredicate;
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  Type i64 = b.getI64Type();
+  auto ifThen = [&](Value cond, function_ref<void()> then) {
+    scf::IfOp::create(b, loc, cond, [&](OpBuilder &, Location) {
+      then();
+      scf::YieldOp::create(b, loc);
+    });
+  };
+  double density = attr.getDensityValue();
+  ifThen(m.cmpConst(P::sge, queryBlock, 0), [&] {
+    if (density >= 1.0) {
+      scf::ForOp::create(b, loc, m.index(0), numKeyBlocks, m.index(1),
+                         ValueRange{},
+                         [&](OpBuilder &, Location, Value kb, ValueRange) {
+                           body(kb);
+                           scf::YieldOp::create(b, loc);
+                         });
+      return;
+    }
+    // The diagonal first (order does not matter to the online softmax), then
+    // the stream, skipping the diagonal if the stream draws it too.
+    if (attr.getDiagonal())
+      ifThen(m.cmp(P::slt, queryBlock, numKeyBlocks), [&] { body(queryBlock); });
+    Value limit = arith::IndexCastOp::create(b, loc, i64, numKeyBlocks);
+    auto whileOp = scf::WhileOp::create(
+        b, loc, TypeRange{i64, i64},
+        ValueRange{emitStreamSeed(attr, queryBlock), m.constant(i64, -1)});
+    {
+      Block *before = b.createBlock(&whileOp.getBefore(), {}, {i64, i64},
+                                    {loc, loc});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(before);
+      auto [next, kept] = emitStreamStep(density, before->getArgument(0),
+                                         before->getArgument(1));
+      scf::ConditionOp::create(b, loc, m.cmp(P::slt, kept, limit),
+                               ValueRange{next, kept});
+    }
+    {
+      Block *after =
+          b.createBlock(&whileOp.getAfter(), {}, {i64, i64}, {loc, loc});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(after);
+      Value keyBlock = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                                  after->getArgument(1));
+      Value visit = m.boolConst(b.getI1Type(), true);
+      if (attr.getDiagonal())
+        visit = m.cmp(P::ne, keyBlock, queryBlock);
+      ifThen(visit, [&] { body(keyBlock); });
+      scf::YieldOp::create(b, loc, after->getArguments());
+    }
+    b.setInsertionPointAfter(whileOp);
+  });
 }
 
 Value PatternEmitter::emitLayoutLookup(BlockLayoutAttr attr, Value queryBlock,

@@ -386,6 +386,9 @@ std::vector<Case> allCases() {
   add({"chunked_causal", "#attn.chunked<size = 64, causal>", DType::F32, 1, 2, 2, 200, 180});
   add({"random_blocks", "#attn.random_blocks<density = 0.4, seed = 5, block = 64>", DType::F32, 1, 3, 3, 300, 300});
   add({"random_blocks_nodiag", "#attn.random_blocks<density = 0.3, seed = 9, block = 128, diagonal = false>", DType::F32, 1, 2, 2, 400, 400});
+  add({"random_blocks_sq_lt_skv", "#attn.random_blocks<density = 0.3, seed = 2, block = 64>", DType::F32, 1, 2, 1, 100, 300});
+  add({"random_blocks_sq_gt_skv_v3", "#attn.random_blocks<density = 0.5, seed = 4, block = 64, diagonal = false>", DType::F32, 1, 2, 2, 300, 200, 64, "x86-64-v3"});
+  add({"random_blocks_all", "#attn.random_blocks<density = 1.0, seed = 4, block = 64>", DType::F32, 1, 2, 2, 130, 130});
   add({"block_layout", "#attn.block_layout<block = 64, shape = [3, 3], layout = [1, 0, 0, 1, 1, 0, 0, 1, 1]>", DType::F32, 1, 2, 2, 180, 180});
   add({"block_layout_per_head", "#attn.block_layout<block = 64, shape = [2, 2, 2], layout = [1, 0, 1, 1, 0, 1, 1, 0]>", DType::F32, 1, 2, 2, 128, 128});
   add({"per_head", "#attn.per_head<[#attn.causal, #attn.local<window = 8>, #attn.dense, #attn.chunked<size = 32>]>", DType::F32, 1, 4, 2, 150, 150});

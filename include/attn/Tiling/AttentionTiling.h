@@ -138,6 +138,15 @@ public:
   /// returns `vector<N x i1>`.
   Value emitVisible(const MaskContext &context, Value positions, Value key);
 
+  /// For a `#attn.random_blocks` pattern: calls `body` with every key block
+  /// that query block `queryBlock` keeps below `numKeyBlocks` (the diagonal
+  /// first, then the stream in increasing order), walking the stream once:
+  /// O(kept blocks) per query block, where classifying every key tile would
+  /// restart the stream per tile.
+  void emitKeptBlockLoop(RandomBlocksAttr attr, Value queryBlock,
+                         Value numKeyBlocks,
+                         function_ref<void(Value keyBlock)> body);
+
 private:
   Value hullLo(PatternAttrInterface p, Value first, Value last, Value keyLen);
   Value hullHi(PatternAttrInterface p, Value first, Value last, Value keyLen);
@@ -147,6 +156,11 @@ private:
                 unsigned &flagIndex, Value positions, Value key);
   Value emitRandomBlockKept(RandomBlocksAttr attr, Value queryBlock,
                             Value keyBlock);
+  /// The stream state of (head, query block) before its first draw.
+  Value emitStreamSeed(RandomBlocksAttr attr, Value queryBlock);
+  /// One draw: the next state and the next kept block after `last` (i64).
+  std::pair<Value, Value> emitStreamStep(double density, Value state,
+                                         Value last);
   Value emitLayoutLookup(BlockLayoutAttr attr, Value queryBlock,
                          Value keyBlock);
 
