@@ -120,6 +120,41 @@ private:
         });
   }
 
+  /// 16x16 blocks move Q in and O out of the lane layout with register
+  /// transposes when the head dim and the tile allow.
+  static constexpr int64_t kTransposeBlock = 16;
+  bool useBlockTransposes(int64_t dim) const {
+    return dim % kTransposeBlock == 0 && cfg.queryTile % kTransposeBlock == 0;
+  }
+  VectorType blockVector() {
+    return VectorType::get({kTransposeBlock}, b.getF32Type());
+  }
+  /// `kTransposeBlock` contiguous elements of `source` at `indices`, in f32.
+  Value loadVectorF32(Value source, ValueRange indices) {
+    auto type = VectorType::get({kTransposeBlock}, elementType);
+    Value x = vector::LoadOp::create(b, loc, type, source, indices);
+    if (!elementType.isF32())
+      x = arith::ExtFOp::create(b, loc, blockVector(), x);
+    return x;
+  }
+  /// The transpose of a 16x16 block given as 16 row vectors.
+  SmallVector<Value> transposeBlock(ArrayRef<Value> rows) {
+    auto matrixType =
+        VectorType::get({kTransposeBlock, kTransposeBlock}, b.getF32Type());
+    Value matrix = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(matrixType, b.getF32FloatAttr(0.0)));
+    for (auto [i, row] : llvm::enumerate(rows))
+      matrix = vector::InsertOp::create(b, loc, row, matrix,
+                                        ArrayRef<int64_t>{int64_t(i)});
+    Value transposed = vector::TransposeOp::create(b, loc, matrix,
+                                                   ArrayRef<int64_t>{1, 0});
+    SmallVector<Value> result;
+    for (int64_t i = 0; i < kTransposeBlock; ++i)
+      result.push_back(vector::ExtractOp::create(b, loc, transposed,
+                                                 ArrayRef<int64_t>{i}));
+    return result;
+  }
+
   void emitItem(Value item);
   void emitKeyTile(const QueryTileSpan &span, Value keyStart, bool masked,
                    const MaskContext &context);
@@ -235,28 +270,65 @@ void CPUKernelBuilder::emitItem(Value item) {
   QueryTileSpan span = QueryTileSpan::build(
       m, m.add(tiling.firstTile, localTile), cfg.queryTile, queryLen, keyLen);
 
-  // Qᵀ with the folded scale; lanes without a real row are zero.
+  // Qᵀ with the folded scale; lanes without a real row are zero. Blocks of
+  // 16 rows that are all real move as 16x16 register transposes (16 vector
+  // loads, shuffles, 16 vector stores); the rest element by element. The
+  // transposes are a per-item cost: they matter when an item visits few key
+  // tiles (short windows, decode).
   Value scale = f32Const(foldedScale);
   Value zero = f32Const(0.0);
-  forLoop(m.index(0), m.index(cfg.queryTile), 1, [&](Value lane) {
-    Value row = m.add(span.rowBegin, lane);
-    Value real = m.andI(m.cmpConst(CmpIPredicate::sge, row, 0),
-                        m.cmp(CmpIPredicate::slt, row, queryLen));
-    ifThen(
-        real,
-        [&] {
-          forLoop(m.index(0), m.index(headDim), 1, [&](Value d) {
-            Value x = loadF32(query, {batch, head, row, d});
-            memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, x, scale),
-                                    qT, ValueRange{d, lane});
+  auto packLanes = [&](Value firstLane, int64_t count) {
+    forLoop(firstLane, m.addConst(firstLane, count), 1, [&](Value lane) {
+      Value row = m.add(span.rowBegin, lane);
+      Value real = m.andI(m.cmpConst(CmpIPredicate::sge, row, 0),
+                          m.cmp(CmpIPredicate::slt, row, queryLen));
+      ifThen(
+          real,
+          [&] {
+            forLoop(m.index(0), m.index(headDim), 1, [&](Value d) {
+              Value x = loadF32(query, {batch, head, row, d});
+              memref::StoreOp::create(b, loc,
+                                      arith::MulFOp::create(b, loc, x, scale),
+                                      qT, ValueRange{d, lane});
+            });
+          },
+          [&] {
+            forLoop(m.index(0), m.index(headDim), 1, [&](Value d) {
+              memref::StoreOp::create(b, loc, zero, qT, ValueRange{d, lane});
+            });
           });
-        },
-        [&] {
-          forLoop(m.index(0), m.index(headDim), 1, [&](Value d) {
-            memref::StoreOp::create(b, loc, zero, qT, ValueRange{d, lane});
-          });
-        });
-  });
+    });
+  };
+  if (useBlockTransposes(headDim)) {
+    forLoop(m.index(0), m.index(cfg.queryTile), kTransposeBlock, [&](Value lane0) {
+      Value row0 = m.add(span.rowBegin, lane0);
+      Value allReal =
+          m.andI(m.cmpConst(CmpIPredicate::sge, row0, 0),
+                 m.cmp(CmpIPredicate::sle, m.addConst(row0, kTransposeBlock),
+                       queryLen));
+      ifThen(
+          allReal,
+          [&] {
+            forLoop(m.index(0), m.index(headDim), kTransposeBlock, [&](Value d0) {
+              SmallVector<Value> rows;
+              for (int64_t i = 0; i < kTransposeBlock; ++i) {
+                Value x = loadVectorF32(query, {batch, head, m.addConst(row0, i), d0});
+                rows.push_back(x);
+              }
+              SmallVector<Value> cols = transposeBlock(rows);
+              Value scaleVector =
+                  vector::BroadcastOp::create(b, loc, blockVector(), scale);
+              for (int64_t i = 0; i < kTransposeBlock; ++i)
+                vector::StoreOp::create(
+                    b, loc, arith::MulFOp::create(b, loc, cols[i], scaleVector),
+                    qT, ValueRange{m.addConst(d0, i), lane0});
+            });
+          },
+          [&] { packLanes(lane0, kTransposeBlock); });
+    });
+  } else {
+    packLanes(m.index(0), cfg.queryTile);
+  }
 
   // Running state: max -inf, sum 0, Oᵀ 0.
   Value minusInf = splat(laneVector, -std::numeric_limits<double>::infinity());
@@ -326,20 +398,63 @@ void CPUKernelBuilder::emitItem(Value item) {
     vector::StoreOp::create(b, loc, emitSafeReciprocal(b, loc, sum), rowAlpha,
                             ValueRange{lane});
   });
-  forLoop(m.index(0), m.index(cfg.queryTile), 1, [&](Value lane) {
-    Value row = m.add(span.rowBegin, lane);
-    Value real = m.andI(m.cmpConst(CmpIPredicate::sge, row, 0),
-                        m.cmp(CmpIPredicate::slt, row, queryLen));
-    ifThen(real, [&] {
-      Value inverse = memref::LoadOp::create(b, loc, rowAlpha, ValueRange{lane});
-      forLoop(m.index(0), m.index(valueDim), 1, [&](Value d) {
-        Value x = memref::LoadOp::create(b, loc, oT, ValueRange{d, lane});
-        x = arith::MulFOp::create(b, loc, x, inverse);
-        memref::StoreOp::create(b, loc, toElement(x), out,
-                                ValueRange{batch, head, row, d});
+  auto storeLanes = [&](Value firstLane, int64_t count) {
+    forLoop(firstLane, m.addConst(firstLane, count), 1, [&](Value lane) {
+      Value row = m.add(span.rowBegin, lane);
+      Value real = m.andI(m.cmpConst(CmpIPredicate::sge, row, 0),
+                          m.cmp(CmpIPredicate::slt, row, queryLen));
+      ifThen(real, [&] {
+        Value inverse =
+            memref::LoadOp::create(b, loc, rowAlpha, ValueRange{lane});
+        forLoop(m.index(0), m.index(valueDim), 1, [&](Value d) {
+          Value x = memref::LoadOp::create(b, loc, oT, ValueRange{d, lane});
+          x = arith::MulFOp::create(b, loc, x, inverse);
+          memref::StoreOp::create(b, loc, toElement(x), out,
+                                  ValueRange{batch, head, row, d});
+        });
       });
     });
-  });
+  };
+  if (useBlockTransposes(valueDim)) {
+    forLoop(m.index(0), m.index(cfg.queryTile), kTransposeBlock, [&](Value lane0) {
+      Value row0 = m.add(span.rowBegin, lane0);
+      Value allReal =
+          m.andI(m.cmpConst(CmpIPredicate::sge, row0, 0),
+                 m.cmp(CmpIPredicate::sle, m.addConst(row0, kTransposeBlock),
+                       queryLen));
+      ifThen(
+          allReal,
+          [&] {
+            Value inverse = vector::LoadOp::create(b, loc, blockVector(),
+                                                   rowAlpha, ValueRange{lane0});
+            forLoop(m.index(0), m.index(valueDim), kTransposeBlock, [&](Value d0) {
+              SmallVector<Value> cols;
+              for (int64_t i = 0; i < kTransposeBlock; ++i)
+                cols.push_back(vector::LoadOp::create(
+                    b, loc, blockVector(), oT,
+                    ValueRange{m.addConst(d0, i), lane0}));
+              SmallVector<Value> rows = transposeBlock(cols);
+              for (int64_t i = 0; i < kTransposeBlock; ++i) {
+                Value factor = vector::BroadcastOp::create(
+                    b, loc, blockVector(),
+                    vector::ExtractOp::create(b, loc, inverse,
+                                              ArrayRef<int64_t>{i}));
+                Value x = arith::MulFOp::create(b, loc, rows[i], factor);
+                if (!elementType.isF32())
+                  x = arith::TruncFOp::create(
+                      b, loc, VectorType::get({kTransposeBlock}, elementType),
+                      x);
+                vector::StoreOp::create(
+                    b, loc, x, out,
+                    ValueRange{batch, head, m.addConst(row0, i), d0});
+              }
+            });
+          },
+          [&] { storeLanes(lane0, kTransposeBlock); });
+    });
+  } else {
+    storeLanes(m.index(0), cfg.queryTile);
+  }
 }
 
 void CPUKernelBuilder::emitKeyTile(const QueryTileSpan &span, Value keyStart,

@@ -181,6 +181,10 @@ void mlir::attn::addCPULoweringToLLVMPasses(OpPassManager &pm) {
   // Softmax sums and row maxima: a tree reduction instead of a serial chain
   // of adds; attention tolerates the reassociation (it accumulates in f32).
   vectorOptions.reassociateFPReductions = true;
+  // The kernels' 16x16 register transposes (Q into and O out of the lane
+  // layout): unpack/shuffle sequences instead of 256 element moves.
+  vectorOptions.vectorTransposeLowering =
+      vector::VectorTransposeLowering::Shuffle16x16;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
