@@ -1,5 +1,14 @@
 // RUN: attn-opt %s -split-input-file -attn-convert-to-cpu=target=x86-64-v4 | FileCheck %s
 // RUN: attn-opt %s -split-input-file -attn-convert-to-cpu=target=x86-64-v3 | FileCheck %s --check-prefix=AVX2
+// RUN: attn-opt %s -split-input-file -attn-convert-to-cpu=target=x86-64-v4 | FileCheck %s --check-prefix=TRANSPOSE
+
+// Q enters and O leaves the lane layout through 16x16 register transposes
+// (blocks of 16 real rows; other rows element by element).
+// TRANSPOSE-LABEL: func.func @causal_attn0(
+// TRANSPOSE:         vector.load %{{.*}} : memref<?x8x?x64xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<16xf32>
+// TRANSPOSE:         vector.transpose %{{.*}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// TRANSPOSE:         vector.transpose %{{.*}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// TRANSPOSE:         vector.store %{{.*}} : memref<?x8x?x64xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<16xf32>
 
 // The kernel of a causal GQA op: memref arguments with a unit innermost
 // stride, an item range, the C interface, and the manifest facts.
