@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   # Compiler, build, test.
-  cmake ninja-build g++ git python3
+  cmake ninja-build g++ git python3 python3-numpy
   # LLVM/MLIR 22: headers, CMake configs, libMLIR.so, mlir-tblgen, lit, FileCheck.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # C++ test and benchmark frameworks.

@@ -6,8 +6,11 @@
 
 #include "attn_runtime/cpu_launch.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <dlfcn.h>
+#include <link.h>
 #include <sstream>
 #include <utility>
 
@@ -103,6 +106,14 @@ static std::string lastDlError() {
 
 Status CpuKernel::load(const std::string &library, const std::string &kernel,
                        const CpuKernelInfo &info) {
+  return load(library, kernel, "_mlir_ciface_" + kernel,
+              kernel + "_work_items", info);
+}
+
+Status CpuKernel::load(const std::string &library, const std::string &kernel,
+                       const std::string &entrySymbol,
+                       const std::string &workItemsSymbol,
+                       const CpuKernelInfo &info) {
   reset();
   // dlopen searches the library path for a bare name; a kernel library is
   // a file the caller names, so make a bare name relative.
@@ -111,22 +122,38 @@ Status CpuKernel::load(const std::string &library, const std::string &kernel,
   dlerror(); // clear a stale error
   void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib)
-    return Status::error("cannot open kernel library '" + library +
-                         "': " + lastDlError());
+    return Status::error(ATTN_ERROR_IO, "cannot open kernel library '" +
+                                            library + "': " + lastDlError());
+  struct link_map *own = nullptr;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &own) != 0)
+    own = nullptr;
 
   auto resolve = [&](const std::string &symbol, void *&address) -> Status {
     dlerror();
     address = dlsym(lib, symbol.c_str());
-    if (address)
-      return Status::success();
-    return Status::error("kernel library '" + library + "' has no symbol '" +
-                         symbol + "' (is '" + kernel +
-                         "' the kernel's name?): " + lastDlError());
+    if (!address)
+      return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                           "kernel library '" + library + "' has no symbol '" +
+                               symbol + "' (is '" + kernel +
+                               "' the kernel's name?): " + lastDlError());
+    // dlsym on a handle also searches the library's dependencies; calling
+    // libc's function of that name with kernel arguments would be a crash.
+    Dl_info where;
+    struct link_map *owner = nullptr;
+    if (own && dladdr1(address, &where, reinterpret_cast<void **>(&owner),
+                       RTLD_DL_LINKMAP) &&
+        owner && owner != own)
+      return Status::error(
+          ATTN_ERROR_CORRUPT_ARTIFACT,
+          "kernel library '" + library + "' does not define '" + symbol +
+              "': the name resolves in " +
+              (where.dli_fname ? where.dli_fname : "another library"));
+    return Status::success();
   };
   void *entryAddress = nullptr, *itemsAddress = nullptr;
-  Status status = resolve("_mlir_ciface_" + kernel, entryAddress);
+  Status status = resolve(entrySymbol, entryAddress);
   if (status.ok())
-    status = resolve(kernel + "_work_items", itemsAddress);
+    status = resolve(workItemsSymbol, itemsAddress);
   if (!status.ok()) {
     dlclose(lib);
     return status;
@@ -163,7 +190,7 @@ Status CpuKernel::validate(const TensorView &q, const TensorView &k,
     return Status::error("no kernel loaded");
   const std::string where = "kernel '" + kernelName + "': ";
   auto fail = [&](const std::string &what) {
-    return Status::error(where + what);
+    return Status::error(ATTN_ERROR_SHAPE_MISMATCH, where + what);
   };
   static const char *dimNames[4] = {"B", "H", "S", "D"};
   const std::pair<const char *, const TensorView *> tensors[4] = {
@@ -182,28 +209,37 @@ Status CpuKernel::validate(const TensorView &q, const TensorView &k,
   }
 
   const int64_t batch = q.sizes[0], hq = q.sizes[1], d = q.sizes[3];
-  for (const auto &[name, t] : tensors) {
+  for (const auto &[name, t] : tensors)
     if (t->sizes[0] != batch)
       return fail(std::string(name) + " has batch " +
                   std::to_string(t->sizes[0]) + ", expected " +
                   std::to_string(batch) + " (the query's)");
-    if (t->sizes[3] != d)
-      return fail(std::string(name) + " has head dim " +
-                  std::to_string(t->sizes[3]) + ", expected " +
-                  std::to_string(d) + " (the query's)");
-  }
+  // Query and key share D; value and out share Dv, which may differ.
+  if (k.sizes[3] != d)
+    return fail("key has head dim " + std::to_string(k.sizes[3]) +
+                ", expected " + std::to_string(d) + " (the query's)");
+  if (o.sizes[3] != v.sizes[3])
+    return fail("out has head dim " + std::to_string(o.sizes[3]) +
+                ", expected " + std::to_string(v.sizes[3]) + " (the value's)");
   if (kernelInfo.headDim && d != kernelInfo.headDim)
     return fail("head dim " + std::to_string(d) + " does not match the " +
                 std::to_string(kernelInfo.headDim) +
                 " the kernel was compiled for");
-  for (int i = 0; i < 4; ++i)
+  const int64_t dv = kernelInfo.valueDim
+                         ? kernelInfo.valueDim
+                         : (kernelInfo.headDim ? kernelInfo.headDim : 0);
+  if (dv && v.sizes[3] != dv)
+    return fail("value head dim " + std::to_string(v.sizes[3]) +
+                " does not match the " + std::to_string(dv) +
+                " the kernel was compiled for");
+  for (int i = 0; i < 3; ++i)
     if (v.sizes[i] != k.sizes[i])
       return fail("value " + shapeText(v) + " must have the key's shape " +
-                  shapeText(k));
-  for (int i = 0; i < 4; ++i)
+                  shapeText(k) + " in B, H and S");
+  for (int i = 0; i < 3; ++i)
     if (o.sizes[i] != q.sizes[i])
       return fail("out " + shapeText(o) + " must have the query's shape " +
-                  shapeText(q));
+                  shapeText(q) + " in B, H and S");
   const int64_t hkv = k.sizes[1];
   if (hq % hkv != 0)
     return fail("query heads (" + std::to_string(hq) +
@@ -219,6 +255,11 @@ Status CpuKernel::validate(const TensorView &q, const TensorView &k,
     return fail("a gated kernel needs an active list, got " +
                 std::to_string(numActive) + " entries" +
                 (active ? "" : " and no pointer"));
+  // The list holds int32 pairs: B * Hq must fit, or a pair could not be
+  // named (and the check below would wrap).
+  if (batch > INT32_MAX / hq)
+    return fail("B * Hq = " + std::to_string(batch) + " * " +
+                std::to_string(hq) + " does not fit the int32 active list");
   const int64_t pairs = batch * hq;
   for (int64_t i = 0; i < numActive; ++i)
     if (active[i] < 0 || active[i] >= pairs)

@@ -21,6 +21,7 @@
 #ifndef ATTN_RUNTIME_CPU_LAUNCH_H
 #define ATTN_RUNTIME_CPU_LAUNCH_H
 
+#include "attn_runtime/attn_runtime.h"
 #include "attn_runtime/cpu_kernel_abi.h"
 #include "attn_runtime/thread_pool.h"
 
@@ -29,21 +30,28 @@
 
 namespace attn::rt {
 
-/// Success, or failure with a message.
+/// Success, or failure with a message and the C API's status code (so that
+/// the C API can hand on what the C++ layers found without re-classifying
+/// message text).
 class Status {
 public:
   static Status success() { return Status(); }
+  /// A failure without a more specific code: an invalid argument.
   static Status error(std::string message) {
+    return error(ATTN_ERROR_INVALID_ARGUMENT, std::move(message));
+  }
+  static Status error(attn_status code, std::string message) {
     Status s;
-    s.failed = true;
+    s.status = code == ATTN_OK ? ATTN_ERROR_INVALID_ARGUMENT : code;
     s.text = std::move(message);
     return s;
   }
-  bool ok() const { return !failed; }
+  bool ok() const { return status == ATTN_OK; }
+  attn_status code() const { return status; }
   const std::string &message() const { return text; }
 
 private:
-  bool failed = false;
+  attn_status status = ATTN_OK;
   std::string text;
 };
 
@@ -78,8 +86,12 @@ attn_memref4d toMemref(const TensorView &view);
 struct CpuKernelInfo {
   /// The kernel takes the active-pair list (an `attn.attention` with gates).
   bool gated = false;
-  /// The head dimension the kernel was compiled for; 0 skips the check.
+  /// The head dimension the kernel was compiled for (query and key); 0
+  /// skips the check.
   int64_t headDim = 0;
+  /// The value/out head dimension the kernel was compiled for; 0 skips the
+  /// check. Value and out may differ from query and key in D only.
+  int64_t valueDim = 0;
   /// The tensors' element type; the launcher needs only its size (to
   /// zero-fill the output of gated kernels).
   ElementType elementType = ElementType::F32;
@@ -101,6 +113,12 @@ public:
   /// `_mlir_ciface_<kernel>` and `<kernel>_work_items`.
   Status load(const std::string &library, const std::string &kernel,
               const CpuKernelInfo &info = {});
+  /// The same with the entry points named explicitly (as an artifact's
+  /// manifest does). Both must be defined by `library` itself: a name that
+  /// resolves in one of its dependencies (libc's `memset`, say) is refused.
+  Status load(const std::string &library, const std::string &kernel,
+              const std::string &entrySymbol,
+              const std::string &workItemsSymbol, const CpuKernelInfo &info);
 
   bool loaded() const { return entry != nullptr; }
   const std::string &name() const { return kernelName; }
