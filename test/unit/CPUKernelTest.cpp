@@ -375,6 +375,9 @@ std::vector<Case> allCases() {
   add({"causal_gqa_sq_lt_skv", "#attn.causal", DType::F32, 2, 4, 2, 70, 130});
   add({"causal_sq_gt_skv", "#attn.causal", DType::F32, 1, 2, 2, 150, 90});
   add({"causal_decode", "#attn.causal", DType::F32, 2, 4, 1, 1, 200});
+  // Zero-length sequences: no work, no reads; rows without keys are zeros.
+  add({"no_queries", "#attn.causal", DType::F32, 1, 2, 2, 0, 70});
+  add({"no_keys", "#attn.dense", DType::F32, 1, 2, 2, 50, 0});
   add({"dense_decode_v3", "#attn.dense", DType::F32, 1, 2, 2, 1, 65, 64, "x86-64-v3"});
   add({"local", "#attn.local<window = 16>", DType::F32, 1, 2, 2, 200, 200});
   add({"local_causal_v3", "#attn.local<window = 40, causal>", DType::F32, 1, 2, 2, 200, 200, 64, "x86-64-v3"});
