@@ -13,6 +13,8 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # C++ test and benchmark frameworks.
   libgtest-dev libbenchmark-dev
+  # clang with libFuzzer, for the runtime's manifest fuzzer (runtime-fuzz-manifest).
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()

@@ -14,8 +14,21 @@ ThreadPool::ThreadPool(int threads) {
   if (threads <= 0)
     threads = std::max(1u, std::thread::hardware_concurrency());
   workers.reserve(threads - 1);
-  for (int i = 1; i < threads; ++i)
-    workers.emplace_back([this] { workerLoop(); });
+  try {
+    for (int i = 1; i < threads; ++i)
+      workers.emplace_back([this] { workerLoop(); });
+  } catch (...) {
+    // A thread that could not start (std::system_error): stop and join the
+    // ones that did, or destroying them joinable would std::terminate.
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    for (std::thread &worker : workers)
+      worker.join();
+    throw;
+  }
 }
 
 ThreadPool::~ThreadPool() {

@@ -1,6 +1,7 @@
 // attn-compile end to end: one f32 dense attention with D = 64 becomes
 // kernels.so with the kernel's C entry point and work-item count, and a
-// manifest that describes both (docs/compile.md).
+// manifest that describes the function, the kernel, the file and the CPU
+// it needs (docs/artifact.md).
 //
 // RUN: rm -rf %t && attn-compile %s --target=x86-64-v4 -o %t
 // RUN: FileCheck %s < %t/manifest.json
@@ -12,10 +13,51 @@
 // CHECK-NEXT: "version": 1,
 // CHECK-NEXT: "compiler": "attn {{.*}} (LLVM 22.{{.*}})",
 // CHECK-NEXT: "target": "x86-64-v4",
+// CHECK-NEXT: "table_target": "x86-64-v4",
 // CHECK-NEXT: "llvm_cpu": "x86-64-v4",
 // CHECK-NEXT: "triple": "x86_64-unknown-linux-gnu",
+// CHECK-NEXT: "host_requirements": {
+// CHECK-NEXT:   "arch": "x86_64",
+// CHECK-NEXT:   "cpu_features": [
+// CHECK:          "avx2",
+// CHECK-NEXT:     "fma",
+// CHECK:          "avx512f",
+// CHECK-NEXT:     "avx512cd",
+// CHECK-NEXT:     "avx512bw",
+// CHECK-NEXT:     "avx512dq",
+// CHECK-NEXT:     "avx512vl"
+// CHECK-NEXT:   ]
+// CHECK-NEXT: },
 // CHECK-NEXT: "library": "kernels.so",
-// CHECK-NEXT: "kernels": [
+// CHECK-NEXT: "files": [
+// CHECK-NEXT:   {
+// CHECK-NEXT:     "path": "kernels.so",
+// CHECK-NEXT:     "size": {{[1-9][0-9]*}},
+// CHECK-NEXT:     "sha256": "{{[0-9a-f]+}}"
+// CHECK-NEXT:   }
+// CHECK-NEXT: ],
+// CHECK-NEXT: "functions": [
+// CHECK-NEXT:   {
+// CHECK-NEXT:     "name": "dense",
+// CHECK-NEXT:     "inputs": [
+// CHECK-NEXT:       {
+// CHECK-NEXT:         "role": "query",
+// CHECK-NEXT:         "dtype": "f32",
+// CHECK-NEXT:         "shape": [
+// CHECK-NEXT:           "B",
+// CHECK-NEXT:           4,
+// CHECK-NEXT:           "Sq",
+// CHECK-NEXT:           64
+// CHECK:              "role": "key",
+// CHECK:                "Skv",
+// CHECK:              "role": "value",
+// CHECK:          "outputs": [
+// CHECK-NEXT:       {
+// CHECK-NEXT:         "role": "out",
+// CHECK:          "kernels": [
+// CHECK-NEXT:       "dense_attn0"
+// CHECK-NEXT:     ]
+// CHECK:      "kernels": [
 // CHECK:        "name": "dense_attn0",
 // CHECK-NEXT:   "symbol": "_mlir_ciface_dense_attn0",
 // CHECK-NEXT:   "work_items_symbol": "dense_attn0_work_items",

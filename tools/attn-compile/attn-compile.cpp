@@ -11,7 +11,9 @@
 //   -> LLVM dialect (addCPULoweringToLLVMPasses) -> O3 -> asm/obj/.so
 //
 // and by default writes an artifact directory: kernels.so plus
-// manifest.json, which describes each kernel for the runtime (docs/compile.md).
+// manifest.json, which describes the source functions, their kernels, the
+// files (with SHA-256) and what the host CPU must support, for the runtime
+// (docs/artifact.md defines the format).
 //
 // Only the dialects attn's inputs and kernels use are registered (not
 // InitAllDialects), to keep this unit cheap to compile.
@@ -19,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Target/CPUBackend.h"
 
@@ -33,15 +36,25 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <map>
+#include <set>
 
 #ifndef ATTN_VERSION
 #define ATTN_VERSION "0.1.0"
@@ -226,8 +239,335 @@ static FailureOr<json::Object> describeKernel(func::FuncOp kernel,
   return entry;
 }
 
-static FailureOr<json::Object> buildManifest(ModuleOp module,
-                                             const CPUTarget &target) {
+//===----------------------------------------------------------------------===//
+// Source functions
+//===----------------------------------------------------------------------===//
+
+/// A source function's signature, taken just before attn-convert-to-cpu
+/// replaces the function by its kernels: the runtime calls functions, and
+/// their arguments and results are what the caller passes.
+struct SourceFunction {
+  std::string name;
+  SmallVector<Type> inputs, results;
+};
+
+static SmallVector<SourceFunction> captureSourceFunctions(ModuleOp module) {
+  SmallVector<SourceFunction> functions;
+  // The functions attn-convert-to-cpu converts: those with attention ops.
+  for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+    if (func.getBody().empty() || func.getBody().getOps<AttentionOp>().empty())
+      continue;
+    SourceFunction f;
+    f.name = func.getSymName().str();
+    llvm::append_range(f.inputs, func.getArgumentTypes());
+    llvm::append_range(f.results, func.getResultTypes());
+    functions.push_back(std::move(f));
+  }
+  return functions;
+}
+
+/// The manifest's dtype of an element type, or "" for one the runtime
+/// cannot pass.
+static StringRef manifestDtype(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isInteger(1))
+    return "bool";
+  return "";
+}
+
+/// Union-find over the dynamic dimensions of a function's tensors and the
+/// size names of its kernels: dimensions that one kernel ties together
+/// (query and key share B; key and value share Skv) end in one class,
+/// which becomes one name in the manifest.
+namespace {
+class SizeClasses {
+public:
+  int node(const std::string &key) {
+    auto [it, inserted] = ids.try_emplace(key, static_cast<int>(parent.size()));
+    if (inserted)
+      parent.push_back(it->second);
+    return it->second;
+  }
+  int find(int x) {
+    while (parent[x] != x)
+      x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  void join(int a, int b) { parent[find(a)] = find(b); }
+
+private:
+  std::map<std::string, int> ids;
+  SmallVector<int> parent;
+};
+} // namespace
+
+static std::string tensorKey(bool output, int64_t index, int64_t dim) {
+  return (output ? "out" : "in") + std::to_string(index) + "." +
+         std::to_string(dim);
+}
+
+/// The manifest's "functions": each source function's inputs and outputs
+/// (dtype, shape with named dynamic sizes, the role of the first kernel
+/// that uses it) and its kernels in order.
+static FailureOr<json::Array>
+describeFunctions(ArrayRef<SourceFunction> functions,
+                  const json::Array &kernels) {
+  json::Array out;
+  for (const SourceFunction &f : functions) {
+    auto error = [&](const Twine &message) {
+      fail("function @" + f.name + ": " + message);
+      return failure();
+    };
+    SmallVector<const json::Object *> mine;
+    for (const json::Value &k : kernels)
+      if (k.getAsObject()->getString("source") == f.name)
+        mine.push_back(k.getAsObject());
+    if (mine.empty())
+      return error("produced no kernel");
+
+    SmallVector<RankedTensorType> types;
+    SmallVector<Type> all(f.inputs);
+    all.append(f.results.begin(), f.results.end());
+    for (auto [i, type] : llvm::enumerate(all)) {
+      bool output = i >= f.inputs.size();
+      size_t index = output ? i - f.inputs.size() : i;
+      auto tensor = dyn_cast<RankedTensorType>(type);
+      std::string what =
+          (output ? "result " : "argument ") + std::to_string(index);
+      if (!tensor || manifestDtype(tensor.getElementType()).empty() ||
+          tensor.getRank() < 1 || tensor.getRank() > 8) {
+        std::string text;
+        llvm::raw_string_ostream(text) << type;
+        return error(what + " has type " + text +
+                     "; the runtime passes ranked tensors of rank 1 to 8 of "
+                     "f32, f16, bf16, i32 or i1");
+      }
+      types.push_back(tensor);
+    }
+    auto typeOf = [&](bool output, int64_t index) {
+      return types[output ? f.inputs.size() + index : index];
+    };
+
+    // Who uses which tensor as what, and which sizes each kernel ties.
+    SizeClasses classes;
+    std::map<int, std::string> preferred; // class root -> size name
+    std::vector<std::string> roles(types.size());
+    SmallVector<int> writer(f.results.size(), 0);
+    for (auto [k, kernel] : llvm::enumerate(mine)) {
+      const json::Array *args = kernel->getArray("operand_args");
+      std::optional<int64_t> result = kernel->getInteger("result_index");
+      std::optional<int64_t> queryHeads = kernel->getInteger("query_heads"),
+                             keyHeads = kernel->getInteger("key_heads");
+      StringRef gates = kernel->getString("gates").value_or("none");
+      if (!args || !result || *result < 0 ||
+          *result >= static_cast<int64_t>(f.results.size()))
+        return error("kernel " + kernel->getString("name")->str() +
+                     " has no result_index among the function's results: "
+                     "each attention result must be returned");
+      if (!queryHeads || *queryHeads < 1 || !keyHeads || *keyHeads < 1)
+        return error("the runtime needs fixed head counts; kernel " +
+                     kernel->getString("name")->str() + " has dynamic ones");
+      ++writer[*result];
+      struct Use {
+        bool output;
+        int64_t index;
+        const char *role;
+        SmallVector<StringRef, 4> dims;
+      };
+      SmallVector<Use> uses;
+      auto arg = [&](size_t i) { return *(*args)[i].getAsInteger(); };
+      uses.push_back({false, arg(0), "query", {"B", "Hq", "Sq", "D"}});
+      uses.push_back({false, arg(1), "key", {"B", "Hkv", "Skv", "D"}});
+      uses.push_back({false, arg(2), "value", {"B", "Hkv", "Skv", "Dv"}});
+      if (gates == "gates")
+        uses.push_back({false, arg(3), "gates", {"B", "Hq"}});
+      else if (gates == "active")
+        uses.push_back({false, arg(3), "active", {"pairs"}});
+      uses.push_back({true, *result, "out", {"B", "Hq", "Sq", "Dv"}});
+      for (const Use &use : uses) {
+        RankedTensorType type = typeOf(use.output, use.index);
+        size_t slot = use.output ? f.inputs.size() + use.index : use.index;
+        if (roles[slot].empty())
+          roles[slot] = use.role;
+        if (type.getRank() != static_cast<int64_t>(use.dims.size()))
+          return error(std::string("the ") + use.role + " of kernel " +
+                       kernel->getString("name")->str() + " has rank " +
+                       std::to_string(type.getRank()) + ", expected " +
+                       std::to_string(use.dims.size()));
+        for (auto [d, name] : llvm::enumerate(use.dims)) {
+          if (!type.isDynamicDim(d))
+            continue;
+          int symbol = classes.node("k" + std::to_string(k) + "." + name.str());
+          classes.join(classes.node(tensorKey(use.output, use.index, d)),
+                       symbol);
+        }
+      }
+      // The kernel's own size names, earliest kernel first, name classes.
+      for (const Use &use : uses)
+        for (auto [d, name] : llvm::enumerate(use.dims))
+          if (typeOf(use.output, use.index).isDynamicDim(d))
+            preferred.try_emplace(
+                classes.find(classes.node("k" + std::to_string(k) + "." +
+                                          name.str())),
+                name.str());
+    }
+    for (auto [index, count] : llvm::enumerate(writer))
+      if (count != 1)
+        return error("result " + std::to_string(index) + " is " +
+                     (count ? "written by " + std::to_string(count) +
+                                  " attention ops"
+                            : std::string("written by no kernel (an "
+                                          "argument returned as is, or an "
+                                          "attention result returned "
+                                          "twice?)")) +
+                     "; the runtime fills each result from exactly one "
+                     "kernel");
+
+    // Name every class once; a name two classes want gets a number.
+    std::map<int, std::string> names;
+    std::set<std::string> taken;
+    auto nameOf = [&](bool output, int64_t index, int64_t dim) {
+      int root = classes.find(classes.node(tensorKey(output, index, dim)));
+      auto it = names.find(root);
+      if (it != names.end())
+        return it->second;
+      auto want = preferred.find(root);
+      std::string base = want != preferred.end()
+                             ? want->second
+                             : (output ? "out" : "arg") +
+                                   std::to_string(index) + "_" +
+                                   std::to_string(dim);
+      std::string name = base;
+      for (int n = 2; taken.count(name); ++n)
+        name = base + std::to_string(n);
+      taken.insert(name);
+      return names[root] = name;
+    };
+    auto tensors = [&](bool output) {
+      json::Array list;
+      size_t count = output ? f.results.size() : f.inputs.size();
+      for (size_t i = 0; i < count; ++i) {
+        RankedTensorType type = typeOf(output, i);
+        json::Array shape;
+        for (int64_t d = 0; d < type.getRank(); ++d)
+          shape.push_back(type.isDynamicDim(d)
+                              ? json::Value(nameOf(output, i, d))
+                              : json::Value(type.getDimSize(d)));
+        json::Object entry{{"dtype", manifestDtype(type.getElementType())},
+                           {"shape", std::move(shape)}};
+        const std::string &role =
+            roles[output ? f.inputs.size() + i : i];
+        if (!role.empty())
+          entry["role"] = role;
+        list.push_back(std::move(entry));
+      }
+      return list;
+    };
+    json::Array inputs = tensors(false), outputs = tensors(true);
+    json::Array kernelNames;
+    for (const json::Object *k : mine)
+      kernelNames.push_back(*k->getString("name"));
+    out.push_back(json::Object{{"name", f.name},
+                               {"inputs", std::move(inputs)},
+                               {"outputs", std::move(outputs)},
+                               {"kernels", std::move(kernelNames)}});
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Host requirements
+//===----------------------------------------------------------------------===//
+
+/// The CPU features the runtime can check (runtime/lib/host_cpu.cpp,
+/// docs/artifact.md), with LLVM's name for each.
+static ArrayRef<std::pair<StringRef, StringRef>>
+checkableFeatures(llvm::Triple::ArchType arch) {
+  static const std::pair<StringRef, StringRef> x86[] = {
+      {"sse2", "sse2"},
+      {"sse3", "sse3"},
+      {"ssse3", "ssse3"},
+      {"sse4.1", "sse4.1"},
+      {"sse4.2", "sse4.2"},
+      {"popcnt", "popcnt"},
+      {"avx", "avx"},
+      {"avx2", "avx2"},
+      {"fma", "fma"},
+      {"f16c", "f16c"},
+      {"bmi1", "bmi"},
+      {"bmi2", "bmi2"},
+      {"lzcnt", "lzcnt"},
+      {"movbe", "movbe"},
+      {"avx512f", "avx512f"},
+      {"avx512cd", "avx512cd"},
+      {"avx512bw", "avx512bw"},
+      {"avx512dq", "avx512dq"},
+      {"avx512vl", "avx512vl"},
+      {"avx512ifma", "avx512ifma"},
+      {"avx512vbmi", "avx512vbmi"},
+      {"avx512vbmi2", "avx512vbmi2"},
+      {"avx512vnni", "avx512vnni"},
+      {"avx512bitalg", "avx512bitalg"},
+      {"avx512vpopcntdq", "avx512vpopcntdq"},
+      {"avx512bf16", "avx512bf16"},
+      {"avx512fp16", "avx512fp16"},
+      {"avxvnni", "avxvnni"},
+      {"gfni", "gfni"}};
+  static const std::pair<StringRef, StringRef> arm[] = {
+      {"neon", "neon"}, {"fp16", "fullfp16"}, {"dotprod", "dotprod"},
+      {"bf16", "bf16"}, {"i8mm", "i8mm"},     {"sve", "sve"},
+      {"sve2", "sve2"}};
+  if (arch == llvm::Triple::x86_64)
+    return x86;
+  if (arch == llvm::Triple::aarch64)
+    return arm;
+  return {};
+}
+
+/// What a CPU must support to run code compiled for `target`: its
+/// architecture and every checkable feature that the target's CPU and
+/// feature string enable (any of them may appear in the code).
+static FailureOr<json::Object> hostRequirements(const CPUTarget &target) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargetMCs();
+  llvm::Triple triple(target.triple);
+  StringRef arch = triple.getArch() == llvm::Triple::x86_64    ? "x86_64"
+                   : triple.getArch() == llvm::Triple::aarch64 ? "aarch64"
+                                                               : "";
+  if (arch.empty()) {
+    fail("the runtime has no CPU check for " + target.triple);
+    return failure();
+  }
+  std::string error;
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!llvmTarget) {
+    fail("LLVM has no target for " + target.triple + ": " + error);
+    return failure();
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      llvmTarget->createMCSubtargetInfo(triple, target.cpu, target.features));
+  if (!info) {
+    fail("cannot describe CPU " + target.cpu + " of " + target.triple);
+    return failure();
+  }
+  json::Array features;
+  for (auto [name, llvmName] : checkableFeatures(triple.getArch()))
+    if (info->checkFeatures(("+" + llvmName).str()))
+      features.push_back(name);
+  return json::Object{{"arch", arch}, {"cpu_features", std::move(features)}};
+}
+
+static FailureOr<json::Object>
+buildManifest(ModuleOp module, const CPUTarget &target,
+              ArrayRef<SourceFunction> sourceFunctions) {
   json::Array kernels;
   bool ok = true;
   module.walk([&](func::FuncOp func) {
@@ -243,23 +583,34 @@ static FailureOr<json::Object> buildManifest(ModuleOp module,
   });
   if (!ok)
     return failure();
+  FailureOr<json::Array> functions = describeFunctions(sourceFunctions, kernels);
+  FailureOr<json::Object> host = hostRequirements(target);
+  if (failed(functions) || failed(host))
+    return failure();
+  // "files" is added by writeArtifact once kernels.so exists.
   return json::Object{
       {"format", "attn-artifact"},
       {"version", 1},
       {"compiler", "attn " ATTN_VERSION " (LLVM " LLVM_VERSION_STRING ")"},
       {"target", target.name},
+      {"table_target", target.tableTarget},
       {"llvm_cpu", target.cpu},
       {"triple", target.triple},
+      {"host_requirements", std::move(*host)},
       {"library", "kernels.so"},
+      {"functions", std::move(*functions)},
       {"kernels", std::move(kernels)}};
 }
 
-/// Writes `value` with object keys in the order docs/compile.md lists them
+/// Writes `value` with object keys in the order docs/artifact.md lists them
 /// (json::Object alone would print them sorted, "compiler" before "format").
+/// One order serves every object: each object's keys are a subsequence.
 static void writeOrdered(json::OStream &os, const json::Value &value) {
   static const StringRef order[] = {
-      "format", "version", "compiler", "target", "llvm_cpu", "triple",
-      "library", "kernels", "name", "symbol", "work_items_symbol", "source",
+      "format", "version", "compiler", "target", "table_target", "llvm_cpu",
+      "triple", "host_requirements", "arch", "cpu_features", "library",
+      "files", "path", "size", "sha256", "functions", "name", "role",
+      "inputs", "outputs", "kernels", "symbol", "work_items_symbol", "source",
       "kind", "dtype", "rank", "shape", "head_dim", "value_dim", "query_tile",
       "key_tile", "gated", "gates", "pattern", "scale", "query_heads",
       "key_heads", "batch", "query_len", "key_len", "operand_args",
@@ -295,6 +646,8 @@ static void writeOrdered(json::OStream &os, const json::Value &value) {
 // Driver
 //===----------------------------------------------------------------------===//
 
+/// attn's passes up to (not including) attn-convert-to-cpu, which then runs
+/// on its own: the source functions' signatures are read in between.
 static void addAttnPasses(PassManager &pm, ModuleOp module,
                           const CPUTarget &target) {
   // A schedule only when there is one: the pass refuses modules without.
@@ -316,9 +669,6 @@ static void addAttnPasses(PassManager &pm, ModuleOp module,
   plan.queryTile = queryTile;
   plan.keyTile = keyTile;
   pm.addPass(createAttnPlanBlocks(plan));
-  ConvertAttnToCPUOptions convert;
-  convert.target = target.tableTarget;
-  pm.addPass(createConvertAttnToCPU(convert));
 }
 
 /// Opens `-o` (stdout when absent or "-"; binary kinds were refused then).
@@ -332,7 +682,7 @@ static std::unique_ptr<llvm::ToolOutputFile> openOutput() {
 }
 
 static int writeArtifact(ModuleOp module, const CPUTarget &target,
-                         const json::Object &manifest) {
+                         json::Object manifest) {
   StringRef dir = outputFilename;
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return fail("cannot create directory '" + dir + "': " + ec.message());
@@ -341,13 +691,28 @@ static int writeArtifact(ModuleOp module, const CPUTarget &target,
   llvm::sys::path::append(manifestPath, "manifest.json");
   if (failed(buildCPUSharedLibrary(module, target, library)))
     return 1;
+  // Size and SHA-256 of every file, so that the runtime refuses a truncated
+  // or swapped one before loading it.
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
+      llvm::MemoryBuffer::getFile(library, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  if (!bytes)
+    return fail("cannot read back '" + library +
+                "': " + bytes.getError().message());
+  std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>((*bytes)->getBufferStart()),
+      (*bytes)->getBufferSize()));
+  manifest["files"] = json::Array{json::Object{
+      {"path", "kernels.so"},
+      {"size", static_cast<int64_t>((*bytes)->getBufferSize())},
+      {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}}};
   std::error_code ec;
   llvm::raw_fd_ostream os(manifestPath, ec, llvm::sys::fs::OF_Text);
   if (ec)
     return fail("cannot write '" + manifestPath + "': " + ec.message());
   {
     json::OStream jsonOS(os, /*IndentSize=*/2);
-    writeOrdered(jsonOS, json::Value(json::Object(manifest)));
+    writeOrdered(jsonOS, json::Value(std::move(manifest)));
   }
   os << "\n";
   return 0;
@@ -416,6 +781,16 @@ int main(int argc, char **argv) {
   addAttnPasses(attnPM, *module, *target);
   if (failed(attnPM.run(*module)))
     return 1;
+  SmallVector<SourceFunction> sourceFunctions =
+      captureSourceFunctions(*module);
+  PassManager convertPM(&context);
+  if (failed(applyPassManagerCLOptions(convertPM)))
+    return 1;
+  ConvertAttnToCPUOptions convert;
+  convert.target = target->tableTarget;
+  convertPM.addPass(createConvertAttnToCPU(convert));
+  if (failed(convertPM.run(*module)))
+    return 1;
 
   if (emitKind == EmitKind::MLIR) {
     auto out = openOutput();
@@ -428,7 +803,8 @@ int main(int argc, char **argv) {
   }
 
   // Read before lowering: the LLVM lowering drops the kernels' attributes.
-  FailureOr<json::Object> manifest = buildManifest(*module, *target);
+  FailureOr<json::Object> manifest =
+      buildManifest(*module, *target, sourceFunctions);
   if (failed(manifest))
     return 1;
 
@@ -441,7 +817,7 @@ int main(int argc, char **argv) {
 
   switch (emitKind) {
   case EmitKind::Artifact:
-    return writeArtifact(*module, *target, *manifest);
+    return writeArtifact(*module, *target, std::move(*manifest));
   case EmitKind::SharedLibrary:
     return failed(buildCPUSharedLibrary(*module, *target, outputFilename)) ? 1
                                                                            : 0;

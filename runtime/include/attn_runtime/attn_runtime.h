@@ -57,7 +57,7 @@ typedef enum attn_dtype {
   ATTN_DTYPE_F16,
   ATTN_DTYPE_BF16,
   ATTN_DTYPE_I32,
-  ATTN_DTYPE_BOOL /* one byte per element, 0 or 1 */
+  ATTN_DTYPE_BOOL /* one byte per element, 0 or 1 (any nonzero byte reads as 1) */
 } attn_dtype;
 
 typedef enum attn_device { ATTN_DEVICE_CPU = 0, ATTN_DEVICE_CUDA } attn_device;
@@ -87,8 +87,9 @@ ATTN_API const char *attn_status_name(attn_status status);
 /* "f32", "f16", "bf16", "i32", "bool" (the manifest's spelling). */
 ATTN_API const char *attn_dtype_name(attn_dtype dtype);
 
-/* A runtime: a CPU thread pool (threads <= 0: one per core) and, created on
- * first GPU use, the CUDA primary context. One runtime may be shared by
+/* A runtime: a CPU thread pool (threads <= 0: one per core; at most 4096,
+ * the calling thread included) and, once GPU kernels exist, the CUDA
+ * primary context, retained on first GPU use. One runtime may be shared by
  * threads: calls on it are serialized where they share the pool. */
 ATTN_API attn_status attn_runtime_create(int threads, attn_runtime **out);
 ATTN_API void attn_runtime_destroy(attn_runtime *runtime);
@@ -157,8 +158,8 @@ ATTN_API const char *attn_artifact_info(const attn_artifact *artifact,
  * never launched and their outputs are zero-filled. An active list given
  * directly (i32, b * Hq + h) must be strictly ascending. `stream` is a
  * CUstream for GPU artifacts (NULL: the default stream), ignored on the
- * CPU, where the call returns when done. Functions with CUDA kernels return
- * UNSUPPORTED until GPU kernels are generated (docs/artifact.md). Outputs
+ * CPU, where the call returns when done; CUDA launches are asynchronous on
+ * it. Gated CUDA kernels are UNSUPPORTED for now (docs/artifact.md). Outputs
  * must not overlap the inputs or each other (only an output overlapping
  * itself is detected). */
 ATTN_API attn_status attn_call(attn_runtime *runtime,

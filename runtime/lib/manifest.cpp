@@ -1,0 +1,1131 @@
+//===- manifest.cpp - The artifact manifest: model and checks -------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// Every field is read through Reader, which records the first problem with
+// the field's path ("kernels[2].operand_args[1]") and makes later reads
+// no-ops; parseManifest then returns that problem. The launcher indexes
+// tensors with operand_args and result_index, so everything it relies on is
+// range-checked here, once, instead of at every call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "manifest.h"
+
+#include "json.h"
+#include "sha256.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace attn::rt;
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+const char *attn::rt::dtypeName(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+    return "f32";
+  case ATTN_DTYPE_F16:
+    return "f16";
+  case ATTN_DTYPE_BF16:
+    return "bf16";
+  case ATTN_DTYPE_I32:
+    return "i32";
+  case ATTN_DTYPE_BOOL:
+    return "bool";
+  }
+  return "unknown";
+}
+
+bool attn::rt::parseDtype(std::string_view name, attn_dtype &dtype) {
+  for (attn_dtype d : {ATTN_DTYPE_F32, ATTN_DTYPE_F16, ATTN_DTYPE_BF16,
+                       ATTN_DTYPE_I32, ATTN_DTYPE_BOOL})
+    if (name == dtypeName(d)) {
+      dtype = d;
+      return true;
+    }
+  return false;
+}
+
+int64_t attn::rt::dtypeBytes(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+  case ATTN_DTYPE_I32:
+    return 4;
+  case ATTN_DTYPE_F16:
+  case ATTN_DTYPE_BF16:
+    return 2;
+  case ATTN_DTYPE_BOOL:
+    return 1;
+  }
+  return 0;
+}
+
+const FunctionSpec *Manifest::findFunction(std::string_view name) const {
+  for (const FunctionSpec &f : functions)
+    if (f.name == name)
+      return &f;
+  return nullptr;
+}
+
+const FileSpec *Manifest::findFile(std::string_view path) const {
+  for (const FileSpec &f : files)
+    if (f.path == path)
+      return &f;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Reading fields
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// Bounds on what a manifest may declare. Real ones are far below; the
+// bounds keep hostile ones from making the runtime allocate or loop much.
+constexpr size_t kMaxEntries = 4096;   // files, kernels, functions
+constexpr size_t kMaxArguments = 256;  // inputs or outputs of a function
+constexpr size_t kMaxNameBytes = 1024; // names, symbols, paths
+constexpr int64_t kMaxStaticSize = int64_t(1) << 40;
+
+/// `text` for a message: quoted, escaped, and cut when long.
+std::string show(std::string_view text) {
+  if (text.size() > 80)
+    return json::quote(text.substr(0, 77)) + "...";
+  return json::quote(text);
+}
+
+class Reader {
+public:
+  bool failed() const { return !status.ok(); }
+  const Status &result() const { return status; }
+
+  void fail(const std::string &where, const std::string &what,
+            attn_status code = ATTN_ERROR_CORRUPT_ARTIFACT) {
+    if (!failed())
+      status = Status::error(code, "manifest.json: " +
+                                       (where.empty() ? "" : where + ": ") +
+                                       what);
+  }
+
+  /// obj[key] if it has `kind`; nullptr (and a failure when `required` or
+  /// when present with another kind) otherwise.
+  const json::Value *get(const json::Value &obj, const char *key,
+                         const std::string &where, json::Kind kind,
+                         bool required = true) {
+    if (failed())
+      return nullptr;
+    const json::Value *v = obj.find(key);
+    if (!v) {
+      if (required)
+        fail(where, std::string("missing field \"") + key + "\"");
+      return nullptr;
+    }
+    if (v->kind != kind) {
+      fail(join(where, key), std::string("must be ") + json::kindName(kind) +
+                                 ", found " + json::kindName(v->kind));
+      return nullptr;
+    }
+    return v;
+  }
+
+  static std::string join(const std::string &where, const char *key) {
+    return where.empty() ? std::string(key) : where + "." + key;
+  }
+
+  bool string(const json::Value &obj, const char *key, const std::string &where,
+              std::string &out, bool required = true) {
+    const json::Value *v = get(obj, key, where, json::Kind::String, required);
+    if (!v)
+      return false;
+    out = v->string;
+    return true;
+  }
+
+  /// A string that is a name: non-empty, bounded, printable (it ends up in
+  /// messages and in dlsym calls).
+  bool name(const json::Value &obj, const char *key, const std::string &where,
+            std::string &out, bool required = true) {
+    if (!string(obj, key, where, out, required))
+      return false;
+    return checkName(out, join(where, key));
+  }
+
+  bool checkName(const std::string &text, const std::string &where) {
+    if (text.empty()) {
+      fail(where, "must not be empty");
+      return false;
+    }
+    if (text.size() > kMaxNameBytes) {
+      fail(where, "is longer than " + std::to_string(kMaxNameBytes) +
+                      " bytes");
+      return false;
+    }
+    for (char c : text)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        fail(where, show(text) + " holds a control character");
+        return false;
+      }
+    return true;
+  }
+
+  bool integer(const json::Value &obj, const char *key, const std::string &where,
+               int64_t &out, int64_t min, int64_t max, bool required = true) {
+    const json::Value *v = get(obj, key, where, json::Kind::Number, required);
+    if (!v)
+      return false;
+    return checkInteger(*v, join(where, key), out, min, max);
+  }
+
+  bool checkInteger(const json::Value &v, const std::string &where,
+                    int64_t &out, int64_t min, int64_t max) {
+    if (v.kind != json::Kind::Number || !v.isInteger) {
+      fail(where, std::string("must be an integer, found ") +
+                      (v.kind == json::Kind::Number ? "a non-integer number"
+                                                    : json::kindName(v.kind)));
+      return false;
+    }
+    if (v.integer < min || v.integer > max) {
+      fail(where, "must be in [" + std::to_string(min) + ", " +
+                      std::to_string(max) + "], found " +
+                      std::to_string(v.integer));
+      return false;
+    }
+    out = v.integer;
+    return true;
+  }
+
+  bool boolean(const json::Value &obj, const char *key, const std::string &where,
+               bool &out, bool required = true) {
+    const json::Value *v = get(obj, key, where, json::Kind::Bool, required);
+    if (!v)
+      return false;
+    out = v->boolean;
+    return true;
+  }
+
+  /// obj[key] as an array of at most `max` items.
+  const json::Value *array(const json::Value &obj, const char *key,
+                           const std::string &where, size_t max,
+                           bool required = true) {
+    const json::Value *v = get(obj, key, where, json::Kind::Array, required);
+    if (v && v->items.size() > max) {
+      fail(join(where, key), "has " + std::to_string(v->items.size()) +
+                                 " entries, more than the limit of " +
+                                 std::to_string(max));
+      return nullptr;
+    }
+    return v;
+  }
+
+private:
+  Status status = Status::success();
+};
+
+std::string index(const char *array, size_t i) {
+  return std::string(array) + "[" + std::to_string(i) + "]";
+}
+
+/// A relative path inside the artifact directory: no absolute paths, no
+/// "." or ".." components, no empty components. The runtime must never read
+/// outside the directory it was given.
+bool safePath(const std::string &path, std::string &why) {
+  if (path.front() == '/') {
+    why = "is an absolute path";
+    return false;
+  }
+  size_t start = 0;
+  for (;;) {
+    size_t end = path.find('/', start);
+    std::string part = path.substr(start, end == std::string::npos
+                                              ? std::string::npos
+                                              : end - start);
+    if (part.empty()) {
+      why = "has an empty path component";
+      return false;
+    }
+    if (part == "." || part == "..") {
+      why = "has a '" + part + "' component (files must lie inside the "
+            "artifact directory)";
+      return false;
+    }
+    if (end == std::string::npos)
+      return true;
+    start = end + 1;
+  }
+}
+
+bool isSymbolChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '$';
+}
+
+void readDtype(Reader &r, const json::Value &obj, const std::string &where,
+               attn_dtype &out, bool tensorOnly) {
+  std::string text;
+  if (!r.string(obj, "dtype", where, text))
+    return;
+  attn_dtype d;
+  if (!parseDtype(text, d) ||
+      (tensorOnly && d != ATTN_DTYPE_F32 && d != ATTN_DTYPE_F16 &&
+       d != ATTN_DTYPE_BF16)) {
+    r.fail(where + ".dtype",
+           show(text) + (tensorOnly ? " is not a kernel element type (f32, "
+                                      "f16, bf16)"
+                                    : " is not a dtype (f32, f16, bf16, i32, "
+                                      "bool)"));
+    return;
+  }
+  out = d;
+}
+
+void readTensor(Reader &r, const json::Value &v, const std::string &where,
+                TensorSpec &out) {
+  if (!v.isObject()) {
+    r.fail(where, std::string("must be an object, found ") +
+                      json::kindName(v.kind));
+    return;
+  }
+  readDtype(r, v, where, out.dtype, /*tensorOnly=*/false);
+  if (v.find("role"))
+    r.name(v, "role", where, out.role);
+  const json::Value *shape = r.array(v, "shape", where, ATTN_MAX_RANK);
+  if (!shape)
+    return;
+  if (shape->items.empty()) {
+    r.fail(where + ".shape", "must have at least one dimension");
+    return;
+  }
+  for (size_t i = 0; i < shape->items.size() && !r.failed(); ++i) {
+    const json::Value &d = shape->items[i];
+    const std::string at = where + "." + index("shape", i);
+    Dim dim;
+    if (d.isString()) {
+      if (d.string.empty() || d.string.size() > 64) {
+        r.fail(at, "a dynamic size's name must have 1 to 64 bytes");
+        return;
+      }
+      if (!r.checkName(d.string, at))
+        return;
+      dim.symbol = d.string;
+    } else if (!r.checkInteger(d, at, dim.size, 1, kMaxStaticSize)) {
+      return;
+    }
+    out.shape.push_back(dim);
+  }
+}
+
+void readFiles(Reader &r, const json::Value &root, Manifest &m) {
+  const json::Value *files = r.array(root, "files", "", kMaxEntries);
+  if (!files)
+    return;
+  for (size_t i = 0; i < files->items.size() && !r.failed(); ++i) {
+    const json::Value &f = files->items[i];
+    const std::string where = index("files", i);
+    if (!f.isObject()) {
+      r.fail(where, std::string("must be an object, found ") +
+                        json::kindName(f.kind));
+      return;
+    }
+    FileSpec spec;
+    int64_t size = 0;
+    if (!r.name(f, "path", where, spec.path) ||
+        !r.integer(f, "size", where, size, 0, INT64_MAX) ||
+        !r.string(f, "sha256", where, spec.sha256))
+      return;
+    std::string why;
+    if (!safePath(spec.path, why)) {
+      r.fail(where + ".path", show(spec.path) + " " + why);
+      return;
+    }
+    if (spec.sha256.size() != 64 ||
+        !std::all_of(spec.sha256.begin(), spec.sha256.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        })) {
+      r.fail(where + ".sha256", "must be 64 lowercase hex digits, found " +
+                                    show(spec.sha256));
+      return;
+    }
+    if (m.findFile(spec.path)) {
+      r.fail(where + ".path", show(spec.path) + " is listed twice");
+      return;
+    }
+    spec.size = static_cast<uint64_t>(size);
+    m.files.push_back(std::move(spec));
+  }
+}
+
+void requireListed(Reader &r, const Manifest &m, const std::string &where,
+                   const std::string &path) {
+  if (!r.failed() && !m.findFile(path))
+    r.fail(where, show(path) + " is not listed in \"files\" (every file the "
+                               "runtime loads must carry a checksum)");
+}
+
+void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
+              const Manifest &m, CudaKernelSpec &cuda) {
+  const json::Value *c = r.get(k, "cuda", kernelWhere, json::Kind::Object);
+  if (!c)
+    return;
+  const std::string where = kernelWhere + ".cuda";
+  if (!r.name(*c, "entry", where, cuda.entry))
+    return;
+  // The softmax scale a `scale` parameter passes (the kernel's own field).
+  if (const json::Value *scale = k.find("scale")) {
+    if (!scale->isNumber() || !(scale->number > 0) ||
+        !(scale->number < 1e30)) {
+      r.fail(kernelWhere + ".scale", "must be a positive number");
+      return;
+    }
+    cuda.scale = scale->number;
+  }
+  if (const json::Value *binaries =
+          r.get(*c, "binaries", where, json::Kind::Object, false)) {
+    if (binaries->keys.size() > 64) {
+      r.fail(where + ".binaries", "has more than 64 entries");
+      return;
+    }
+    for (size_t i = 0; i < binaries->keys.size() && !r.failed(); ++i) {
+      const std::string &chip = binaries->keys[i];
+      const std::string at = where + ".binaries." + chip;
+      // "sm_" digits, optionally "a" (arch-specific features, e.g. wgmma).
+      size_t digits = 0;
+      while (3 + digits < chip.size() && chip[3 + digits] >= '0' &&
+             chip[3 + digits] <= '9')
+        ++digits;
+      bool valid = chip.rfind("sm_", 0) == 0 && digits >= 2 && digits <= 3 &&
+                   (chip.size() == 3 + digits ||
+                    (chip.size() == 4 + digits && chip.back() == 'a'));
+      if (!valid) {
+        r.fail(where + ".binaries", show(chip) +
+                                        " is not a chip name like \"sm_90\" "
+                                        "or \"sm_90a\"");
+        return;
+      }
+      const json::Value &file = binaries->items[i];
+      if (!file.isString() || !r.checkName(file.string, at)) {
+        if (!r.failed())
+          r.fail(at, "must be a file name");
+        return;
+      }
+      requireListed(r, m, at, file.string);
+      cuda.binaries[chip] = file.string;
+    }
+  }
+  if (const json::Value *ptx =
+          r.get(*c, "ptx", where, json::Kind::Object, false)) {
+    if (!r.name(*ptx, "file", where + ".ptx", cuda.ptxFile) ||
+        !r.name(*ptx, "target", where + ".ptx", cuda.ptxTarget))
+      return;
+    requireListed(r, m, where + ".ptx.file", cuda.ptxFile);
+  }
+  if (!r.failed() && cuda.binaries.empty() && cuda.ptxFile.empty())
+    r.fail(where, "has neither \"binaries\" nor \"ptx\"");
+  if (const json::Value *block = r.array(*c, "block", where, 3)) {
+    if (block->items.size() != 3) {
+      r.fail(where + ".block", "must have 3 entries (x, y, z)");
+      return;
+    }
+    for (int i = 0; i < 3; ++i)
+      if (!r.checkInteger(block->items[i], where + "." + index("block", i),
+                          cuda.block[i], 1, 1024))
+        return;
+    if (cuda.block[0] * cuda.block[1] * cuda.block[2] > 1024) {
+      r.fail(where + ".block", "has more than 1024 threads");
+      return;
+    }
+  }
+  r.integer(*c, "dynamic_shared_memory", where, cuda.dynamicSharedMemory, 0,
+            int64_t(1) << 20);
+  if (const json::Value *grid = r.get(*c, "grid", where, json::Kind::Object)) {
+    r.name(*grid, "rule", where + ".grid", cuda.gridRule);
+    if (grid->find("query_tile"))
+      r.integer(*grid, "query_tile", where + ".grid", cuda.gridQueryTile, 1,
+                1 << 20);
+  }
+  if (const json::Value *params = r.array(*c, "params", where, 256)) {
+    cuda.numParams = params->items.size();
+    for (size_t i = 0; i < params->items.size() && !r.failed(); ++i) {
+      const json::Value &p = params->items[i];
+      const std::string at = where + "." + index("params", i);
+      if (!p.isObject()) {
+        r.fail(at, "must be an object {name, type, value}");
+        return;
+      }
+      CudaParam param;
+      std::string type, value;
+      if (!r.name(p, "name", at, param.name) ||
+          !r.string(p, "type", at, type) || !r.string(p, "value", at, value))
+        return;
+      static const std::pair<const char *, CudaParam::Type> types[] = {
+          {"ptr", CudaParam::Type::Ptr}, {"i32", CudaParam::Type::I32},
+          {"i64", CudaParam::Type::I64}, {"f32", CudaParam::Type::F32}};
+      bool known = false;
+      for (const auto &[text, t] : types)
+        if (type == text) {
+          param.type = t;
+          known = true;
+        }
+      if (!known) {
+        r.fail(at + ".type", show(type) + " is not ptr, i32, i64 or f32");
+        return;
+      }
+      // value: a tensor (its device pointer), tensor.stride[i], a size, or
+      // the scale; each only with a type that can carry it.
+      static const char *tensors[] = {"query", "key", "value", "out",
+                                      "active"};
+      static const char *sizes[] = {"B", "Sq", "Skv", "pairs", "Hq", "Hkv"};
+      bool ok = false;
+      for (const char *t : tensors) {
+        std::string name = t;
+        if (value == name) {
+          param.source = CudaParam::Source::Tensor;
+          param.tensor = name;
+          ok = param.type == CudaParam::Type::Ptr;
+        } else if (value.size() == name.size() + 10 &&
+                   value.compare(0, name.size() + 8, name + ".stride[") == 0 &&
+                   value.back() == ']' && value[name.size() + 8] >= '0' &&
+                   value[name.size() + 8] <= '3' && name != "active") {
+          param.source = CudaParam::Source::Stride;
+          param.tensor = name;
+          param.dim = value[name.size() + 8] - '0';
+          ok = param.type == CudaParam::Type::I64 ||
+               param.type == CudaParam::Type::I32;
+        }
+      }
+      for (const char *sz : sizes)
+        if (value == sz) {
+          param.source = CudaParam::Source::Size;
+          param.size = sz;
+          ok = param.type == CudaParam::Type::I64 ||
+               param.type == CudaParam::Type::I32;
+        }
+      if (value == "scale") {
+        param.source = CudaParam::Source::Scale;
+        ok = param.type == CudaParam::Type::F32;
+      }
+      if (!ok) {
+        r.fail(at + ".value",
+               show(value) + " with type " + show(type) +
+                   " is not a parameter the runtime can pass (a tensor as "
+                   "ptr; tensor.stride[0-3], B, Sq, Skv, pairs, Hq or Hkv "
+                   "as i32/i64; scale as f32)");
+        return;
+      }
+      cuda.params.push_back(param);
+    }
+  }
+}
+
+void readKernel(Reader &r, const json::Value &k, const std::string &where0,
+                const Manifest &m, KernelSpec &spec) {
+  if (!k.isObject()) {
+    r.fail(where0, std::string("must be an object, found ") +
+                       json::kindName(k.kind));
+    return;
+  }
+  if (!r.name(k, "name", where0, spec.name))
+    return;
+  const std::string where = where0 + " (" + show(spec.name) + ")";
+  std::string device = "cpu";
+  if (k.find("device") && !r.string(k, "device", where, device))
+    return;
+  if (device == "cpu") {
+    spec.device = KernelDevice::CPU;
+  } else if (device == "cuda") {
+    spec.device = KernelDevice::CUDA;
+  } else {
+    r.fail(where + ".device", show(device) + " is not \"cpu\" or \"cuda\"");
+    return;
+  }
+  r.name(k, "source", where, spec.source);
+  readDtype(r, k, where, spec.dtype, /*tensorOnly=*/true);
+  r.integer(k, "head_dim", where, spec.headDim, 1, 1 << 16);
+  spec.valueDim = spec.headDim;
+  if (k.find("value_dim"))
+    r.integer(k, "value_dim", where, spec.valueDim, 1, 1 << 16);
+  r.integer(k, "query_heads", where, spec.queryHeads, 1, 1 << 20);
+  r.integer(k, "key_heads", where, spec.keyHeads, 1, 1 << 20);
+  if (!r.failed() && spec.queryHeads % spec.keyHeads != 0)
+    r.fail(where, "query_heads (" + std::to_string(spec.queryHeads) +
+                      ") is not a multiple of key_heads (" +
+                      std::to_string(spec.keyHeads) + ")");
+  for (auto [key, field] : {std::pair<const char *, int64_t *>{"batch", &spec.batch},
+                            {"query_len", &spec.queryLen},
+                            {"key_len", &spec.keyLen}}) {
+    if (k.find(key) && r.integer(k, key, where, *field, -1, kMaxStaticSize) &&
+        *field == 0)
+      r.fail(Reader::join(where, key), "must be -1 (dynamic) or at least 1");
+  }
+  r.boolean(k, "gated", where, spec.gated);
+  std::string gates = spec.gated ? "gates" : "none";
+  if (k.find("gates"))
+    r.string(k, "gates", where, gates);
+  if (r.failed())
+    return;
+  if (gates == "none" && !spec.gated) {
+    spec.gates = GatesKind::None;
+  } else if (gates == "gates" && spec.gated) {
+    spec.gates = GatesKind::Gates;
+  } else if (gates == "active" && spec.gated) {
+    spec.gates = GatesKind::Active;
+  } else {
+    r.fail(where + ".gates",
+           show(gates) + (spec.gated ? " does not fit a gated kernel "
+                                       "(\"gates\" or \"active\")"
+                                     : " does not fit a kernel that is not "
+                                       "gated (\"none\")"));
+    return;
+  }
+  const size_t operands = spec.gated ? 4 : 3;
+  if (const json::Value *args = r.array(k, "operand_args", where, 4)) {
+    if (args->items.size() != operands) {
+      r.fail(where + ".operand_args",
+             "must have " + std::to_string(operands) +
+                 " entries (query, key, value" +
+                 (spec.gated ? ", gates or active list" : "") + "), found " +
+                 std::to_string(args->items.size()));
+      return;
+    }
+    for (size_t i = 0; i < operands; ++i) {
+      int64_t arg = 0;
+      if (!r.checkInteger(args->items[i],
+                          where + "." + index("operand_args", i), arg, 0,
+                          kMaxArguments - 1))
+        return;
+      spec.operandArgs.push_back(arg);
+    }
+  }
+  r.integer(k, "result_index", where, spec.resultIndex, 0, kMaxArguments - 1);
+
+  if (spec.device == KernelDevice::CPU) {
+    for (auto [key, field] :
+         {std::pair<const char *, std::string *>{"symbol", &spec.symbol},
+          {"work_items_symbol", &spec.workItemsSymbol}}) {
+      if (!r.name(k, key, where, *field))
+        return;
+      if (!std::all_of(field->begin(), field->end(), isSymbolChar)) {
+        r.fail(Reader::join(where, key),
+               show(*field) + " is not a C symbol name");
+        return;
+      }
+    }
+  } else {
+    readCuda(r, k, where, m, spec.cuda);
+  }
+}
+
+/// Checks that kernel `k` of function `f` can index f's tensors and that
+/// their declared types are the ones the kernel takes.
+void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
+                         const std::string &where) {
+  static const char *roles[4] = {"query", "key", "value", "gates"};
+  for (size_t i = 0; i < k.operandArgs.size() && !r.failed(); ++i) {
+    const int64_t arg = k.operandArgs[i];
+    const std::string at = where + "." + index("operand_args", i);
+    if (arg >= static_cast<int64_t>(f.inputs.size())) {
+      r.fail(at, "names input " + std::to_string(arg) + " of function " +
+                     show(f.name) + ", which has " +
+                     std::to_string(f.inputs.size()));
+      return;
+    }
+    const TensorSpec &t = f.inputs[arg];
+    attn_dtype dtype = k.dtype;
+    int rank = 4;
+    const char *role = roles[i];
+    if (i == 3) {
+      const bool list = k.gates == GatesKind::Active;
+      dtype = list ? ATTN_DTYPE_I32 : ATTN_DTYPE_BOOL;
+      rank = list ? 1 : 2;
+      role = list ? "active list" : "gates";
+    }
+    if (t.dtype != dtype || t.rank() != rank) {
+      r.fail(at, std::string("the ") + role + " (input " +
+                     std::to_string(arg) + " of " + show(f.name) +
+                     ") is declared " + dtypeName(t.dtype) + " of rank " +
+                     std::to_string(t.rank()) + "; the kernel takes " +
+                     dtypeName(dtype) + " of rank " + std::to_string(rank));
+      return;
+    }
+  }
+  if (r.failed())
+    return;
+  // Fixed sizes the function declares must be the ones the kernel was
+  // compiled for (dynamic ones are checked at each call).
+  auto fixed = [&](const TensorSpec &t, int dim, int64_t expected,
+                   const std::string &what, const std::string &tensor) {
+    if (!r.failed() && !t.shape[dim].isDynamic() && expected >= 1 &&
+        t.shape[dim].size != expected)
+      r.fail(where, "the " + tensor + " of " + show(f.name) + " has " + what +
+                        " " + std::to_string(t.shape[dim].size) +
+                        ", the kernel was compiled for " +
+                        std::to_string(expected));
+  };
+  const TensorSpec &q = f.inputs[k.operandArgs[0]],
+                   &key = f.inputs[k.operandArgs[1]],
+                   &v = f.inputs[k.operandArgs[2]];
+  fixed(q, 1, k.queryHeads, "query heads", "query");
+  fixed(q, 3, k.headDim, "head dim", "query");
+  fixed(key, 1, k.keyHeads, "key/value heads", "key");
+  fixed(key, 3, k.headDim, "head dim", "key");
+  fixed(v, 1, k.keyHeads, "key/value heads", "value");
+  fixed(v, 3, k.valueDim, "value head dim", "value");
+  if (k.resultIndex >= static_cast<int64_t>(f.outputs.size())) {
+    r.fail(where + ".result_index",
+           "names output " + std::to_string(k.resultIndex) + " of function " +
+               show(f.name) + ", which has " +
+               std::to_string(f.outputs.size()));
+    return;
+  }
+  const TensorSpec &o = f.outputs[k.resultIndex];
+  if (o.dtype != k.dtype || o.rank() != 4) {
+    r.fail(where + ".result_index",
+           "output " + std::to_string(k.resultIndex) + " of " + show(f.name) +
+               " is declared " + dtypeName(o.dtype) + " of rank " +
+               std::to_string(o.rank()) + "; the kernel writes " +
+               dtypeName(k.dtype) + " of rank 4");
+    return;
+  }
+  fixed(o, 1, k.queryHeads, "query heads", "output");
+  fixed(o, 3, k.valueDim, "value head dim", "output");
+}
+
+void readFunctions(Reader &r, const json::Value &root, Manifest &m) {
+  const json::Value *functions = r.array(root, "functions", "", kMaxEntries);
+  if (!functions)
+    return;
+  std::vector<int> owner(m.kernels.size(), -1);
+  for (size_t i = 0; i < functions->items.size() && !r.failed(); ++i) {
+    const json::Value &v = functions->items[i];
+    const std::string where0 = index("functions", i);
+    if (!v.isObject()) {
+      r.fail(where0, std::string("must be an object, found ") +
+                         json::kindName(v.kind));
+      return;
+    }
+    FunctionSpec f;
+    if (!r.name(v, "name", where0, f.name))
+      return;
+    const std::string where = where0 + " (" + show(f.name) + ")";
+    if (m.findFunction(f.name)) {
+      r.fail(where, "a second function of that name");
+      return;
+    }
+    for (auto [key, list] :
+         {std::pair<const char *, std::vector<TensorSpec> *>{"inputs",
+                                                             &f.inputs},
+          {"outputs", &f.outputs}}) {
+      const json::Value *tensors = r.array(v, key, where, kMaxArguments);
+      if (!tensors)
+        return;
+      for (size_t t = 0; t < tensors->items.size() && !r.failed(); ++t) {
+        list->emplace_back();
+        readTensor(r, tensors->items[t], where + "." + index(key, t),
+                   list->back());
+      }
+    }
+    if (!r.failed() && f.outputs.empty())
+      r.fail(where + ".outputs", "must not be empty");
+    const json::Value *kernels = r.array(v, "kernels", where, kMaxEntries);
+    if (!kernels)
+      return;
+    if (kernels->items.empty()) {
+      r.fail(where + ".kernels", "must not be empty");
+      return;
+    }
+    std::vector<int> writer(f.outputs.size(), -1);
+    for (size_t j = 0; j < kernels->items.size() && !r.failed(); ++j) {
+      const json::Value &name = kernels->items[j];
+      const std::string at = where + "." + index("kernels", j);
+      if (!name.isString()) {
+        r.fail(at, std::string("must be a kernel name, found ") +
+                       json::kindName(name.kind));
+        return;
+      }
+      size_t found = m.kernels.size();
+      for (size_t n = 0; n < m.kernels.size(); ++n)
+        if (m.kernels[n].name == name.string)
+          found = n;
+      if (found == m.kernels.size()) {
+        r.fail(at, show(name.string) + " is not in \"kernels\"");
+        return;
+      }
+      const KernelSpec &k = m.kernels[found];
+      if (k.source != f.name) {
+        r.fail(at, "kernel " + show(k.name) + " has source " +
+                       show(k.source) + ", not " + show(f.name));
+        return;
+      }
+      if (owner[found] >= 0) {
+        r.fail(at, "kernel " + show(k.name) + " is listed twice");
+        return;
+      }
+      owner[found] = static_cast<int>(i);
+      checkKernelOperands(r, f, k, "kernel " + show(k.name));
+      if (r.failed())
+        return;
+      if (writer[k.resultIndex] >= 0) {
+        r.fail(at, "kernels " + show(m.kernels[writer[k.resultIndex]].name) +
+                       " and " + show(k.name) + " both write output " +
+                       std::to_string(k.resultIndex));
+        return;
+      }
+      writer[k.resultIndex] = static_cast<int>(found);
+      f.kernels.push_back(found);
+      f.usesCuda |= k.device == KernelDevice::CUDA;
+    }
+    for (size_t o = 0; o < writer.size() && !r.failed(); ++o)
+      if (writer[o] < 0)
+        r.fail(where + "." + index("outputs", o),
+               "is written by none of the function's kernels");
+    m.functions.push_back(std::move(f));
+  }
+  for (size_t n = 0; n < m.kernels.size() && !r.failed(); ++n)
+    if (owner[n] < 0)
+      r.fail("kernels", "kernel " + show(m.kernels[n].name) + " (source " +
+                            show(m.kernels[n].source) +
+                            ") is listed by no function");
+}
+
+} // namespace
+
+Status attn::rt::parseManifest(std::string_view text, Manifest &out) {
+  out = Manifest();
+  json::Value root;
+  std::string error;
+  if (!json::parse(text, root, error))
+    return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                         "manifest.json is not valid JSON: " + error);
+  Reader r;
+  if (!root.isObject()) {
+    r.fail("", std::string("must hold a JSON object, found ") +
+                   json::kindName(root.kind));
+    return r.result();
+  }
+
+  // Format and version first: a newer manifest may be shaped differently,
+  // and "version 2 is not supported" is the useful message for it.
+  const json::Value *format = root.find("format");
+  if (!format || !format->isString() || format->string != kArtifactFormat) {
+    r.fail("format",
+           format ? (format->isString()
+                         ? "is " + show(format->string) + ", expected \"" +
+                               kArtifactFormat + "\""
+                         : std::string("must be the string \"") +
+                               kArtifactFormat + "\"")
+                  : std::string("missing: this is not an attn artifact "
+                                "manifest (\"format\": \"") +
+                        kArtifactFormat + "\")");
+    return r.result();
+  }
+  const json::Value *version = root.find("version");
+  if (!version || !version->isNumber() || !version->isInteger) {
+    r.fail("version", version ? "must be an integer" : "missing");
+    return r.result();
+  }
+  if (version->integer != kArtifactVersion) {
+    r.fail("", "artifact format version " + std::to_string(version->integer) +
+                   " is not supported: this runtime reads version " +
+                   std::to_string(kArtifactVersion),
+           ATTN_ERROR_VERSION);
+    return r.result();
+  }
+  Manifest m;
+  m.version = version->integer;
+
+  // Informational strings: checked for type only when present.
+  for (auto [key, field] : {std::pair<const char *, std::string *>{
+                                "compiler", &m.compiler},
+                            {"target", &m.target},
+                            {"table_target", &m.tableTarget},
+                            {"llvm_cpu", &m.llvmCpu},
+                            {"triple", &m.triple}})
+    r.string(root, key, "", *field, /*required=*/false);
+
+  readFiles(r, root, m);
+
+  const json::Value *kernels = r.array(root, "kernels", "", kMaxEntries);
+  if (kernels) {
+    for (size_t i = 0; i < kernels->items.size() && !r.failed(); ++i) {
+      KernelSpec k;
+      readKernel(r, kernels->items[i], index("kernels", i), m, k);
+      if (r.failed())
+        break;
+      for (const KernelSpec &other : m.kernels)
+        if (other.name == k.name)
+          r.fail(index("kernels", i), "a second kernel named " + show(k.name));
+      m.kernels.push_back(std::move(k));
+    }
+  }
+  if (r.failed())
+    return r.result();
+
+  const bool anyCpu =
+      std::any_of(m.kernels.begin(), m.kernels.end(), [](const KernelSpec &k) {
+        return k.device == KernelDevice::CPU;
+      });
+  // The library and host requirements are what CPU kernels need; an
+  // artifact of GPU kernels only may leave them out.
+  if (r.name(root, "library", "", m.library, anyCpu) && !r.failed()) {
+    std::string why;
+    if (!safePath(m.library, why))
+      r.fail("library", show(m.library) + " " + why);
+    requireListed(r, m, "library", m.library);
+  }
+  if (const json::Value *host = r.get(root, "host_requirements", "",
+                                      json::Kind::Object, anyCpu)) {
+    m.hasHostRequirements = true;
+    r.name(*host, "arch", "host_requirements", m.arch);
+    if (const json::Value *features =
+            r.array(*host, "cpu_features", "host_requirements", 256)) {
+      for (size_t i = 0; i < features->items.size() && !r.failed(); ++i) {
+        const json::Value &f = features->items[i];
+        const std::string at = "host_requirements." + index("cpu_features", i);
+        if (!f.isString()) {
+          r.fail(at, std::string("must be a string, found ") +
+                         json::kindName(f.kind));
+          break;
+        }
+        if (r.checkName(f.string, at))
+          m.cpuFeatures.push_back(f.string);
+      }
+    }
+  }
+  readFunctions(r, root, m);
+  if (r.failed())
+    return r.result();
+  out = std::move(m);
+  return Status::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Files
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::string errnoText(int error) { return std::strerror(error); }
+
+/// Opens `root/path` for reading as a regular file.
+Status openRegular(const std::string &root, const std::string &path, int &fd,
+                   struct stat &st) {
+  const std::string full = root + "/" + path;
+  // O_NONBLOCK: a FIFO planted under a listed name must not hang open().
+  fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    return Status::error(e == ENOENT ? ATTN_ERROR_CORRUPT_ARTIFACT
+                                     : ATTN_ERROR_IO,
+                         "artifact file '" + path + "' " +
+                             (e == ENOENT ? "is missing"
+                                          : "cannot be opened: " +
+                                                errnoText(e)) +
+                             " (" + full + ")");
+  }
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    fd = -1;
+    return Status::error(ATTN_ERROR_IO, "cannot stat artifact file '" + path +
+                                            "': " + errnoText(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fd = -1;
+    return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                         "artifact file '" + path +
+                             "' is not a regular file (" + full + ")");
+  }
+  return Status::success();
+}
+
+} // namespace
+
+Status DirectorySource::size(const std::string &path, uint64_t &bytes) {
+  int fd;
+  struct stat st;
+  Status s = openRegular(root, path, fd, st);
+  if (!s.ok())
+    return s;
+  ::close(fd);
+  bytes = static_cast<uint64_t>(st.st_size);
+  return Status::success();
+}
+
+Status DirectorySource::sha256(const std::string &path, std::string &hex) {
+  int fd;
+  struct stat st;
+  Status s = openRegular(root, path, fd, st);
+  if (!s.ok())
+    return s;
+  Sha256 hash;
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::error(ATTN_ERROR_IO, "cannot read artifact file '" +
+                                              path + "': " + errnoText(e));
+    }
+    if (n == 0)
+      break;
+    hash.update(buffer.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  hex = hash.hexDigest();
+  return Status::success();
+}
+
+Status attn::rt::verifyFiles(const Manifest &manifest, FileSource &source) {
+  for (const FileSpec &file : manifest.files) {
+    uint64_t bytes = 0;
+    Status s = source.size(file.path, bytes);
+    if (!s.ok())
+      return s;
+    if (bytes != file.size)
+      return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                           "artifact file '" + file.path + "' has " +
+                               std::to_string(bytes) +
+                               " bytes, the manifest lists " +
+                               std::to_string(file.size) +
+                               " (truncated or replaced?)");
+    std::string hex;
+    s = source.sha256(file.path, hex);
+    if (!s.ok())
+      return s;
+    if (hex != file.sha256)
+      return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                           "artifact file '" + file.path +
+                               "' has SHA-256 " + hex +
+                               ", the manifest lists " + file.sha256 +
+                               " (corrupt or replaced)");
+  }
+  return Status::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Host
+//===----------------------------------------------------------------------===//
+
+Status attn::rt::checkHost(const Manifest &manifest, const HostInfo &host) {
+  if (!manifest.hasHostRequirements)
+    return Status::success();
+  const std::string target =
+      manifest.target.empty() ? "" : " (target '" + manifest.target + "')";
+  if (manifest.arch != host.arch)
+    return Status::error(ATTN_ERROR_TARGET_MISMATCH,
+                         "the artifact" + target + " is for " +
+                             manifest.arch + " CPUs; this machine is " +
+                             host.arch);
+  const std::vector<std::string> &known = knownCpuFeatures(host.arch);
+  std::string missing, unknown;
+  for (const std::string &feature : manifest.cpuFeatures) {
+    if (std::find(host.features.begin(), host.features.end(), feature) !=
+        host.features.end())
+      continue;
+    std::string &list =
+        std::find(known.begin(), known.end(), feature) == known.end() ? unknown
+                                                                       : missing;
+    list += (list.empty() ? "" : ", ") + feature;
+  }
+  if (missing.empty() && unknown.empty())
+    return Status::success();
+  std::string message = "this CPU cannot run the artifact" + target + ":";
+  if (!missing.empty())
+    message += " it lacks " + missing + ";";
+  if (!unknown.empty())
+    message += " the runtime cannot detect " + unknown +
+               " (unknown feature names count as missing);";
+  message += " recompile for this machine (attn-compile --target=native)";
+  if (host.arch == "x86_64")
+    message += " or for an older CPU (--target=x86-64-v3)";
+  return Status::error(ATTN_ERROR_TARGET_MISMATCH, message);
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA images
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// "sm_90a" -> (9, 0, true); false when `chip` is not of that form.
+bool parseChip(const std::string &chip, int &major, int &minor,
+               bool &specific) {
+  if (chip.rfind("sm_", 0) != 0)
+    return false;
+  std::string digits = chip.substr(3);
+  specific = !digits.empty() && digits.back() == 'a';
+  if (specific)
+    digits.pop_back();
+  if (digits.size() < 2 || digits.size() > 3 ||
+      !std::all_of(digits.begin(), digits.end(),
+                   [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  minor = digits.back() - '0';
+  major = std::stoi(digits.substr(0, digits.size() - 1));
+  return true;
+}
+
+} // namespace
+
+Status attn::rt::selectCudaImage(const KernelSpec &kernel, int major,
+                                 int minor, std::string &file, bool &isPtx) {
+  const CudaKernelSpec &cuda = kernel.cuda;
+  const std::string chip =
+      "sm_" + std::to_string(major) + std::to_string(minor);
+  // Exact chip first: the arch-specific build ("sm_90a") uses features the
+  // generic one cannot (wgmma, setmaxnreg), so it wins when it matches.
+  for (const std::string &name : {chip + "a", chip}) {
+    auto it = cuda.binaries.find(name);
+    if (it != cuda.binaries.end()) {
+      file = it->second;
+      isPtx = false;
+      return Status::success();
+    }
+  }
+  // SASS runs on later minors of its major version, unless arch-specific.
+  int bestMinor = -1;
+  for (const auto &[name, path] : cuda.binaries) {
+    int mj, mn;
+    bool specific;
+    if (parseChip(name, mj, mn, specific) && !specific && mj == major &&
+        mn < minor && mn > bestMinor) {
+      bestMinor = mn;
+      file = path;
+    }
+  }
+  if (bestMinor >= 0) {
+    isPtx = false;
+    return Status::success();
+  }
+  int mj, mn;
+  bool specific;
+  if (!cuda.ptxFile.empty() && parseChip(cuda.ptxTarget, mj, mn, specific) &&
+      !specific && (mj < major || (mj == major && mn <= minor))) {
+    file = cuda.ptxFile;
+    isPtx = true;
+    return Status::success();
+  }
+  std::string have;
+  for (const auto &entry : cuda.binaries)
+    have += (have.empty() ? "" : ", ") + entry.first;
+  if (!cuda.ptxFile.empty())
+    have += (have.empty() ? "" : ", ") + std::string("PTX for ") +
+            cuda.ptxTarget;
+  return Status::error(ATTN_ERROR_TARGET_MISMATCH,
+                       "kernel '" + kernel.name + "' cannot run on this GPU (" +
+                           chip + "): it has " + have);
+}

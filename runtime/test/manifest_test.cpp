@@ -1,0 +1,596 @@
+//===- manifest_test.cpp - JSON, SHA-256 and manifest checks --------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// The runtime's parsing and checking layers from the inside (the C API tests
+// are in artifact_test.cpp): the JSON reader's strictness and limits,
+// SHA-256 against FIPS vectors, manifest field checks, file verification
+// through an in-memory FileSource, host checks against a made-up host, the
+// choice of CUDA image, and this machine's CPU feature detection.
+//
+//===----------------------------------------------------------------------===//
+
+#include "json.h"
+#include "manifest.h"
+#include "sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <clocale>
+#include <cstdio>
+#include <map>
+#include <string>
+
+using namespace attn::rt;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+json::Value parseOk(const std::string &text) {
+  json::Value v;
+  std::string error;
+  EXPECT_TRUE(json::parse(text, v, error)) << text << ": " << error;
+  return v;
+}
+
+std::string parseError(const std::string &text,
+                       const json::Limits &limits = json::Limits()) {
+  json::Value v;
+  std::string error;
+  EXPECT_FALSE(json::parse(text, v, error, limits)) << "accepted: " << text;
+  return error;
+}
+
+TEST(Json, ReadsEveryKind) {
+  json::Value v = parseOk(
+      " {\"a\": [1, -2.5e3, 0, -0, 1E2, true, false, null, \"x\"], "
+      "\"b\": {}, \"c\": [], \"d\": 9223372036854775807}\r\n");
+  ASSERT_TRUE(v.isObject());
+  const json::Value *a = v.find("a");
+  ASSERT_TRUE(a && a->isArray());
+  ASSERT_EQ(a->items.size(), 9u);
+  EXPECT_TRUE(a->items[0].isInteger);
+  EXPECT_EQ(a->items[0].integer, 1);
+  EXPECT_FALSE(a->items[1].isInteger);
+  EXPECT_EQ(a->items[1].number, -2500.0);
+  EXPECT_TRUE(a->items[3].isInteger);
+  EXPECT_FALSE(a->items[4].isInteger); // 1E2 has an exponent
+  EXPECT_EQ(a->items[4].number, 100.0);
+  EXPECT_TRUE(a->items[5].boolean);
+  EXPECT_TRUE(a->items[7].isNull());
+  EXPECT_EQ(a->items[8].string, "x");
+  EXPECT_EQ(v.find("d")->integer, INT64_MAX);
+  EXPECT_EQ(v.find("zz"), nullptr);
+  // Past int64: a number, but not an exact integer.
+  json::Value big = parseOk("18446744073709551616");
+  EXPECT_FALSE(big.isInteger);
+}
+
+TEST(Json, DecodesStrings) {
+  EXPECT_EQ(parseOk(R"("a\"b\\c\/d\b\f\n\r\t")").string,
+            "a\"b\\c/d\b\f\n\r\t");
+  EXPECT_EQ(parseOk(R"("\u00e9\u20ac\ud83d\ude00")").string,
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  EXPECT_EQ(parseOk("\"\xc3\xa9\"").string, "\xc3\xa9");
+  EXPECT_EQ(parseOk(R"("\u0000")").string, std::string(1, '\0'));
+}
+
+TEST(Json, RefusesWhatRfc8259Refuses) {
+  const std::pair<const char *, const char *> cases[] = {
+      {"", "unexpected end of text"},
+      {"{", "unexpected end of text inside an object"},
+      {"[1, 2", "unexpected end of text inside an array"},
+      {"[1,]", "unexpected character ']'"},
+      {"{\"a\": 1,}", "expected a string key"},
+      {"{\"a\" 1}", "expected ':'"},
+      {"{'a': 1}", "expected a string key"},
+      {"[01]", "leading zero"},
+      {"[1.]", "'.' not followed by digits"},
+      {"[.5]", "unexpected character '.'"},
+      {"[1e]", "exponent without digits"},
+      {"[-]", "'-' not followed by digits"},
+      {"[+1]", "unexpected character '+'"},
+      {"[NaN]", "unexpected character 'N'"},
+      {"[1e999]", "out of range"},
+      {"[tru]", "invalid literal"},
+      {"\"abc", "unexpected end of text inside a string"},
+      {"\"a\tb\"", "control character 0x09"},
+      {R"("\x")", "invalid escape"},
+      {R"("\u12")", "four hex digits"},
+      {R"("\ud800")", "lone high surrogate"},
+      {R"("\udc00")", "lone low surrogate"},
+      {R"("\ud800\u0041")", "not followed by a low one"},
+      {"\"\xc0\xaf\"", "invalid UTF-8"},     // overlong '/'
+      {"\"\xed\xa0\x80\"", "invalid UTF-8"}, // encoded surrogate
+      {"\"\xf4\x90\x80\x80\"", "invalid UTF-8"}, // above U+10FFFF
+      {"\"\xe2\x82\"", "invalid UTF-8"},         // truncated sequence
+      {"\xef\xbb\xbf{}", "unexpected character 0xef"}, // BOM
+      {"{} {}", "unexpected text after"},
+      {"{\"a\": 1, \"a\": 2}", "duplicate key \"a\""},
+      {"/* c */ {}", "unexpected character '/'"},
+  };
+  for (const auto &[text, expected] : cases) {
+    std::string error = parseError(text);
+    EXPECT_NE(error.find(expected), std::string::npos)
+        << "input: " << text << "\nerror: " << error;
+  }
+  EXPECT_NE(parseError("{\n  \"a\": [1,\n   x]}").find("line 3, column 4"),
+            std::string::npos);
+}
+
+TEST(Json, EnforcesLimits) {
+  json::Limits limits;
+  limits.maxDepth = 4;
+  EXPECT_TRUE(parseOk("[[[[1]]]]").isArray());
+  EXPECT_NE(parseError("[[[[[1]]]]]", limits).find("nesting deeper than 4"),
+            std::string::npos);
+  // The default depth stops a stack-exhausting input early.
+  EXPECT_NE(parseError(std::string(100000, '[')).find("nesting deeper"),
+            std::string::npos);
+  limits = json::Limits();
+  limits.maxBytes = 10;
+  EXPECT_NE(parseError("[1, 2, 3, 4, 5]", limits).find("more than the limit"),
+            std::string::npos);
+  limits = json::Limits();
+  limits.maxValues = 5;
+  EXPECT_NE(parseError("[1, 2, 3, 4, 5]", limits).find("more than 5 values"),
+            std::string::npos);
+  limits = json::Limits();
+  limits.maxStringBytes = 4;
+  EXPECT_NE(parseError("\"abcdefgh\"", limits).find("longer than 4"),
+            std::string::npos);
+}
+
+TEST(Json, NumbersIgnoreTheLocale) {
+  // A host that switched LC_NUMERIC to a comma-decimal locale must read
+  // manifests the same (strtod would not).
+  const char *old = std::setlocale(LC_NUMERIC, nullptr);
+  std::string saved = old ? old : "C";
+  if (!std::setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+    std::setlocale(LC_NUMERIC, "fr_FR.UTF-8");
+  EXPECT_EQ(parseOk("0.125").number, 0.125);
+  std::setlocale(LC_NUMERIC, saved.c_str());
+}
+
+TEST(Json, Quote) {
+  EXPECT_EQ(json::quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\u000a\\u0001\"");
+}
+
+//===----------------------------------------------------------------------===//
+// SHA-256
+//===----------------------------------------------------------------------===//
+
+TEST(Sha256, FipsVectors) {
+  EXPECT_EQ(Sha256::hex("", 0),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256::hex("abc", 3),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two =
+      "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(Sha256::hex(two.data(), two.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 million;
+  const std::string chunk(1000, 'a');
+  for (int i = 0; i < 1000; ++i)
+    million.update(chunk.data(), chunk.size());
+  EXPECT_EQ(million.hexDigest(),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, PaddingEdgesAndChunking) {
+  // Lengths around the 56-byte padding boundary and block sizes (digests
+  // from Python's hashlib), fed whole and in uneven pieces.
+  const std::map<size_t, std::string> expected = {
+      {55, "e7313d333c272e639f790978283f9eb392e843d0f29b7016828bb1daa4aac70b"},
+      {56, "4324d65f3c103567f5589c710bc08f8523f929a9272e3af36fc968e52abc6c27"},
+      {63, "81c80242132f230c3bd41b3e63bbcff16107339549214a99614ff26664625055"},
+      {64, "39e3d7b6b5d075d37d053ad89b24b41bef4f3c29760c84447cab3f3be1882241"},
+      {65, "aacca6ff74fdbb296d165a45cecfa04e5127bc008770fbbdd48006f2d2fae95e"},
+      {127, "a8d23e75d936f303d248888d9b165ee543f4cbafcad3c9dd2a79bd84faa11d07"},
+      {128, "d2742f1f4ac6bb7ca2b239ee18402ba8b3f9f8e652d2a72973c2b9ba11c08cf6"},
+      {1000,
+       "1e9bc38cbf860b9ec31918b065f9b52476c549a782e0e7990bed8ce3868d2371"}};
+  for (const auto &[n, digest] : expected) {
+    std::string data(n, '\0');
+    for (size_t i = 0; i < n; ++i)
+      data[i] = static_cast<char>((i * 7 + 3) % 256);
+    EXPECT_EQ(Sha256::hex(data.data(), n), digest) << n << " bytes";
+    for (size_t piece : {1, 3, 17, 64, 100}) {
+      Sha256 h;
+      for (size_t at = 0; at < n; at += piece)
+        h.update(data.data() + at, std::min(piece, n - at));
+      EXPECT_EQ(h.hexDigest(), digest) << n << " bytes in pieces of " << piece;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Manifests
+//===----------------------------------------------------------------------===//
+
+const char *kLibraryHash =
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; // "abc"
+
+/// A small valid manifest; tests replace one piece of it.
+std::string manifest(const std::string &kernelExtra = "",
+                     const std::string &top = "") {
+  return std::string(R"({
+  "format": "attn-artifact", "version": 1, "compiler": "test",
+  "target": "x86-64-v3", "table_target": "x86-64-v3",
+  "host_requirements": {"arch": "x86_64", "cpu_features": ["avx2", "fma"]},
+  "library": "kernels.so",
+  "files": [{"path": "kernels.so", "size": 3, "sha256": ")") +
+         kLibraryHash + R"("}],
+  "functions": [{"name": "f",
+    "inputs": [{"role": "query", "dtype": "f32", "shape": ["B", 8, "Sq", 64]},
+               {"role": "key", "dtype": "f32", "shape": ["B", 2, "Skv", 64]},
+               {"role": "value", "dtype": "f32", "shape": ["B", 2, "Skv", 64]},
+               {"role": "gates", "dtype": "bool", "shape": ["B", 8]}],
+    "outputs": [{"role": "out", "dtype": "f32", "shape": ["B", 8, "Sq", 64]}],
+    "kernels": ["f_attn0"]}],
+  "kernels": [{"name": "f_attn0", "symbol": "_mlir_ciface_f_attn0",
+    "work_items_symbol": "f_attn0_work_items", "source": "f", "dtype": "f32",
+    "head_dim": 64, "value_dim": 64, "query_heads": 8, "key_heads": 2,
+    "batch": -1, "query_len": -1, "key_len": -1, "gated": true,
+    "gates": "gates", "operand_args": [0, 1, 2, 3], "result_index": 0)" +
+         kernelExtra + "}]" + top + "\n}";
+}
+
+Status parse(const std::string &text, Manifest &m) {
+  return parseManifest(text, m);
+}
+
+void expectError(const std::string &text, attn_status code,
+                 const std::string &expected) {
+  Manifest m;
+  Status s = parse(text, m);
+  EXPECT_EQ(s.code(), code) << s.message();
+  EXPECT_NE(s.message().find(expected), std::string::npos)
+      << "message: " << s.message() << "\nexpected: " << expected;
+}
+
+/// `text` with the first `from` replaced by `to` (which must be there).
+std::string edit(std::string text, const std::string &from,
+                 const std::string &to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos)
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST(Manifest, ReadsAValidOne) {
+  Manifest m;
+  Status s = parse(manifest(), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(m.version, 1);
+  EXPECT_EQ(m.tableTarget, "x86-64-v3");
+  EXPECT_EQ(m.arch, "x86_64");
+  EXPECT_EQ(m.cpuFeatures, (std::vector<std::string>{"avx2", "fma"}));
+  ASSERT_EQ(m.functions.size(), 1u);
+  const FunctionSpec &f = m.functions[0];
+  ASSERT_EQ(f.inputs.size(), 4u);
+  EXPECT_EQ(f.inputs[3].dtype, ATTN_DTYPE_BOOL);
+  EXPECT_EQ(f.inputs[1].shape[2].symbol, "Skv");
+  EXPECT_EQ(f.inputs[1].shape[1].size, 2);
+  EXPECT_EQ(f.kernels, std::vector<size_t>{0});
+  const KernelSpec &k = m.kernels[0];
+  EXPECT_EQ(k.gates, GatesKind::Gates);
+  EXPECT_EQ(k.operandArgs, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(k.workItemsSymbol, "f_attn0_work_items");
+  // Unknown fields are ignored (additions within version 1).
+  EXPECT_TRUE(parse(manifest(", \"pattern\": \"#attn.causal\", \"new\": [1]",
+                             ", \"extra\": {\"x\": null}"),
+                    m)
+                  .ok());
+}
+
+TEST(Manifest, FormatAndVersionComeFirst) {
+  expectError("{}", ATTN_ERROR_CORRUPT_ARTIFACT,
+              "format: missing: this is not an attn artifact manifest");
+  expectError(R"({"format": 1})", ATTN_ERROR_CORRUPT_ARTIFACT,
+              "format: must be the string \"attn-artifact\"");
+  expectError(R"({"format": "attn-artifact"})", ATTN_ERROR_CORRUPT_ARTIFACT,
+              "version: missing");
+  expectError(R"({"format": "attn-artifact", "version": 0})",
+              ATTN_ERROR_VERSION, "version 0 is not supported");
+  expectError(R"({"format": "attn-artifact", "version": 99999999999999})",
+              ATTN_ERROR_VERSION, "version 99999999999999");
+  expectError("[]", ATTN_ERROR_CORRUPT_ARTIFACT,
+              "must hold a JSON object, found an array");
+  expectError("{", ATTN_ERROR_CORRUPT_ARTIFACT, "not valid JSON: line 1");
+}
+
+TEST(Manifest, ChecksFieldsByPath) {
+  const std::string good = manifest();
+  expectError(edit(good, "\"head_dim\": 64", "\"head_dim\": \"64\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernels[0] (\"f_attn0\").head_dim: must be a number, found a "
+              "string");
+  expectError(edit(good, "\"head_dim\": 64", "\"head_dim\": 64.5"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "head_dim: must be an integer, found a non-integer number");
+  expectError(edit(good, "\"head_dim\": 64", "\"head_dim\": 0"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "head_dim: must be in [1, 65536]");
+  expectError(edit(good, "\"key_heads\": 2", "\"key_heads\": 3"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "query_heads (8) is not a multiple of key_heads (3)");
+  expectError(edit(good, "\"symbol\": \"_mlir_ciface_f_attn0\",", ""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernels[0] (\"f_attn0\"): missing field \"symbol\"");
+  expectError(edit(good, "\"batch\": -1", "\"batch\": 0"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "batch: must be -1 (dynamic)");
+  expectError(edit(good, "\"source\": \"f\", \"dtype\": \"f32\"",
+                   "\"source\": \"f\", \"dtype\": \"i32\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"i32\" is not a kernel element type");
+  expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
+                   "\"operand_args\": [0, 1, 2]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "must have 4 entries (query, key, value, gates or active list)");
+  expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
+                   "\"operand_args\": [0, 1, 2, -1]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "operand_args[3]: must be in [0,");
+  expectError(edit(good, "\"result_index\": 0",
+                   "\"result_index\": 0, \"device\": \"tpu\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "\"tpu\" is not \"cpu\" or \"cuda\"");
+  expectError(edit(good, "\"shape\": [\"B\", 8]", "\"shape\": [\"B\", 0]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "functions[0] (\"f\").inputs[3].shape[1]: must be in [1,");
+  expectError(edit(good, "\"shape\": [\"B\", 8]", "\"shape\": []"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "must have at least one dimension");
+  expectError(edit(good, "\"shape\": [\"B\", 8]",
+                   "\"shape\": [1,1,1,1,1,1,1,1,1]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "more than the limit of 8");
+  expectError(edit(good, "\"dtype\": \"bool\"", "\"dtype\": \"f64\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "\"f64\" is not a dtype");
+}
+
+TEST(Manifest, ChecksFiles) {
+  const std::string good = manifest();
+  expectError(edit(good, "\"path\": \"kernels.so\"", "\"path\": \"/etc/x\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "\"/etc/x\" is an absolute path");
+  expectError(edit(good, "\"path\": \"kernels.so\"", "\"path\": \"a//b\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "has an empty path component");
+  expectError(edit(good, "\"path\": \"kernels.so\"",
+                   "\"path\": \"lib/../../x\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "has a '..' component");
+  expectError(edit(good, "\"path\": \"kernels.so\"", "\"path\": \"./k\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "has a '.' component");
+  expectError(edit(good, "\"path\": \"kernels.so\"", "\"path\": \"a\\u0001\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "holds a control character");
+  expectError(edit(good, "\"size\": 3", "\"size\": -3"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "files[0].size: must be in [0,");
+  expectError(edit(good, kLibraryHash, "BA7816"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "files[0].sha256: must be 64 lowercase hex digits");
+  expectError(edit(good, "\"library\": \"kernels.so\"",
+                   "\"library\": \"other.so\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "library: \"other.so\" is not listed in \"files\"");
+  std::string twice = edit(good, "}],\n  \"functions\"",
+                           std::string("}, {\"path\": \"kernels.so\", "
+                                       "\"size\": 3, \"sha256\": \"") +
+                               kLibraryHash + "\"}],\n  \"functions\"");
+  expectError(twice, ATTN_ERROR_CORRUPT_ARTIFACT,
+              "files[1].path: \"kernels.so\" is listed twice");
+}
+
+TEST(Manifest, ChecksCrossReferences) {
+  const std::string good = manifest();
+  expectError(edit(good, "\"kernels\": [\"f_attn0\"]", "\"kernels\": [\"g\"]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "functions[0] (\"f\").kernels[0]: \"g\" is not in \"kernels\"");
+  expectError(edit(good, "\"kernels\": [\"f_attn0\"]",
+                   "\"kernels\": [\"f_attn0\", \"f_attn0\"]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "is listed twice");
+  expectError(edit(good, "\"source\": \"f\"", "\"source\": \"g\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernel \"f_attn0\" has source \"g\", not \"f\"");
+  expectError(edit(good, "\"dtype\": \"bool\"", "\"dtype\": \"i32\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "the gates (input 3 of \"f\") is declared i32 of rank 2; the "
+              "kernel takes bool of rank 2");
+  expectError(edit(good, "\"gates\": \"gates\"", "\"gates\": \"active\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "the active list (input 3 of \"f\") is declared bool of rank "
+              "2; the kernel takes i32 of rank 1");
+  expectError(edit(good, "\"result_index\": 0", "\"result_index\": 1"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "names output 1 of function \"f\", which has 1");
+  expectError(edit(good, "\"outputs\": [{\"role\": \"out\", \"dtype\": \"f32\", "
+                         "\"shape\": [\"B\", 8, \"Sq\", 64]}]",
+                   "\"outputs\": [{\"role\": \"out\", \"dtype\": \"f32\", "
+                   "\"shape\": [\"B\", 8, \"Sq\", 64]}, {\"dtype\": \"f32\", "
+                   "\"shape\": [1]}]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "outputs[1]: is written by none of the function's kernels");
+  expectError(edit(good, "\"shape\": [\"B\", 2, \"Skv\", 64]",
+                   "\"shape\": [\"B\", 2, \"Skv\", 32]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "the key of \"f\" has head dim 32, the kernel was compiled for 64");
+  expectError(edit(good, "\"name\": \"f\",", "\"name\": \"f\", \"x\": 1,") +
+                  "",
+              ATTN_OK, "");
+  // A function with no kernels, a kernel no function lists.
+  expectError(edit(good, "\"kernels\": [\"f_attn0\"]", "\"kernels\": []"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "kernels: must not be empty");
+  std::string extra = edit(
+      good, "\"gates\": \"gates\", \"operand_args\": [0, 1, 2, 3], "
+            "\"result_index\": 0}",
+      "\"gates\": \"gates\", \"operand_args\": [0, 1, 2, 3], "
+      "\"result_index\": 0}, {\"name\": \"lost\", \"symbol\": \"s\", "
+      "\"work_items_symbol\": \"w\", \"source\": \"nowhere\", \"dtype\": "
+      "\"f32\", \"head_dim\": 8, \"query_heads\": 1, \"key_heads\": 1, "
+      "\"gated\": false, \"operand_args\": [0, 1, 2], \"result_index\": 0}");
+  expectError(extra, ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernel \"lost\" (source \"nowhere\") is listed by no function");
+}
+
+TEST(Manifest, LibraryAndHostAreOptionalWithoutCpuKernels) {
+  // A GPU-only artifact (draft entries) needs neither.
+  const std::string gpu = R"({"format": "attn-artifact", "version": 1,
+    "files": [{"path": "k.ptx", "size": 3, "sha256": ")" +
+                          std::string(kLibraryHash) + R"("}],
+    "functions": [{"name": "f",
+      "inputs": [{"dtype": "bf16", "shape": ["B", 8, "Sq", 128]},
+                 {"dtype": "bf16", "shape": ["B", 8, "Skv", 128]},
+                 {"dtype": "bf16", "shape": ["B", 8, "Skv", 128]}],
+      "outputs": [{"dtype": "bf16", "shape": ["B", 8, "Sq", 128]}],
+      "kernels": ["f_attn0"]}],
+    "kernels": [{"name": "f_attn0", "device": "cuda", "source": "f",
+      "dtype": "bf16", "head_dim": 128, "query_heads": 8, "key_heads": 8,
+      "gated": false, "operand_args": [0, 1, 2], "result_index": 0,
+      "cuda": {"entry": "f_attn0", "ptx": {"file": "k.ptx", "target": "sm_80"},
+               "block": [128, 1, 1], "dynamic_shared_memory": 65536,
+               "grid": {"rule": "query_tiles_x_pairs", "query_tile": 128},
+               "params": []}}]})";
+  Manifest m;
+  Status s = parse(gpu, m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(m.functions[0].usesCuda);
+  EXPECT_FALSE(m.hasHostRequirements);
+  EXPECT_EQ(m.kernels[0].cuda.dynamicSharedMemory, 65536);
+  EXPECT_EQ(m.kernels[0].cuda.gridQueryTile, 128);
+  expectError(edit(gpu, "\"block\": [128, 1, 1]", "\"block\": [1024, 2, 1]"),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "has more than 1024 threads");
+  expectError(edit(gpu, "\"ptx\": {\"file\": \"k.ptx\", \"target\": \"sm_80\"}",
+                   "\"binaries\": {\"sm90\": \"k.ptx\"}"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"sm90\" is not a chip name like \"sm_90\"");
+  expectError(edit(gpu, "\"ptx\": {\"file\": \"k.ptx\", \"target\": \"sm_80\"}",
+                   "\"binaries\": {}"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "has neither \"binaries\" nor \"ptx\"");
+  // A CPU kernel does need them.
+  expectError(edit(manifest(), "\"library\": \"kernels.so\",", ""),
+              ATTN_ERROR_CORRUPT_ARTIFACT, "missing field \"library\"");
+  expectError(edit(manifest(),
+                   "\"host_requirements\": {\"arch\": \"x86_64\", "
+                   "\"cpu_features\": [\"avx2\", \"fma\"]},",
+                   ""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "missing field \"host_requirements\"");
+}
+
+//===----------------------------------------------------------------------===//
+// Files, host, CUDA images
+//===----------------------------------------------------------------------===//
+
+class MemorySource : public FileSource {
+public:
+  std::map<std::string, std::string> files;
+  Status size(const std::string &path, uint64_t &bytes) override {
+    auto it = files.find(path);
+    if (it == files.end())
+      return Status::error(ATTN_ERROR_CORRUPT_ARTIFACT,
+                           "artifact file '" + path + "' is missing");
+    bytes = it->second.size();
+    return Status::success();
+  }
+  Status sha256(const std::string &path, std::string &hex) override {
+    hex = Sha256::hex(files.at(path).data(), files.at(path).size());
+    return Status::success();
+  }
+};
+
+TEST(Manifest, VerifiesFiles) {
+  Manifest m;
+  ASSERT_TRUE(parse(manifest(), m).ok());
+  MemorySource source;
+  EXPECT_EQ(verifyFiles(m, source).code(), ATTN_ERROR_CORRUPT_ARTIFACT);
+  source.files["kernels.so"] = "abc";
+  EXPECT_TRUE(verifyFiles(m, source).ok());
+  source.files["kernels.so"] = "abd";
+  Status s = verifyFiles(m, source);
+  EXPECT_NE(s.message().find("'kernels.so' has SHA-256 "), std::string::npos)
+      << s.message();
+  source.files["kernels.so"] = "abcd";
+  s = verifyFiles(m, source);
+  EXPECT_NE(s.message().find("has 4 bytes, the manifest lists 3"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(Manifest, ChecksTheHost) {
+  Manifest m;
+  ASSERT_TRUE(parse(manifest(), m).ok()); // x86_64, avx2 + fma
+  HostInfo host{"x86_64", {"sse2", "avx2", "fma"}};
+  EXPECT_TRUE(checkHost(m, host).ok());
+  host.features = {"sse2", "avx"};
+  Status s = checkHost(m, host);
+  EXPECT_EQ(s.code(), ATTN_ERROR_TARGET_MISMATCH);
+  EXPECT_NE(s.message().find("(target 'x86-64-v3'): it lacks avx2, fma;"),
+            std::string::npos)
+      << s.message();
+  host = {"aarch64", {"neon"}};
+  s = checkHost(m, host);
+  EXPECT_NE(s.message().find("is for x86_64 CPUs; this machine is aarch64"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(Manifest, DetectsThisCpu) {
+  HostInfo host = detectHost();
+#if defined(__x86_64__)
+  EXPECT_EQ(host.arch, "x86_64");
+  auto has = [&](const char *f) {
+    return std::find(host.features.begin(), host.features.end(), f) !=
+           host.features.end();
+  };
+  __builtin_cpu_init();
+  EXPECT_TRUE(has("sse2"));
+  // The compiler's own detection agrees (it also checks OS support).
+  EXPECT_EQ(has("avx2"), bool(__builtin_cpu_supports("avx2")));
+  EXPECT_EQ(has("fma"), bool(__builtin_cpu_supports("fma")));
+  EXPECT_EQ(has("avx512f"), bool(__builtin_cpu_supports("avx512f")));
+  EXPECT_EQ(has("avx512bw"), bool(__builtin_cpu_supports("avx512bw")));
+  EXPECT_EQ(has("bmi2"), bool(__builtin_cpu_supports("bmi2")));
+  for (const std::string &f : host.features)
+    EXPECT_NE(std::find(knownCpuFeatures("x86_64").begin(),
+                        knownCpuFeatures("x86_64").end(), f),
+              knownCpuFeatures("x86_64").end())
+        << f;
+  std::string list;
+  for (const std::string &f : host.features)
+    list += " " + f;
+  std::printf("this CPU:%s\n", list.c_str());
+#elif defined(__aarch64__)
+  EXPECT_EQ(host.arch, "aarch64");
+#endif
+}
+
+TEST(Manifest, ChoosesCudaImages) {
+  KernelSpec k;
+  k.name = "k";
+  k.cuda.binaries = {{"sm_90a", "a.cubin"}, {"sm_80", "b.cubin"}};
+  k.cuda.ptxFile = "k.ptx";
+  k.cuda.ptxTarget = "sm_80";
+  std::string file;
+  bool ptx = true;
+  ASSERT_TRUE(selectCudaImage(k, 9, 0, file, ptx).ok());
+  EXPECT_EQ(file, "a.cubin"); // exact chip, arch-specific build
+  EXPECT_FALSE(ptx);
+  ASSERT_TRUE(selectCudaImage(k, 8, 6, file, ptx).ok());
+  EXPECT_EQ(file, "b.cubin"); // sm_80 SASS runs on sm_86
+  ASSERT_TRUE(selectCudaImage(k, 10, 0, file, ptx).ok());
+  EXPECT_EQ(file, "k.ptx"); // newer major: JIT from PTX
+  EXPECT_TRUE(ptx);
+  Status s = selectCudaImage(k, 7, 5, file, ptx);
+  EXPECT_EQ(s.code(), ATTN_ERROR_TARGET_MISMATCH);
+  EXPECT_NE(s.message().find("cannot run on this GPU (sm_75): it has sm_80, "
+                             "sm_90a, PTX for sm_80"),
+            std::string::npos)
+      << s.message();
+  k.cuda.ptxFile.clear();
+  k.cuda.binaries = {{"sm_90a", "a.cubin"}};
+  EXPECT_FALSE(selectCudaImage(k, 9, 1, file, ptx).ok()); // "a" is exact only
+}
+
+} // namespace

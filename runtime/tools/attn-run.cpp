@@ -1,0 +1,1927 @@
+//===- attn-run.cpp - Run a function of an attn artifact ------------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// Calls one function of an artifact that attn-compile wrote, through the
+// runtime's C API (attn_runtime.h), on random inputs or on .npy files;
+// checks the outputs against .npy files or against a naive double-precision
+// reference; times the call; prints one JSON object:
+//
+//   attn-run out/ --function causal_gqa --shape B=1,Sq=1024 --check-reference
+//
+// The C API says how many inputs and outputs a function has, not their
+// shapes, so attn-run reads manifest.json itself (docs/compile.md) for the
+// shapes of random inputs and outputs, the pattern and the scale. It checks
+// no shape itself: the runtime does, and attn-run prints its message.
+//
+// Like the runtime, this links nothing from LLVM/MLIR. docs/runtime.md is
+// the user's guide.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn_runtime/attn_runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <unistd.h>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <new>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
+  --input I=FILE.npy     input I (argument number, or name: query, key,
+                         value, gates, active) from a .npy file (repeatable);
+                         the others are random, uniform in [-1, 1]
+  --shape N=V,...        sizes the manifest leaves dynamic (B, Sq, Skv, ...);
+                         default B=1, Sq=1024, Skv=Sq, or taken from --input
+  --gates LIST           heads computed in every batch ("0,2,5-7"; "none"),
+                         for gated functions; default all
+  --output-dir DIR       write each output as DIR/<function>_out<N>.npy
+  --expect F.npy[,F.npy] compare output N with the N-th file
+  --check-reference      compare with a double-precision reference computed
+                         here (dense, causal, local, chunked, strided,
+                         global, union, per_head patterns)
+  --rtol R --atol A      pass iff |out - ref| <= atol + rtol * |ref|
+                         everywhere (defaults by dtype: f32 1e-3/1e-5,
+                         f16 1e-2/1e-2, bf16 3e-2/3e-2)
+  --warmup N --reps N    untimed calls, then timed ones (2, 10)
+  --threads N            CPU threads, the caller's included (0: all cores)
+  --seed S               random inputs' seed (0)
+  --device cpu|cuda      where tensors live (default: the artifact's)
+Prints one JSON object. Exit status: 0 ok, 1 error, 2 bad usage, 3 a check
+failed.
+)";
+
+//===----------------------------------------------------------------------===//
+// Failures: thrown inside, printed once by main()
+//===----------------------------------------------------------------------===//
+
+struct Failure {
+  int exitCode;
+  std::string status; // an attn_status name, or "usage"
+  std::string message;
+};
+
+[[noreturn]] void usageError(const std::string &message) {
+  throw Failure{2, "usage", message};
+}
+[[noreturn]] void error(const std::string &status, const std::string &message) {
+  throw Failure{1, status, message};
+}
+[[noreturn]] void runtimeError(attn_status status, const std::string &what) {
+  std::string message = attn_last_error();
+  if (message.empty())
+    message = attn_status_name(status);
+  // The runtime's messages name the call and the argument already.
+  error(attn_status_name(status), what.empty() ? message : what + ": " + message);
+}
+
+int64_t parseInt(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end || errno)
+    usageError(flag + " takes an integer, got '" + text + "'");
+  return value;
+}
+
+double parseReal(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end || !(value >= 0))
+    usageError(flag + " takes a number >= 0, got '" + text + "'");
+  return value;
+}
+
+std::vector<std::string> split(const std::string &text, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, sep);)
+    parts.push_back(part);
+  return parts;
+}
+
+//===----------------------------------------------------------------------===//
+// JSON: a reader for manifest.json, a writer for the result
+//===----------------------------------------------------------------------===//
+
+struct Json {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  bool boolean = false;
+  double number = 0;
+  std::string text;
+  std::vector<Json> items;
+  std::vector<std::pair<std::string, Json>> members;
+
+  const Json *get(const std::string &key) const {
+    for (const auto &m : members)
+      if (m.first == key)
+        return &m.second;
+    return nullptr;
+  }
+};
+
+/// Recursive descent over RFC 8259 JSON. Depth is bounded so that a corrupt
+/// manifest cannot overflow the stack (the runtime validated it already, but
+/// attn-run must not crash when it did not).
+class JsonReader {
+public:
+  explicit JsonReader(const std::string &text) : text(text) {}
+
+  bool parse(Json &out, std::string &message) {
+    if (!value(out, 0)) {
+      message = why + " at byte " + std::to_string(pos);
+      return false;
+    }
+    skip();
+    if (pos != text.size()) {
+      message = "trailing text at byte " + std::to_string(pos);
+      return false;
+    }
+    return true;
+  }
+
+private:
+  void skip() {
+    while (pos < text.size() && std::strchr(" \t\r\n", text[pos]))
+      ++pos;
+  }
+  bool fail(const char *message) {
+    why = message;
+    return false;
+  }
+  bool literal(const char *word) {
+    size_t n = std::strlen(word);
+    if (text.compare(pos, n, word) != 0)
+      return fail("unexpected token");
+    pos += n;
+    return true;
+  }
+  bool string(std::string &out) {
+    ++pos; // the opening quote
+    while (pos < text.size() && text[pos] != '"') {
+      char c = text[pos++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos >= text.size())
+        break;
+      char e = text[pos++];
+      switch (e) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        if (pos + 4 > text.size())
+          return fail("bad \\u escape");
+        unsigned code = std::strtoul(text.substr(pos, 4).c_str(), nullptr, 16);
+        pos += 4;
+        // Names in manifests are ASCII; keep others as UTF-8 (BMP only).
+        if (code < 0x80) {
+          out += static_cast<char>(code);
+        } else if (code < 0x800) {
+          out += static_cast<char>(0xc0 | (code >> 6));
+          out += static_cast<char>(0x80 | (code & 0x3f));
+        } else {
+          out += static_cast<char>(0xe0 | (code >> 12));
+          out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+          out += static_cast<char>(0x80 | (code & 0x3f));
+        }
+        break;
+      }
+      default: out += e;
+      }
+    }
+    if (pos >= text.size())
+      return fail("unterminated string");
+    ++pos;
+    return true;
+  }
+  bool value(Json &out, int depth) {
+    if (depth > 64)
+      return fail("nesting too deep");
+    skip();
+    if (pos >= text.size())
+      return fail("unexpected end");
+    char c = text[pos];
+    if (c == '{') {
+      out.kind = Json::Object;
+      ++pos;
+      skip();
+      if (pos < text.size() && text[pos] == '}') {
+        ++pos;
+        return true;
+      }
+      while (true) {
+        skip();
+        if (pos >= text.size() || text[pos] != '"')
+          return fail("expected a key");
+        std::string key;
+        if (!string(key))
+          return false;
+        skip();
+        if (pos >= text.size() || text[pos] != ':')
+          return fail("expected ':'");
+        ++pos;
+        Json member;
+        if (!value(member, depth + 1))
+          return false;
+        out.members.emplace_back(std::move(key), std::move(member));
+        skip();
+        if (pos < text.size() && text[pos] == ',') {
+          ++pos;
+          continue;
+        }
+        if (pos < text.size() && text[pos] == '}') {
+          ++pos;
+          return true;
+        }
+        return fail("expected ',' or '}'");
+      }
+    }
+    if (c == '[') {
+      out.kind = Json::Array;
+      ++pos;
+      skip();
+      if (pos < text.size() && text[pos] == ']') {
+        ++pos;
+        return true;
+      }
+      while (true) {
+        Json item;
+        if (!value(item, depth + 1))
+          return false;
+        out.items.push_back(std::move(item));
+        skip();
+        if (pos < text.size() && text[pos] == ',') {
+          ++pos;
+          continue;
+        }
+        if (pos < text.size() && text[pos] == ']') {
+          ++pos;
+          return true;
+        }
+        return fail("expected ',' or ']'");
+      }
+    }
+    if (c == '"') {
+      out.kind = Json::String;
+      return string(out.text);
+    }
+    if (c == 't' || c == 'f') {
+      out.kind = Json::Bool;
+      out.boolean = c == 't';
+      return literal(c == 't' ? "true" : "false");
+    }
+    if (c == 'n')
+      return literal("null");
+    const char *start = text.c_str() + pos;
+    char *end = nullptr;
+    out.number = std::strtod(start, &end);
+    if (end == start)
+      return fail("unexpected character");
+    out.kind = Json::Number;
+    pos += end - start;
+    return true;
+  }
+
+  const std::string &text;
+  size_t pos = 0;
+  std::string why;
+};
+
+std::string jsonString(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", c);
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+/// A number as JSON has it: no NaN or infinity there, so those are null.
+std::string jsonNumber(double value) {
+  if (!std::isfinite(value))
+    return "null";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+std::string jsonInts(const std::vector<int64_t> &values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Element types and host tensors
+//===----------------------------------------------------------------------===//
+
+int64_t dtypeBytes(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+  case ATTN_DTYPE_I32: return 4;
+  case ATTN_DTYPE_F16:
+  case ATTN_DTYPE_BF16: return 2;
+  case ATTN_DTYPE_BOOL: return 1;
+  }
+  return 1;
+}
+
+uint32_t bitsOf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return x;
+}
+
+float floatOf(uint32_t x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+// f16/bf16 conversions with round to nearest even, as in attn-cpu-bench.
+uint16_t toBf16(float f) {
+  uint32_t x = bitsOf(f);
+  if (std::isnan(f))
+    return 0x7fc0;
+  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+uint16_t toHalf(float f) {
+  uint32_t x = bitsOf(f);
+  uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  if (((x >> 23) & 0xff) == 0xff)
+    return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp >= 31)
+    return sign | 0x7c00;
+  int shift = 13;
+  uint32_t base = static_cast<uint32_t>(exp) << 10;
+  if (exp <= 0) { // subnormal half
+    if (exp < -10)
+      return sign;
+    mant |= 0x800000;
+    shift = 14 - exp;
+    base = 0;
+  }
+  uint32_t half = base | (mant >> shift), rest = mant & ((1u << shift) - 1),
+           mid = 1u << (shift - 1);
+  if (rest > mid || (rest == mid && (half & 1)))
+    ++half; // a carry into the exponent is the right rounding
+  return static_cast<uint16_t>(sign | half);
+}
+
+float fromHalf(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  if (exp == 0) {
+    float f = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -f : f;
+  }
+  if (exp == 31)
+    return floatOf(sign | 0x7f800000 | (mant << 13));
+  return floatOf(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+}
+
+/// Bytes are counted before allocating, so that absurd shapes become an
+/// error rather than an overflow.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;
+
+/// A host tensor: shape and strides (in elements) over a 64-byte aligned
+/// buffer that it owns.
+struct HostTensor {
+  attn_dtype dtype = ATTN_DTYPE_F32;
+  std::vector<int64_t> shape, strides;
+  std::shared_ptr<char> storage;
+  int64_t bytes = 0;
+
+  static HostTensor make(attn_dtype dtype, const std::vector<int64_t> &shape,
+                         const std::string &what) {
+    HostTensor t;
+    t.dtype = dtype;
+    t.shape = shape;
+    t.strides.assign(shape.size(), 1);
+    int64_t n = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+      if (shape[i] < 0)
+        error("ATTN_ERROR_INVALID_ARGUMENT",
+              what + ": negative size " + std::to_string(shape[i]));
+      t.strides[i] = n;
+      if (shape[i] && n > kMaxTensorBytes / shape[i])
+        error("ATTN_ERROR_INVALID_ARGUMENT", what + ": shape " +
+                                                 jsonInts(shape) +
+                                                 " is too large");
+      n *= shape[i];
+    }
+    if (n > kMaxTensorBytes / dtypeBytes(dtype))
+      error("ATTN_ERROR_INVALID_ARGUMENT",
+            what + ": shape " + jsonInts(shape) + " is too large");
+    t.bytes = n * dtypeBytes(dtype);
+    // Refuse what cannot fit rather than let the kernel's first touch of
+    // overcommitted pages summon the OOM killer.
+    static int64_t total = 0;
+    const int64_t physical = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+    total += t.bytes;
+    if (physical > 0 && total > physical)
+      error("ATTN_ERROR_INVALID_ARGUMENT",
+            what + ": shape " + jsonInts(shape) + " takes " +
+                std::to_string(t.bytes >> 20) + " MiB; with the other tensors "
+                "that is more than this machine's " +
+                std::to_string(physical >> 20) + " MiB");
+    size_t rounded = static_cast<size_t>((t.bytes + 63) / 64 * 64);
+    void *p = std::aligned_alloc(64, rounded ? rounded : 64);
+    if (!p)
+      error("ATTN_ERROR_INVALID_ARGUMENT",
+            what + ": cannot allocate " + std::to_string(t.bytes) + " bytes");
+    t.storage.reset(static_cast<char *>(p), &std::free);
+    return t;
+  }
+
+  char *data() const { return storage.get(); }
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t s : shape)
+      n *= s;
+    return n;
+  }
+  /// The element at `offset` elements from the start, as a double.
+  double get(int64_t offset) const {
+    const char *p = data() + offset * dtypeBytes(dtype);
+    switch (dtype) {
+    case ATTN_DTYPE_F32: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    case ATTN_DTYPE_F16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return fromHalf(h);
+    }
+    case ATTN_DTYPE_BF16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return floatOf(uint32_t(h) << 16);
+    }
+    case ATTN_DTYPE_I32: {
+      int32_t i;
+      std::memcpy(&i, p, 4);
+      return i;
+    }
+    case ATTN_DTYPE_BOOL: return *p ? 1.0 : 0.0;
+    }
+    return 0;
+  }
+  void set(int64_t offset, double value) {
+    char *p = data() + offset * dtypeBytes(dtype);
+    float f = static_cast<float>(value);
+    uint16_t h;
+    int32_t i;
+    switch (dtype) {
+    case ATTN_DTYPE_F32: std::memcpy(p, &f, 4); break;
+    case ATTN_DTYPE_F16: h = toHalf(f); std::memcpy(p, &h, 2); break;
+    case ATTN_DTYPE_BF16: h = toBf16(f); std::memcpy(p, &h, 2); break;
+    case ATTN_DTYPE_I32: i = static_cast<int32_t>(value); std::memcpy(p, &i, 4); break;
+    case ATTN_DTYPE_BOOL: *p = value != 0; break;
+    }
+  }
+  /// Offset of the element at `index` (as many entries as the rank).
+  int64_t offset(std::initializer_list<int64_t> index) const {
+    int64_t off = 0, i = 0;
+    for (int64_t x : index)
+      off += x * strides[i++];
+    return off;
+  }
+  /// Row-major element `linear` (a C-order walk whatever the strides).
+  int64_t linearOffset(int64_t linear) const {
+    int64_t off = 0;
+    for (size_t i = shape.size(); i-- > 0;) {
+      off += (linear % shape[i]) * strides[i];
+      linear /= shape[i];
+    }
+    return off;
+  }
+  bool contiguous() const {
+    int64_t n = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+      if (shape[i] != 1 && strides[i] != n)
+        return false;
+      n *= shape[i];
+    }
+    return true;
+  }
+};
+
+/// Uniform [-1, 1) from mt19937_64's standardized output (std's
+/// distributions differ between standard libraries; this does not).
+void randomize(HostTensor &t, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  const int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    double u = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+    t.set(i, 2.0 * u - 1.0);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// .npy files (format versions 1, 2 and 3; little-endian; C or Fortran order)
+//===----------------------------------------------------------------------===//
+
+/// bf16 has no numpy type: attn-run reads and writes it as '<u2', the raw
+/// 16 bits (also accepted: '<V2', which ml_dtypes' bfloat16 may save as).
+bool npyDtype(const std::string &descr, attn_dtype expected,
+              attn_dtype &dtype) {
+  if (descr == "<f4" || descr == "=f4") {
+    dtype = ATTN_DTYPE_F32;
+  } else if (descr == "<f2" || descr == "=f2") {
+    dtype = ATTN_DTYPE_F16;
+  } else if (descr == "<u2" || descr == "=u2" || descr == "<V2" ||
+             descr == "|V2") {
+    dtype = ATTN_DTYPE_BF16;
+  } else if (descr == "<i4" || descr == "=i4") {
+    dtype = ATTN_DTYPE_I32;
+  } else if (descr == "|b1" || descr == "|u1") {
+    dtype = ATTN_DTYPE_BOOL;
+  } else if (descr == "|i1" && expected == ATTN_DTYPE_BOOL) {
+    dtype = ATTN_DTYPE_BOOL;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char *npyDescr(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32: return "<f4";
+  case ATTN_DTYPE_F16: return "<f2";
+  case ATTN_DTYPE_BF16: return "<u2";
+  case ATTN_DTYPE_I32: return "<i4";
+  case ATTN_DTYPE_BOOL: return "|b1";
+  }
+  return "?";
+}
+
+/// The value of `key` in numpy's header dict ("{'descr': '<f4', ...}"), up
+/// to the next top-level comma or the closing brace.
+std::string npyField(const std::string &header, const std::string &key) {
+  size_t at = header.find("'" + key + "'");
+  if (at == std::string::npos)
+    at = header.find("\"" + key + "\"");
+  if (at == std::string::npos)
+    return "";
+  at = header.find(':', at);
+  if (at == std::string::npos)
+    return "";
+  size_t end = ++at;
+  int depth = 0;
+  for (; end < header.size(); ++end) {
+    char c = header[end];
+    if (c == '(' || c == '[')
+      ++depth;
+    else if (c == ')' || c == ']')
+      --depth;
+    else if ((c == ',' && depth == 0) || (c == '}' && depth == 0))
+      break;
+  }
+  std::string value = header.substr(at, end - at);
+  size_t first = value.find_first_not_of(" \t'\"");
+  size_t last = value.find_last_not_of(" \t'\"");
+  return first == std::string::npos ? "" : value.substr(first, last - first + 1);
+}
+
+HostTensor readNpy(const std::string &path, attn_dtype expected) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    error("ATTN_ERROR_IO", "cannot open '" + path + "': " + std::strerror(errno));
+  auto bad = [&](const std::string &why) -> Failure {
+    return Failure{1, "ATTN_ERROR_IO", "'" + path + "' is not a .npy file attn-run reads: " + why};
+  };
+  unsigned char magic[8];
+  if (!in.read(reinterpret_cast<char *>(magic), 8) ||
+      std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    throw bad("no \\x93NUMPY magic");
+  uint32_t headerLen = 0;
+  if (magic[6] == 1) {
+    unsigned char len[2];
+    if (!in.read(reinterpret_cast<char *>(len), 2))
+      throw bad("truncated header");
+    headerLen = len[0] | (len[1] << 8);
+  } else if (magic[6] == 2 || magic[6] == 3) {
+    unsigned char len[4];
+    if (!in.read(reinterpret_cast<char *>(len), 4))
+      throw bad("truncated header");
+    headerLen = len[0] | (len[1] << 8) | (len[2] << 16) | (uint32_t(len[3]) << 24);
+    if (headerLen > (1u << 20))
+      throw bad("header of " + std::to_string(headerLen) + " bytes");
+  } else {
+    throw bad("format version " + std::to_string(magic[6]));
+  }
+  std::string header(headerLen, '\0');
+  if (!in.read(&header[0], headerLen))
+    throw bad("truncated header");
+
+  std::string descr = npyField(header, "descr");
+  attn_dtype dtype;
+  if (!npyDtype(descr, expected, dtype))
+    throw bad("dtype '" + descr +
+              "' (reads <f4, <f2, <u2 as bf16 bits, <i4, |b1, |u1)");
+  std::string order = npyField(header, "fortran_order");
+  if (order != "False" && order != "True")
+    throw bad("fortran_order '" + order + "'");
+  std::string shapeText = npyField(header, "shape");
+  if (shapeText.size() < 2 || shapeText.front() != '(' || shapeText.back() != ')')
+    throw bad("shape '" + shapeText + "'");
+  std::vector<int64_t> shape;
+  for (const std::string &part :
+       split(shapeText.substr(1, shapeText.size() - 2), ',')) {
+    size_t first = part.find_first_not_of(" L");
+    if (first == std::string::npos)
+      continue; // the empty part after "(3,)"
+    std::string digits = part.substr(first);
+    digits.erase(digits.find_last_not_of(" L") + 1);
+    char *end = nullptr;
+    long long v = std::strtoll(digits.c_str(), &end, 10);
+    if (digits.empty() || *end || v < 0)
+      throw bad("shape '" + shapeText + "'");
+    shape.push_back(v);
+  }
+  if (shape.size() > ATTN_MAX_RANK)
+    throw bad("rank " + std::to_string(shape.size()) + " > " +
+              std::to_string(ATTN_MAX_RANK));
+
+  HostTensor t = HostTensor::make(dtype, shape, path);
+  if (t.bytes && !in.read(t.data(), t.bytes))
+    throw bad("data ends before " + std::to_string(t.bytes) + " bytes");
+  if (order == "True") { // column-major: the same bytes, reversed strides
+    int64_t n = 1;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      t.strides[i] = n;
+      n *= shape[i];
+    }
+  }
+  return t;
+}
+
+void writeNpy(const std::string &path, const HostTensor &t) {
+  std::string shape = "(";
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    shape += std::to_string(t.shape[i]) + (t.shape.size() == 1 || i + 1 < t.shape.size() ? "," : "");
+  shape += ")";
+  std::string header = "{'descr': '" + std::string(npyDescr(t.dtype)) +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad with spaces so that the data starts at a multiple of 64 (numpy's
+  // own choice), the header ending in '\n'.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    error("ATTN_ERROR_IO", "cannot write '" + path + "': " + std::strerror(errno));
+  unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                              static_cast<unsigned char>(header.size() & 0xff),
+                              static_cast<unsigned char>(header.size() >> 8)};
+  out.write(reinterpret_cast<const char *>(prefix), 10);
+  out << header;
+  if (t.contiguous()) {
+    out.write(t.data(), t.bytes);
+  } else {
+    const int64_t n = t.numel(), size = dtypeBytes(t.dtype);
+    for (int64_t i = 0; i < n; ++i)
+      out.write(t.data() + t.linearOffset(i) * size, size);
+  }
+  if (!out)
+    error("ATTN_ERROR_IO", "cannot write '" + path + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns: the subset attn-run evaluates for its reference
+//===----------------------------------------------------------------------===//
+
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+int64_t floorMod(int64_t a, int64_t b) { return a - floorDiv(a, b) * b; }
+
+/// One pattern attribute as the manifest prints it (docs/design.md gives
+/// the semantics; positions are p = q + Skv - Sq).
+struct Pattern {
+  std::string kind; // dense, causal, local, chunked, strided, global, union, per_head
+  int64_t window = 0, dilation = 1, size = 0, stride = 0, block = 1,
+          tokens = 0;
+  bool causal = false;
+  std::vector<Pattern> members;
+
+  const Pattern &forHead(int64_t head) const {
+    return kind == "per_head" ? members[head % members.size()] : *this;
+  }
+
+  bool visible(int64_t head, int64_t p, int64_t k) const {
+    if (kind == "per_head")
+      return forHead(head).visible(head, p, k);
+    if (kind == "union") {
+      for (const Pattern &m : members)
+        if (m.visible(head, p, k))
+          return true;
+      return false;
+    }
+    if (causal && k > p)
+      return false;
+    if (kind == "dense")
+      return true;
+    if (kind == "causal")
+      return k <= p;
+    if (kind == "local")
+      return std::llabs(p - k) <= window && floorMod(p - k, dilation) == 0;
+    if (kind == "chunked")
+      return floorDiv(p, size) == floorDiv(k, size);
+    if (kind == "strided")
+      return floorMod(floorDiv(p, block) - floorDiv(k, block), stride) == 0;
+    if (kind == "global")
+      return k < tokens || (p >= 0 && p < tokens);
+    return false;
+  }
+
+  /// Whether ranges() is exactly the visible set (else a superset to scan).
+  bool exactRanges(int64_t head) const {
+    const Pattern &self = forHead(head);
+    if (self.kind == "union") {
+      for (const Pattern &m : self.members)
+        if (!m.exactRanges(head))
+          return false;
+      return true;
+    }
+    return self.kind != "strided" && !(self.kind == "local" && self.dilation > 1);
+  }
+
+  /// Appends half-open key ranges within [0, keys) that hold every key that
+  /// position p sees (exactly those when exactRanges()).
+  void ranges(int64_t head, int64_t p, int64_t keys,
+              std::vector<std::pair<int64_t, int64_t>> &out) const {
+    const Pattern &self = forHead(head);
+    auto add = [&](int64_t lo, int64_t hi) {
+      lo = std::max<int64_t>(lo, 0);
+      hi = std::min(hi, keys);
+      if (self.causal || self.kind == "causal")
+        hi = std::min(hi, p + 1);
+      if (lo < hi)
+        out.emplace_back(lo, hi);
+    };
+    if (self.kind == "union") {
+      std::vector<std::pair<int64_t, int64_t>> all;
+      for (const Pattern &m : self.members)
+        m.ranges(head, p, keys, all);
+      std::sort(all.begin(), all.end());
+      for (const auto &r : all) {
+        if (!out.empty() && r.first <= out.back().second)
+          out.back().second = std::max(out.back().second, r.second);
+        else
+          out.push_back(r);
+      }
+    } else if (self.kind == "local") {
+      add(p - self.window, p + self.window + 1);
+    } else if (self.kind == "chunked") {
+      int64_t start = floorDiv(p, self.size) * self.size;
+      add(start, start + self.size);
+    } else if (self.kind == "global") {
+      if (p >= 0 && p < self.tokens)
+        add(0, keys);
+      else
+        add(0, self.tokens);
+    } else { // dense, causal, strided
+      add(0, keys);
+    }
+  }
+};
+
+/// Parses `#attn.kind<name = value, flag, ...>` for the kinds above.
+/// Returns false (with `why`) for anything else, random_blocks,
+/// block_layout and selected included.
+class PatternParser {
+public:
+  explicit PatternParser(const std::string &text) : text(text) {}
+
+  bool parse(Pattern &out, std::string &why) {
+    bool ok = pattern(out, 0);
+    skip();
+    if (ok && pos != text.size()) {
+      ok = false;
+      reason = "trailing text";
+    }
+    why = reason;
+    return ok;
+  }
+
+private:
+  void skip() {
+    while (pos < text.size() && text[pos] == ' ')
+      ++pos;
+  }
+  bool fail(const std::string &why) {
+    if (reason.empty())
+      reason = why;
+    return false;
+  }
+  std::string word() {
+    skip();
+    size_t start = pos;
+    while (pos < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[pos])) ||
+            text[pos] == '_' || text[pos] == '.' || text[pos] == '-'))
+      ++pos;
+    return text.substr(start, pos - start);
+  }
+  bool eat(char c) {
+    skip();
+    if (pos < text.size() && text[pos] == c) {
+      ++pos;
+      return true;
+    }
+    return false;
+  }
+  bool list(std::vector<Pattern> &out, int depth) {
+    if (!eat('['))
+      return fail("expected '['");
+    if (eat(']'))
+      return true;
+    do {
+      Pattern member;
+      if (!pattern(member, depth + 1))
+        return false;
+      out.push_back(std::move(member));
+    } while (eat(','));
+    return eat(']') || fail("expected ']'");
+  }
+  bool pattern(Pattern &out, int depth) {
+    if (depth > 16)
+      return fail("nesting too deep");
+    skip();
+    if (text.compare(pos, 6, "#attn.") != 0)
+      return fail("expected '#attn.'");
+    pos += 6;
+    out.kind = word();
+    static const std::set<std::string> known = {
+        "dense", "causal", "local", "chunked", "strided", "global", "union",
+        "per_head"};
+    if (!known.count(out.kind))
+      return fail("#attn." + out.kind);
+    if (out.kind == "union" || out.kind == "per_head") {
+      if (!eat('<'))
+        return fail("expected '<'");
+      skip();
+      if (pos < text.size() && text[pos] != '[') { // "patterns = [...]"
+        word();
+        if (!eat('='))
+          return fail("expected '='");
+      }
+      if (!list(out.members, depth) || !eat('>'))
+        return fail("bad member list");
+      return !out.members.empty() || fail("empty member list");
+    }
+    std::map<std::string, std::string> params;
+    if (eat('<')) {
+      do {
+        std::string name = word();
+        std::string value = "true";
+        if (eat('='))
+          value = word();
+        if (name.empty() || value.empty())
+          return fail("bad parameter");
+        params[name] = value;
+      } while (eat(','));
+      if (!eat('>'))
+        return fail("expected '>'");
+    }
+    auto integer = [&](const char *name, int64_t &field, bool required,
+                       int64_t min) {
+      auto it = params.find(name);
+      if (it == params.end())
+        return !required || fail(out.kind + " without " + name);
+      char *end = nullptr;
+      field = std::strtoll(it->second.c_str(), &end, 10);
+      params.erase(it);
+      return (*end == 0 && field >= min) ||
+             fail(std::string("bad ") + name);
+    };
+    auto flag = [&](const char *name, bool &field) {
+      auto it = params.find(name);
+      if (it == params.end())
+        return true;
+      field = it->second == "true";
+      params.erase(it);
+      return it->second == "true" || it->second == "false" ||
+             fail(std::string("bad ") + name);
+    };
+    bool ok = true;
+    if (out.kind == "local")
+      ok = integer("window", out.window, true, 0) &&
+           integer("dilation", out.dilation, false, 1) &&
+           flag("causal", out.causal);
+    else if (out.kind == "chunked")
+      ok = integer("size", out.size, true, 1) && flag("causal", out.causal);
+    else if (out.kind == "strided")
+      ok = integer("stride", out.stride, true, 1) &&
+           integer("block", out.block, false, 1) && flag("causal", out.causal);
+    else if (out.kind == "global")
+      ok = integer("tokens", out.tokens, true, 0);
+    if (ok && !params.empty())
+      return fail("parameter '" + params.begin()->first + "' of " + out.kind);
+    return ok;
+  }
+
+  const std::string &text;
+  size_t pos = 0;
+  std::string reason;
+};
+
+//===----------------------------------------------------------------------===//
+// What the artifact says about a function
+//===----------------------------------------------------------------------===//
+
+/// A size: fixed, or a name ("B", "Sq", ...) bound at run time.
+struct Dim {
+  int64_t value = -1;
+  std::string symbol;
+};
+
+/// An input or output as the runtime describes it (attn_arg_info).
+struct ArgInfo {
+  std::string role; // query, key, value, gates, active, out, or ""
+  attn_dtype dtype = ATTN_DTYPE_F32;
+  attn_device device = ATTN_DEVICE_CPU;
+  std::vector<Dim> shape;
+};
+
+/// What the reference and the work count need of a kernel, which the C API
+/// does not say: read from manifest.json (docs/compile.md).
+struct KernelInfo {
+  std::string name, pattern, gates;
+  double scale = 0;
+  int64_t headDim = 0, valueDim = 0;
+  std::vector<int> operandArgs; // query, key, value[, gates/active]
+  int resultIndex = 0;
+};
+
+struct FunctionInfo {
+  std::string name;
+  std::vector<ArgInfo> inputs, outputs;
+  std::vector<KernelInfo> kernels;
+  bool cuda = false; // some tensor is expected on a CUDA device
+};
+
+ArgInfo toArgInfo(const attn_arg_info &info) {
+  ArgInfo arg;
+  arg.role = info.role ? info.role : "";
+  arg.dtype = info.dtype;
+  arg.device = info.device;
+  for (int d = 0; d < info.rank && d < ATTN_MAX_RANK; ++d) {
+    Dim dim;
+    dim.value = info.shape[d];
+    if (info.symbols[d])
+      dim.symbol = info.symbols[d];
+    arg.shape.push_back(dim);
+  }
+  return arg;
+}
+
+/// The function's tensors from the C API, its kernels from the manifest
+/// (the runtime has validated both when it opened the artifact).
+FunctionInfo describeFunction(const attn_artifact *artifact,
+                              const std::string &dir, const std::string &name,
+                              int numInputs, int numOutputs) {
+  FunctionInfo f;
+  f.name = name;
+  for (int i = 0; i < numInputs + numOutputs; ++i) {
+    const bool input = i < numInputs;
+    const int index = input ? i : i - numInputs;
+    attn_arg_info info{};
+    attn_status st =
+        input ? attn_artifact_input_info(artifact, name.c_str(), index, &info)
+              : attn_artifact_output_info(artifact, name.c_str(), index, &info);
+    if (st != ATTN_OK)
+      runtimeError(st, std::string("describing ") + (input ? "input " : "output ") +
+                           std::to_string(index) + " of '" + name + "'");
+    ArgInfo arg = toArgInfo(info);
+    f.cuda |= arg.device == ATTN_DEVICE_CUDA;
+    (input ? f.inputs : f.outputs).push_back(arg);
+  }
+
+  std::ifstream in(dir + "/manifest.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  Json manifest;
+  std::string why;
+  if (!in || !JsonReader(text.str()).parse(manifest, why))
+    error("ATTN_ERROR_CORRUPT_ARTIFACT",
+          dir + "/manifest.json: cannot read it: " + why);
+  const Json *kernels = manifest.get("kernels");
+  auto string = [](const Json &k, const char *key) {
+    const Json *v = k.get(key);
+    return v && v->kind == Json::String ? v->text : std::string();
+  };
+  auto number = [](const Json &k, const char *key, double otherwise) {
+    const Json *v = k.get(key);
+    return v && v->kind == Json::Number ? v->number : otherwise;
+  };
+  for (const Json &k : kernels ? kernels->items : std::vector<Json>()) {
+    if (string(k, "source") != name)
+      continue;
+    KernelInfo info;
+    info.name = string(k, "name");
+    info.pattern = string(k, "pattern");
+    info.gates = string(k, "gates");
+    info.headDim = static_cast<int64_t>(number(k, "head_dim", 0));
+    info.valueDim = static_cast<int64_t>(number(k, "value_dim", info.headDim));
+    info.scale = number(k, "scale",
+                        info.headDim > 0 ? 1 / std::sqrt(double(info.headDim)) : 1);
+    info.resultIndex = static_cast<int>(number(k, "result_index", 0));
+    if (const Json *ops = k.get("operand_args"))
+      for (const Json &o : ops->items)
+        info.operandArgs.push_back(static_cast<int>(o.number));
+    // Indices the reference will use: keep only kernels that fit.
+    bool fits = info.operandArgs.size() >= 3 && info.resultIndex >= 0 &&
+                info.resultIndex < numOutputs;
+    for (int o : info.operandArgs)
+      fits &= o >= 0 && o < numInputs;
+    if (fits)
+      f.kernels.push_back(info);
+  }
+  // Roles the manifest leaves out follow from the kernels' operands.
+  for (const KernelInfo &k : f.kernels)
+    for (size_t j = 0; j < k.operandArgs.size(); ++j) {
+      static const char *operands[3] = {"query", "key", "value"};
+      std::string &role = f.inputs[k.operandArgs[j]].role;
+      if (role.empty())
+        role = j < 3 ? operands[j] : k.gates == "active" ? "active" : "gates";
+    }
+  return f;
+}
+
+//===----------------------------------------------------------------------===//
+// Options
+//===----------------------------------------------------------------------===//
+
+struct Options {
+  std::string artifact, function, outputDir, gates, device;
+  bool gatesGiven = false, checkReference = false;
+  std::vector<std::pair<std::string, std::string>> inputs; // I=FILE
+  std::vector<std::pair<std::string, int64_t>> shape;
+  std::vector<std::string> expect;
+  double rtol = -1, atol = -1;
+  int64_t warmup = 2, reps = 10, threads = 0;
+  uint64_t seed = 0;
+};
+
+Options parseOptions(int argc, char **argv) {
+  Options o;
+  static const std::set<std::string> valued = {
+      "--function", "--input",  "--shape", "--gates",  "--output-dir",
+      "--expect",   "--rtol",   "--atol",  "--warmup", "--reps",
+      "--threads",  "--seed",   "--device"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (arg == "--check-reference") {
+      o.checkReference = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      if (!o.artifact.empty())
+        usageError("more than one artifact: '" + o.artifact + "' and '" +
+                   arg + "'");
+      o.artifact = arg;
+      continue;
+    }
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos) { // --flag=value
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else if (valued.count(arg)) {
+      if (i + 1 >= argc)
+        usageError(arg + " needs a value");
+      value = argv[++i];
+    }
+    if (!valued.count(arg))
+      usageError("unknown option '" + arg + "' (see --help)");
+    if (arg == "--function") {
+      o.function = value;
+    } else if (arg == "--input") {
+      size_t at = value.find('=');
+      if (at == std::string::npos || at == 0 || at + 1 == value.size())
+        usageError("--input takes I=FILE.npy, got '" + value + "'");
+      o.inputs.emplace_back(value.substr(0, at), value.substr(at + 1));
+    } else if (arg == "--shape") {
+      for (const std::string &part : split(value, ',')) {
+        size_t at = part.find('=');
+        if (at == std::string::npos || at == 0)
+          usageError("--shape takes NAME=N,..., got '" + part + "'");
+        int64_t n = parseInt("--shape " + part.substr(0, at), part.substr(at + 1));
+        if (n < 0)
+          usageError("--shape " + part + ": sizes are >= 0");
+        o.shape.emplace_back(part.substr(0, at), n);
+      }
+    } else if (arg == "--gates") {
+      o.gates = value;
+      o.gatesGiven = true;
+    } else if (arg == "--output-dir") {
+      o.outputDir = value;
+    } else if (arg == "--expect") {
+      o.expect = split(value, ',');
+    } else if (arg == "--rtol") {
+      o.rtol = parseReal(arg, value);
+    } else if (arg == "--atol") {
+      o.atol = parseReal(arg, value);
+    } else if (arg == "--warmup" || arg == "--reps" || arg == "--threads") {
+      int64_t n = parseInt(arg, value);
+      if (n < 0 || n > 1000000)
+        usageError(arg + " takes 0 .. 1000000, got '" + value + "'");
+      (arg == "--warmup" ? o.warmup : arg == "--reps" ? o.reps : o.threads) = n;
+    } else if (arg == "--seed") {
+      o.seed = static_cast<uint64_t>(parseInt(arg, value));
+    } else if (arg == "--device") {
+      if (value != "cpu" && value != "cuda")
+        usageError("--device takes cpu or cuda, got '" + value + "'");
+      o.device = value;
+    }
+  }
+  if (o.artifact.empty())
+    usageError("no artifact directory given (see --help)");
+  if (o.function.empty())
+    usageError("--function NAME is required (see --help)");
+  return o;
+}
+
+/// Heads named by --gates ("0,2,5-7", "none" or ""), each in [0, hq).
+std::vector<bool> gatedHeads(const std::string &list, int64_t hq) {
+  std::vector<bool> on(hq, false);
+  if (list == "none")
+    return on;
+  for (const std::string &part : split(list, ',')) {
+    if (part.empty())
+      continue;
+    size_t dash = part.find('-', 1);
+    int64_t first = parseInt("--gates", part.substr(0, dash));
+    int64_t last = dash == std::string::npos
+                       ? first
+                       : parseInt("--gates", part.substr(dash + 1));
+    if (first < 0 || last >= hq || first > last)
+      usageError("--gates: '" + part + "' is not within heads [0, " +
+                 std::to_string(hq) + ")");
+    for (int64_t h = first; h <= last; ++h)
+      on[h] = true;
+  }
+  return on;
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA: device memory for --device cuda, through the driver API (dlopen)
+//===----------------------------------------------------------------------===//
+
+/// The few driver calls attn-run needs to put tensors on the GPU. The
+/// runtime keeps its own handle to the driver; both use the primary context
+/// of device 0, so pointers allocated here are valid there.
+class CudaMemory {
+public:
+  using CUresult = int;
+  using CUdeviceptr = unsigned long long;
+
+  ~CudaMemory() {
+    for (CUdeviceptr p : allocations)
+      memFree(p);
+    if (library)
+      dlclose(library);
+  }
+
+  void open() {
+    library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+      error("ATTN_ERROR_NO_CUDA",
+            std::string("--device cuda: cannot load libcuda.so.1: ") + dlerror());
+    auto sym = [&](const char *name) {
+      void *p = dlsym(library, name);
+      if (!p)
+        error("ATTN_ERROR_NO_CUDA",
+              std::string("--device cuda: libcuda has no ") + name);
+      return p;
+    };
+    init = reinterpret_cast<CUresult (*)(unsigned)>(sym("cuInit"));
+    deviceCount = reinterpret_cast<CUresult (*)(int *)>(sym("cuDeviceGetCount"));
+    deviceGet = reinterpret_cast<CUresult (*)(int *, int)>(sym("cuDeviceGet"));
+    retain = reinterpret_cast<CUresult (*)(void **, int)>(
+        sym("cuDevicePrimaryCtxRetain"));
+    setCurrent = reinterpret_cast<CUresult (*)(void *)>(sym("cuCtxSetCurrent"));
+    memAlloc = reinterpret_cast<CUresult (*)(CUdeviceptr *, size_t)>(
+        sym("cuMemAlloc_v2"));
+    memFree = reinterpret_cast<CUresult (*)(CUdeviceptr)>(sym("cuMemFree_v2"));
+    toDevice = reinterpret_cast<CUresult (*)(CUdeviceptr, const void *, size_t)>(
+        sym("cuMemcpyHtoD_v2"));
+    toHost = reinterpret_cast<CUresult (*)(void *, CUdeviceptr, size_t)>(
+        sym("cuMemcpyDtoH_v2"));
+    synchronize = reinterpret_cast<CUresult (*)()>(sym("cuCtxSynchronize"));
+    errorName = reinterpret_cast<CUresult (*)(CUresult, const char **)>(
+        sym("cuGetErrorName"));
+    check(init(0), "cuInit");
+    int count = 0;
+    check(deviceCount(&count), "cuDeviceGetCount");
+    if (count == 0)
+      error("ATTN_ERROR_NO_DEVICE", "--device cuda: no CUDA device");
+    int device = 0;
+    void *context = nullptr;
+    check(deviceGet(&device, 0), "cuDeviceGet");
+    check(retain(&context, device), "cuDevicePrimaryCtxRetain");
+    check(setCurrent(context), "cuCtxSetCurrent");
+  }
+
+  void *upload(const HostTensor &t) {
+    CUdeviceptr p = 0;
+    check(memAlloc(&p, std::max<int64_t>(t.bytes, 1)), "cuMemAlloc");
+    allocations.push_back(p);
+    check(toDevice(p, t.data(), t.bytes), "cuMemcpyHtoD");
+    return reinterpret_cast<void *>(p);
+  }
+  void download(HostTensor &t, void *device) {
+    check(toHost(t.data(), reinterpret_cast<CUdeviceptr>(device), t.bytes),
+          "cuMemcpyDtoH");
+  }
+  void sync() { check(synchronize(), "cuCtxSynchronize"); }
+
+private:
+  void check(CUresult result, const char *what) {
+    if (result == 0)
+      return;
+    const char *name = nullptr;
+    if (errorName)
+      errorName(result, &name);
+    error(result == 100 ? "ATTN_ERROR_NO_DEVICE" : "ATTN_ERROR_CUDA",
+          std::string("--device cuda: ") + what + " failed: " +
+              (name ? name : "CUDA error " + std::to_string(result)));
+  }
+
+  void *library = nullptr;
+  std::vector<CUdeviceptr> allocations;
+  CUresult (*init)(unsigned) = nullptr;
+  CUresult (*deviceCount)(int *) = nullptr;
+  CUresult (*deviceGet)(int *, int) = nullptr;
+  CUresult (*retain)(void **, int) = nullptr;
+  CUresult (*setCurrent)(void *) = nullptr;
+  CUresult (*memAlloc)(CUdeviceptr *, size_t) = nullptr;
+  CUresult (*memFree)(CUdeviceptr) = nullptr;
+  CUresult (*toDevice)(CUdeviceptr, const void *, size_t) = nullptr;
+  CUresult (*toHost)(void *, CUdeviceptr, size_t) = nullptr;
+  CUresult (*synchronize)() = nullptr;
+  CUresult (*errorName)(CUresult, const char **) = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Reference and comparison
+//===----------------------------------------------------------------------===//
+
+/// Positions (design.md): query row q of Sq sits at q + Skv - Sq.
+struct Extent {
+  int64_t b, hq, hkv, sq, skv, d, dv;
+};
+
+/// The set of active (batch, head) pairs of a kernel: from a bool [B, Hq]
+/// gates tensor or an i32 list of b * Hq + h; all when ungated.
+std::vector<bool> activePairs(const KernelInfo &k, const Extent &e,
+                              const std::vector<HostTensor> &inputs) {
+  std::vector<bool> on(e.b * e.hq, k.gates == "none" || k.gates.empty());
+  if (on.empty() || on[0] || k.operandArgs.size() < 4)
+    return on;
+  const HostTensor &g = inputs[k.operandArgs[3]];
+  if (g.dtype == ATTN_DTYPE_BOOL && g.shape.size() == 2) {
+    for (int64_t b = 0; b < std::min(e.b, g.shape[0]); ++b)
+      for (int64_t h = 0; h < std::min(e.hq, g.shape[1]); ++h)
+        on[b * e.hq + h] = g.get(g.offset({b, h})) != 0;
+  } else {
+    for (int64_t i = 0; i < g.numel(); ++i) {
+      int64_t pair = static_cast<int64_t>(g.get(g.linearOffset(i)));
+      if (pair >= 0 && pair < e.b * e.hq)
+        on[pair] = true;
+    }
+  }
+  return on;
+}
+
+/// Naive attention in double precision over the visible keys of each row,
+/// rows with no visible key (and gated-off pairs) being zero. Returns the
+/// contiguous [B, Hq, Sq, Dv] values, kept in double for the comparison.
+std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
+                              const Extent &e,
+                              const std::vector<HostTensor> &inputs,
+                              int threads) {
+  // Contiguous double copies: the inner loops then stream plain arrays
+  // whatever the inputs' dtype and strides.
+  auto widen = [](const HostTensor &t) {
+    std::vector<double> out(static_cast<size_t>(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i)
+      out[i] = t.get(t.linearOffset(i));
+    return out;
+  };
+  const std::vector<double> q = widen(inputs[k.operandArgs[0]]),
+                            key = widen(inputs[k.operandArgs[1]]),
+                            v = widen(inputs[k.operandArgs[2]]);
+  std::vector<double> result(static_cast<size_t>(e.b * e.hq * e.sq * e.dv), 0.0);
+  const std::vector<bool> on = activePairs(k, e, inputs);
+  const int64_t group = e.hkv > 0 ? std::max<int64_t>(1, e.hq / e.hkv) : 1,
+                pairs = e.b * e.hq;
+  auto work = [&](int64_t firstPair, int64_t step) {
+    std::vector<double> scores, acc(e.dv);
+    std::vector<int64_t> keys;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (int64_t pair = firstPair; pair < pairs; pair += step) {
+      if (!on[pair])
+        continue;
+      const int64_t b = pair / e.hq, h = pair % e.hq, kvh = h / group;
+      const bool exact = pattern.exactRanges(h);
+      for (int64_t r = 0; r < e.sq; ++r) {
+        const int64_t p = r + e.skv - e.sq;
+        ranges.clear();
+        keys.clear();
+        pattern.ranges(h, p, e.skv, ranges);
+        for (auto [lo, hi] : ranges)
+          for (int64_t j = lo; j < hi; ++j)
+            if (exact || pattern.visible(h, p, j))
+              keys.push_back(j);
+        if (keys.empty())
+          continue;
+        scores.resize(keys.size());
+        double max = -INFINITY;
+        const double *qRow = &q[((b * e.hq + h) * e.sq + r) * e.d];
+        for (size_t i = 0; i < keys.size(); ++i) {
+          const double *kRow = &key[((b * e.hkv + kvh) * e.skv + keys[i]) * e.d];
+          double dot = 0;
+          for (int64_t x = 0; x < e.d; ++x)
+            dot += qRow[x] * kRow[x];
+          scores[i] = dot * k.scale;
+          max = std::max(max, scores[i]);
+        }
+        double sum = 0;
+        for (double &s : scores)
+          sum += s = std::exp(s - max);
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (size_t i = 0; i < keys.size(); ++i) {
+          const double *vRow = &v[((b * e.hkv + kvh) * e.skv + keys[i]) * e.dv];
+          for (int64_t x = 0; x < e.dv; ++x)
+            acc[x] += scores[i] * vRow[x];
+        }
+        for (int64_t x = 0; x < e.dv; ++x)
+          result[((b * e.hq + h) * e.sq + r) * e.dv + x] = acc[x] / sum;
+      }
+    }
+  };
+  // Pairs round-robin over threads: the naive reference is the slow part of
+  // a checked run, and pairs cost the same.
+  std::vector<std::thread> pool;
+  const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, pairs)));
+  for (int t = 1; t < n; ++t)
+    pool.emplace_back(work, t, n);
+  work(0, n);
+  for (std::thread &t : pool)
+    t.join();
+  return result;
+}
+
+struct Comparison {
+  double maxAbs = 0, maxRel = 0;
+  int64_t mismatches = 0;
+  bool pass = true;
+  std::string json() const {
+    return "{\"max_abs_err\": " + jsonNumber(maxAbs) +
+           ", \"max_rel_err\": " + jsonNumber(maxRel) +
+           ", \"mismatches\": " + std::to_string(mismatches) +
+           ", \"pass\": " + (pass ? "true" : "false") + "}";
+  }
+};
+
+/// numpy.allclose's rule, elementwise: |got - want| <= atol + rtol * |want|
+/// (a NaN fails). max_rel_err counts elements where |want| > atol only: near
+/// zero a relative error says nothing. `want(i)` is row-major element i.
+template <typename Want>
+Comparison compare(const HostTensor &got, Want want, double rtol, double atol) {
+  Comparison c;
+  const int64_t n = got.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    double w = want(i);
+    double diff = std::fabs(got.get(got.linearOffset(i)) - w);
+    if (std::isnan(diff))
+      diff = INFINITY; // shows as null in the JSON
+    c.maxAbs = std::max(c.maxAbs, diff);
+    if (std::fabs(w) > atol)
+      c.maxRel = std::max(c.maxRel, diff / std::fabs(w));
+    if (!(diff <= atol + rtol * std::fabs(w)))
+      ++c.mismatches;
+  }
+  c.pass = c.mismatches == 0;
+  return c;
+}
+
+/// The fraction of (query, key) pairs a pattern keeps, over all rows; -1
+/// when unknown or too costly to count (a pattern that needs scanning over
+/// more than 2^28 pairs).
+double density(const Pattern &pattern, const Extent &e) {
+  if (e.sq == 0 || e.skv == 0)
+    return -1;
+  const bool perHead = pattern.kind == "per_head";
+  const int64_t heads = perHead ? e.hq : 1;
+  double visible = 0;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t h = 0; h < heads; ++h) {
+    const bool exact = pattern.exactRanges(h);
+    if (!exact && double(e.sq) * e.skv > double(1 << 28))
+      return -1;
+    for (int64_t r = 0; r < e.sq; ++r) {
+      const int64_t p = r + e.skv - e.sq;
+      ranges.clear();
+      pattern.ranges(h, p, e.skv, ranges);
+      for (auto [lo, hi] : ranges) {
+        if (exact) {
+          visible += hi - lo;
+          continue;
+        }
+        for (int64_t j = lo; j < hi; ++j)
+          visible += pattern.visible(h, p, j);
+      }
+    }
+  }
+  return visible / (double(heads) * e.sq * e.skv);
+}
+
+//===----------------------------------------------------------------------===//
+// The run
+//===----------------------------------------------------------------------===//
+
+/// Owns the runtime and the artifact, so that every exit path closes them.
+struct Session {
+  attn_runtime *runtime = nullptr;
+  attn_artifact *artifact = nullptr;
+  ~Session() {
+    if (artifact)
+      attn_artifact_close(artifact);
+    if (runtime)
+      attn_runtime_destroy(runtime);
+  }
+};
+
+int run(const Options &o) {
+  Session s;
+  attn_status st = attn_runtime_create(static_cast<int>(o.threads), &s.runtime);
+  if (st != ATTN_OK)
+    runtimeError(st, "");
+  st = attn_artifact_open(o.artifact.c_str(), &s.artifact);
+  if (st != ATTN_OK)
+    runtimeError(st, ""); // the message names the path
+
+  // The runtime is the authority on which functions exist.
+  std::vector<std::string> names;
+  for (int i = 0; i < attn_artifact_num_functions(s.artifact); ++i)
+    if (const char *n = attn_artifact_function_name(s.artifact, i))
+      names.push_back(n);
+  if (std::find(names.begin(), names.end(), o.function) == names.end()) {
+    std::string list;
+    for (const std::string &n : names)
+      list += (list.empty() ? "" : ", ") + n;
+    error("ATTN_ERROR_INVALID_ARGUMENT", "artifact '" + o.artifact +
+                                             "' has no function '" +
+                                             o.function + "' (it has: " +
+                                             list + ")");
+  }
+  const int numInputs = attn_artifact_num_inputs(s.artifact, o.function.c_str());
+  const int numOutputs =
+      attn_artifact_num_outputs(s.artifact, o.function.c_str());
+  if (numInputs < 0 || numOutputs < 0)
+    runtimeError(ATTN_ERROR_INVALID_ARGUMENT, "function '" + o.function + "'");
+  FunctionInfo fn =
+      describeFunction(s.artifact, o.artifact, o.function, numInputs, numOutputs);
+  const bool cuda = o.device.empty() ? fn.cuda : o.device == "cuda";
+
+  // Inputs from files first: their shapes bind the sizes that --shape
+  // leaves open.
+  std::vector<HostTensor> inputs(numInputs);
+  std::vector<std::string> sources(numInputs, "random");
+  std::vector<bool> loaded(numInputs, false);
+  for (const auto &[which, path] : o.inputs) {
+    int index = -1;
+    if (std::isdigit(static_cast<unsigned char>(which[0]))) {
+      index = static_cast<int>(parseInt("--input", which));
+    } else {
+      for (int i = 0; i < numInputs; ++i)
+        if (fn.inputs[i].role == which) {
+          if (index >= 0)
+            usageError("--input " + which + ": several inputs of '" +
+                       o.function + "' are named so; give its number");
+          index = i;
+        }
+    }
+    if (index < 0 || index >= numInputs)
+      usageError("--input " + which + ": '" + o.function + "' has inputs 0.." +
+                 std::to_string(numInputs - 1));
+    inputs[index] = readNpy(path, fn.inputs[index].dtype);
+    sources[index] = path;
+    loaded[index] = true;
+  }
+
+  std::map<std::string, int64_t> sizes;
+  std::set<std::string> symbols;
+  for (const auto &list : {fn.inputs, fn.outputs})
+    for (const ArgInfo &a : list)
+      for (const Dim &d : a.shape)
+        if (!d.symbol.empty())
+          symbols.insert(d.symbol);
+  for (const auto &[name, value] : o.shape) {
+    if (!symbols.count(name)) {
+      std::string list;
+      for (const std::string &n : symbols)
+        list += (list.empty() ? "" : ", ") + n;
+      usageError("--shape " + name + ": '" + o.function +
+                 "' has no dynamic size of that name (it has: " +
+                 (list.empty() ? "none" : list) + ")");
+    }
+    sizes[name] = value;
+  }
+  for (int i = 0; i < numInputs; ++i) {
+    if (!loaded[i] || inputs[i].shape.size() != fn.inputs[i].shape.size())
+      continue; // a rank mismatch is the runtime's to report
+    for (size_t d = 0; d < fn.inputs[i].shape.size(); ++d)
+      if (!fn.inputs[i].shape[d].symbol.empty())
+        sizes.emplace(fn.inputs[i].shape[d].symbol, inputs[i].shape[d]);
+  }
+  sizes.emplace("B", 1);
+  if (!sizes.count("Sq") && sizes.count("Skv"))
+    sizes["Sq"] = sizes["Skv"];
+  sizes.emplace("Sq", 1024);
+  sizes.emplace("Skv", sizes["Sq"]);
+
+  // Gates: the heads --gates names (all by default) in every batch.
+  int64_t batch = -1, hq = -1;
+  auto sizeOf = [&](const Dim &d) {
+    return d.symbol.empty() ? d.value
+           : sizes.count(d.symbol) ? sizes[d.symbol] : -1;
+  };
+  for (int i = 0; i < numInputs; ++i) {
+    const ArgInfo &a = fn.inputs[i];
+    if (a.role == "query" && a.shape.size() > 1 && hq < 0) {
+      batch = sizeOf(a.shape[0]);
+      hq = sizeOf(a.shape[1]);
+    }
+  }
+  std::vector<int32_t> activeList;
+  std::vector<bool> headOn;
+  bool gatedFunction = false;
+  for (const ArgInfo &a : fn.inputs)
+    gatedFunction |= a.role == "gates" || a.role == "active";
+  if (o.gatesGiven && !gatedFunction)
+    usageError("--gates: '" + o.function + "' takes no gates");
+  if (gatedFunction) {
+    if (hq < 0 || batch < 0)
+      usageError("cannot tell the query's batch and head count: give them "
+                 "with --shape");
+    headOn = o.gatesGiven ? gatedHeads(o.gates, hq) : std::vector<bool>(hq, true);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < hq; ++h)
+        if (headOn[h])
+          activeList.push_back(static_cast<int32_t>(b * hq + h));
+  }
+
+  auto resolve = [&](const ArgInfo &a, const std::string &what) {
+    std::vector<int64_t> shape;
+    for (const Dim &d : a.shape) {
+      if (d.symbol.empty()) {
+        shape.push_back(d.value);
+      } else if (sizes.count(d.symbol)) {
+        shape.push_back(sizes[d.symbol]);
+      } else {
+        usageError(what + " has dynamic size '" + d.symbol +
+                   "': give --shape " + d.symbol + "=N");
+      }
+    }
+    return shape;
+  };
+  for (int i = 0; i < numInputs; ++i) {
+    if (loaded[i])
+      continue;
+    const ArgInfo &a = fn.inputs[i];
+    const std::string what = "input " + std::to_string(i) + " of '" + o.function + "'";
+    if (a.role == "active") { // its length is the number of active pairs
+      inputs[i] = HostTensor::make(ATTN_DTYPE_I32,
+                                   {static_cast<int64_t>(activeList.size())}, what);
+      for (size_t j = 0; j < activeList.size(); ++j)
+        inputs[i].set(j, activeList[j]);
+      sources[i] = o.gatesGiven ? "--gates" : "all heads";
+      continue;
+    }
+    inputs[i] = HostTensor::make(a.dtype, resolve(a, what), what);
+    if (a.role == "gates") {
+      for (int64_t j = 0; j < inputs[i].numel(); ++j)
+        inputs[i].set(j, headOn[j % hq] ? 1 : 0);
+      sources[i] = o.gatesGiven ? "--gates" : "all heads";
+    } else {
+      // Distinct streams per input, reproducible from --seed.
+      randomize(inputs[i], o.seed * 0x9E3779B97F4A7C15ull + i + 1);
+    }
+  }
+  std::vector<HostTensor> outputs(numOutputs);
+  for (int i = 0; i < numOutputs; ++i) {
+    const std::string what = "output " + std::to_string(i) + " of '" + o.function + "'";
+    outputs[i] = HostTensor::make(fn.outputs[i].dtype, resolve(fn.outputs[i], what), what);
+    // NaN bytes (0xff..): an element the kernel fails to write shows up.
+    std::memset(outputs[i].data(), 0xff, outputs[i].bytes);
+  }
+
+  // The tensors as the runtime sees them: host buffers, or copies on the GPU.
+  CudaMemory gpu;
+  if (cuda)
+    gpu.open();
+  auto view = [&](const HostTensor &t) {
+    attn_tensor v{};
+    v.dtype = t.dtype;
+    v.rank = static_cast<int32_t>(t.shape.size());
+    v.device = cuda ? ATTN_DEVICE_CUDA : ATTN_DEVICE_CPU;
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+      v.shape[d] = t.shape[d];
+      v.strides[d] = t.strides[d];
+    }
+    v.data = cuda ? gpu.upload(t) : t.data();
+    return v;
+  };
+  std::vector<attn_tensor> inViews, outViews;
+  for (const HostTensor &t : inputs)
+    inViews.push_back(view(t));
+  for (const HostTensor &t : outputs)
+    outViews.push_back(view(t));
+
+  auto call = [&] {
+    auto start = std::chrono::steady_clock::now();
+    attn_status status =
+        attn_call(s.runtime, s.artifact, o.function.c_str(), inViews.data(),
+                  numInputs, outViews.data(), numOutputs, nullptr);
+    if (status != ATTN_OK)
+      runtimeError(status, "");
+    if (cuda)
+      gpu.sync();
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  for (int64_t i = 0; i < std::max<int64_t>(o.warmup, o.reps ? 0 : 1); ++i)
+    call();
+  std::vector<double> times;
+  for (int64_t i = 0; i < o.reps; ++i)
+    times.push_back(call());
+  if (cuda)
+    for (int i = 0; i < numOutputs; ++i)
+      gpu.download(outputs[i], outViews[i].data);
+  std::sort(times.begin(), times.end());
+  double median = NAN, best = NAN;
+  if (!times.empty()) {
+    best = times.front();
+    median = times.size() % 2 ? times[times.size() / 2]
+                              : 0.5 * (times[times.size() / 2 - 1] +
+                                       times[times.size() / 2]);
+  }
+
+  if (!o.outputDir.empty())
+    for (int i = 0; i < numOutputs; ++i)
+      writeNpy(o.outputDir + "/" + o.function + "_out" + std::to_string(i) +
+                   ".npy",
+               outputs[i]);
+
+  // Work and checks, kernel by kernel.
+  auto extentOf = [&](const KernelInfo &k) {
+    const HostTensor &q = inputs[k.operandArgs[0]], &key = inputs[k.operandArgs[1]],
+                     &v = inputs[k.operandArgs[2]];
+    Extent e{};
+    if (q.shape.size() != 4 || key.shape.size() != 4 || v.shape.size() != 4)
+      return e;
+    e = {q.shape[0], q.shape[1], key.shape[1], q.shape[2],
+         key.shape[2], q.shape[3], v.shape[3]};
+    return e;
+  };
+  double flops = 0;
+  bool densityKnown = true;
+  std::vector<double> densities;
+  double activeFraction = 1;
+  std::vector<std::string> patterns, referenceNotes;
+  std::vector<std::string> referenceJson(numOutputs), expectJson(numOutputs);
+  bool checked = false, passed = true;
+
+  attn_dtype outDtype = numOutputs ? outputs[0].dtype : ATTN_DTYPE_F32;
+  const double rtol = o.rtol >= 0 ? o.rtol
+                      : outDtype == ATTN_DTYPE_F32 ? 1e-3
+                      : outDtype == ATTN_DTYPE_F16 ? 1e-2 : 3e-2;
+  const double atol = o.atol >= 0 ? o.atol
+                      : outDtype == ATTN_DTYPE_F32 ? 1e-5
+                      : outDtype == ATTN_DTYPE_F16 ? 1e-2 : 3e-2;
+  const int refThreads = o.threads > 0
+                             ? static_cast<int>(o.threads)
+                             : std::max(1u, std::thread::hardware_concurrency());
+
+  for (const KernelInfo &k : fn.kernels) {
+    patterns.push_back(k.pattern);
+    if (k.operandArgs.size() < 3)
+      continue;
+    Extent e = extentOf(k);
+    Pattern pattern;
+    std::string why;
+    bool known = PatternParser(k.pattern).parse(pattern, why);
+    if (known && pattern.kind == "per_head" &&
+        static_cast<int64_t>(pattern.members.size()) != e.hq)
+      known = false, why = "per_head of " + std::to_string(pattern.members.size()) + " members";
+    double dens = known ? density(pattern, e) : -1;
+    if (dens < 0) {
+      densityKnown = false;
+      dens = 1;
+    }
+    densities.push_back(dens);
+    std::vector<bool> on = activePairs(k, e, inputs);
+    int64_t active = std::count(on.begin(), on.end(), true);
+    if (!on.empty())
+      activeFraction = double(active) / double(on.size());
+    // 2 * Sq * Skv * D for Q K^T and 2 * Sq * Skv * Dv for P V: 4 * ... * D
+    // when D == Dv.
+    flops += 2.0 * active * e.sq * e.skv * (e.d + e.dv) * dens;
+
+    if (o.checkReference) {
+      checked = true;
+      const int out = k.resultIndex;
+      if (!known) {
+        // Not a failure of the kernel, but the check asked for was not
+        // made: an error, reported after the timing.
+        referenceNotes.push_back("no built-in reference for " + k.pattern +
+                                 "; use --expect");
+        continue;
+      }
+      // The runtime accepted these shapes; the reference indexes with them,
+      // so it checks the relations it relies on all the same.
+      if (out < 0 || out >= numOutputs || e.b == 0 || e.hkv <= 0 ||
+          e.hq % e.hkv != 0 || inputs[k.operandArgs[1]].shape[0] != e.b ||
+          inputs[k.operandArgs[2]].shape[0] != e.b ||
+          inputs[k.operandArgs[2]].shape[1] != e.hkv ||
+          inputs[k.operandArgs[2]].shape[2] != e.skv ||
+          inputs[k.operandArgs[1]].shape[3] != e.d ||
+          outputs[out].shape != std::vector<int64_t>{e.b, e.hq, e.sq, e.dv}) {
+        referenceNotes.push_back("no reference for kernel '" + k.name +
+                                 "': its shapes do not fit together");
+        continue;
+      }
+      std::vector<double> ref = reference(k, pattern, e, inputs, refThreads);
+      Comparison c = compare(
+          outputs[out], [&](int64_t i) { return ref[i]; }, rtol, atol);
+      referenceJson[out] = c.json();
+      passed &= c.pass;
+    }
+  }
+  if (o.expect.size() > static_cast<size_t>(numOutputs))
+    usageError("--expect names " + std::to_string(o.expect.size()) +
+               " files; '" + o.function + "' has " +
+               std::to_string(numOutputs) + " outputs");
+  for (size_t i = 0; i < o.expect.size(); ++i) {
+    if (o.expect[i].empty())
+      continue;
+    HostTensor want = readNpy(o.expect[i], outputs[i].dtype);
+    if (want.shape != outputs[i].shape)
+      error("ATTN_ERROR_SHAPE_MISMATCH",
+            "--expect '" + o.expect[i] + "' has shape " + jsonInts(want.shape) +
+                "; output " + std::to_string(i) + " has " +
+                jsonInts(outputs[i].shape));
+    Comparison c = compare(
+        outputs[i], [&](int64_t j) { return want.get(want.linearOffset(j)); },
+        rtol, atol);
+    expectJson[i] = c.json();
+    checked = true;
+    passed &= c.pass;
+  }
+
+  std::ostringstream js;
+  js << "{\"function\": " << jsonString(o.function)
+     << ", \"artifact\": " << jsonString(o.artifact)
+     << ", \"device\": \"" << (cuda ? "cuda" : "cpu") << "\"";
+  attn_cuda_device_info gpuInfo{};
+  if (cuda && attn_cuda_device(0, &gpuInfo) == ATTN_OK)
+    js << ", \"gpu\": " << jsonString(gpuInfo.name);
+  js << ", \"sizes\": {";
+  bool first = true;
+  for (const auto &[name, value] : sizes) {
+    if (!symbols.count(name))
+      continue;
+    js << (first ? "" : ", ") << jsonString(name) << ": " << value;
+    first = false;
+  }
+  js << "}, \"inputs\": [";
+  for (int i = 0; i < numInputs; ++i)
+    js << (i ? ", " : "") << "{\"role\": " << jsonString(fn.inputs[i].role)
+       << ", \"dtype\": \"" << attn_dtype_name(inputs[i].dtype)
+       << "\", \"shape\": " << jsonInts(inputs[i].shape)
+       << ", \"source\": " << jsonString(sources[i]) << "}";
+  js << "], \"outputs\": [";
+  for (int i = 0; i < numOutputs; ++i) {
+    js << (i ? ", " : "") << "{\"role\": " << jsonString(fn.outputs[i].role)
+       << ", \"dtype\": \"" << attn_dtype_name(outputs[i].dtype)
+       << "\", \"shape\": " << jsonInts(outputs[i].shape);
+    if (!o.outputDir.empty())
+      js << ", \"file\": "
+         << jsonString(o.outputDir + "/" + o.function + "_out" +
+                       std::to_string(i) + ".npy");
+    if (!referenceJson[i].empty())
+      js << ", \"reference\": " << referenceJson[i];
+    if (!expectJson[i].empty())
+      js << ", \"expect\": " << expectJson[i];
+    js << "}";
+  }
+  js << "], \"patterns\": [";
+  for (size_t i = 0; i < patterns.size(); ++i)
+    js << (i ? ", " : "") << jsonString(patterns[i]);
+  js << "]";
+  std::string densityJson = "null";
+  if (densityKnown && densities.size() == 1) {
+    densityJson = jsonNumber(densities[0]);
+  } else if (densityKnown) { // one per kernel
+    densityJson = "[";
+    for (size_t i = 0; i < densities.size(); ++i)
+      densityJson += (i ? ", " : "") + jsonNumber(densities[i]);
+    densityJson += "]";
+  }
+  js << ", \"density\": " << densityJson
+     << ", \"flops_basis\": \"" << (densityKnown ? "pattern" : "dense") << "\""
+     << ", \"active_fraction\": " << jsonNumber(activeFraction)
+     << ", \"threads\": " << attn_runtime_num_threads(s.runtime) << ", \"warmup\": " << o.warmup
+     << ", \"reps\": " << o.reps << ", \"ms_median\": " << jsonNumber(median)
+     << ", \"ms_best\": " << jsonNumber(best)
+     << ", \"gflops\": " << jsonNumber(flops / (median * 1e6))
+     << ", \"gflops_best\": " << jsonNumber(flops / (best * 1e6));
+  if (checked)
+    js << ", \"rtol\": " << jsonNumber(rtol) << ", \"atol\": " << jsonNumber(atol);
+  if (!referenceNotes.empty()) {
+    js << ", \"status\": \"no_reference\", \"error\": "
+       << jsonString(referenceNotes[0]) << ", \"result\": \"error\"}";
+    std::printf("%s\n", js.str().c_str());
+    for (const std::string &note : referenceNotes)
+      std::fprintf(stderr, "attn-run: %s\n", note.c_str());
+    return 1;
+  }
+  js << ", \"result\": \""
+     << (!checked ? "unchecked" : passed ? "pass" : "fail") << "\"}";
+  std::printf("%s\n", js.str().c_str());
+  return checked && !passed ? 3 : 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string function;
+  try {
+    Options o = parseOptions(argc, argv);
+    function = o.function;
+    return run(o);
+  } catch (const Failure &f) {
+    std::fprintf(stderr, "attn-run: %s\n", f.message.c_str());
+    if (f.exitCode == 2)
+      std::fputs("(attn-run --help lists the options)\n", stderr);
+    // Still one JSON object on stdout, so that a driver records the failure.
+    std::printf("{\"function\": %s, \"status\": %s, \"error\": %s, "
+                "\"result\": \"error\"}\n",
+                jsonString(function).c_str(), jsonString(f.status).c_str(),
+                jsonString(f.message).c_str());
+    return f.exitCode;
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "attn-run: out of memory\n");
+    std::printf("{\"function\": %s, \"status\": \"out_of_memory\", \"error\": "
+                "\"out of memory\", \"result\": \"error\"}\n",
+                jsonString(function).c_str());
+    return 1;
+  }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Every GPU-machine test of the runtime in one call (the device tool gives
+# one command at a time and only $OUT back):
+#
+#   1. builds runtime/ standalone (no LLVM there) and runs its ctest suite,
+#      whose CUDA driver tests run for real on the GPU;
+#   2. attn-run on the CPU artifact (examples/cpu_attention.mlir for
+#      x86-64-v4) with its built-in reference check;
+#   3. attn-run on the GPU test artifact (runtime/test/gpu_fixture: a
+#      hand-written CUDA kernel in the manifest's CUDA format) on the device,
+#      checked against the reference, at several shapes;
+#   4. the Python binding's tests with PyTorch: CPU tensors and CUDA tensors
+#      against torch.nn.functional.scaled_dot_product_attention;
+#   5. compute-sanitizer memcheck and racecheck on a small GPU call.
+#
+# Artifacts are built on the development machine by scripts/prepare-device.sh
+# into build/device/ (carry that path). Writes $OUT/device_tests.json and
+# $OUT/device_tests.md; the exit status is 0 only if every step passed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-/tmp/attn-device-tests}
+art=${ATTN_DEVICE_ARTIFACTS:-$root/build/device}
+rt=${ATTN_RUNTIME_BUILD_DIR:-/tmp/attn-runtime-device}
+mkdir -p "$out"
+log=$out/device_tests.log
+: >"$log"
+results=$out/steps.jsonl
+: >"$results"
+
+step() { # step NAME COMMAND...: runs, records status and the output's tail
+  local name=$1; shift
+  local start=$(date +%s.%N)
+  local text
+  text=$("$@" 2>&1)
+  local rc=$?
+  local secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
+  printf '== %s (rc=%d, %ss)\n%s\n' "$name" "$rc" "$secs" "$text" >>"$log"
+  python3 - "$name" "$rc" "$secs" "$text" >>"$results" <<'PY'
+import json, sys
+name, rc, secs, text = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+print(json.dumps({"step": name, "rc": rc, "seconds": secs, "output": text[-4000:]}))
+PY
+  echo "$name: rc=$rc (${secs}s)"
+}
+
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+step "build runtime" bash -c "cmake ${gen[*]} -S '$root/runtime' -B '$rt' -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build '$rt' -j $(nproc) 2>&1 | tail -3"
+step "runtime ctest" ctest --test-dir "$rt" --output-on-failure -j 4
+step "nvidia-smi" nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+
+run=$rt/attn-run
+for fn in causal_gqa global_local gated; do
+  extra=()
+  [[ $fn == gated ]] && extra=(--gates 0,2,5)
+  step "attn-run cpu $fn" "$run" "$art/cpu" --function "$fn" --shape B=2,Sq=1000,Skv=1000 \
+    --check-reference --threads 0 "${extra[@]}"
+done
+for shape in B=2,Sq=1024,Skv=1024 B=1,Sq=1,Skv=4096 B=3,Sq=100,Skv=300 B=1,Sq=300,Skv=100; do
+  step "attn-run cuda causal_gqa $shape" "$run" "$art/gpu" --function causal_gqa \
+    --shape "$shape" --device cuda --check-reference
+done
+
+step "python binding (numpy, torch CPU and CUDA vs SDPA)" env \
+  ATTN_TEST_ARTIFACT="$art/cpu" ATTN_TEST_CUDA_ARTIFACT="$art/gpu" \
+  ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
+  python3 -m unittest discover -s "$root/runtime/python/tests" -v
+
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+for tool in memcheck racecheck; do
+  step "compute-sanitizer $tool" "$sanitizer" --tool "$tool" --error-exitcode 9 \
+    "$run" "$art/gpu" --function causal_gqa --shape B=1,Sq=200,Skv=300 --device cuda \
+    --check-reference --warmup 0 --reps 1
+done
+
+python3 - "$results" "$out" <<'PY'
+import json, sys, datetime, subprocess
+steps = [json.loads(l) for l in open(sys.argv[1])]
+out = sys.argv[2]
+gpu = next((s["output"].splitlines()[-1] for s in steps if s["step"] == "nvidia-smi" and s["rc"] == 0), "unknown")
+summary = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "gpu": gpu, "steps": steps, "passed": all(s["rc"] == 0 for s in steps)}
+json.dump(summary, open(out + "/device_tests.json", "w"), indent=1)
+with open(out + "/device_tests.md", "w") as md:
+    md.write(f"# attn device tests ({summary['date']})\n\nGPU: {gpu}\n\n")
+    md.write("| step | result | seconds | detail |\n|---|---|---:|---|\n")
+    for s in steps:
+        last = [l for l in s["output"].splitlines() if l.strip()]
+        detail = (last[-1] if last else "").replace("|", "\\|")[:160]
+        md.write(f"| {s['step']} | {'pass' if s['rc'] == 0 else 'FAIL (rc ' + str(s['rc']) + ')'} | {s['seconds']} | {detail} |\n")
+print(open(out + "/device_tests.md").read())
+sys.exit(0 if summary["passed"] else 1)
+PY
