@@ -21,3 +21,10 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["attn-opt", "attn-compile"],
                                   [config.attn_tools_dir])
+
+# ptxas (CUDA toolkit) checks whether generated PTX assembles for a chip; the
+# GPU tests that need it are skipped on machines without the toolkit.
+ptxas = os.environ.get("ATTN_PTXAS", "/usr/local/cuda/bin/ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -18,6 +18,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -28,6 +29,9 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // GPU serialization (gpu-module-to-binary) translates kernels to LLVM IR
+  // in-process: the GPU tests lower attention kernels all the way to PTX.
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::attn::AttnDialect>();
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
