@@ -45,8 +45,16 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  // Set by attn-convert-to-gpu on the gpu.func kernels it creates.
+  if (attr.getName() == kGPUKernelAttrName) {
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << kGPUKernelAttrName
+                             << "' must be a dictionary, found "
+                             << attr.getValue();
+    return success();
+  }
   return op->emitError() << "unknown attn attribute '"
                          << attr.getName().getValue() << "' (attn defines: "
                          << kScheduleAttrName << ", " << kCPUKernelAttrName
-                         << ")";
+                         << ", " << kGPUKernelAttrName << ")";
 }

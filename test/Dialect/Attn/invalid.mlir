@@ -614,7 +614,7 @@ module attributes {attn.schedule = #attn.budget<0.5>} {}
 
 // -----
 
-// expected-error @+1 {{unknown attn attribute 'attn.budget' (attn defines: attn.schedule, attn.cpu_kernel)}}
+// expected-error @+1 {{unknown attn attribute 'attn.budget' (attn defines: attn.schedule, attn.cpu_kernel, attn.gpu_kernel)}}
 module attributes {attn.budget = #attn.budget<0.5>} {}
 
 // -----

@@ -40,6 +40,9 @@ def Attn_Dialect : Dialect {
     /// The manifest facts attn-convert-to-cpu attaches to each CPU kernel.
     static constexpr ::llvm::StringLiteral kCPUKernelAttrName =
         "attn.cpu_kernel";
+    /// The manifest facts attn-convert-to-gpu attaches to each GPU kernel.
+    static constexpr ::llvm::StringLiteral kGPUKernelAttrName =
+        "attn.gpu_kernel";
 
   private:
     void registerAttributes();

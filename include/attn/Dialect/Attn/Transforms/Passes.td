@@ -227,4 +227,42 @@ def ConvertAttnToCPU : Pass<"attn-convert-to-cpu", "::mlir::ModuleOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Compile attn.attention into FA2-style tensor-core GPU kernels";
+  let description = [{
+    Turns every function made of `attn.attention` ops on its arguments into
+    one `gpu.func` kernel per op, named `<func>_attn<N>`, in a
+    `gpu.module @kernels` (the module becomes a `gpu.container_module`): the
+    structure of `bench/gpu/prototype/gen_fa.py` (docs/gpu-notes.md):
+    128 threads (4 warps x 16 query rows), 64-row query tiles (grid
+    `ceil(Sq/64) x B*Hq`), 64-key tiles through shared memory with
+    `cp.async`, S = QKᵀ and O += PV with `nvvm.mma.sync` m16n8k16 (bf16 or
+    f16 into f32), online softmax with `ex2.approx`. The key-tile loop
+    comes from lib/Tiling's PatternEmitter: the key hull bounds it, the tile
+    class skips invisible tiles and picks the masked body only for partial
+    (or ragged) tiles, and the element mask is `emitVisible` on each
+    thread's two query positions.
+
+    Parameters (bare-pointer convention): q, k, v, o as 1-D memrefs, then
+    the query/key/value/out strides 0..2 (i64, elements), Sq, Skv (i32),
+    scale (f32). The manifest facts go on the kernel as `attn.gpu_kernel`.
+    Unsupported ops (dtypes other than bf16/f16, head dims other than 64
+    and 128, patterns other than dense/causal, gates, active lists,
+    runtime-selected blocks) get an error naming the reason.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "The CUDA chip the kernels are meant for (recorded in the manifest)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif // ATTN_DIALECT_ATTN_TRANSFORMS_PASSES_TD

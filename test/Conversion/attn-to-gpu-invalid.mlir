@@ -1,0 +1,68 @@
+// RUN: attn-opt %s -split-input-file -verify-diagnostics -attn-convert-to-gpu
+// RUN: not attn-opt %s -split-input-file -attn-convert-to-gpu=chip=sm_70 2>&1 | FileCheck %s --check-prefix=CHIP
+
+// CHIP: error: attn-convert-to-gpu: unknown chip 'sm_70'; known chips: sm_80, sm_86, sm_89, sm_90, sm_90a
+
+func.func @f32(%q: tensor<1x2x64x64xf32>) -> tensor<1x2x64x64xf32> {
+  // expected-error @+1 {{attn-convert-to-gpu supports bf16 and f16 (tensor-core mma), found 'f32'}}
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32> -> tensor<1x2x64x64xf32>
+  return %o : tensor<1x2x64x64xf32>
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x2x64x96xbf16>) -> tensor<1x2x64x96xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu supports head dims 64 and 128, found D = 96}}
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x96xbf16>, tensor<1x2x64x96xbf16>, tensor<1x2x64x96xbf16> -> tensor<1x2x64x96xbf16>
+  return %o : tensor<1x2x64x96xbf16>
+}
+
+// -----
+
+func.func @local(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu supports #attn.dense and #attn.causal so far, found #attn.local<window = 128>}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.local<window = 128>} : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
+
+// -----
+
+func.func @gated(%q: tensor<1x2x64x64xbf16>, %g: tensor<1x2xi1>) -> tensor<1x2x64x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu does not support head gates or active-head lists yet}}
+  %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
+
+// -----
+
+func.func @selected(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{runtime-selected blocks are not lowered to GPU code yet}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+func.func @budget(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  // expected-error @+1 {{the op still carries #attn.budget<0.5>; run attn-resolve-budgets first}}
+  %o = attn.attention %q, %q, %q {budget = #attn.budget<0.5>} : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
+
+// -----
+
+func.func @other_ops(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu compiles functions made of attn.attention ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
+  %x = arith.addf %q, %q : tensor<1x2x64x64xbf16>
+  %o = attn.attention %x, %q, %q : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  return %o : tensor<1x2x64x64xbf16>
+}
+
+// -----
+
+func.func @result_used(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
+  // expected-error @+1 {{the result feeds 'arith.addf': attn-convert-to-gpu needs attention results to be returned directly}}
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  %x = arith.addf %o, %o : tensor<1x2x64x64xbf16>
+  return %x : tensor<1x2x64x64xbf16>
+}

@@ -1,0 +1,89 @@
+// RUN: attn-opt %s -split-input-file -attn-convert-to-gpu | FileCheck %s
+// The kernels lower through the upstream GPU pipeline to PTX with tensor-core
+// mma, ldmatrix, cp.async and no local memory. The PTX is one string
+// attribute; its "\0A" escapes become lines for FileCheck.
+// RUN: attn-opt %s -split-input-file -attn-convert-to-gpu \
+// RUN:   | attn-opt -split-input-file --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_90 cubin-features=+ptx80 cubin-format=isa opt-level=3 kernel-bare-ptr-calling-convention=true" \
+// RUN:   | sed 's/\\0A/\n/g' | FileCheck %s --check-prefix=PTX --implicit-check-not=.local
+
+// PTX: .target sm_90
+// PTX-DAG: .entry causal_attn0(
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX-DAG: cp.async.cg.shared.global
+// PTX-DAG: ex2.approx
+// PTX-DAG: st.global.v4
+// PTX: .target sm_90
+// PTX-DAG: .entry dense_attn0(
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX-DAG: .maxntid 128, 1, 1
+
+// A causal GQA op (Hq = 8, Hkv = 2), bf16, D = 64: one kernel in
+// gpu.module @kernels with the prototype's bare-pointer signature, three
+// padded 64 x 72 tiles of static shared memory, and the manifest facts.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.module @kernels
+// CHECK:       gpu.func @causal_attn0(%arg0: memref<4294967296xbf16>, %arg1: memref<4294967296xbf16>, %arg2: memref<4294967296xbf16>, %arg3: memref<4294967296xbf16>, %arg4: i64, %arg5: i64, %arg6: i64, %arg7: i64, %arg8: i64, %arg9: i64, %arg10: i64, %arg11: i64, %arg12: i64, %arg13: i64, %arg14: i64, %arg15: i64, %arg16: i32, %arg17: i32, %arg18: f32)
+// CHECK-SAME:    workgroup(%{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME:    attn.gpu_kernel = {batch = -1 : i64, block = array<i64: 128, 1, 1>, chip = "sm_90", dtype = "bf16", dynamic_shared_memory = 0 : i64,
+// CHECK-SAME:    grid = {query_tile = 64 : i64, rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
+// CHECK-SAME:    key_tile = 64 : i64, operand_args = array<i64: 0, 1, 2>,
+// CHECK-SAME:    params = [{name = "q", type = "ptr", value = "query"}, {name = "k", type = "ptr", value = "key"}, {name = "v", type = "ptr", value = "value"}, {name = "o", type = "ptr", value = "out"}, {name = "query_stride0", type = "i64", value = "query.stride[0]"},
+// CHECK-SAME:    {name = "out_stride2", type = "i64", value = "out.stride[2]"}, {name = "sq", type = "i32", value = "Sq"}, {name = "skv", type = "i32", value = "Skv"}, {name = "scale", type = "f32", value = "scale"}]
+// CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 64 : i64, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
+// CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
+// The Q tile: cp.async into shared memory, then ldmatrix A fragments.
+// CHECK:         nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1}
+// CHECK:         nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// The key-tile loop over the key hull; tiles nothing sees are skipped.
+// CHECK:         scf.for
+// CHECK:           scf.if
+// CHECK:             gpu.barrier
+// CHECK:             nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK:             nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// A masked body (the causal element mask on both rows of the thread, and
+// keys past Skv) and an unmasked one.
+// CHECK:             scf.if %{{.*}} -> (f32, f32,
+// CHECK:               arith.cmpi sle, %{{.*}}, %{{.*}} : vector<2xi64>
+// CHECK:               arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK:               scf.yield
+// CHECK:             } else {
+// CHECK-NEXT:          scf.yield
+// CHECK:             llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK:             gpu.shuffle  xor
+// CHECK:             nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK:             nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK:             nvvm.mma.sync
+// The epilogue: 16-byte stores of real rows.
+// CHECK:         vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<4294967296xbf16>, vector<8xbf16>
+// CHECK:         gpu.return
+// CHECK-NOT:   func.func @causal
+func.func @causal(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>) -> tensor<?x8x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.causal} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return %o : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+// Dense f16, D = 128: three padded 64 x 136 tiles exceed 48 KB of static
+// shared memory, so they are views of dynamic shared memory; the mma is f16
+// on vector<2xf16> operands; the mask is only for the ragged last tile.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @dense_attn0(%arg0: memref<4294967296xf16>, %arg1: memref<4294967296xf16>, %arg2: memref<4294967296xf16>, %arg3: memref<4294967296xf16>, %arg4: i64, %arg5: i64, %arg6: i64, %arg7: i64, %arg8: i64, %arg9: i64, %arg10: i64, %arg11: i64, %arg12: i64, %arg13: i64, %arg14: i64, %arg15: i64, %arg16: i32, %arg17: i32, %arg18: f32) kernel
+// CHECK-SAME:    dtype = "f16", dynamic_shared_memory = 52224 : i64
+// CHECK-SAME:    head_dim = 128 : i64
+// CHECK-SAME:    pattern = #attn.dense
+// CHECK:         %[[DSM:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:         memref.view %[[DSM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x136xf16, #gpu.address_space<workgroup>>
+// CHECK:         scf.for
+// CHECK:           nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK:           scf.if %{{.*}} -> (f32, f32,
+// CHECK:             arith.cmpi slt, %{{.*}}, %{{.*}} : index
+// CHECK:             arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK:           } else {
+func.func @dense(%q: tensor<?x4x?x128xf16>, %k: tensor<?x4x?x128xf16>, %v: tensor<?x4x?x128xf16>) -> tensor<?x4x?x128xf16> {
+  %o = attn.attention %q, %k, %v : tensor<?x4x?x128xf16>, tensor<?x4x?x128xf16>, tensor<?x4x?x128xf16> -> tensor<?x4x?x128xf16>
+  return %o : tensor<?x4x?x128xf16>
+}
