@@ -8,6 +8,9 @@
 // RUN: not attn-compile %s --emit=llvm 2>&1 | FileCheck %s --check-prefix=REQUIRED
 // RUN: not attn-compile %s --target=x86-64-v3 --emit=mlir --query-tile=12 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not attn-compile %S/Inputs/compile-unsupported.mlir --target=x86-64-v3 --emit=mlir 2>&1 | FileCheck %s --check-prefix=REFUSED
+// RUN: not attn-compile %s --target=sm_90 --emit=llvm 2>&1 | FileCheck %s --check-prefix=GPU-EMIT
+// RUN: not attn-compile %s --target=sm_90 --emit=so -o %t.so 2>&1 | FileCheck %s --check-prefix=GPU-SO
+// RUN: not attn-compile %s --target=sm_90 --emit=mlir 2>&1 | FileCheck %s --check-prefix=GPU-DTYPE
 
 // TARGET: attn-compile: error: unknown CPU target 'x86-64-v5'; expected one of: x86-64-v3, x86-64-v4, aarch64, native
 // ARTIFACT: attn-compile: error: --emit=artifact needs -o DIR
@@ -18,6 +21,9 @@
 // TILE: error: query tile of 12 is not a multiple of 8
 // REFUSED: compile-unsupported.mlir:{{[0-9]+}}:{{[0-9]+}}: error:
 // REFUSED-NOT: see current operation
+// GPU-EMIT: attn-compile: error: --emit=llvm is for CPU targets; for sm_90 use --emit=artifact, obj (cubin), asm (PTX) or mlir
+// GPU-SO: attn-compile: error: --emit=so is for CPU targets
+// GPU-DTYPE: attn-compile-errors.mlir:{{[0-9]+}}:{{[0-9]+}}: error: {{.*}}f32
 
 func.func @one(%q: tensor<1x2x128x64xf32>) -> tensor<1x2x128x64xf32> {
   %o = attn.attention %q, %q, %q {pattern = #attn.dense}

@@ -1,6 +1,6 @@
 // attn-compile --help lists its own options, not all of LLVM's.
 // RUN: attn-compile --help | FileCheck %s
-// CHECK: attn-compile: compile attn IR into CPU kernels
+// CHECK: attn-compile: compile attn IR into CPU or CUDA kernels
 // CHECK: --emit=<value>
 // CHECK: =artifact
 // CHECK: =so

@@ -24,6 +24,8 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Target/CPUBackend.h"
+#include "attn/Target/GPUBackend.h"
+#include "attn/Target/Targets.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -80,21 +82,24 @@ static cl::opt<std::string> targetName(
     cl::desc("CPU to compile for: x86-64-v3 (AVX2+FMA), x86-64-v4 (AVX-512), "
              "aarch64 (NEON; objects only, a cross target), or native (this "
              "machine's CPU). Name it deliberately: x86-64-v4 code crashes "
-             "on AVX2-only machines"));
+             "on AVX2-only machines. Or a CUDA chip: sm_80, sm_86, sm_89, "
+             "sm_90, sm_90a (cubin + sm_80 PTX; needs ptxas)"));
 
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write (default: artifact)"),
     cl::init(EmitKind::Artifact), cl::cat(category),
     cl::values(
         clEnumValN(EmitKind::Artifact, "artifact",
-                   "directory -o DIR with kernels.so and manifest.json"),
+                   "directory -o DIR with kernels.so (CUDA: cubin and PTX) "
+                   "and manifest.json"),
         clEnumValN(EmitKind::SharedLibrary, "so", "a shared library (needs -o)"),
-        clEnumValN(EmitKind::Object, "obj", "an object file (needs -o)"),
-        clEnumValN(EmitKind::Assembly, "asm", "assembly"),
+        clEnumValN(EmitKind::Object, "obj",
+                   "an object file (CUDA: the cubin; needs -o)"),
+        clEnumValN(EmitKind::Assembly, "asm", "assembly (CUDA: PTX)"),
         clEnumValN(EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
         clEnumValN(EmitKind::MLIR, "mlir",
-                   "the kernels right after attn-convert-to-cpu, before the "
-                   "LLVM lowering")));
+                   "the kernels right after attn-convert-to-cpu (or "
+                   "attn-convert-to-gpu), before the LLVM lowering")));
 
 static cl::opt<std::string>
     outputFilename("o", cl::value_desc("path"), cl::cat(category),
@@ -609,12 +614,14 @@ static void writeOrdered(json::OStream &os, const json::Value &value) {
   static const StringRef order[] = {
       "format", "version", "compiler", "target", "table_target", "llvm_cpu",
       "triple", "host_requirements", "arch", "cpu_features", "library",
-      "files", "path", "size", "sha256", "functions", "name", "role",
+      "files", "path", "size", "sha256", "functions", "name", "device", "role",
       "inputs", "outputs", "kernels", "symbol", "work_items_symbol", "source",
       "kind", "dtype", "rank", "shape", "head_dim", "value_dim", "query_tile",
       "key_tile", "gated", "gates", "pattern", "scale", "query_heads",
       "key_heads", "batch", "query_len", "key_len", "operand_args",
-      "result_index", "arguments"};
+      "result_index", "arguments", "cuda", "entry", "binaries",
+      "ptx", "file", "block", "dynamic_shared_memory", "grid", "rule",
+      "params", "type", "value"};
   auto rank = [](StringRef key) {
     return llvm::find(order, key) - std::begin(order);
   };
@@ -649,7 +656,7 @@ static void writeOrdered(json::OStream &os, const json::Value &value) {
 /// attn's passes up to (not including) attn-convert-to-cpu, which then runs
 /// on its own: the source functions' signatures are read in between.
 static void addAttnPasses(PassManager &pm, ModuleOp module,
-                          const CPUTarget &target) {
+                          StringRef tableTarget) {
   // A schedule only when there is one: the pass refuses modules without.
   if (!scheduleFile.empty() || module->hasAttr(AttnDialect::kScheduleAttrName)) {
     AttnApplyScheduleOptions options;
@@ -657,7 +664,7 @@ static void addAttnPasses(PassManager &pm, ModuleOp module,
     pm.addPass(createAttnApplySchedule(options));
   }
   AttnResolveBudgetsOptions budgets;
-  budgets.target = target.tableTarget;
+  budgets.target = tableTarget.str();
   budgets.queryLen = queryLen;
   budgets.keyLen = keyLen;
   pm.addPass(createAttnResolveBudgets(budgets));
@@ -665,7 +672,7 @@ static void addAttnPasses(PassManager &pm, ModuleOp module,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   AttnPlanBlocksOptions plan;
-  plan.target = target.tableTarget;
+  plan.target = tableTarget.str();
   plan.queryTile = queryTile;
   plan.keyTile = keyTile;
   pm.addPass(createAttnPlanBlocks(plan));
@@ -718,6 +725,234 @@ static int writeArtifact(ModuleOp module, const CPUTarget &target,
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// CUDA targets
+//===----------------------------------------------------------------------===//
+
+/// The chip of the PTX every artifact carries as the JIT fallback.
+static constexpr StringLiteral kFallbackPTXChip = "sm_80";
+
+/// The SHA-256 (lower-case hex) and size entry of one artifact file.
+static json::Object fileEntry(StringRef path, StringRef bytes) {
+  std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  return json::Object{{"path", path},
+                      {"size", static_cast<int64_t>(bytes.size())},
+                      {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}};
+}
+
+static LogicalResult writeFile(StringRef path, StringRef bytes) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    fail("cannot write '" + path + "': " + ec.message());
+    return failure();
+  }
+  os << bytes;
+  return success();
+}
+
+/// Reads the `attn.gpu_kernel` dictionary of one kernel into its manifest
+/// entry (docs/artifact.md, "CUDA kernels"); `cubin` and `ptx` are the
+/// artifact's files holding it.
+static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
+                                                 StringRef name,
+                                                 DictionaryAttr info,
+                                                 StringRef chip, StringRef cubin,
+                                                 StringRef ptx) {
+  auto missing = [&](StringRef key) {
+    return kernel->emitError()
+           << "attn.gpu_kernel has no valid '" << key << "'";
+  };
+  auto toJSON = [](Attribute attr) -> std::optional<json::Value> {
+    if (auto b = dyn_cast<BoolAttr>(attr))
+      return json::Value(b.getValue());
+    if (auto i = dyn_cast<IntegerAttr>(attr))
+      return json::Value(i.getInt());
+    if (auto f = dyn_cast<FloatAttr>(attr))
+      return json::Value(f.getValueAsDouble());
+    if (auto s = dyn_cast<StringAttr>(attr))
+      return json::Value(s.str());
+    if (auto a = dyn_cast<DenseI64ArrayAttr>(attr))
+      return json::Value(json::Array(a.asArrayRef()));
+    return std::nullopt;
+  };
+  json::Object entry{{"name", name}, {"device", "cuda"}};
+  for (StringRef key :
+       {"source", "dtype", "head_dim", "value_dim", "query_tile", "key_tile",
+        "gated", "gates", "scale", "query_heads", "key_heads", "batch",
+        "query_len", "key_len", "operand_args", "result_index"}) {
+    Attribute attr = info.get(key);
+    std::optional<json::Value> value = attr ? toJSON(attr) : std::nullopt;
+    if (!value)
+      return missing(key);
+    entry[key] = std::move(*value);
+  }
+  Attribute pattern = info.get("pattern");
+  if (!pattern)
+    return missing("pattern");
+  std::string patternText;
+  llvm::raw_string_ostream(patternText) << pattern;
+  entry["pattern"] = patternText;
+
+  auto block = info.getAs<DenseI64ArrayAttr>("block");
+  if (!block || block.size() != 3)
+    return missing("block");
+  auto shared = info.getAs<IntegerAttr>("dynamic_shared_memory");
+  if (!shared)
+    return missing("dynamic_shared_memory");
+  auto grid = info.getAs<DictionaryAttr>("grid");
+  auto rule = grid ? grid.getAs<StringAttr>("rule") : StringAttr();
+  auto gridTile = grid ? grid.getAs<IntegerAttr>("query_tile") : IntegerAttr();
+  if (!rule || !gridTile)
+    return missing("grid");
+  auto paramList = info.getAs<ArrayAttr>("params");
+  if (!paramList)
+    return missing("params");
+  json::Array params;
+  for (Attribute p : paramList) {
+    auto dict = dyn_cast<DictionaryAttr>(p);
+    json::Object param;
+    for (StringRef key : {"name", "type", "value"}) {
+      auto s = dict ? dict.getAs<StringAttr>(key) : StringAttr();
+      if (!s)
+        return missing("params");
+      param[key] = s.str();
+    }
+    params.push_back(std::move(param));
+  }
+  entry["cuda"] = json::Object{
+      {"entry", name},
+      {"binaries", json::Object{{chip, cubin}}},
+      {"ptx", json::Object{{"file", ptx}, {"target", kFallbackPTXChip}}},
+      {"block", json::Array(block.asArrayRef())},
+      {"dynamic_shared_memory", shared.getInt()},
+      {"grid", json::Object{{"rule", rule.str()},
+                            {"query_tile", gridTile.getInt()}}},
+      {"params", std::move(params)}};
+  return entry;
+}
+
+/// attn-convert-to-gpu, then PTX (gpu-lower-to-nvvm-pipeline), a cubin
+/// (ptxas) and the artifact, per --emit.
+static int compileForGPU(ModuleOp module, StringRef chip,
+                         ArrayRef<SourceFunction> sourceFunctions) {
+  MLIRContext *context = module.getContext();
+  PassManager convertPM(context);
+  if (failed(applyPassManagerCLOptions(convertPM)))
+    return 1;
+  ConvertAttnToGPUOptions convert;
+  convert.chip = chip.str();
+  convertPM.addPass(createConvertAttnToGPU(convert));
+  if (failed(convertPM.run(module)))
+    return 1;
+
+  if (emitKind == EmitKind::MLIR) {
+    auto out = openOutput();
+    if (!out)
+      return 1;
+    module->print(out->os());
+    out->os() << "\n";
+    out->keep();
+    return 0;
+  }
+
+  // The kernels and their manifest facts, in module order.
+  SmallVector<std::pair<Operation *, DictionaryAttr>> kernelOps;
+  module->walk([&](Operation *op) {
+    if (auto info =
+            op->getAttrOfType<DictionaryAttr>(AttnDialect::kGPUKernelAttrName))
+      kernelOps.push_back({op, info});
+  });
+  if (kernelOps.empty())
+    return fail("the input has no attn.attention to compile for " + chip);
+
+  FailureOr<std::string> ptx = lowerToPTX(module, chip);
+  if (failed(ptx))
+    return 1;
+  if (emitKind == EmitKind::Assembly) {
+    auto out = openOutput();
+    if (!out)
+      return 1;
+    out->os() << *ptx;
+    out->keep();
+    return 0;
+  }
+  FailureOr<std::string> cubin = assemblePTX(module.getLoc(), *ptx, chip);
+  if (failed(cubin))
+    return 1;
+  if (emitKind == EmitKind::Object) {
+    auto out = openOutput();
+    if (!out)
+      return 1;
+    out->os() << *cubin;
+    out->keep();
+    return 0;
+  }
+
+  // The artifact: one cubin for the chip and the sm_80 PTX, holding every
+  // kernel, named after the kernel when there is one.
+  std::string fallback = *ptx;
+  if (chip != kFallbackPTXChip) {
+    FailureOr<std::string> lowered = lowerToPTX(module, kFallbackPTXChip);
+    if (failed(lowered))
+      return 1;
+    fallback = std::move(*lowered);
+  }
+  std::string base =
+      kernelOps.size() == 1
+          ? SymbolTable::getSymbolName(kernelOps.front().first).str()
+          : std::string("kernels");
+  std::string cubinName = base + "." + chip.str() + ".cubin";
+  std::string ptxName = base + ".ptx";
+
+  json::Array kernels;
+  for (auto [op, info] : kernelOps) {
+    FailureOr<json::Object> kernel =
+        describeGPUKernel(op, SymbolTable::getSymbolName(op).getValue(), info,
+                          chip, cubinName, ptxName);
+    if (failed(kernel))
+      return 1;
+    kernels.push_back(std::move(*kernel));
+  }
+  FailureOr<json::Array> functions = describeFunctions(sourceFunctions, kernels);
+  if (failed(functions))
+    return 1;
+
+  StringRef dir = outputFilename;
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return fail("cannot create directory '" + dir + "': " + ec.message());
+  auto inDir = [&](StringRef name) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+  if (failed(writeFile(inDir(cubinName), *cubin)) ||
+      failed(writeFile(inDir(ptxName), fallback)))
+    return 1;
+  json::Object manifest{
+      {"format", "attn-artifact"},
+      {"version", 1},
+      {"compiler", "attn " ATTN_VERSION " (LLVM " LLVM_VERSION_STRING ")"},
+      {"target", chip},
+      {"table_target", chip},
+      {"files", json::Array{fileEntry(cubinName, *cubin),
+                            fileEntry(ptxName, fallback)}},
+      {"functions", std::move(*functions)},
+      {"kernels", std::move(kernels)}};
+  std::string manifestPath = inDir("manifest.json");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(manifestPath, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + manifestPath + "': " + ec.message());
+  {
+    json::OStream jsonOS(os, /*IndentSize=*/2);
+    writeOrdered(jsonOS, json::Value(std::move(manifest)));
+  }
+  os << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   registerMLIRContextCLOptions();
@@ -731,17 +966,34 @@ int main(int argc, char **argv) {
   });
   cl::ParseCommandLineOptions(
       argc, argv,
-      "attn-compile: compile attn IR into CPU kernels\n\n"
+      "attn-compile: compile attn IR into CPU or CUDA kernels\n\n"
       "  attn-compile in.mlir --target=x86-64-v4 -o out/   # out/kernels.so + "
       "out/manifest.json\n"
-      "  attn-compile in.mlir --target=native --emit=asm\n\n"
+      "  attn-compile in.mlir --target=native --emit=asm\n"
+      "  attn-compile in.mlir --target=sm_90 -o out/   # out/<kernel>.sm_90.cubin, "
+      "<kernel>.ptx, manifest.json\n\n"
       "Runs attn-resolve-budgets, attn-fuse-skipped-heads, attn-plan-blocks "
       "and attn-convert-to-cpu, lowers the kernels to LLVM and optimizes them "
       "at O3. See docs/compile.md.\n");
 
-  llvm::Expected<CPUTarget> target = resolveCPUTarget(targetName);
-  if (!target)
-    return fail(llvm::toString(target.takeError()));
+  // A CUDA chip of the target table, or a CPU.
+  const TargetDescription *tableEntry = lookupTarget(targetName);
+  const bool gpu =
+      tableEntry && tableEntry->kind == TargetDescription::Kind::GPU;
+  std::optional<CPUTarget> cpuTarget;
+  if (!gpu) {
+    llvm::Expected<CPUTarget> target = resolveCPUTarget(targetName);
+    if (!target)
+      return fail(llvm::toString(target.takeError()) +
+                  " (or a CUDA chip: sm_80, sm_86, sm_89, sm_90, sm_90a)");
+    cpuTarget = std::move(*target);
+  } else if (emitKind == EmitKind::LLVMIR ||
+             emitKind == EmitKind::SharedLibrary) {
+    return fail("--emit=" +
+                std::string(emitKind == EmitKind::LLVMIR ? "llvm" : "so") +
+                " is for CPU targets; for " + targetName +
+                " use --emit=artifact, obj (cubin), asm (PTX) or mlir");
+  }
 
   bool binary = emitKind == EmitKind::Object ||
                 emitKind == EmitKind::SharedLibrary ||
@@ -758,6 +1010,8 @@ int main(int argc, char **argv) {
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect, ub::UBDialect,
                   vector::VectorDialect>();
+  if (gpu)
+    registerGPUBackendDialects(registry);
   MLIRContext context(registry);
   // Diagnostics name the source location; dumping the whole module after a
   // back-end error (MLIR's default) buries the message.
@@ -778,11 +1032,15 @@ int main(int argc, char **argv) {
   PassManager attnPM(&context);
   if (failed(applyPassManagerCLOptions(attnPM)))
     return 1;
-  addAttnPasses(attnPM, *module, *target);
+  addAttnPasses(attnPM, *module,
+                gpu ? StringRef(targetName) : StringRef(cpuTarget->tableTarget));
   if (failed(attnPM.run(*module)))
     return 1;
   SmallVector<SourceFunction> sourceFunctions =
       captureSourceFunctions(*module);
+  if (gpu)
+    return compileForGPU(*module, targetName, sourceFunctions);
+  const CPUTarget *target = &*cpuTarget;
   PassManager convertPM(&context);
   if (failed(applyPassManagerCLOptions(convertPM)))
     return 1;
