@@ -633,10 +633,14 @@ static LogicalResult checkSupportedOp(AttentionOp attention) {
            << "attn-convert-to-gpu needs static head counts with Hkv dividing "
               "Hq";
   PatternAttrInterface pattern = attention.getEffectivePattern();
-  if (!isa<DenseAttr, CausalAttr>(pattern))
+  // Analytic patterns are index arithmetic (lib/Tiling) and work on the
+  // kernel's row-aligned tiles as they are. Random blocks and explicit
+  // layouts need position-aligned tiles and their tables inside the
+  // gpu.module: not yet.
+  if (hasIrregularLeaf(pattern))
     return attention.emitError()
-           << "attn-convert-to-gpu supports #attn.dense and #attn.causal so "
-              "far, found "
+           << "attn-convert-to-gpu does not lower random blocks or explicit "
+              "block layouts yet, found "
            << pattern;
   return PatternEmitter::checkSupported(
       pattern, GPUKernelConfig::kQueryTile, GPUKernelConfig::kKeyTile,

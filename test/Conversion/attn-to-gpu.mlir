@@ -87,3 +87,20 @@ func.func @dense(%q: tensor<?x4x?x128xf16>, %k: tensor<?x4x?x128xf16>, %v: tenso
   %o = attn.attention %q, %k, %v : tensor<?x4x?x128xf16>, tensor<?x4x?x128xf16>, tensor<?x4x?x128xf16> -> tensor<?x4x?x128xf16>
   return %o : tensor<?x4x?x128xf16>
 }
+
+// -----
+
+// Every analytic pattern goes through the same kernel: lib/Tiling gives the
+// key hull, the tile classes and the element mask (here a Longformer-style
+// union: global tokens and a window, masked per element on partial tiles).
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @longformer_attn0(
+// CHECK-SAME:    pattern = #attn.union<[#attn.global<tokens = 64>, #attn.local<window = 256>]>
+// CHECK:         scf.for
+// CHECK:           arith.cmpi slt, %{{.*}}, %{{.*}} : vector<2xi64>
+// CHECK:           arith.ori %{{.*}}, %{{.*}} : vector<2xi1>
+func.func @longformer(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>) -> tensor<?x8x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.union<[#attn.global<tokens = 64>, #attn.local<window = 256>]>}
+      : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return %o : tensor<?x8x?x64xbf16>
+}
