@@ -619,60 +619,10 @@ struct ConvertAttnToCPUPass
 };
 } // namespace
 
-/// The function argument `v` is, looking through `attn.active_heads` of an
-/// argument (what attn-fuse-skipped-heads makes of runtime gates: the
-/// runtime compacts the gates the same way before launching).
-static BlockArgument getKernelArgument(Value v) {
-  if (auto active = v.getDefiningOp<ActiveHeadsOp>())
-    v = active->getOperand(0);
-  return dyn_cast<BlockArgument>(v);
-}
-
-/// Why `func` cannot become kernels, or success: its body must be
-/// attn.attention ops on its arguments (gates possibly compacted by
-/// attn.active_heads) whose results are returned.
-static LogicalResult checkKernelFunction(func::FuncOp func) {
-  if (func.getBody().getBlocks().size() != 1)
-    return func.emitError() << "expected a single-block function";
-  for (Operation &inner : func.getBody().getOps()) {
-    if (isa<func::ReturnOp>(inner))
-      continue;
-    if (auto active = dyn_cast<ActiveHeadsOp>(inner)) {
-      if (isa<BlockArgument>(active->getOperand(0)) &&
-          llvm::all_of(active->getUsers(),
-                       [](Operation *user) { return isa<AttentionOp>(user); }))
-        continue;
-    }
-    auto attention = dyn_cast<AttentionOp>(inner);
-    if (!attention)
-      return inner.emitError()
-             << "attn-convert-to-cpu compiles functions made of attn.attention "
-                "ops on the function's arguments; '"
-             << inner.getName() << "' in @" << func.getSymName()
-             << " is not supported yet (compute it outside, or pass its "
-                "result as an argument)";
-    for (Value operand : attention->getOperands())
-      if (!getKernelArgument(operand))
-        return attention.emitError()
-               << "operand #" << cast<OpResult>(operand).getResultNumber()
-               << " comes from '" << operand.getDefiningOp()->getName()
-               << "': attn-convert-to-cpu needs every attention operand to be "
-                  "an argument of @"
-               << func.getSymName();
-    for (Operation *user : attention->getUsers())
-      if (!isa<func::ReturnOp>(user))
-        return attention.emitError()
-               << "the result feeds '" << user->getName()
-               << "': attn-convert-to-cpu needs attention results to be "
-                  "returned directly";
-  }
-  return success();
-}
-
 LogicalResult
 ConvertAttnToCPUPass::convertFunction(func::FuncOp func,
                                       const TargetDescription &targetDesc) {
-  if (failed(checkKernelFunction(func)))
+  if (failed(checkKernelFunction(func, getArgument())))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());

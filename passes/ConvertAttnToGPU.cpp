@@ -29,6 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PlanSupport.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Tiling/AttentionTiling.h"
 
@@ -549,40 +550,6 @@ struct ConvertAttnToGPUPass
 };
 } // namespace
 
-/// Why `func` cannot become kernels, or success: its body must be
-/// attn.attention ops on its arguments whose results are returned.
-static LogicalResult checkKernelFunction(func::FuncOp func) {
-  if (func.getBody().getBlocks().size() != 1)
-    return func.emitError() << "expected a single-block function";
-  for (Operation &inner : func.getBody().getOps()) {
-    if (isa<func::ReturnOp>(inner))
-      continue;
-    auto attention = dyn_cast<AttentionOp>(inner);
-    if (!attention)
-      return inner.emitError()
-             << "attn-convert-to-gpu compiles functions made of attn.attention "
-                "ops on the function's arguments; '"
-             << inner.getName() << "' in @" << func.getSymName()
-             << " is not supported yet (compute it outside, or pass its "
-                "result as an argument)";
-    for (Value operand : attention->getOperands())
-      if (!isa<BlockArgument>(operand))
-        return attention.emitError()
-               << "operand #" << cast<OpResult>(operand).getResultNumber()
-               << " comes from '" << operand.getDefiningOp()->getName()
-               << "': attn-convert-to-gpu needs every attention operand to be "
-                  "an argument of @"
-               << func.getSymName();
-    for (Operation *user : attention->getUsers())
-      if (!isa<func::ReturnOp>(user))
-        return attention.emitError()
-               << "the result feeds '" << user->getName()
-               << "': attn-convert-to-gpu needs attention results to be "
-                  "returned directly";
-  }
-  return success();
-}
-
 /// Why the GPU kernel cannot compile `attention` yet, or success.
 static LogicalResult checkSupportedOp(AttentionOp attention) {
   if (attention.getBudgetAttr())
@@ -650,7 +617,7 @@ static LogicalResult checkSupportedOp(AttentionOp attention) {
 LogicalResult
 ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                       gpu::GPUModuleOp &gpuModule) {
-  if (failed(checkKernelFunction(func)))
+  if (failed(checkKernelFunction(func, getArgument())))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());

@@ -11,6 +11,8 @@
 #include "attn/Plan/BlockPlan.h"
 #include "attn/Target/Targets.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 namespace mlir {
 namespace attn {
 
@@ -33,6 +35,17 @@ FailureOr<int64_t> staticOrAssumed(AttentionOp op, int64_t size,
                                    int64_t assumed, llvm::StringRef purpose,
                                    llvm::StringRef what,
                                    llvm::StringRef option);
+
+/// The function argument `v` is, looking through `attn.active_heads` of an
+/// argument (runtime gates compacted in the function; the runtime compacts
+/// them the same way), or null.
+BlockArgument getKernelArgument(Value v);
+
+/// Whether the back ends can turn `func` into kernels: a single block of
+/// attn.attention ops on its arguments (gates possibly compacted by
+/// attn.active_heads) whose results are returned; otherwise an error naming
+/// the offending op, worded for `passName`.
+LogicalResult checkKernelFunction(func::FuncOp func, llvm::StringRef passName);
 
 } // namespace attn
 } // namespace mlir
