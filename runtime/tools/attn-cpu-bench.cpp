@@ -19,6 +19,8 @@
 
 #include "attn_runtime/cpu_launch.h"
 
+#include "half_float.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -82,59 +84,7 @@ std::string jsonString(const std::string &text) {
 // Element conversions (round to nearest even)
 //===----------------------------------------------------------------------===//
 
-uint32_t bitsOf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  return x;
-}
-
-float floatOf(uint32_t x) {
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
-uint16_t toBf16(float f) {
-  uint32_t x = bitsOf(f);
-  if (std::isnan(f))
-    return 0x7fc0;
-  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
-}
-
-uint16_t toHalf(float f) {
-  uint32_t x = bitsOf(f);
-  uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  if (((x >> 23) & 0xff) == 0xff)
-    return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp >= 31)
-    return sign | 0x7c00;
-  int shift = 13;
-  uint32_t base = static_cast<uint32_t>(exp) << 10;
-  if (exp <= 0) { // subnormal half
-    if (exp < -10)
-      return sign;
-    mant |= 0x800000;
-    shift = 14 - exp;
-    base = 0;
-  }
-  uint32_t half = base | (mant >> shift), rest = mant & ((1u << shift) - 1),
-           mid = 1u << (shift - 1);
-  if (rest > mid || (rest == mid && (half & 1)))
-    ++half; // a carry into the exponent is the right rounding
-  return static_cast<uint16_t>(sign | half);
-}
-
-float fromHalf(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  if (exp == 0) {
-    float f = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -f : f;
-  }
-  if (exp == 31)
-    return floatOf(sign | 0x7f800000 | (mant << 13));
-  return floatOf(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-}
+using namespace attn::rt::tools; // f16/bf16 conversions (half_float.h)
 
 /// A 64-byte aligned buffer of n elements of `type`.
 struct Buffer {
