@@ -688,6 +688,29 @@ static std::unique_ptr<llvm::ToolOutputFile> openOutput() {
   return file;
 }
 
+/// The SHA-256 (lower-case hex) and size entry of one artifact file.
+static json::Object fileEntry(StringRef path, StringRef bytes) {
+  std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  return json::Object{{"path", path},
+                      {"size", static_cast<int64_t>(bytes.size())},
+                      {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}};
+}
+
+/// Writes `manifest` to `path` with attn-compile's key order.
+static int writeManifest(StringRef path, json::Object manifest) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  {
+    json::OStream jsonOS(os, /*IndentSize=*/2);
+    writeOrdered(jsonOS, json::Value(std::move(manifest)));
+  }
+  os << "\n";
+  return 0;
+}
+
 static int writeArtifact(ModuleOp module, const CPUTarget &target,
                          json::Object manifest) {
   StringRef dir = outputFilename;
@@ -706,23 +729,9 @@ static int writeArtifact(ModuleOp module, const CPUTarget &target,
   if (!bytes)
     return fail("cannot read back '" + library +
                 "': " + bytes.getError().message());
-  std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
-      reinterpret_cast<const uint8_t *>((*bytes)->getBufferStart()),
-      (*bytes)->getBufferSize()));
-  manifest["files"] = json::Array{json::Object{
-      {"path", "kernels.so"},
-      {"size", static_cast<int64_t>((*bytes)->getBufferSize())},
-      {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}}};
-  std::error_code ec;
-  llvm::raw_fd_ostream os(manifestPath, ec, llvm::sys::fs::OF_Text);
-  if (ec)
-    return fail("cannot write '" + manifestPath + "': " + ec.message());
-  {
-    json::OStream jsonOS(os, /*IndentSize=*/2);
-    writeOrdered(jsonOS, json::Value(std::move(manifest)));
-  }
-  os << "\n";
-  return 0;
+  manifest["files"] =
+      json::Array{fileEntry("kernels.so", (*bytes)->getBuffer())};
+  return writeManifest(manifestPath, std::move(manifest));
 }
 
 //===----------------------------------------------------------------------===//
@@ -731,15 +740,6 @@ static int writeArtifact(ModuleOp module, const CPUTarget &target,
 
 /// The chip of the PTX every artifact carries as the JIT fallback.
 static constexpr StringLiteral kFallbackPTXChip = "sm_80";
-
-/// The SHA-256 (lower-case hex) and size entry of one artifact file.
-static json::Object fileEntry(StringRef path, StringRef bytes) {
-  std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
-      reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
-  return json::Object{{"path", path},
-                      {"size", static_cast<int64_t>(bytes.size())},
-                      {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}};
-}
 
 static LogicalResult writeFile(StringRef path, StringRef bytes) {
   std::error_code ec;
@@ -940,17 +940,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
                             fileEntry(ptxName, fallback)}},
       {"functions", std::move(*functions)},
       {"kernels", std::move(kernels)}};
-  std::string manifestPath = inDir("manifest.json");
-  std::error_code ec;
-  llvm::raw_fd_ostream os(manifestPath, ec, llvm::sys::fs::OF_Text);
-  if (ec)
-    return fail("cannot write '" + manifestPath + "': " + ec.message());
-  {
-    json::OStream jsonOS(os, /*IndentSize=*/2);
-    writeOrdered(jsonOS, json::Value(std::move(manifest)));
-  }
-  os << "\n";
-  return 0;
+  return writeManifest(inDir("manifest.json"), std::move(manifest));
 }
 
 int main(int argc, char **argv) {
