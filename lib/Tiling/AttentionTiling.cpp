@@ -437,11 +437,7 @@ Value PatternEmitter::emitStreamSeed(RandomBlocksAttr attr, Value queryBlock) {
   };
   // As RandomBlockRow builds it: splitmix(seed) is a compile-time constant;
   // head and query block mix in at run time.
-  uint64_t seedHash = attr.getSeed();
-  seedHash += 0x9E3779B97F4A7C15ULL;
-  seedHash = (seedHash ^ (seedHash >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  seedHash = (seedHash ^ (seedHash >> 27)) * 0x94D049BB133111EBULL;
-  seedHash ^= seedHash >> 31;
+  uint64_t seedHash = splitMix64(attr.getSeed());
   Value state = emitSplitMix64(
       m, arith::XOrIOp::create(b, m.loc,
                                m.constant(i64, static_cast<int64_t>(seedHash)),

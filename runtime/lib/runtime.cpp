@@ -598,7 +598,6 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
       launch.storage.push_back(slot);
     }
     launches.push_back(std::move(launch));
-    (void)index;
   }
   // Everything is checked; now load (first call) and launch in order.
   for (size_t i = 0; i < launches.size(); ++i) {

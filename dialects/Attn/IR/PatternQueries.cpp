@@ -248,7 +248,7 @@ void ChunkedAttr::appendKeyRanges(const AttentionExtent &extent, int64_t,
 // Random blocks
 //===----------------------------------------------------------------------===//
 
-static uint64_t splitMix64(uint64_t x) {
+uint64_t mlir::attn::splitMix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;

@@ -50,6 +50,10 @@ bool dependsOnHeadIndex(PatternAttrInterface pattern);
 /// row), so a row costs O(kept blocks) and never depends on the sequence
 /// length. Exposed so that references outside the compiler (tests, the
 /// runtime's table builder) produce the same blocks.
+/// The splitmix64 mixer behind random-block streams (code generators emit the
+/// same arithmetic, so that compiled kernels keep exactly these blocks).
+uint64_t splitMix64(uint64_t x);
+
 class RandomBlockRow {
 public:
   RandomBlockRow(uint64_t seed, int64_t head, int64_t queryBlock,
