@@ -6,12 +6,16 @@
 #      whose CUDA driver tests run for real on the GPU;
 #   2. attn-run on the CPU artifact (examples/cpu_attention.mlir for
 #      x86-64-v4) with its built-in reference check;
-#   3. attn-run on the GPU test artifact (runtime/test/gpu_fixture: a
-#      hand-written CUDA kernel in the manifest's CUDA format) on the device,
-#      checked against the reference, at several shapes;
+#   3. attn-run on the GPU test artifact (runtime/test/gpu_fixture:
+#      hand-written CUDA kernels in the manifest's CUDA format) on the device,
+#      checked against the reference, at several shapes: the ungated kernel,
+#      and the gated ones (a bool mask the kernel reads; an active list the
+#      runtime launches over after zero-filling the output), whose gated-off
+#      heads the reference expects to be zero;
 #   4. the Python binding's tests with PyTorch: CPU tensors and CUDA tensors
 #      against torch.nn.functional.scaled_dot_product_attention;
-#   5. compute-sanitizer memcheck and racecheck on a small GPU call.
+#   5. compute-sanitizer memcheck and racecheck on small GPU calls (ungated
+#      and both gated kinds).
 #
 # Artifacts are built on the development machine by scripts/prepare-device.sh
 # into build/device/ (carry that path). Writes $OUT/device_tests.json and
@@ -61,6 +65,20 @@ for shape in B=2,Sq=1024,Skv=1024 B=1,Sq=1,Skv=4096 B=3,Sq=100,Skv=300 B=1,Sq=30
     --shape "$shape" --device cuda --check-reference
 done
 
+# Gated kernels: a few heads on, none on (--gates none: the "gates" kernel
+# writes zeros everywhere; an empty active list is refused by the runtime,
+# which takes no empty tensors), all on (the default).
+for shape in B=2,Sq=1024,Skv=1024 B=3,Sq=100,Skv=300; do
+  step "attn-run cuda gated_causal $shape --gates 0,2,5" "$run" "$art/gpu" \
+    --function gated_causal --shape "$shape" --gates 0,2,5 --device cuda --check-reference
+  step "attn-run cuda listed_causal $shape --gates 1,3-4" "$run" "$art/gpu" \
+    --function listed_causal --shape "$shape" --gates 1,3-4 --device cuda --check-reference
+done
+step "attn-run cuda gated_causal --gates none" "$run" "$art/gpu" --function gated_causal \
+  --shape B=2,Sq=300,Skv=300 --gates none --device cuda --check-reference
+step "attn-run cuda listed_causal (all heads)" "$run" "$art/gpu" --function listed_causal \
+  --shape B=2,Sq=300,Skv=300 --device cuda --check-reference
+
 step "python binding (numpy, torch CPU and CUDA vs SDPA)" env \
   ATTN_TEST_ARTIFACT="$art/cpu" ATTN_TEST_CUDA_ARTIFACT="$art/gpu" \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
@@ -71,6 +89,11 @@ for tool in memcheck racecheck; do
   step "compute-sanitizer $tool" "$sanitizer" --tool "$tool" --error-exitcode 9 \
     "$run" "$art/gpu" --function causal_gqa --shape B=1,Sq=200,Skv=300 --device cuda \
     --check-reference --warmup 0 --reps 1
+  for fn in gated_causal listed_causal; do
+    step "compute-sanitizer $tool $fn" "$sanitizer" --tool "$tool" --error-exitcode 9 \
+      "$run" "$art/gpu" --function "$fn" --shape B=2,Sq=200,Skv=300 --gates 0,3 \
+      --device cuda --check-reference --warmup 0 --reps 1
+  done
 done
 
 python3 - "$results" "$out" <<'PY'

@@ -2,7 +2,8 @@
 # Builds, on the development machine, what scripts/device-tests.sh runs on
 # the GPU machine (which has no LLVM): the CPU artifact of
 # examples/cpu_attention.mlir for x86-64-v4 and the GPU test artifact
-# (runtime/test/gpu_fixture, with nvcc). Carry build/device to the device.
+# (runtime/test/gpu_fixture, with nvcc: its ungated, "gates" and "active"
+# kernels). Carry build/device to the device.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}

@@ -132,6 +132,10 @@ struct attn::rt::cuda::Api {
   ATTN_CUDA_ENTRY(cuMemFree, 3020, DevicePtr);
   ATTN_CUDA_ENTRY(cuMemcpyHtoD, 3020, DevicePtr, const void *, size_t);
   ATTN_CUDA_ENTRY(cuMemcpyDtoH, 3020, void *, DevicePtr, size_t);
+  ATTN_CUDA_ENTRY(cuMemsetD8Async, 3020, DevicePtr, unsigned char, size_t,
+                  StreamHandle);
+  ATTN_CUDA_ENTRY(cuMemsetD2D8Async, 3020, DevicePtr, size_t, unsigned char,
+                  size_t, size_t, StreamHandle);
 };
 
 namespace {
@@ -164,7 +168,9 @@ std::vector<EntryPoint> entryPoints(Api &api) {
           ATTN_SLOT(cuMemAlloc, 3020),
           ATTN_SLOT(cuMemFree, 3020),
           ATTN_SLOT(cuMemcpyHtoD, 3020),
-          ATTN_SLOT(cuMemcpyDtoH, 3020)};
+          ATTN_SLOT(cuMemcpyDtoH, 3020),
+          ATTN_SLOT(cuMemsetD8Async, 3020),
+          ATTN_SLOT(cuMemsetD2D8Async, 3020)};
 #undef ATTN_SLOT
 }
 
@@ -403,6 +409,27 @@ Status Context::copyToHost(void *dst, DevicePtr src, size_t bytes) const {
     return s;
   Result r = drv->api().cuMemcpyDtoH(dst, src, bytes);
   return r == kSuccess ? Status::success() : drv->error(r, "cuMemcpyDtoH");
+}
+
+Status Context::zeroAsync(DevicePtr dst, size_t pitch, size_t width,
+                          size_t height, StreamHandle stream) const {
+  Status s = makeCurrent();
+  if (!s.ok())
+    return s;
+  const std::string what = std::to_string(width) + " bytes" +
+                           (height > 1 ? " x " + std::to_string(height) +
+                                             " rows, pitch " +
+                                             std::to_string(pitch)
+                                       : "");
+  if (height <= 1) {
+    Result r = drv->api().cuMemsetD8Async(dst, 0, width, stream);
+    return r == kSuccess ? Status::success()
+                         : drv->error(r, "cuMemsetD8Async(" + what + ")");
+  }
+  Result r =
+      drv->api().cuMemsetD2D8Async(dst, pitch, 0, width, height, stream);
+  return r == kSuccess ? Status::success()
+                       : drv->error(r, "cuMemsetD2D8Async(" + what + ")");
 }
 
 Status Context::synchronize(StreamHandle stream) const {

@@ -23,6 +23,7 @@
 //   s = module->function("twice", f);
 //   s = f.setMaxDynamicSharedMemory(96 << 10);         // > 48 KB opt-in
 //   s = f.launch({n / 256, 1, 1}, {256, 1, 1}, 0, stream, params);
+//   s = ctx->zeroAsync(ptr, pitch, width, rows, stream); // memset on a stream
 //
 // Every failure is a Status: NO_CUDA (no driver library, a stub, a driver
 // too old), NO_DEVICE (no GPU, bad ordinal), CUDA (any other driver error,
@@ -131,6 +132,11 @@ public:
   Status free(DevicePtr ptr) const;
   Status copyToDevice(DevicePtr dst, const void *src, size_t bytes) const;
   Status copyToHost(void *dst, DevicePtr src, size_t bytes) const;
+  /// Zeroes `height` rows of `width` bytes, `pitch` bytes apart, from `dst`,
+  /// queued on `stream` (cuMemsetD8Async for one row, else
+  /// cuMemsetD2D8Async, which needs width <= pitch).
+  Status zeroAsync(DevicePtr dst, size_t pitch, size_t width, size_t height,
+                   StreamHandle stream) const;
   Status synchronize(StreamHandle stream) const;
 
 private:

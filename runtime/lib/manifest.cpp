@@ -372,8 +372,14 @@ void requireListed(Reader &r, const Manifest &m, const std::string &where,
                                "runtime loads must carry a checksum)");
 }
 
+const char *gatesName(GatesKind gates) {
+  return gates == GatesKind::Gates    ? "gates"
+         : gates == GatesKind::Active ? "active"
+                                      : "none";
+}
+
 void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
-              const Manifest &m, CudaKernelSpec &cuda) {
+              const Manifest &m, GatesKind gates, CudaKernelSpec &cuda) {
   const json::Value *c = r.get(k, "cuda", kernelWhere, json::Kind::Object);
   if (!c)
     return;
@@ -448,10 +454,31 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
   r.integer(*c, "dynamic_shared_memory", where, cuda.dynamicSharedMemory, 0,
             int64_t(1) << 20);
   if (const json::Value *grid = r.get(*c, "grid", where, json::Kind::Object)) {
-    r.name(*grid, "rule", where + ".grid", cuda.gridRule);
-    if (grid->find("query_tile"))
+    if (!r.name(*grid, "rule", where + ".grid", cuda.gridRule))
+      return;
+    // The rules this runtime knows need a tile; a rule it does not know may
+    // be shaped otherwise, and is refused when a call would launch it.
+    const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
+               activeRule = cuda.gridRule == kGridQueryTilesXActive;
+    if (grid->find("query_tile") || pairsRule || activeRule)
       r.integer(*grid, "query_tile", where + ".grid", cuda.gridQueryTile, 1,
                 1 << 20);
+    // An active-list kernel has one block row per listed pair, every other
+    // kernel one per (batch, head) pair: the other combinations would
+    // launch blocks the kernel cannot map to its pairs.
+    if (!r.failed() && activeRule && gates != GatesKind::Active)
+      r.fail(where + ".grid.rule",
+             show(cuda.gridRule) + " launches one block row per entry of an "
+             "active list; this kernel has \"gates\": " +
+                 show(gatesName(gates)) + " (its rule is " +
+                 show(kGridQueryTilesXPairs) + ")");
+    if (!r.failed() && pairsRule && gates == GatesKind::Active)
+      r.fail(where + ".grid.rule",
+             show(cuda.gridRule) + " launches one block row per (batch, "
+             "head) pair; a kernel with \"gates\": \"active\" is launched "
+             "over its list (" + show(kGridQueryTilesXActive) + ")");
+    if (r.failed())
+      return;
   }
   if (const json::Value *params = r.array(*c, "params", where, 256)) {
     cuda.numParams = params->items.size();
@@ -482,12 +509,18 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
       }
       // value: a tensor (its device pointer), tensor.stride[i], a size, or
       // the scale; each only with a type that can carry it.
-      static const char *tensors[] = {"query", "key", "value", "out",
-                                      "active"};
-      static const char *sizes[] = {"B", "Sq", "Skv", "pairs", "Hq", "Hkv"};
+      struct TensorName {
+        const char *name;
+        int rank; // strides [0, rank) may be passed; 0: none
+      };
+      static const TensorName tensors[] = {{"query", 4}, {"key", 4},
+                                           {"value", 4}, {"out", 4},
+                                           {"gates", 2}, {"active", 0}};
+      static const char *sizes[] = {"B",  "Sq",  "Skv",         "pairs",
+                                    "Hq", "Hkv", "active_count"};
       bool ok = false;
-      for (const char *t : tensors) {
-        std::string name = t;
+      for (const TensorName &t : tensors) {
+        const std::string name = t.name;
         if (value == name) {
           param.source = CudaParam::Source::Tensor;
           param.tensor = name;
@@ -495,7 +528,7 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
         } else if (value.size() == name.size() + 10 &&
                    value.compare(0, name.size() + 8, name + ".stride[") == 0 &&
                    value.back() == ']' && value[name.size() + 8] >= '0' &&
-                   value[name.size() + 8] <= '3' && name != "active") {
+                   value[name.size() + 8] < '0' + t.rank) {
           param.source = CudaParam::Source::Stride;
           param.tensor = name;
           param.dim = value[name.size() + 8] - '0';
@@ -517,12 +550,44 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
       if (!ok) {
         r.fail(at + ".value",
                show(value) + " with type " + show(type) +
-                   " is not a parameter the runtime can pass (a tensor as "
-                   "ptr; tensor.stride[0-3], B, Sq, Skv, pairs, Hq or Hkv "
-                   "as i32/i64; scale as f32)");
+                   " is not a parameter the runtime can pass (query, key, "
+                   "value, out, gates or active as ptr; "
+                   "query/key/value/out.stride[0-3], gates.stride[0-1], B, "
+                   "Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; "
+                   "scale as f32)");
+        return;
+      }
+      // The gates tensor exists only for "gates": "gates" kernels, the
+      // active list only for "gates": "active" ones.
+      const bool wantsGates = param.tensor == "gates",
+                 wantsActive =
+                     param.tensor == "active" || param.size == "active_count";
+      if ((wantsGates && gates != GatesKind::Gates) ||
+          (wantsActive && gates != GatesKind::Active)) {
+        r.fail(at + ".value",
+               show(value) + " needs a kernel with \"gates\": " +
+                   (wantsGates ? "\"gates\"" : "\"active\"") +
+                   "; this one has \"gates\": " + show(gatesName(gates)));
         return;
       }
       cuda.params.push_back(param);
+    }
+    // A gated kernel that is not handed its gates would compute (and write)
+    // the gated-off pairs: refuse it rather than run it wrongly.
+    if (!r.failed() && gates != GatesKind::None) {
+      const char *needed = gatesName(gates);
+      const bool passed = std::any_of(
+          cuda.params.begin(), cuda.params.end(), [&](const CudaParam &p) {
+            return p.source == CudaParam::Source::Tensor && p.tensor == needed;
+          });
+      if (!passed)
+        r.fail(where + ".params",
+               std::string("a kernel with \"gates\": ") + show(needed) +
+                   " must take the " +
+                   (gates == GatesKind::Gates ? "gates tensor" : "active list") +
+                   " as a parameter ({\"type\": \"ptr\", \"value\": " +
+                   show(needed) + "}); none of its " +
+                   std::to_string(cuda.params.size()) + " parameters does");
     }
   }
 }
@@ -621,7 +686,7 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
       }
     }
   } else {
-    readCuda(r, k, where, m, spec.cuda);
+    readCuda(r, k, where, m, spec.gates, spec.cuda);
   }
 }
 

@@ -69,19 +69,27 @@ struct FileSpec {
 enum class KernelDevice { CPU, CUDA };
 enum class GatesKind { None, Gates, Active };
 
-/// The draft CUDA entry (docs/artifact.md, "CUDA kernels"): parsed and
-/// checked so that artifacts can carry it, not launched yet.
-/// One kernel parameter of a CUDA entry: what the runtime passes.
+/// One kernel parameter of a CUDA entry (docs/artifact.md, "CUDA
+/// kernels"): what the runtime passes.
 struct CudaParam {
   enum class Type { Ptr, I32, I64, F32 };
   enum class Source { Tensor, Stride, Size, Scale };
   std::string name;
   Type type = Type::Ptr;
   Source source = Source::Tensor;
-  std::string tensor; ///< query, key, value, out, active (Tensor, Stride)
-  int dim = 0;        ///< Stride: the dimension
-  std::string size;   ///< Size: B, Sq, Skv, pairs, Hq, Hkv
+  /// Tensor: query, key, value, out, gates, active; Stride: the same but
+  /// active (gates only with "gates": "gates", active only with "active").
+  std::string tensor;
+  int dim = 0;      ///< Stride: the dimension
+  std::string size; ///< Size: B, Sq, Skv, pairs, Hq, Hkv, active_count
 };
+
+/// The grid rules this runtime launches (CudaKernelSpec::gridRule):
+///   query_tiles_x_pairs   (ceil(Sq / query_tile), B * Hq, 1)
+///   query_tiles_x_active  (ceil(Sq / query_tile), active list length, 1)
+/// Other names parse (rules are added by name) and are refused at a call.
+inline constexpr const char *kGridQueryTilesXPairs = "query_tiles_x_pairs";
+inline constexpr const char *kGridQueryTilesXActive = "query_tiles_x_active";
 
 struct CudaKernelSpec {
   std::string entry;

@@ -15,6 +15,7 @@
 #include "attn_runtime/attn_runtime.h"
 
 #include "cuda_driver.h"
+#include "cuda_launch.h"
 #include "json.h"
 #include "manifest.h"
 
@@ -485,138 +486,54 @@ Status loadCudaKernel(attn_artifact &art, size_t index,
 }
 
 Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
-                const CallChecker &checker, const attn_tensor *inputs,
-                const attn_tensor *outputs, const std::string &prefix,
-                void *stream) {
+                const attn_tensor *inputs, const attn_tensor *outputs,
+                const std::string &prefix, void *stream) {
   // Loading kernels caches modules in the artifact; the C API hands out a
   // const artifact because calls never change what it means.
   attn_artifact &art = const_cast<attn_artifact &>(constArt);
   const Manifest &m = art.manifest;
-  struct Launch {
-    const KernelSpec *spec;
-    const cuda::Function *function;
-    cuda::Dim3 grid, block;
-    std::vector<uint64_t> storage; // one 8-byte slot per parameter
-    std::vector<void *> pointers;
-  };
-  std::vector<Launch> launches;
-  for (size_t index : fn.kernels) {
-    const KernelSpec &k = m.kernels[index];
+  // Every kernel is planned (and so checked) before anything is queued: a
+  // refused call leaves every output untouched.
+  std::vector<CudaLaunchPlan> plans(fn.kernels.size());
+  for (size_t i = 0; i < fn.kernels.size(); ++i) {
+    const KernelSpec &k = m.kernels[fn.kernels[i]];
     if (k.device != KernelDevice::CUDA)
       return Status::error(ATTN_ERROR_UNSUPPORTED,
                            prefix + "kernel '" + k.name +
                                "' runs on the CPU but others of the function "
                                "on CUDA; a function runs on one device");
-    if (k.gated)
-      return Status::error(
-          ATTN_ERROR_UNSUPPORTED,
-          prefix + "kernel '" + k.name +
-              "' is gated; compacting gates on the device lands with the "
-              "generated GPU kernels");
-    if (k.cuda.gridRule != "query_tiles_x_pairs" || k.cuda.gridQueryTile < 1)
-      return Status::error(ATTN_ERROR_UNSUPPORTED,
-                           prefix + "kernel '" + k.name + "' has grid rule '" +
-                               k.cuda.gridRule +
-                               "'; this runtime knows query_tiles_x_pairs");
-    const attn_tensor *tensors[] = {&inputs[k.operandArgs[0]],
-                                    &inputs[k.operandArgs[1]],
-                                    &inputs[k.operandArgs[2]],
-                                    &outputs[k.resultIndex]};
-    static const char *names[] = {"query", "key", "value", "out"};
-    const attn_tensor &q = *tensors[0], &key = *tensors[1];
-    const int64_t batch = q.shape[0], queryLen = q.shape[2],
-                  keyLen = key.shape[2], pairs = batch * q.shape[1];
-    if (q.shape[1] != k.queryHeads || key.shape[1] != k.keyHeads)
-      return checker.fail("kernel '" + k.name + "': heads " +
-                          std::to_string(q.shape[1]) + "/" +
-                          std::to_string(key.shape[1]) + ", compiled for " +
-                          std::to_string(k.queryHeads) + "/" +
-                          std::to_string(k.keyHeads));
-    Launch launch;
-    launch.spec = &k;
-    int64_t tiles = (queryLen + k.cuda.gridQueryTile - 1) / k.cuda.gridQueryTile;
-    if (tiles > INT32_MAX || pairs > 65535)
-      return checker.fail("kernel '" + k.name + "': a grid of " +
-                          std::to_string(tiles) + " x " +
-                          std::to_string(pairs) +
-                          " blocks exceeds CUDA's limits (y at most 65535)");
-    launch.grid = {static_cast<unsigned>(tiles), static_cast<unsigned>(pairs),
-                   1};
-    launch.block = {static_cast<unsigned>(k.cuda.block[0]),
-                    static_cast<unsigned>(k.cuda.block[1]),
-                    static_cast<unsigned>(k.cuda.block[2])};
-    for (const CudaParam &p : k.cuda.params) {
-      uint64_t slot = 0;
-      int64_t integer = 0;
-      switch (p.source) {
-      case CudaParam::Source::Tensor: {
-        const attn_tensor *t = nullptr;
-        for (int i = 0; i < 4; ++i)
-          if (p.tensor == names[i])
-            t = tensors[i];
-        if (!t)
-          return Status::error(ATTN_ERROR_UNSUPPORTED,
-                               prefix + "kernel '" + k.name + "' parameter '" +
-                                   p.name + "' takes '" + p.tensor +
-                                   "', which an ungated kernel has not");
-        uint64_t address = reinterpret_cast<uintptr_t>(t->data);
-        std::memcpy(&slot, &address, sizeof address);
-        break;
-      }
-      case CudaParam::Source::Stride:
-        for (int i = 0; i < 4; ++i)
-          if (p.tensor == names[i])
-            integer = tensors[i]->strides[p.dim];
-        break;
-      case CudaParam::Source::Size:
-        integer = p.size == "B"       ? batch
-                  : p.size == "Sq"    ? queryLen
-                  : p.size == "Skv"   ? keyLen
-                  : p.size == "pairs" ? pairs
-                  : p.size == "Hq"    ? k.queryHeads
-                                      : k.keyHeads;
-        break;
-      case CudaParam::Source::Scale: {
-        float scale = static_cast<float>(k.cuda.scale);
-        std::memcpy(&slot, &scale, sizeof scale);
-        break;
-      }
-      }
-      if (p.source == CudaParam::Source::Stride ||
-          p.source == CudaParam::Source::Size) {
-        if (p.type == CudaParam::Type::I32) {
-          if (integer > INT32_MAX || integer < INT32_MIN)
-            return checker.fail("kernel '" + k.name + "' parameter '" +
-                                p.name + "' is i32 but the call gives " +
-                                std::to_string(integer));
-          int32_t narrow = static_cast<int32_t>(integer);
-          std::memcpy(&slot, &narrow, sizeof narrow);
-        } else {
-          std::memcpy(&slot, &integer, sizeof integer);
-        }
-      }
-      launch.storage.push_back(slot);
-    }
-    launches.push_back(std::move(launch));
+    Status s = planCudaLaunch(k, inputs, outputs, plans[i]);
+    if (!s.ok())
+      return Status::error(s.code(), prefix + s.message());
   }
-  // Everything is checked; now load (first call) and launch in order.
-  for (size_t i = 0; i < launches.size(); ++i) {
-    Launch &launch = launches[i];
-    Status s = loadCudaKernel(art, fn.kernels[i], prefix, launch.function);
+  // Then load (first call) and queue in order on the caller's stream: a
+  // kernel's zero fill, then the kernel, then the next kernel's.
+  const auto queue = static_cast<cuda::StreamHandle>(stream);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const KernelSpec &k = m.kernels[fn.kernels[i]];
+    CudaLaunchPlan &plan = plans[i];
+    const cuda::Function *function = nullptr;
+    Status s = loadCudaKernel(art, fn.kernels[i], prefix, function);
     if (!s.ok())
       return s;
-    if (launch.grid.x == 0 || launch.grid.y == 0)
-      continue; // Sq = 0 or no pairs: nothing to compute.
-    for (uint64_t &slot : launch.storage)
-      launch.pointers.push_back(&slot);
-    s = launch.function->launch(
-        launch.grid, launch.block,
-        static_cast<unsigned>(launch.spec->cuda.dynamicSharedMemory),
-        static_cast<cuda::StreamHandle>(stream), launch.pointers.data());
+    for (const CudaZeroFill &fill : plan.zeroFills) {
+      s = art.cudaContext->zeroAsync(fill.address, fill.pitch, fill.width,
+                                     fill.height, queue);
+      if (!s.ok())
+        return Status::error(s.code(), prefix + "kernel '" + k.name +
+                                           "', zeroing its output: " +
+                                           s.message());
+    }
+    if (!plan.launches())
+      continue; // an empty active list: the fill was all there was to do
+    std::vector<void *> pointers;
+    for (uint64_t &slot : plan.params)
+      pointers.push_back(&slot);
+    s = function->launch(plan.grid, plan.block, plan.dynamicSharedMemory,
+                         queue, pointers.data());
     if (!s.ok())
-      return Status::error(s.code(), prefix + "kernel '" +
-                                         launch.spec->name + "': " +
-                                         s.message());
+      return Status::error(s.code(),
+                           prefix + "kernel '" + k.name + "': " + s.message());
   }
   return Status::success();
 }
@@ -667,7 +584,7 @@ Status call(attn_runtime &rt, const attn_artifact &art, const char *function,
   }
 
   if (fn->usesCuda)
-    return callCuda(art, *fn, checker, inputs, outputs, prefix, stream);
+    return callCuda(art, *fn, inputs, outputs, prefix, stream);
 
   // Everything is checked before the first kernel runs: a refused call
   // leaves every output untouched.

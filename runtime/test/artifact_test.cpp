@@ -995,6 +995,127 @@ TEST_F(ArtifactTest, CudaKernelsTakeDeviceTensors) {
                   "\"gpu.ptx\" is not listed in \"files\"");
 }
 
+/// A CUDA kernel entry for artifact_test's shapes (Hq 4, Hkv 2, D 8, f32)
+/// following docs/artifact.md's contract for `gates` ("none", "gates",
+/// "active"): the 19 common parameters plus the gates' or the list's.
+KernelDesc cudaKernel(const std::string &name, const std::string &source,
+                      const std::string &gates) {
+  KernelDesc k;
+  k.name = name;
+  k.source = source;
+  k.device = "cuda";
+  k.gated = gates != "none";
+  k.gates = gates;
+  k.args = k.gated ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0, 1, 2};
+  std::string params =
+      "{\"name\": \"q\", \"type\": \"ptr\", \"value\": \"query\"}, "
+      "{\"name\": \"k\", \"type\": \"ptr\", \"value\": \"key\"}, "
+      "{\"name\": \"v\", \"type\": \"ptr\", \"value\": \"value\"}, "
+      "{\"name\": \"o\", \"type\": \"ptr\", \"value\": \"out\"}";
+  for (const char *t : {"query", "key", "value", "out"})
+    for (int i = 0; i < 3; ++i)
+      params += std::string(", {\"name\": \"s\", \"type\": \"i64\", "
+                            "\"value\": \"") +
+                t + ".stride[" + std::to_string(i) + "]\"}";
+  params += ", {\"name\": \"sq\", \"type\": \"i32\", \"value\": \"Sq\"}, "
+            "{\"name\": \"skv\", \"type\": \"i32\", \"value\": \"Skv\"}, "
+            "{\"name\": \"scale\", \"type\": \"f32\", \"value\": \"scale\"}";
+  if (gates == "gates")
+    params += ", {\"name\": \"g\", \"type\": \"ptr\", \"value\": \"gates\"}, "
+              "{\"name\": \"g0\", \"type\": \"i64\", \"value\": "
+              "\"gates.stride[0]\"}, {\"name\": \"g1\", \"type\": \"i64\", "
+              "\"value\": \"gates.stride[1]\"}";
+  if (gates == "active")
+    params += ", {\"name\": \"a\", \"type\": \"ptr\", \"value\": \"active\"}, "
+              "{\"name\": \"n\", \"type\": \"i32\", \"value\": "
+              "\"active_count\"}";
+  k.extra = ", \"scale\": 0.35355, \"cuda\": {\"entry\": \"" + name +
+            "\", \"binaries\": {\"sm_90a\": \"gpu.sm_90a.cubin\"}, \"ptx\": "
+            "{\"file\": \"gpu.ptx\", \"target\": \"sm_80\"}, \"block\": [128, "
+            "1, 1], \"dynamic_shared_memory\": 0, \"grid\": {\"rule\": \"" +
+            (gates == "active" ? "query_tiles_x_active"
+                               : "query_tiles_x_pairs") +
+            "\", \"query_tile\": 64}, \"params\": [" + params + "]}";
+  return k;
+}
+
+TEST_F(ArtifactTest, GatedCudaKernelsAreCheckedBeforeTheDevice) {
+  // Everything about a call is checked on the host before the runtime
+  // reaches for the driver, so these run without a GPU; a valid call then
+  // stops at the driver here (no libcuda or no GPU) and at the fake cubin
+  // on the GPU machine. Never a launch, and the outputs stay untouched.
+  ManifestDesc m;
+  writeFile(dir + "/gpu.sm_90a.cubin", "not really a cubin");
+  writeFile(dir + "/gpu.ptx", ".version 8.0\n");
+  m.files.push_back("gpu.sm_90a.cubin");
+  m.files.push_back("gpu.ptx");
+  m.kernels.push_back(cudaKernel("gpu_gated_attn0", "gpu_gated", "gates"));
+  m.functions.push_back({"gpu_gated",
+                         {kQuery, kKey, kValue,
+                          tensor("gates", "bool", "[\"B\", 4]")},
+                         {kOut},
+                         {"gpu_gated_attn0"}});
+  m.kernels.push_back(cudaKernel("gpu_listed_attn0", "gpu_listed", "active"));
+  m.functions.push_back({"gpu_listed",
+                         {kQuery, kKey, kValue,
+                          tensor("active", "i32", "[\"pairs\"]")},
+                         {kOut},
+                         {"gpu_listed_attn0"}});
+  write(m);
+  ASSERT_EQ(open(), ATTN_OK) << attn_last_error();
+  attn_arg_info info;
+  ASSERT_EQ(attn_artifact_input_info(art, "gpu_gated", 3, &info), ATTN_OK);
+  EXPECT_STREQ(info.role, "gates");
+  EXPECT_EQ(info.device, ATTN_DEVICE_CUDA);
+  ASSERT_EQ(attn_artifact_input_info(art, "gpu_listed", 3, &info), ATTN_OK);
+  EXPECT_STREQ(info.role, "active");
+
+  Qkv p(2, 8, 8);
+  Tensor gates(ATTN_DTYPE_BOOL, {2, 4}), wrongGates(ATTN_DTYPE_BOOL, {3, 4}),
+      list(ATTN_DTYPE_I32, {3}), longList(ATTN_DTYPE_I32, {9});
+  auto onDevice = [](attn_tensor t) {
+    t.device = ATTN_DEVICE_CUDA;
+    return t;
+  };
+  attn_tensor out = onDevice(p.out.t);
+  auto call = [&](const char *fn, const attn_tensor &fourth) {
+    attn_tensor in[4] = {onDevice(p.q.t), onDevice(p.k.t), onDevice(p.v.t),
+                         fourth};
+    return attn_call(rt, art, fn, in, 4, &out, 1, nullptr);
+  };
+  auto expectCallError = [&](const char *fn, const attn_tensor &fourth,
+                             const std::string &text) {
+    EXPECT_EQ(call(fn, fourth), ATTN_ERROR_SHAPE_MISMATCH) << attn_last_error();
+    EXPECT_NE(std::string(attn_last_error()).find(text), std::string::npos)
+        << "message: " << attn_last_error() << "\nexpected: " << text;
+  };
+  expectCallError("gpu_gated", gates.t,
+                  "input 3 (gates) is on the CPU; function 'gpu_gated' runs "
+                  "on a CUDA device");
+  expectCallError("gpu_gated", onDevice(wrongGates.t),
+                  "input 3 (gates) [3, 4]: dim 0 (B) is 3, but input 0 "
+                  "(query) has B = 2");
+  expectCallError("gpu_gated", onDevice(list.t),
+                  "input 3 (gates): expected dtype bool, found i32");
+  expectCallError("gpu_listed", onDevice(longList.t),
+                  "attn_call('gpu_listed'): kernel 'gpu_listed_attn0': the "
+                  "active list (input 3) has 9 entries, more than the 8 "
+                  "(batch, head) pairs B * Hq = 2 * 4");
+  expectCallError("gpu_listed", onDevice(gates.t),
+                  "input 3 (active): expected dtype i32, found bool");
+  EXPECT_TRUE(p.untouched());
+
+  for (const auto &[fn, fourth] :
+       {std::pair<const char *, attn_tensor>{"gpu_gated", onDevice(gates.t)},
+        {"gpu_listed", onDevice(list.t)}}) {
+    attn_status status = call(fn, fourth);
+    EXPECT_TRUE(status == ATTN_ERROR_NO_CUDA ||
+                status == ATTN_ERROR_NO_DEVICE || status == ATTN_ERROR_CUDA)
+        << fn << ": " << attn_status_name(status) << ": " << attn_last_error();
+  }
+  EXPECT_TRUE(p.untouched());
+}
+
 //===----------------------------------------------------------------------===//
 // Status plumbing
 //===----------------------------------------------------------------------===//

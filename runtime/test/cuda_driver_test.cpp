@@ -290,6 +290,28 @@ TEST_F(CudaDriverGpu, LargeDynamicSharedMemoryNeedsTheOptIn) {
                 ATTN_ERROR_TARGET_MISMATCH, "allows at most");
 }
 
+TEST_F(CudaDriverGpu, ZeroesRowsOnAStream) {
+  // What attn_call queues before an active-list kernel: 1-D and 2-D fills
+  // that set exactly their bytes (the gaps between rows keep theirs).
+  const unsigned n = 1000;
+  buffers(n);
+  ASSERT_TRUE(ctx->copyToDevice(y, host.data(), n * 4).ok());
+  // Floats 10..19, then rows of 3 floats every 7 from float 100, 5 rows.
+  Status s = ctx->zeroAsync(y + 40, 40, 40, 1, nullptr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = ctx->zeroAsync(y + 400, 28, 12, 5, nullptr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::vector<float> out = result(n);
+  for (unsigned i = 0; i < n; ++i) {
+    const bool zero = (i >= 10 && i < 20) ||
+                      (i >= 100 && i < 135 && (i - 100) % 7 < 3);
+    ASSERT_EQ(out[i], zero ? 0.0f : host[i]) << "i = " << i;
+  }
+  // A width past the pitch is the driver's to refuse, with the call named.
+  EXPECT_STATUS(ctx->zeroAsync(y, 8, 12, 2, nullptr), ATTN_ERROR_CUDA,
+                "cuMemsetD2D8Async(12 bytes x 2 rows, pitch 8) failed");
+}
+
 TEST_F(CudaDriverGpu, ErrorsNameTheCall) {
   std::unique_ptr<Module> bad;
   EXPECT_STATUS(Module::load(*ctx, "this is not an image", bad),

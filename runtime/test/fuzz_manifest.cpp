@@ -7,13 +7,16 @@
 // Feeds arbitrary bytes to what attn_artifact_open runs on a manifest before
 // it trusts anything: the JSON reader, parseManifest (fields, references,
 // paths), verifyFiles against a fixed in-memory directory (no file I/O),
-// checkHost against a fixed host, and the CUDA image choice for a few chips.
+// checkHost against a fixed host, the CUDA image choice for a few chips, and
+// the launch plan of each CUDA kernel on tensors of its function's declared
+// shapes (dynamic sizes 3, made-up device addresses: nothing is read).
 // Any crash, sanitizer report, leak or timeout is a bug. run_fuzz.sh builds
 // it with clang++-22 -fsanitize=fuzzer,address,undefined and runs it from
 // fuzz_corpus/.
 //
 //===----------------------------------------------------------------------===//
 
+#include "cuda_launch.h"
 #include "json.h"
 #include "manifest.h"
 
@@ -99,5 +102,48 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (kernel.resultIndex >= static_cast<int64_t>(f.outputs.size()))
         __builtin_trap();
     }
+  // Launch plans: whatever parsed must plan or be refused with a message.
+  // Contiguous tensors; false for ones past 2^24 elements, which a real
+  // call could not allocate (attn_call checks that extents fit int64).
+  auto make = [](const TensorSpec &spec, uint64_t address, attn_tensor &t) {
+    t = attn_tensor();
+    t.data = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+    t.dtype = spec.dtype;
+    t.device = ATTN_DEVICE_CUDA;
+    t.rank = spec.rank();
+    int64_t stride = 1;
+    for (int i = t.rank - 1; i >= 0; --i) {
+      t.shape[i] = spec.shape[i].isDynamic() ? 3 : spec.shape[i].size;
+      t.strides[i] = stride;
+      if (t.shape[i] > (int64_t(1) << 24) / stride)
+        return false;
+      stride *= t.shape[i];
+    }
+    return true;
+  };
+  for (const FunctionSpec &f : manifest.functions) {
+    if (!f.usesCuda)
+      continue;
+    std::vector<attn_tensor> inputs(f.inputs.size()),
+        outputs(f.outputs.size());
+    bool small = true;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      small &= make(f.inputs[i], 0x100000 * (i + 1), inputs[i]);
+    for (size_t i = 0; i < outputs.size(); ++i)
+      small &= make(f.outputs[i], 0x10000000 * (i + 1), outputs[i]);
+    if (!small)
+      continue;
+    for (size_t k : f.kernels) {
+      const KernelSpec &kernel = manifest.kernels.at(k);
+      if (kernel.device != KernelDevice::CUDA)
+        continue;
+      CudaLaunchPlan plan;
+      Status s = planCudaLaunch(kernel, inputs.data(), outputs.data(), plan);
+      if (!s.ok() && (s.code() == ATTN_OK || s.message().empty()))
+        __builtin_trap();
+      if (s.ok() && plan.params.size() != kernel.cuda.params.size())
+        __builtin_trap();
+    }
+  }
   return 0;
 }

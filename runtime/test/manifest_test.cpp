@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "cuda_test_manifests.h"
 #include "json.h"
 #include "manifest.h"
 #include "sha256.h"
@@ -25,6 +26,7 @@
 #include <string>
 
 using namespace attn::rt;
+using namespace attn::rt::test;
 
 namespace {
 
@@ -477,6 +479,156 @@ TEST(Manifest, LibraryAndHostAreOptionalWithoutCpuKernels) {
                    ""),
               ATTN_ERROR_CORRUPT_ARTIFACT,
               "missing field \"host_requirements\"");
+}
+
+//===----------------------------------------------------------------------===//
+// Gated CUDA kernels
+//===----------------------------------------------------------------------===//
+
+TEST(Manifest, ReadsGatedCudaKernels) {
+  Manifest m;
+  Status s = parse(cudaManifest("gates"), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const KernelSpec &g = m.kernels[0];
+  EXPECT_EQ(g.gates, GatesKind::Gates);
+  EXPECT_EQ(g.cuda.gridRule, kGridQueryTilesXPairs);
+  ASSERT_EQ(g.cuda.params.size(), 22u);
+  const CudaParam &ptr = g.cuda.params[19], &s0 = g.cuda.params[20],
+                  &s1 = g.cuda.params[21];
+  EXPECT_EQ(ptr.source, CudaParam::Source::Tensor);
+  EXPECT_EQ(ptr.tensor, "gates");
+  EXPECT_EQ(ptr.type, CudaParam::Type::Ptr);
+  EXPECT_EQ(s0.source, CudaParam::Source::Stride);
+  EXPECT_EQ(s0.tensor, "gates");
+  EXPECT_EQ(s0.dim, 0);
+  EXPECT_EQ(s1.dim, 1);
+  EXPECT_EQ(s1.type, CudaParam::Type::I64);
+
+  s = parse(cudaManifest("active"), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const KernelSpec &a = m.kernels[0];
+  EXPECT_EQ(a.gates, GatesKind::Active);
+  EXPECT_EQ(a.cuda.gridRule, kGridQueryTilesXActive);
+  EXPECT_EQ(a.cuda.gridQueryTile, 128);
+  ASSERT_EQ(a.cuda.params.size(), 21u);
+  EXPECT_EQ(a.cuda.params[19].tensor, "active");
+  EXPECT_EQ(a.cuda.params[20].source, CudaParam::Source::Size);
+  EXPECT_EQ(a.cuda.params[20].size, "active_count");
+  EXPECT_EQ(a.cuda.params[20].type, CudaParam::Type::I32);
+
+  ASSERT_TRUE(parse(cudaManifest("none"), m).ok());
+  // Sizes any kernel may take: B * Hq as "pairs", the batch as "B".
+  EXPECT_TRUE(parse(edit(cudaManifest("active"), R"("value": "active_count"})",
+                         R"("value": "active_count"},
+      {"name": "b", "type": "i32", "value": "B"},
+      {"name": "p", "type": "i64", "value": "pairs"})"),
+                    m)
+                  .ok());
+  // A grid rule this runtime does not know opens (and is refused when a
+  // call would launch it): rules are added by name.
+  ASSERT_TRUE(parse(edit(cudaManifest("none"), "query_tiles_x_pairs",
+                         "split_kv_x_pairs"),
+                    m)
+                  .ok());
+  EXPECT_EQ(m.kernels[0].cuda.gridRule, "split_kv_x_pairs");
+}
+
+TEST(Manifest, RefusesMalformedGatedCudaKernels) {
+  const std::string gates = cudaManifest("gates"),
+                    active = cudaManifest("active"),
+                    none = cudaManifest("none");
+  const std::string where = "kernels[0] (\"f_attn0\").cuda.params[";
+  // Values outside the vocabulary, or with a type that cannot carry them:
+  // the message lists what the runtime can pass.
+  const std::string vocabulary =
+      "is not a parameter the runtime can pass (query, key, value, out, "
+      "gates or active as ptr; query/key/value/out.stride[0-3], "
+      "gates.stride[0-1], B, Sq, Skv, pairs, Hq, Hkv or active_count as "
+      "i32/i64; scale as f32)";
+  expectError(edit(gates, "\"gates.stride[1]\"", "\"gates.stride[2]\""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              where + "21].value: \"gates.stride[2]\" with type \"i64\" " +
+                  vocabulary);
+  expectError(edit(gates, R"("type": "ptr", "value": "gates")",
+                   R"("type": "i64", "value": "gates")"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              where + "19].value: \"gates\" with type \"i64\" " + vocabulary);
+  expectError(edit(active, R"("type": "i32", "value": "active_count")",
+                   R"("type": "ptr", "value": "active_count")"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"active_count\" with type \"ptr\" " + vocabulary);
+  expectError(edit(active, R"("value": "active_count")",
+                   R"("value": "active.stride[0]")"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"active.stride[0]\" with type \"i32\" " + vocabulary);
+  expectError(edit(active, R"("value": "active_count")",
+                   R"("value": "num_active")"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"num_active\" with type \"i32\" " + vocabulary);
+  // The gates tensor and the active list, each only where the function
+  // has it.
+  expectError(edit(active, R"("value": "active_count"})",
+                   R"("value": "active_count"}, {"name": "g", "type": "ptr",
+                   "value": "gates"})"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              where + "21].value: \"gates\" needs a kernel with \"gates\": "
+                      "\"gates\"; this one has \"gates\": \"active\"");
+  expectError(edit(gates, R"("value": "gates.stride[1]"})",
+                   R"("value": "gates.stride[1]"}, {"name": "n",
+                   "type": "i32", "value": "active_count"})"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              where + "22].value: \"active_count\" needs a kernel with "
+                      "\"gates\": \"active\"; this one has \"gates\": "
+                      "\"gates\"");
+  expectError(edit(none, R"("value": "scale"})",
+                   R"("value": "scale"}, {"name": "a", "type": "ptr",
+                   "value": "active"})"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              where + "19].value: \"active\" needs a kernel with \"gates\": "
+                      "\"active\"; this one has \"gates\": \"none\"");
+  expectError(edit(none, R"("value": "scale"})",
+                   R"("value": "scale"}, {"name": "s", "type": "i64",
+                   "value": "gates.stride[0]"})"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"gates.stride[0]\" needs a kernel with \"gates\": \"gates\"; "
+              "this one has \"gates\": \"none\"");
+  // A gated kernel must be handed its gates, or it would compute the
+  // gated-off pairs.
+  expectError(edit(gates, kGatesParams, ""), ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernels[0] (\"f_attn0\").cuda.params: a kernel with "
+              "\"gates\": \"gates\" must take the gates tensor as a parameter "
+              "({\"type\": \"ptr\", \"value\": \"gates\"}); none of its 19 "
+              "parameters does");
+  expectError(edit(active, kActiveParams, ""), ATTN_ERROR_CORRUPT_ARTIFACT,
+              "a kernel with \"gates\": \"active\" must take the active list "
+              "as a parameter ({\"type\": \"ptr\", \"value\": \"active\"}); "
+              "none of its 19 parameters does");
+  // Grid rules fit the gates.
+  expectError(edit(gates, "query_tiles_x_pairs", "query_tiles_x_active"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernels[0] (\"f_attn0\").cuda.grid.rule: "
+              "\"query_tiles_x_active\" launches one block row per entry of "
+              "an active list; this kernel has \"gates\": \"gates\" (its rule "
+              "is \"query_tiles_x_pairs\")");
+  expectError(edit(none, "query_tiles_x_pairs", "query_tiles_x_active"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "this kernel has \"gates\": \"none\"");
+  expectError(edit(active, "query_tiles_x_active", "query_tiles_x_pairs"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "cuda.grid.rule: \"query_tiles_x_pairs\" launches one block row "
+              "per (batch, head) pair; a kernel with \"gates\": \"active\" is "
+              "launched over its list (\"query_tiles_x_active\")");
+  // Known rules need their tile.
+  expectError(edit(active, R"(, "query_tile": 128)", ""),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "kernels[0] (\"f_attn0\").cuda.grid: missing field "
+              "\"query_tile\"");
+  // The function's fourth input must be what the kernel takes.
+  expectError(edit(active, R"({"role": "active", "dtype": "i32", "shape": ["pairs"]})",
+                   R"({"role": "active", "dtype": "bool", "shape": ["B", 8]})"),
+              ATTN_ERROR_CORRUPT_ARTIFACT,
+              "the active list (input 3 of \"f\") is declared bool of rank 2; "
+              "the kernel takes i32 of rank 1");
 }
 
 //===----------------------------------------------------------------------===//

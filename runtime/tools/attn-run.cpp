@@ -1010,6 +1010,12 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
     info.name = string(k, "name");
     info.pattern = string(k, "pattern");
     info.gates = string(k, "gates");
+    if (info.gates.empty()) { // the format's default follows "gated"
+      const Json *gated = k.get("gated");
+      info.gates = gated && gated->kind == Json::Bool && gated->boolean
+                       ? "gates"
+                       : "none";
+    }
     info.headDim = static_cast<int64_t>(number(k, "head_dim", 0));
     info.valueDim = static_cast<int64_t>(number(k, "value_dim", info.headDim));
     info.scale = number(k, "scale",

@@ -130,7 +130,10 @@ def _is_torch(x):
 def _torch_dtypes(torch):
     return {torch.float32: _capi.DTYPE_F32, torch.float16: _capi.DTYPE_F16,
             torch.bfloat16: _capi.DTYPE_BF16, torch.int32: _capi.DTYPE_I32,
-            torch.bool: _capi.DTYPE_BOOL}
+            torch.bool: _capi.DTYPE_BOOL,
+            # Gates as one byte 0/1 (a mask made with .to(torch.uint8)), as
+            # numpy's uint8: the runtime's bool is a byte, nonzero = on.
+            torch.uint8: _capi.DTYPE_BOOL}
 
 
 def _fill(view, shape, strides):
@@ -151,7 +154,7 @@ def _view(x, what, writable):
         dtype = _torch_dtypes(torch).get(x.dtype)
         if dtype is None:
             raise TypeError("attn_runtime: %s is %s; attn takes float32, float16, "
-                            "bfloat16, int32 and bool" % (what, x.dtype))
+                            "bfloat16, int32 and bool (or uint8)" % (what, x.dtype))
         if x.device.type not in ("cpu", "cuda"):
             raise TypeError("attn_runtime: %s is on %s; attn takes CPU and CUDA "
                             "tensors" % (what, x.device))

@@ -8,10 +8,15 @@ ATTN_TEST_ARTIFACT names the artifact (for the CPU tests: one compiled for
 this CPU, e.g. of examples/cpu_attention.mlir); ATTN_TEST_CUDA_ARTIFACT, if
 set, the one for the CUDA tests (default: the same). Every function whose
 kernels are one ungated #attn.dense or #attn.causal op is compared; others
-are not SDPA's. Each test skips with its reason: no torch, no artifact, no
-CUDA device, or no CUDA function in the artifact (GPU code generation does
-not exist yet, so today the CUDA comparison always skips; the check that a
-CPU artifact refuses CUDA tensors cleanly runs wherever there is a GPU).
+are not SDPA's. Gated CUDA functions (one dense or causal kernel with
+"gates": "gates", taking a [B, Hq] mask, or "gates": "active", taking an int32
+list of b * Hq + h) are compared with SDPA times the head mask: gated-off
+heads must be exactly zero, in outputs prefilled with NaN, allocated by the
+binding, or strided views of padded buffers whose padding must keep its
+NaNs (the runtime zero-fills exactly the output before an active-list
+kernel). Each test skips with its reason: no torch, no artifact, no CUDA
+device, or no such CUDA function in the artifact (the check that a CPU
+artifact refuses CUDA tensors cleanly runs wherever there is a GPU).
 
 Tolerances, |out - sdpa| <= atol + rtol |sdpa|: f32 5e-5 + 1e-4, f16 2e-3 +
 1e-2, bf16 1.6e-2 + 2e-2 (SDPA's own rounding differs from the kernels').
@@ -47,6 +52,30 @@ def sdpa_functions(art):
         if k.get("gates", "none") == "none" and k.get("pattern") in ("#attn.dense", "#attn.causal"):
             found.append((name, spec, k))
     return found
+
+
+def gated_functions(art, kind):
+    """(name, spec, kernel) of each function of one dense or causal kernel
+    whose gates are `kind` ("gates" or "active"), with q, k, v, then the
+    gates or the list."""
+    found = []
+    for name in art.functions:
+        spec = art.signature(name)
+        if len(spec.kernels) != 1 or len(spec.inputs) != 4 or len(spec.outputs) != 1:
+            continue
+        k = spec.kernels[0]
+        if k.get("gates") == kind and k.get("operand_args") == [0, 1, 2, 3] and \
+                k.get("pattern") in ("#attn.dense", "#attn.causal"):
+            found.append((name, spec, k))
+    return found
+
+
+def head_mask(b, hq, seed):
+    """A random [B, Hq] bool mask with at least one head on and one off."""
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.rand(b, hq, generator=gen) < 0.5
+    mask[0, 0], mask[-1, -1] = True, False
+    return mask
 
 
 def make_inputs(spec, device, b=2, sq=96, skv=96, seed=0, layout_bshd=False):
@@ -169,6 +198,83 @@ class TorchCudaTest(TorchCase):
         rtol, atol = TOLERANCE[spec.outputs[0].dtype]
         torch.testing.assert_close(out.float(), sdpa(q.float(), k.float(), v.float(), kernel),
                                    rtol=rtol, atol=atol)
+
+    def check_gated(self, out, q, k, v, kernel, mask, dtype):
+        """out is SDPA on the heads `mask` keeps and exactly zero elsewhere."""
+        want = sdpa(q.float(), k.float(), v.float(), kernel) * \
+            mask.to(q.device)[:, :, None, None].float()
+        off = ~mask.to(q.device)
+        self.assertTrue(bool((out[off] == 0).all()), "gated-off heads are not zero")
+        rtol, atol = TOLERANCE[dtype]
+        torch.testing.assert_close(out.float(), want, rtol=rtol, atol=atol)
+
+    def test_gates_against_sdpa(self):
+        # "gates": the kernel reads the [B, Hq] mask (bool or uint8, any
+        # row stride) and writes the zeros of gated-off heads itself.
+        functions = gated_functions(self.art, "gates")
+        if not functions:
+            self.skipTest("the artifact has no CUDA function with \"gates\": \"gates\": %s"
+                          % CUDA_ARTIFACT)
+        for name, spec, kernel in functions:
+            qkv = spec._replace(inputs=spec.inputs[:3])
+            for sq, seed in ((200, 1), (130, 2)):
+                q, k, v = make_inputs(qkv, "cuda", b=2, sq=sq, skv=sq, seed=seed)
+                mask = head_mask(2, q.shape[1], seed)
+                wide = torch.zeros(2, 2 * q.shape[1], dtype=torch.uint8)
+                wide[:, :q.shape[1]] = mask
+                for gates in (mask.cuda(), mask.to(torch.uint8).cuda(),
+                              wide.cuda()[:, :q.shape[1]]):  # row stride 2 Hq
+                    with self.subTest(function=name, sq=sq, gates=gates.dtype,
+                                      strides=gates.stride()):
+                        out = torch.full(q.shape[:3] + (spec.outputs[0].shape[3],),
+                                         float("nan"), dtype=q.dtype, device="cuda")
+                        self.assertIs(self.art(name, q, k, v, gates, out=out), out)
+                        self.check_gated(out, q, k, v, kernel, mask, spec.outputs[0].dtype)
+
+    def test_active_list_against_sdpa(self):
+        # "active": the kernel runs over the int32 list; the runtime zeroes
+        # the output first, exactly (padding of a strided output untouched),
+        # on the current stream.
+        functions = gated_functions(self.art, "active")
+        if not functions:
+            self.skipTest("the artifact has no CUDA function with \"gates\": \"active\": %s"
+                          % CUDA_ARTIFACT)
+        for name, spec, kernel in functions:
+            qkv = spec._replace(inputs=spec.inputs[:3])
+            dv = spec.outputs[0].shape[3]
+            q, k, v = make_inputs(qkv, "cuda", b=2, sq=200, skv=200, seed=4)
+            b, hq, sq = q.shape[:3]
+            mask = head_mask(b, hq, 4)
+            active = mask.flatten().nonzero().flatten().to(torch.int32).cuda()
+            with self.subTest(function=name, out="allocated"):
+                out = self.art(name, q, k, v, active)
+                self.check_gated(out, q, k, v, kernel, mask, spec.outputs[0].dtype)
+            # [B, S, H, D] storage with D padded: one 2-D fill; S and D padded:
+            # one fill per (b, h) plane. The padding keeps its NaNs.
+            layouts = (("bshd, padded D", (b, sq, hq, dv + 16),
+                        lambda t: t[..., :dv].transpose(1, 2)),
+                       ("bhsd, padded S and D", (b, hq, sq + 5, dv + 16),
+                        lambda t: t[:, :, :sq, :dv]))
+            for layout, storage_shape, view in layouts:
+                with self.subTest(function=name, out=layout):
+                    storage = torch.full(storage_shape, float("nan"), dtype=q.dtype,
+                                         device="cuda")
+                    out = view(storage)
+                    self.assertIs(self.art(name, q, k, v, active, out=out), out)
+                    self.check_gated(out, q, k, v, kernel, mask, spec.outputs[0].dtype)
+                    written = torch.zeros(storage_shape, dtype=torch.bool, device="cuda")
+                    view(written).fill_(True)
+                    self.assertTrue(bool(storage[~written].isnan().all()),
+                                    "the zero fill touched bytes outside the output")
+            with self.subTest(function=name, out="side stream"):
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    out = torch.full((b, hq, sq, dv), float("nan"), dtype=q.dtype,
+                                     device="cuda")
+                    self.art(name, q, k, v, active, out=out)
+                side.synchronize()
+                self.check_gated(out, q, k, v, kernel, mask, spec.outputs[0].dtype)
 
     def test_cpu_artifact_refuses_cuda_tensors(self):
         # Device pointers handed to CPU kernels would crash them: the runtime

@@ -1,0 +1,268 @@
+//===- cuda_launch.cpp - What a CUDA kernel launch of a call is -----------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cuda_launch.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+using namespace attn::rt;
+
+namespace {
+
+std::string dims(const int64_t *shape, int rank) {
+  std::string text = "[";
+  for (int i = 0; i < rank; ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// cuMemsetD2D8 refuses pitches above the device's limit
+// (CU_DEVICE_ATTRIBUTE_MAX_PITCH, 2^31 - 1 bytes on every current GPU);
+// rows further apart than that are filled one at a time.
+constexpr uint64_t kMaxMemsetPitch = INT32_MAX;
+
+// CUDA's grid limits: x up to 2^31 - 1 blocks, y up to 65535.
+constexpr int64_t kMaxGridX = INT32_MAX;
+constexpr int64_t kMaxGridY = 65535;
+
+} // namespace
+
+std::vector<CudaZeroFill> attn::rt::zeroFillsFor(const attn_tensor &t) {
+  const uint64_t bytes = static_cast<uint64_t>(dtypeBytes(t.dtype));
+  const uint64_t base = reinterpret_cast<uintptr_t>(t.data);
+  // (stride, size) of the dims that step through memory, innermost first.
+  // Dims of size 1 add no element; no two of the rest share a stride (the
+  // call's checks refuse outputs whose elements overlap).
+  std::vector<std::pair<int64_t, int64_t>> steps;
+  for (int i = 0; i < t.rank; ++i)
+    if (t.shape[i] > 1)
+      steps.emplace_back(t.strides[i], t.shape[i]);
+  std::sort(steps.begin(), steps.end());
+  // The contiguous run: dims whose stride is the extent of those inside.
+  int64_t run = 1;
+  size_t i = 0;
+  while (i < steps.size() && steps[i].first == run)
+    run *= steps[i++].second;
+  if (i == steps.size())
+    return {{base, run * bytes, run * bytes, 1}};
+  // Rows of that run, evenly spaced: the next dim, and those that continue
+  // its spacing (a [B, H] pair of dims over padded rows is one row dim).
+  int64_t pitch = steps[i].first, height = steps[i].second;
+  size_t j = i + 1;
+  while (j < steps.size() && steps[j].first == pitch * height)
+    height *= steps[j++].second;
+  std::vector<std::pair<int64_t, int64_t>> outer(steps.begin() + j,
+                                                 steps.end());
+  if (static_cast<uint64_t>(pitch) * bytes > kMaxMemsetPitch) {
+    outer.insert(outer.begin(), {pitch, height});
+    height = 1;
+    pitch = run;
+  }
+  // One fill per index of the outer dims (an odometer over them).
+  std::vector<CudaZeroFill> fills;
+  std::vector<int64_t> index(outer.size(), 0);
+  for (;;) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < outer.size(); ++d)
+      offset += index[d] * outer[d].first;
+    fills.push_back({base + static_cast<uint64_t>(offset) * bytes,
+                     static_cast<uint64_t>(pitch) * bytes,
+                     static_cast<uint64_t>(run) * bytes,
+                     static_cast<uint64_t>(height)});
+    size_t d = 0;
+    while (d < outer.size() && ++index[d] == outer[d].second)
+      index[d++] = 0;
+    if (d == outer.size())
+      return fills;
+  }
+}
+
+Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
+                                const attn_tensor *outputs,
+                                CudaLaunchPlan &out) {
+  out = CudaLaunchPlan();
+  const std::string kernel = "kernel '" + k.name + "'";
+  auto fail = [&](const std::string &what) {
+    return Status::error(ATTN_ERROR_SHAPE_MISMATCH, kernel + ": " + what);
+  };
+  const CudaKernelSpec &cuda = k.cuda;
+  const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
+             activeRule = cuda.gridRule == kGridQueryTilesXActive;
+  if ((!pairsRule && !activeRule) || cuda.gridQueryTile < 1)
+    return Status::error(ATTN_ERROR_UNSUPPORTED,
+                         kernel + " has grid rule '" + cuda.gridRule +
+                             "'; this runtime knows " + kGridQueryTilesXPairs +
+                             " and " + kGridQueryTilesXActive +
+                             " (with a query_tile)");
+  // The manifest parser ties the rule to the gates; a hand-made spec may not.
+  if (activeRule != (k.gates == GatesKind::Active))
+    return Status::error(ATTN_ERROR_UNSUPPORTED,
+                         kernel + ": grid rule '" + cuda.gridRule +
+                             "' does not fit its gates");
+  if (k.operandArgs.size() < (k.gates == GatesKind::None ? 3u : 4u))
+    return Status::error(ATTN_ERROR_INTERNAL,
+                         kernel + ": too few operand_args");
+
+  const attn_tensor &q = inputs[k.operandArgs[0]],
+                    &key = inputs[k.operandArgs[1]],
+                    &v = inputs[k.operandArgs[2]], &o = outputs[k.resultIndex];
+  const attn_tensor *gates =
+      k.gates == GatesKind::None ? nullptr : &inputs[k.operandArgs[3]];
+  const int64_t batch = q.shape[0], heads = q.shape[1], queryLen = q.shape[2],
+                keyLen = key.shape[2], pairs = batch * heads;
+
+  // What the kernel was compiled for: the function's declared shapes
+  // usually say the same, but a manifest may declare a size dynamic that
+  // the kernel fixed.
+  struct Fixed {
+    int64_t found, expected;
+    const char *what;
+  };
+  const Fixed fixed[] = {{q.shape[1], k.queryHeads, "query heads"},
+                         {key.shape[1], k.keyHeads, "key heads"},
+                         {v.shape[1], k.keyHeads, "value heads"},
+                         {o.shape[1], k.queryHeads, "output heads"},
+                         {q.shape[3], k.headDim, "query head dim"},
+                         {key.shape[3], k.headDim, "key head dim"},
+                         {v.shape[3], k.valueDim, "value head dim"},
+                         {o.shape[3], k.valueDim, "output head dim"},
+                         {batch, k.batch, "batch"},
+                         {queryLen, k.queryLen, "query length"},
+                         {keyLen, k.keyLen, "key length"}};
+  for (const Fixed &f : fixed)
+    if (f.expected >= 1 && f.found != f.expected)
+      return fail(std::string(f.what) + " " + std::to_string(f.found) +
+                  ", compiled for " + std::to_string(f.expected));
+  // The kernel indexes every tensor with the query's B and Sq and the key's
+  // Skv: tensors that disagree would be read or written out of bounds.
+  struct Agree {
+    int64_t found, expected;
+    const char *what, *whose;
+  };
+  const Agree agree[] = {{key.shape[0], batch, "key's batch", "query's"},
+                         {v.shape[0], batch, "value's batch", "query's"},
+                         {o.shape[0], batch, "output's batch", "query's"},
+                         {v.shape[2], keyLen, "value's length", "key's"},
+                         {o.shape[2], queryLen, "output's length", "query's"}};
+  for (const Agree &a : agree)
+    if (a.found != a.expected)
+      return fail("the " + std::string(a.what) + " is " +
+                  std::to_string(a.found) + ", the " + a.whose + " " +
+                  std::to_string(a.expected));
+
+  int64_t activeCount = 0;
+  const std::string gatesInput =
+      gates ? " (input " + std::to_string(k.operandArgs[3]) + ")" : "";
+  if (k.gates == GatesKind::Gates) {
+    if (gates->rank != 2 || gates->shape[0] != batch ||
+        gates->shape[1] != heads)
+      return fail("gates" + gatesInput + " " +
+                  dims(gates->shape, gates->rank) + " must be [B, Hq] = " +
+                  dims(q.shape, 2) + " (the query's)");
+  } else if (k.gates == GatesKind::Active) {
+    if (gates->rank != 1)
+      return fail("the active list" + gatesInput + " has rank " +
+                  std::to_string(gates->rank) + ", expected 1");
+    if (pairs > INT32_MAX)
+      return fail("B * Hq = " + std::to_string(batch) + " * " +
+                  std::to_string(heads) +
+                  " does not fit the int32 active list");
+    activeCount = gates->shape[0];
+    // Each pair at most once: a longer list holds duplicates or entries the
+    // kernel would skip, and would launch blocks past the pairs there are.
+    if (activeCount > pairs)
+      return fail("the active list" + gatesInput + " has " +
+                  std::to_string(activeCount) + " entries, more than the " +
+                  std::to_string(pairs) + " (batch, head) pairs B * Hq = " +
+                  std::to_string(batch) + " * " + std::to_string(heads));
+  }
+
+  const int64_t tiles = (queryLen + cuda.gridQueryTile - 1) / cuda.gridQueryTile;
+  const int64_t rows = activeRule ? activeCount : pairs;
+  if (tiles > kMaxGridX || rows > kMaxGridY)
+    return fail("a grid of " + std::to_string(tiles) + " x " +
+                std::to_string(rows) + " blocks (" + cuda.gridRule +
+                ") exceeds CUDA's limits (x at most " +
+                std::to_string(kMaxGridX) + ", y at most " +
+                std::to_string(kMaxGridY) + ")");
+  out.grid = {static_cast<unsigned>(tiles), static_cast<unsigned>(rows), 1};
+  out.block = {static_cast<unsigned>(cuda.block[0]),
+               static_cast<unsigned>(cuda.block[1]),
+               static_cast<unsigned>(cuda.block[2])};
+  out.dynamicSharedMemory = static_cast<unsigned>(cuda.dynamicSharedMemory);
+
+  auto tensorNamed = [&](const std::string &name) -> const attn_tensor * {
+    return name == "query"                     ? &q
+           : name == "key"                     ? &key
+           : name == "value"                   ? &v
+           : name == "out"                     ? &o
+           : name == "gates" && k.gates == GatesKind::Gates ? gates
+           : name == "active" && k.gates == GatesKind::Active ? gates
+                                                             : nullptr;
+  };
+  for (const CudaParam &p : cuda.params) {
+    uint64_t slot = 0;
+    int64_t integer = 0;
+    const std::string param = kernel + " parameter '" + p.name + "'";
+    switch (p.source) {
+    case CudaParam::Source::Tensor:
+    case CudaParam::Source::Stride: {
+      const attn_tensor *t = tensorNamed(p.tensor);
+      if (!t || (p.source == CudaParam::Source::Stride && p.dim >= t->rank))
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             param + " takes '" + p.tensor +
+                                 "', which this kernel has not");
+      if (p.source == CudaParam::Source::Tensor) {
+        uint64_t address = reinterpret_cast<uintptr_t>(t->data);
+        std::memcpy(&slot, &address, sizeof address);
+      } else {
+        integer = t->strides[p.dim];
+      }
+      break;
+    }
+    case CudaParam::Source::Size:
+      if (p.size == "active_count" && k.gates != GatesKind::Active)
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             param + " takes active_count; this kernel has "
+                                     "no active list");
+      integer = p.size == "B"              ? batch
+                : p.size == "Sq"           ? queryLen
+                : p.size == "Skv"          ? keyLen
+                : p.size == "pairs"        ? pairs
+                : p.size == "Hq"           ? k.queryHeads
+                : p.size == "active_count" ? activeCount
+                                           : k.keyHeads;
+      break;
+    case CudaParam::Source::Scale: {
+      float scale = static_cast<float>(cuda.scale);
+      std::memcpy(&slot, &scale, sizeof scale);
+      break;
+    }
+    }
+    if (p.source == CudaParam::Source::Stride ||
+        p.source == CudaParam::Source::Size) {
+      if (p.type == CudaParam::Type::I32) {
+        if (integer > INT32_MAX || integer < INT32_MIN)
+          return fail("parameter '" + p.name + "' is i32 but the call gives " +
+                      std::to_string(integer));
+        int32_t narrow = static_cast<int32_t>(integer);
+        std::memcpy(&slot, &narrow, sizeof narrow);
+      } else {
+        std::memcpy(&slot, &integer, sizeof integer);
+      }
+    }
+    out.params.push_back(slot);
+  }
+
+  // Pairs an active list leaves out are never launched: their output is
+  // zeroed first (the kernel overwrites the listed ones after it, on the
+  // same stream). A "gates" kernel writes its own zeros.
+  if (k.gates == GatesKind::Active)
+    out.zeroFills = zeroFillsFor(o);
+  return Status::success();
+}

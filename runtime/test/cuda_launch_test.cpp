@@ -1,0 +1,401 @@
+//===- cuda_launch_test.cpp - CUDA launch plans without a GPU -------------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// planCudaLaunch on manifests that follow docs/artifact.md's contract
+// (cuda_test_manifests.h) and tensors whose data pointers are made-up device
+// addresses, never dereferenced: the grid of each rule, every parameter slot
+// (pointers, strides, sizes, the scale's bits), the zero fills of active-list
+// kernels (that they cover exactly the output's bytes, for contiguous and
+// strided outputs), and the refusals with their messages. What it plans is
+// what attn_call launches; the launch itself is tested on the GPU machine
+// (scripts/device-tests.sh).
+//
+//===----------------------------------------------------------------------===//
+
+#include "cuda_launch.h"
+#include "cuda_test_manifests.h"
+#include "manifest.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <numeric>
+#include <set>
+
+using namespace attn::rt;
+using namespace attn::rt::test;
+
+namespace {
+
+/// An attn_tensor at device address `address`: row-major strides, or the
+/// strides of a row-major `storage` shape whose dims are `order` (outermost
+/// first) of `shape`, or explicit `strides`.
+attn_tensor tensor(uint64_t address, attn_dtype dtype,
+                   std::vector<int64_t> shape,
+                   std::vector<int64_t> strides = {}) {
+  attn_tensor t{};
+  t.data = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  t.dtype = dtype;
+  t.device = ATTN_DEVICE_CUDA;
+  t.rank = static_cast<int32_t>(shape.size());
+  int64_t stride = 1;
+  for (int i = t.rank - 1; i >= 0; --i) {
+    t.shape[i] = shape[i];
+    t.strides[i] = strides.empty() ? stride : strides[i];
+    stride *= shape[i];
+  }
+  return t;
+}
+
+Manifest parsed(const std::string &text) {
+  Manifest m;
+  Status s = parseManifest(text, m);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return m;
+}
+
+constexpr uint64_t kQ = 0x7f0000000000, kK = 0x7f0100000000,
+                   kV = 0x7f0200000000, kO = 0x7f0300000000,
+                   kG = 0x7f0400000000;
+
+/// The call f(q, k, v[, gates or active]) -> o of cudaManifest's function:
+/// bf16, Hq 8, Hkv 2, D 128.
+struct Call {
+  std::vector<attn_tensor> inputs, outputs;
+  Call(int64_t b, int64_t sq, int64_t skv) {
+    inputs = {tensor(kQ, ATTN_DTYPE_BF16, {b, 8, sq, 128}),
+              tensor(kK, ATTN_DTYPE_BF16, {b, 2, skv, 128}),
+              tensor(kV, ATTN_DTYPE_BF16, {b, 2, skv, 128})};
+    outputs = {tensor(kO, ATTN_DTYPE_BF16, {b, 8, sq, 128})};
+  }
+  Status plan(const Manifest &m, CudaLaunchPlan &out) const {
+    return planCudaLaunch(m.kernels[0], inputs.data(), outputs.data(), out);
+  }
+};
+
+uint64_t slotU64(const CudaLaunchPlan &p, size_t i) { return p.params.at(i); }
+int32_t slotI32(const CudaLaunchPlan &p, size_t i) {
+  int32_t v;
+  std::memcpy(&v, &p.params.at(i), sizeof v);
+  return v;
+}
+int64_t slotI64(const CudaLaunchPlan &p, size_t i) {
+  int64_t v;
+  std::memcpy(&v, &p.params.at(i), sizeof v);
+  return v;
+}
+float slotF32(const CudaLaunchPlan &p, size_t i) {
+  float v;
+  std::memcpy(&v, &p.params.at(i), sizeof v);
+  return v;
+}
+
+/// The 19 common parameters of `call` as the contract orders them.
+void expectCommonParams(const CudaLaunchPlan &p, const Call &call) {
+  EXPECT_EQ(slotU64(p, 0), kQ);
+  EXPECT_EQ(slotU64(p, 1), kK);
+  EXPECT_EQ(slotU64(p, 2), kV);
+  EXPECT_EQ(slotU64(p, 3), kO);
+  const attn_tensor *ts[] = {&call.inputs[0], &call.inputs[1],
+                             &call.inputs[2], &call.outputs[0]};
+  for (int t = 0; t < 4; ++t)
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(slotI64(p, 4 + 3 * t + i), ts[t]->strides[i])
+          << "tensor " << t << " stride " << i;
+  EXPECT_EQ(slotI32(p, 16), call.inputs[0].shape[2]); // Sq
+  EXPECT_EQ(slotI32(p, 17), call.inputs[1].shape[2]); // Skv
+  // i32 slots keep their upper bytes zero (the driver copies 4 of them).
+  EXPECT_EQ(slotU64(p, 16) >> 32, 0u);
+  EXPECT_FLOAT_EQ(slotF32(p, 18), 0.088388f);
+}
+
+void expectError(const Status &s, attn_status code, const std::string &text) {
+  EXPECT_EQ(s.code(), code) << s.message();
+  EXPECT_NE(s.message().find(text), std::string::npos)
+      << "message: " << s.message() << "\nexpected: " << text;
+}
+
+//===----------------------------------------------------------------------===//
+// Plans
+//===----------------------------------------------------------------------===//
+
+TEST(CudaLaunchPlan, UngatedKernel) {
+  Manifest m = parsed(cudaManifest("none"));
+  Call call(3, 300, 500);
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  EXPECT_EQ(p.grid.x, 3u); // ceil(300 / 128)
+  EXPECT_EQ(p.grid.y, 24u); // B * Hq
+  EXPECT_EQ(p.grid.z, 1u);
+  EXPECT_EQ(p.block.x, 128u);
+  EXPECT_EQ(p.dynamicSharedMemory, 65536u);
+  ASSERT_EQ(p.params.size(), 19u);
+  expectCommonParams(p, call);
+  EXPECT_TRUE(p.zeroFills.empty());
+  EXPECT_TRUE(p.launches());
+}
+
+TEST(CudaLaunchPlan, GatesKernelTakesTheMaskAndNeedsNoFill) {
+  Manifest m = parsed(cudaManifest("gates"));
+  Call call(2, 128, 64);
+  // A strided [B, Hq] view: every 3rd byte of a [2, 24] mask.
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_BOOL, {2, 8}, {24, 1}));
+  CudaLaunchPlan p;
+  Status s = call.plan(m, p);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 1u);
+  EXPECT_EQ(p.grid.y, 16u); // every pair: the kernel skips gated-off ones
+  ASSERT_EQ(p.params.size(), 22u);
+  expectCommonParams(p, call);
+  EXPECT_EQ(slotU64(p, 19), kG);
+  EXPECT_EQ(slotI64(p, 20), 24);
+  EXPECT_EQ(slotI64(p, 21), 1);
+  // The kernel writes the zeros of gated-off pairs itself.
+  EXPECT_TRUE(p.zeroFills.empty());
+}
+
+TEST(CudaLaunchPlan, ActiveKernelLaunchesOverTheListAfterAFill) {
+  Manifest m = parsed(cudaManifest("active"));
+  Call call(2, 1000, 1000);
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_I32, {5}));
+  CudaLaunchPlan p;
+  Status s = call.plan(m, p);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 8u); // ceil(1000 / 128)
+  EXPECT_EQ(p.grid.y, 5u); // the list's entries
+  ASSERT_EQ(p.params.size(), 21u);
+  expectCommonParams(p, call);
+  EXPECT_EQ(slotU64(p, 19), kG);
+  EXPECT_EQ(slotI32(p, 20), 5);
+  // A contiguous output: one memset of all of it, before the kernel.
+  ASSERT_EQ(p.zeroFills.size(), 1u);
+  const CudaZeroFill &f = p.zeroFills[0];
+  EXPECT_EQ(f.address, kO);
+  EXPECT_EQ(f.width, 2u * 8 * 1000 * 128 * 2);
+  EXPECT_EQ(f.height, 1u);
+
+  // Every pair listed is as many as there are; an empty list launches
+  // nothing but still zeroes the output (attn_call refuses empty tensors
+  // today, so this is the plan's own guarantee).
+  call.inputs[3].shape[0] = 16;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  EXPECT_EQ(p.grid.y, 16u);
+  call.inputs[3].shape[0] = 0;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  EXPECT_FALSE(p.launches());
+  EXPECT_EQ(p.zeroFills.size(), 1u);
+}
+
+TEST(CudaLaunchPlan, OtherSizesAsParameters) {
+  // B and pairs (B * Hq) may be passed too, e.g. for a kernel to bound
+  // the list's entries by [0, B * Hq).
+  Manifest m = parsed(
+      [] {
+        std::string text = cudaManifest("active");
+        const std::string from = R"("value": "active_count"})";
+        text.replace(text.find(from), from.size(),
+                     from + R"(, {"name": "b", "type": "i32", "value": "B"},
+          {"name": "p", "type": "i64", "value": "pairs"},
+          {"name": "hkv", "type": "i32", "value": "Hkv"})");
+        return text;
+      }());
+  Call call(3, 10, 20);
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_I32, {4}));
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  ASSERT_EQ(p.params.size(), 24u);
+  EXPECT_EQ(slotI32(p, 21), 3);
+  EXPECT_EQ(slotI64(p, 22), 24);
+  EXPECT_EQ(slotI32(p, 23), 2);
+}
+
+//===----------------------------------------------------------------------===//
+// Zero fills
+//===----------------------------------------------------------------------===//
+
+/// The bytes `fills` set, and the bytes of `t`'s elements: must be equal.
+void expectExactCover(const attn_tensor &t,
+                      const std::vector<CudaZeroFill> &fills,
+                      size_t maxFills) {
+  const uint64_t base = reinterpret_cast<uintptr_t>(t.data);
+  const int64_t bytes = dtypeBytes(t.dtype);
+  std::set<uint64_t> want, got;
+  int64_t count = 1;
+  for (int i = 0; i < t.rank; ++i)
+    count *= t.shape[i];
+  for (int64_t e = 0; e < count; ++e) {
+    int64_t rest = e, offset = 0;
+    for (int i = t.rank - 1; i >= 0; --i) {
+      offset += (rest % t.shape[i]) * t.strides[i];
+      rest /= t.shape[i];
+    }
+    for (int64_t b = 0; b < bytes; ++b)
+      want.insert(base + offset * bytes + b);
+  }
+  for (const CudaZeroFill &f : fills) {
+    EXPECT_GE(f.height, 1u);
+    if (f.height > 1)
+      EXPECT_LE(f.width, f.pitch); // what cuMemsetD2D8 needs
+    for (uint64_t r = 0; r < f.height; ++r)
+      for (uint64_t b = 0; b < f.width; ++b) {
+        const uint64_t at = f.address + r * f.pitch + b;
+        EXPECT_TRUE(got.insert(at).second) << "byte set twice: " << at;
+      }
+  }
+  EXPECT_TRUE(want == got) << "the fills set " << got.size()
+                           << " bytes; the tensor has " << want.size();
+  EXPECT_LE(fills.size(), maxFills);
+}
+
+TEST(CudaZeroFill, CoversExactlyTheTensor) {
+  const uint64_t at = 0x10000;
+  // Contiguous: one 1-D fill.
+  attn_tensor t = tensor(at, ATTN_DTYPE_F32, {2, 3, 5, 4});
+  std::vector<CudaZeroFill> fills = zeroFillsFor(t);
+  expectExactCover(t, fills, 1);
+  EXPECT_EQ(fills[0].height, 1u);
+  // [B, S, H, D] storage seen as [B, H, S, D]: still one block of memory.
+  t = tensor(at, ATTN_DTYPE_BF16, {2, 3, 5, 4}, {60, 4, 12, 1});
+  expectExactCover(t, zeroFillsFor(t), 1);
+  // A padded head dim (D 4 of 6): one 2-D fill, every row of every pair.
+  t = tensor(at, ATTN_DTYPE_F16, {2, 3, 5, 4}, {90, 30, 6, 1});
+  fills = zeroFillsFor(t);
+  expectExactCover(t, fills, 1);
+  EXPECT_EQ(fills[0].height, 30u);
+  EXPECT_EQ(fills[0].pitch, 12u);
+  EXPECT_EQ(fills[0].width, 8u);
+  // Padded rows and head dim (a [2, 3, 7, 6] buffer's [:, :, :5, :4]): one
+  // 2-D fill per (b, h) plane.
+  t = tensor(at, ATTN_DTYPE_F32, {2, 3, 5, 4}, {126, 42, 6, 1});
+  fills = zeroFillsFor(t);
+  expectExactCover(t, fills, 6);
+  // The heads of a bigger tensor ([:, 2:5] of 8 heads): one 2-D fill per
+  // batch, each of contiguous planes.
+  t = tensor(at + 2 * 20 * 4, ATTN_DTYPE_F32, {2, 3, 5, 4}, {160, 20, 4, 1});
+  fills = zeroFillsFor(t);
+  expectExactCover(t, fills, 1);
+  EXPECT_EQ(fills[0].height, 2u);
+  EXPECT_EQ(fills[0].width, 3u * 20 * 4);
+  // Sizes of 1 and a single element.
+  t = tensor(at, ATTN_DTYPE_F32, {1, 1, 1, 4}, {999, 77, 13, 1});
+  expectExactCover(t, zeroFillsFor(t), 1);
+  t = tensor(at, ATTN_DTYPE_BF16, {1, 3, 1, 1}, {5, 7, 3, 1});
+  expectExactCover(t, zeroFillsFor(t), 1);
+  // Dims in an unusual memory order (S outermost, then B, H, D padded).
+  t = tensor(at, ATTN_DTYPE_F32, {2, 3, 5, 4}, {24, 8, 48, 1});
+  expectExactCover(t, zeroFillsFor(t), 1);
+}
+
+TEST(CudaZeroFill, RowsTooFarApartAreFilledOneByOne) {
+  // A pitch past cuMemsetD2D8's limit (2^31 - 1 bytes): 1-D fills per row.
+  attn_tensor t = tensor(0x10000, ATTN_DTYPE_F32, {1, 2, 3, 4},
+                         {0, int64_t(1) << 31, int64_t(1) << 29, 1});
+  std::vector<CudaZeroFill> fills = zeroFillsFor(t);
+  ASSERT_EQ(fills.size(), 6u);
+  for (const CudaZeroFill &f : fills) {
+    EXPECT_EQ(f.height, 1u);
+    EXPECT_EQ(f.width, 16u);
+  }
+  EXPECT_EQ(fills[1].address - fills[0].address, uint64_t(1) << 31);
+  EXPECT_EQ(fills[3].address - fills[0].address, uint64_t(1) << 33);
+}
+
+TEST(CudaZeroFill, StridedActiveOutput) {
+  // The fill of an active-list call follows the output's layout.
+  Manifest m = parsed(cudaManifest("active"));
+  Call call(2, 100, 100);
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_I32, {3}));
+  // [B, S, H, D] storage with D padded to 192: 2-D rows of 256 bytes.
+  call.outputs[0] = tensor(kO, ATTN_DTYPE_BF16, {2, 8, 100, 128},
+                           {100 * 8 * 192, 192, 8 * 192, 1});
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  expectExactCover(call.outputs[0], p.zeroFills, 1);
+  EXPECT_EQ(p.zeroFills[0].pitch, 384u);
+  EXPECT_EQ(p.zeroFills[0].width, 256u);
+  EXPECT_EQ(p.zeroFills[0].height, 1600u);
+}
+
+//===----------------------------------------------------------------------===//
+// Refusals
+//===----------------------------------------------------------------------===//
+
+TEST(CudaLaunchPlan, RefusesGatesOfTheWrongShape) {
+  Manifest m = parsed(cudaManifest("gates"));
+  Call call(2, 64, 64);
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_BOOL, {3, 8}));
+  CudaLaunchPlan p;
+  expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'f_attn0': gates (input 3) [3, 8] must be [B, Hq] = "
+              "[2, 8] (the query's)");
+  call.inputs[3] = tensor(kG, ATTN_DTYPE_BOOL, {2, 4});
+  expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "gates (input 3) [2, 4] must be [B, Hq] = [2, 8]");
+}
+
+TEST(CudaLaunchPlan, RefusesActiveListsLongerThanThePairs) {
+  Manifest m = parsed(cudaManifest("active"));
+  Call call(2, 64, 64);
+  call.inputs.push_back(tensor(kG, ATTN_DTYPE_I32, {17}));
+  CudaLaunchPlan p;
+  expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'f_attn0': the active list (input 3) has 17 entries, "
+              "more than the 16 (batch, head) pairs B * Hq = 2 * 8");
+}
+
+TEST(CudaLaunchPlan, RefusesGridsPastCudasLimits) {
+  Manifest m = parsed(cudaManifest("none"));
+  Call call(8192, 64, 64); // 65536 pairs
+  CudaLaunchPlan p;
+  expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "a grid of 1 x 65536 blocks (query_tiles_x_pairs) exceeds "
+              "CUDA's limits (x at most 2147483647, y at most 65535)");
+  Call fits(8191, 64, 64);
+  EXPECT_TRUE(fits.plan(m, p).ok());
+}
+
+TEST(CudaLaunchPlan, RefusesI32ParametersACallOverflows) {
+  Manifest m = parsed(cudaManifest("none"));
+  Call call(1, int64_t(1) << 31, 64);
+  CudaLaunchPlan p;
+  expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'f_attn0': parameter 'sq' is i32 but the call gives "
+              "2147483648");
+}
+
+TEST(CudaLaunchPlan, RefusesTensorsThatDisagree) {
+  Manifest m = parsed(cudaManifest("none"));
+  CudaLaunchPlan p;
+  Call heads(1, 64, 64);
+  heads.inputs[1] = tensor(kK, ATTN_DTYPE_BF16, {1, 4, 64, 128});
+  expectError(heads.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'f_attn0': key heads 4, compiled for 2");
+  Call dim(1, 64, 64);
+  dim.inputs[2] = tensor(kV, ATTN_DTYPE_BF16, {1, 2, 64, 64});
+  expectError(dim.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "value head dim 64, compiled for 128");
+  Call rows(1, 64, 64);
+  rows.outputs[0] = tensor(kO, ATTN_DTYPE_BF16, {1, 8, 63, 128});
+  expectError(rows.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "the output's length is 63, the query's 64");
+  Call batch(2, 64, 64);
+  batch.inputs[2] = tensor(kV, ATTN_DTYPE_BF16, {1, 2, 64, 128});
+  expectError(batch.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "the value's batch is 1, the query's 2");
+}
+
+TEST(CudaLaunchPlan, RefusesUnknownGridRules) {
+  std::string text = cudaManifest("none");
+  text.replace(text.find("query_tiles_x_pairs"), 19, "split_kv_x_pairs");
+  Manifest m = parsed(text);
+  Call call(1, 64, 64);
+  CudaLaunchPlan p;
+  expectError(call.plan(m, p), ATTN_ERROR_UNSUPPORTED,
+              "kernel 'f_attn0' has grid rule 'split_kv_x_pairs'; this runtime "
+              "knows query_tiles_x_pairs and query_tiles_x_active");
+}
+
+} // namespace
