@@ -15,7 +15,11 @@
 #   4. the Python binding's tests with PyTorch: CPU tensors and CUDA tensors
 #      against torch.nn.functional.scaled_dot_product_attention;
 #   5. compute-sanitizer memcheck and racecheck on small GPU calls (ungated
-#      and both gated kinds).
+#      and both gated kinds);
+#   6. attn's own generated kernels (bench/gpu/cases, compiled by
+#      prepare-device.sh into build/device/gpu-kernels) against a float32
+#      PyTorch reference at small and ragged shapes: bench/gpu/bench.py
+#      --no-bench (scripts/device-gpu-bench.sh runs it with the benchmark).
 #
 # Artifacts are built on the development machine by scripts/prepare-device.sh
 # into build/device/ (carry that path). Writes $OUT/device_tests.json and
@@ -95,6 +99,15 @@ for tool in memcheck racecheck; do
       --device cuda --check-reference --warmup 0 --reps 1
   done
 done
+
+# attn-compile's kernels: correctness only here (~30 s); the benchmark
+# against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).
+py=${ATTN_PYTHON:-/usr/bin/python3}
+"$py" -c "import torch" 2>/dev/null || py=python3
+step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench)" env \
+  ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
+  "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" \
+  --out "$out/gpu-kernels"
 
 python3 - "$results" "$out" <<'PY'
 import json, sys, datetime, subprocess

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# attn's generated GPU kernels on the GPU machine, in one call of the device
+# tool: correctness against a float32 PyTorch reference and the benchmark
+# against SDPA (flash, cuDNN) and FlexAttention at ANCHORS.md's shapes
+# (bench/gpu/bench.py; docs/gpu-notes.md, "The GPU suite").
+#
+#   scripts/prepare-device.sh           # here: compiles bench/gpu/cases into build/device/gpu-kernels
+#   scripts/device-gpu-bench.sh         # there, carrying build/device; writes $OUT/gpu_bench.{json,md}
+#
+# Builds the runtime's shared library (the runtime alone, no LLVM; reused
+# from scripts/device-tests.sh's build directory when there), then runs
+# bench.py under a time limit that leaves room in the device tool's 10
+# minutes: past --budget-s (300 s) bench.py skips the remaining FlexAttention
+# runs, and on the limit it writes a partial report. Extra arguments go to
+# bench.py (--no-bench, --only NAME, --skip-flex-16k, --budget-s S).
+#
+# Exit status: bench.py's (0 all checks passed; 1 a check or a run failed;
+# 3 the only failures are cases that did not compile; 124 stopped by the time
+# limit), or 2 if the runtime does not build.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-/tmp/attn-gpu-bench}
+art=${ATTN_DEVICE_ARTIFACTS:-$root/build/device}
+rt=${ATTN_RUNTIME_BUILD_DIR:-/tmp/attn-runtime-device}
+limit=${ATTN_BENCH_TIMEOUT:-540}
+mkdir -p "$out"
+
+start=$(date +%s)
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+if ! { cmake "${gen[@]}" -S "$root/runtime" -B "$rt" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$rt" -j "$(nproc)" --target attn_runtime_shared; } >"$out/runtime_build.log" 2>&1; then
+  echo "device-gpu-bench.sh: the runtime did not build ($out/runtime_build.log):" >&2
+  tail -30 "$out/runtime_build.log" >&2
+  exit 2
+fi
+echo "runtime built in $(( $(date +%s) - start ))s: $rt/libattn_runtime.so"
+
+# A Python with torch: $ATTN_PYTHON, /usr/bin/python3, or python3 on PATH.
+py=${ATTN_PYTHON:-/usr/bin/python3}
+"$py" -c "import torch" 2>/dev/null || py=python3
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$out/nvidia-smi.txt"
+[[ -d $art/gpu-kernels ]] ||
+  echo "device-gpu-bench.sh: no $art/gpu-kernels: run scripts/prepare-device.sh and carry build/device" >&2
+
+ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" timeout -k 20 "$limit" \
+  "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" --out "$out" "$@" 2>&1 |
+  tee "$out/gpu_bench.log"
+rc=${PIPESTATUS[0]}
+echo "device-gpu-bench.sh: bench.py exit $rc after $(( $(date +%s) - start ))s; $out/gpu_bench.{json,md,log}"
+exit $rc
