@@ -191,16 +191,17 @@ def block_density(spec, S, block=128, chunk_blocks=16, like=None):
 
 
 # The masks of /work/shared/bench/peers.py (the ANCHORS.md run) as
-# FlexAttention mask_mods (b, h, q_idx, kv_idx), on indices, exactly as
-# there except abs(x) for x.abs() so that numpy can evaluate them too (the
-# tests compare them with `visible` at Sq = Skv, where indices are
-# positions). Keys are cases.json's "peer_mask".
+# FlexAttention mask_mods (b, h, q_idx, kv_idx), on indices as there, in a
+# form numpy evaluates too: |q - k| <= w is two comparisons, no abs() (plain
+# tensor ops under create_block_mask's vmap and compile). The tests compare
+# them with `visible` at Sq = Skv, where indices are positions. Keys are
+# cases.json's "peer_mask".
 PEER_BLOCK = 128
 PEER_MASKS = {
     "dense": lambda b, h, qi, ki: qi >= 0,
     "causal": lambda b, h, qi, ki: qi >= ki,
-    "sliding_window_1024": lambda b, h, qi, ki: abs(qi - ki) <= 512,
+    "sliding_window_1024": lambda b, h, qi, ki: (qi - ki <= 512) & (ki - qi <= 512),
     "causal_window_1024": lambda b, h, qi, ki: (qi >= ki) & (qi - ki < 1024),
-    "global64_local512": lambda b, h, qi, ki: (abs(qi - ki) <= 256) | (ki < 64) | (qi < 64),
+    "global64_local512": lambda b, h, qi, ki: ((qi - ki <= 256) & (ki - qi <= 256)) | (ki < 64) | (qi < 64),
     "block_strided_4": lambda b, h, qi, ki: ((qi // PEER_BLOCK - ki // PEER_BLOCK) % 4 == 0),
 }
