@@ -54,16 +54,47 @@ using arith::CmpIPredicate;
 
 namespace {
 
-/// The fixed configuration of the first GPU kernel (gen_fa.py).
+/// The shape of one GPU kernel. Each of the 4 warps owns `mTiles` 16-row
+/// m-tiles of the query tile (rows `mt * 64 + warp * 16 + [0, 16)`), so one
+/// K or V fragment read from shared memory feeds `mTiles` mma: with two
+/// m-tiles (128-row query tiles, FA2's choice for sm_80/sm_90) the kernel
+/// reads shared memory half as often per flop as with one.
 struct GPUKernelConfig {
-  static constexpr int64_t kQueryTile = 64; ///< Br: 4 warps x 16 rows.
-  static constexpr int64_t kKeyTile = 64;   ///< Bc.
-  static constexpr int64_t kThreads = 128;
+  static constexpr int64_t kKeyTile = 64; ///< Bc.
+  static constexpr int64_t kWarps = 4;
+  static constexpr int64_t kThreads = 32 * kWarps;
   static constexpr int64_t kPad = 8; ///< smem row padding (elements).
   int64_t headDim = 64;
+  int64_t mTiles = 2;
+  /// Q's A fragments stay in registers for the whole kernel when they fit
+  /// (mTiles * D / 16 * 4 registers); otherwise they are read from shared
+  /// memory per key tile, as FA2 does at D = 128.
+  bool queryInRegisters = true;
   bool dynamicShared = false;
+  /// How heads are switched off: not at all, by a `B x Hq` i1 gates tensor
+  /// the kernel reads (blocks of gated-off pairs write zeros and stop), or
+  /// by a list of active pairs the grid runs over (the runtime zero-fills
+  /// the output first).
+  enum class Gating { None, Gates, Active } gating = Gating::None;
+
+  int64_t queryTile() const { return 16 * kWarps * mTiles; }
   int64_t sharedBytes() const {
-    return 3 * kQueryTile * (headDim + kPad) * 2;
+    return (queryTile() + 2 * kKeyTile) * (headDim + kPad) * 2;
+  }
+
+  /// The default for head dim `d`, or the one `queryTile` asks for (0:
+  /// default). Returns false when `queryTile` is not 64 or 128.
+  static bool choose(int64_t d, int64_t queryTile, GPUKernelConfig &cfg) {
+    cfg.headDim = d;
+    if (queryTile == 0)
+      queryTile = 128;
+    if (queryTile != 64 && queryTile != 128)
+      return false;
+    cfg.mTiles = queryTile / (16 * kWarps);
+    cfg.queryInRegisters = cfg.mTiles * d <= 128;
+    // Past 48 KB the tiles come from dynamic shared memory.
+    cfg.dynamicShared = cfg.sharedBytes() > 48 * 1024;
+    return true;
   }
 };
 
@@ -94,6 +125,9 @@ private:
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value fma(Value x, Value y, Value z) {
+    return LLVM::FMAOp::create(b, loc, x, y, z);
+  }
   Value fmax(Value x, Value y) {
     return arith::MaxNumFOp::create(b, loc, x, y);
   }
@@ -119,14 +153,34 @@ private:
     Value v = fromElements(VectorType::get({2}, b.getF32Type()), {x, y});
     return fragment(arith::TruncFOp::create(b, loc, pairType, v));
   }
+  /// `x` (an index) through an empty `mov` the optimizer cannot see into.
+  /// LLVM hoists every loop-invariant address term of the unrolled tile
+  /// copies out of the key loop (i * stride for each row a thread copies:
+  /// 16 64-bit registers per tensor), which pushes the 128-row kernels
+  /// into spills; recomputing them per tile costs one IMAD each.
+  Value opaque(Value x) {
+    Value x64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
+    Value y = LLVM::InlineAsmOp::create(
+                  b, loc, b.getI64Type(), ValueRange{x64}, "mov.b64 $0, $1;",
+                  "=l,l", /*has_side_effects=*/true, /*is_align_stack=*/false,
+                  LLVM::tailcallkind::TailCallKind::None,
+                  /*asm_dialect=*/LLVM::AsmDialectAttr(),
+                  /*operand_attrs=*/ArrayAttr())
+                  .getResult(0);
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
+  }
+  void barrier() { gpu::BarrierOp::create(b, loc); }
+  /// cp.async.wait_group 0: every copy this thread issued has landed.
+  void waitCopies() { NVVM::CpAsyncWaitGroupOp::create(b, loc, 0); }
   SmallVector<Value> ldmatrix4(Value mem, Value row, Value col, bool trans);
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                          ArrayRef<Value> c);
   Value quadReduce(Value x, bool isMax);
-  Value copyTile(Value gmem, Value base, Value stride, Value start,
-                 Value limit, Value smem);
-  SmallVector<Value> emitKeyTile(Value kt, ValueRange iters,
-                                 const MaskContext &context, Value needMask);
+  void copyTile(Value gmem, Value base, Value stride, Value start, Value limit,
+                Value smem, int64_t rows);
+  SmallVector<Value> queryFragments(int64_t mt, int64_t kk);
+  Value emitNextVisibleTile(Value from);
+  SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
 
   AttentionOp op;
   GPUKernelConfig cfg;
@@ -137,10 +191,9 @@ private:
 
   Type elementType;
   bool isBF16 = true;
-  int64_t D = 0, HQ = 0, HKV = 0;
+  int64_t D = 0, HQ = 0, HKV = 0, MT = 1;
   VectorType pairType;   ///< vector<2 x elem>.
   MemRefType globalType; ///< memref<4294967296 x elem>.
-  MemRefType sharedType; ///< memref<64 x (D+8) x elem, workgroup>.
   VectorType accType;    ///< vector<4xf32>.
   VectorType rowType;    ///< vector<2xf32>.
 
@@ -148,8 +201,8 @@ private:
   Value q, k, v, o, sQ, sK, sV;
   Value tid, lane, g, t2, l16, l16c, l8, l8c, wrow;
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
-  Value positions;
-  SmallVector<SmallVector<Value>> qa;
+  Value first, last, tileEnd;
+  SmallVector<SmallVector<SmallVector<Value>>> qa; ///< [mt][kk] fragments.
   std::unique_ptr<PatternEmitter> pattern;
 };
 
@@ -196,30 +249,68 @@ Value GPUKernelBuilder::quadReduce(Value x, bool isMax) {
   return x;
 }
 
-/// cp.async a [64 x D] tile: rows `start..` of `gmem`; rows >= `limit` are
-/// zero-filled (source size 0, the row clamped to stay a valid address).
-Value GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
-                                 Value start, Value limit, Value smem) {
-  int64_t chunksPerRow = D / 8;
+/// cp.async a [rows x D] tile: rows `start..` of `gmem`; rows >= `limit` are
+/// zero-filled (source size 0, reading from `base`, which is valid whenever
+/// a tile is copied at all). Commits the copies as one group. Thread `tid`
+/// copies 16-byte chunk `tid % (D/8)` of rows `tid / (D/8) + i * (128 /
+/// (D/8))`, so the addresses of its copies differ by constants and add
+/// nothing to the registers live across the key loop.
+void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
+                                Value start, Value limit, Value smem,
+                                int64_t rows) {
+  const int64_t chunksPerRow = D / 8;
+  const int64_t rowsPerPass = GPUKernelConfig::kThreads / chunksPerRow;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
-  Value lim1 = m.sub(limit, idx(1));
-  for (int64_t i = 0; i < GPUKernelConfig::kQueryTile * chunksPerRow /
-                              GPUKernelConfig::kThreads;
-       ++i) {
-    Value c = addC(tid, GPUKernelConfig::kThreads * i);
-    Value row = divC(c, chunksPerRow);
-    Value col = mulC(remC(c, chunksPerRow), 8);
-    Value gr = add(start, row);
-    Value ok = m.cmp(CmpIPredicate::slt, gr, limit);
+  Value row0 = divC(tid, chunksPerRow);
+  Value col = mulC(remC(tid, chunksPerRow), 8);
+  Value gr0 = add(start, row0);
+  Value src0 = add(add(base, mul(gr0, stride)), col);
+  Value step = opaque(mulC(stride, rowsPerPass));
+  Value src = src0;
+  for (int64_t i = 0; i < rows / rowsPerPass; ++i) {
+    if (i)
+      src = add(src, step);
+    Value ok = m.cmp(CmpIPredicate::slt, addC(gr0, i * rowsPerPass), limit);
     Value n = m.select(ok, idx(8), idx(0));
-    Value grc = m.max(m.min(gr, lim1), idx(0));
-    Value src = add(add(base, mul(grc, stride)), col);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, tokenType, smem, ValueRange{row, col}, gmem, ValueRange{src},
-        b.getIndexAttr(8), n, b.getUnitAttr()));
+        b, loc, tokenType, smem, ValueRange{addC(row0, i * rowsPerPass), col},
+        gmem, ValueRange{m.select(ok, src, base)}, b.getIndexAttr(8), n,
+        b.getUnitAttr()));
   }
-  return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+  nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+}
+
+/// Q's A fragments of m-tile `mt`, k-step `kk` (16 head-dim columns).
+SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
+  if (cfg.queryInRegisters)
+    return qa[mt][kk];
+  return ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt), addC(l16c, 16 * kk),
+                   false);
+}
+
+/// The first key tile at or after `from` that some row of this block sees
+/// (or tileEnd): skipped tiles cost a few index operations, never a load.
+/// Block-uniform, so the barriers around it stay uniform.
+Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
+  const int64_t BC = GPUKernelConfig::kKeyTile;
+  Type indexType = b.getIndexType();
+  auto scan = scf::WhileOp::create(
+      b, loc, TypeRange{indexType}, ValueRange{from},
+      [&](OpBuilder &, Location, ValueRange args) {
+        Value kt = args[0];
+        MaskContext unused;
+        Value keyStart = mulC(kt, BC);
+        KeyTileClass cls = pattern->emitTileClass(
+            first, last, keyStart, addC(keyStart, BC - 1), unused);
+        Value more = m.andI(m.cmp(CmpIPredicate::slt, kt, tileEnd),
+                            m.notI(cls.any));
+        scf::ConditionOp::create(b, loc, more, args);
+      },
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::YieldOp::create(b, loc, ValueRange{addC(args[0], 1)});
+      });
+  return scan.getResult(0);
 }
 
 gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
@@ -228,9 +319,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   elementType = op.getQueryType().getElementType();
   isBF16 = elementType.isBF16();
   D = cfg.headDim;
+  MT = cfg.mTiles;
   HQ = op.getNumQueryHeads();
   HKV = op.getNumKeyValueHeads();
-  const int64_t BR = GPUKernelConfig::kQueryTile;
+  const int64_t BR = cfg.queryTile();
   const int64_t BC = GPUKernelConfig::kKeyTile;
   const int64_t LD = D + GPUKernelConfig::kPad;
   const int64_t NKD = D / 16, NDN = D / 8;
@@ -238,9 +330,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   globalType = MemRefType::get({int64_t(1) << 32}, elementType);
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  sharedType =
-      MemRefType::get({BR, LD}, elementType, MemRefLayoutAttrInterface{},
-                      workgroup);
+  auto tileType = [&](int64_t rows) {
+    return MemRefType::get({rows, LD}, elementType,
+                           MemRefLayoutAttrInterface{}, workgroup);
+  };
+  MemRefType queryTileType = tileType(BR), keyTileType = tileType(BC);
   accType = VectorType::get({4}, b.getF32Type());
   rowType = VectorType::get({2}, b.getF32Type());
 
@@ -248,9 +342,16 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   SmallVector<Type> argTypes(4, globalType);
   argTypes.append(12, b.getI64Type());
   argTypes.append({b.getI32Type(), b.getI32Type(), b.getF32Type()});
+  // Gates: gates, gates.stride[0..1]. Active: active, active_count, pairs.
+  if (cfg.gating == GPUKernelConfig::Gating::Gates)
+    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI8Type()),
+                     b.getI64Type(), b.getI64Type()});
+  else if (cfg.gating == GPUKernelConfig::Gating::Active)
+    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI32Type()),
+                     b.getI32Type(), b.getI32Type()});
   SmallVector<Type> workgroupTypes;
   if (!cfg.dynamicShared)
-    workgroupTypes.assign(3, sharedType);
+    workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
 
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto func = gpu::GPUFuncOp::create(b, loc, name,
@@ -272,12 +373,13 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface{}, workgroup);
     Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
-    SmallVector<Value> tiles;
-    for (int64_t i = 0; i < 3; ++i)
-      tiles.push_back(memref::ViewOp::create(b, loc, sharedType, dsm,
-                                             idx(i * BR * LD * 2),
-                                             ValueRange{}));
-    sQ = tiles[0], sK = tiles[1], sV = tiles[2];
+    int64_t queryBytes = BR * LD * 2, keyBytes = BC * LD * 2;
+    sQ = memref::ViewOp::create(b, loc, queryTileType, dsm, idx(0),
+                                ValueRange{});
+    sK = memref::ViewOp::create(b, loc, keyTileType, dsm, idx(queryBytes),
+                                ValueRange{});
+    sV = memref::ViewOp::create(b, loc, keyTileType, dsm,
+                                idx(queryBytes + keyBytes), ValueRange{});
   } else {
     auto attributions = func.getWorkgroupAttributions();
     sQ = attributions[0], sK = attributions[1], sV = attributions[2];
@@ -290,7 +392,12 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   zero = f32(0.0);
   sl2 = fmul(entry->getArgument(18), f32(kLog2E));
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  // Heavier query tiles first: under causal-like patterns the last tiles
+  // see the most keys, and starting them first shortens the tail of the
+  // grid (blocks are dispatched roughly in blockIdx order).
+  Value bx = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
+                         gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                   idx(1));
   Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   Value warp = divC(tid, 32);
   lane = remC(tid, 32);
@@ -305,8 +412,28 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     strides.push_back(toIndex(entry->getArgument(i)));
   Value queryLen = toIndex(entry->getArgument(16));
   keyLen = toIndex(entry->getArgument(17));
-  Value batch = divC(by, HQ);
-  Value head = remC(by, HQ);
+  // The (batch, head) pair of this block, and whether it is switched on.
+  Value pair = by, on;
+  if (cfg.gating == GPUKernelConfig::Gating::Gates) {
+    Value byte = memref::LoadOp::create(
+        b, loc, entry->getArgument(19),
+        ValueRange{add(mul(divC(by, HQ), toIndex(entry->getArgument(20))),
+                       mul(remC(by, HQ), toIndex(entry->getArgument(21))))});
+    on = arith::CmpIOp::create(
+        b, loc, CmpIPredicate::ne, byte,
+        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+  } else if (cfg.gating == GPUKernelConfig::Gating::Active) {
+    // The list lives on the device, unchecked by the runtime: entries
+    // outside [0, B * Hq) are skipped rather than trusted.
+    Value listed = toIndex(memref::LoadOp::create(
+        b, loc, entry->getArgument(19), ValueRange{by}));
+    Value pairs = toIndex(entry->getArgument(21));
+    on = m.andI(m.cmp(CmpIPredicate::sge, listed, idx(0)),
+                m.cmp(CmpIPredicate::slt, listed, pairs));
+    pair = m.select(on, listed, idx(0));
+  }
+  Value batch = divC(pair, HQ);
+  Value head = remC(pair, HQ);
   Value kvHead = divC(head, HQ / HKV);
   Value qbase = add(mul(batch, strides[0]), mul(head, strides[1]));
   kbase = add(mul(batch, strides[3]), mul(kvHead, strides[4]));
@@ -317,30 +444,69 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   Value r0 = mulC(bx, BR);
   Value offset = m.sub(keyLen, queryLen);
   wrow = mulC(warp, 16);
-
-  // Q tile -> shared -> A fragments, in registers for the whole kernel.
-  Value gq = copyTile(q, qbase, strides[2], r0, queryLen, sQ);
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, gq, b.getI32IntegerAttr(0));
-  gpu::BarrierOp::create(b, loc);
-  Value qrow = add(wrow, l16);
-  for (int64_t kk = 0; kk < NKD; ++kk)
-    qa.push_back(ldmatrix4(sQ, qrow, addC(l16c, 16 * kk), false));
+  const int64_t chunksPerRow = D / 8;
+  // 16-byte chunk stores of this block's real rows: `value(row, col)` gives
+  // each chunk (row and col in the tile).
+  auto storeRows = [&](function_ref<Value(Value, Value)> value) {
+    for (int64_t i = 0; i < BR * chunksPerRow / GPUKernelConfig::kThreads;
+         ++i) {
+      Value c = addC(tid, GPUKernelConfig::kThreads * i);
+      Value row = divC(c, chunksPerRow);
+      Value col = mulC(remC(c, chunksPerRow), 8);
+      Value gr = add(r0, row);
+      Value ok = m.cmp(CmpIPredicate::slt, gr, queryLen);
+      scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
+        Value dst = add(add(obase, mul(gr, strides[11])), col);
+        vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+        scf::YieldOp::create(b, loc);
+      });
+    }
+  };
+  scf::IfOp gate;
+  if (on) {
+    // A gated-off pair costs its blocks one load and their zero rows: no
+    // K/V traffic, no math.
+    gate = scf::IfOp::create(b, loc, on, /*withElseRegion=*/true);
+    b.setInsertionPoint(gate.elseBlock()->getTerminator());
+    Value zeros = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(VectorType::get({8}, elementType),
+                               b.getZeroAttr(elementType)));
+    storeRows([&](Value, Value) { return zeros; });
+    b.setInsertionPoint(gate.thenBlock()->getTerminator());
+  }
 
   // The rows of this block in positions, and the key tiles they may see.
-  Value first = add(r0, offset);
-  Value last = m.sub(add(m.min(addC(r0, BR), queryLen), offset), idx(1));
+  first = add(r0, offset);
+  last = m.sub(add(m.min(addC(r0, BR), queryLen), offset), idx(1));
   pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(),
                                              head, module);
   auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
-  Value tileBegin = m.floorDiv(lo, BC);
-  Value tileEnd = m.ceilDiv(hi, BC);
-  Value pos0 = add(add(first, wrow), g);
-  Value pos1 = addC(pos0, 8);
+  tileEnd = m.ceilDiv(hi, BC);
   auto toI64 = [&](Value x) -> Value {
     return arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
   };
-  positions = fromElements(VectorType::get({2}, b.getI64Type()),
-                           {toI64(pos0), toI64(pos1)});
+
+  // Prologue: the Q tile and the first visible K tile in flight together.
+  copyTile(q, qbase, strides[2], r0, queryLen, sQ, BR);
+  Value firstTile = emitNextVisibleTile(m.floorDiv(lo, BC));
+  scf::IfOp::create(
+      b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+      [&](OpBuilder &, Location) {
+        copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC);
+        scf::YieldOp::create(b, loc);
+      });
+  if (cfg.queryInRegisters) {
+    waitCopies();
+    barrier();
+    for (int64_t mt = 0; mt < MT; ++mt) {
+      qa.emplace_back();
+      for (int64_t kk = 0; kk < NKD; ++kk)
+        qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt),
+                                   addC(l16c, 16 * kk), false));
+    }
+  }
 
   Value zero4 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0)));
@@ -351,191 +517,219 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           b.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
   Value zero2 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(rowType, b.getF32FloatAttr(0.0)));
-  SmallVector<Value> inits(NDN, zero4);
-  inits.push_back(ninf2);
-  inits.push_back(zero2);
-
-  auto loop = scf::ForOp::create(
-      b, loc, tileBegin, tileEnd, idx(1), inits,
-      [&](OpBuilder &, Location, Value kt, ValueRange iters) {
-        Value keyStart = mulC(kt, BC);
-        Value keyLast = addC(keyStart, BC - 1);
-        MaskContext context;
-        KeyTileClass cls =
-            pattern->emitTileClass(first, last, keyStart, keyLast, context);
-        // Ragged last tile: keys >= Skv are masked too.
-        Value ragged =
-            m.cmp(CmpIPredicate::sgt, addC(keyStart, BC), keyLen);
-        Value needMask = m.orI(m.notI(cls.full), ragged);
-        // Tiles nothing sees are skipped (the condition depends only on
-        // block-level values, so the barriers inside stay uniform).
-        auto skip = scf::IfOp::create(
-            b, loc, cls.any,
-            [&](OpBuilder &, Location) {
-              scf::YieldOp::create(b, loc,
-                                   emitKeyTile(kt, iters, context, needMask));
-            },
-            [&](OpBuilder &, Location) {
-              scf::YieldOp::create(b, loc, iters);
-            });
-        scf::YieldOp::create(b, loc, skip.getResults());
+  // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
+  // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
+  SmallVector<Value> inits = {firstTile};
+  inits.append(MT * NDN, zero4);
+  inits.append(MT, ninf2);
+  inits.append(MT, zero2);
+  SmallVector<Type> types;
+  for (Value x : inits)
+    types.push_back(x.getType());
+  auto loop = scf::WhileOp::create(
+      b, loc, types, inits,
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::ConditionOp::create(
+            b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
+      },
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::YieldOp::create(b, loc, emitKeyTile(args[0], args.drop_front()));
       });
-  ValueRange res = loop.getResults();
+  ValueRange res = loop.getResults().drop_front();
 
-  // Epilogue: O / l, to the element type, through this warp's 16 rows of
-  // sQ, then 16-byte stores of the real rows.
-  SmallVector<Value> inv;
-  for (int64_t r = 0; r < 2; ++r) {
-    Value l = quadReduce(extract(res[NDN + 1], r), /*isMax=*/false);
-    inv.push_back(emitSafeReciprocal(b, loc, l));
-  }
-  gpu::BarrierOp::create(b, loc);
-  Value rg = add(wrow, g);
-  Value rg8 = addC(rg, 8);
-  for (int64_t j = 0; j < NDN; ++j) {
-    SmallVector<Value> o4;
-    for (int64_t e = 0; e < 4; ++e)
-      o4.push_back(extract(res[j], e));
+  // Epilogue: O / l, to the element type, through this warp's rows of sQ,
+  // then 16-byte stores of the real rows.
+  barrier();
+  for (int64_t mt = 0; mt < MT; ++mt) {
+    SmallVector<Value> inv;
     for (int64_t r = 0; r < 2; ++r) {
-      Value pair = fromElements(rowType, {fmul(o4[2 * r], inv[r]),
-                                          fmul(o4[2 * r + 1], inv[r])});
-      Value h = arith::TruncFOp::create(b, loc, pairType, pair);
-      vector::StoreOp::create(b, loc, h, sQ,
-                              ValueRange{r ? rg8 : rg, addC(t2, 8 * j)});
+      Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
+                           /*isMax=*/false);
+      inv.push_back(emitSafeReciprocal(b, loc, l));
+    }
+    Value rg = add(addC(wrow, 64 * mt), g);
+    for (int64_t j = 0; j < NDN; ++j) {
+      Value acc = res[mt * NDN + j];
+      for (int64_t r = 0; r < 2; ++r) {
+        Value pair = fromElements(rowType, {fmul(extract(acc, 2 * r), inv[r]),
+                                            fmul(extract(acc, 2 * r + 1),
+                                                 inv[r])});
+        Value h = arith::TruncFOp::create(b, loc, pairType, pair);
+        vector::StoreOp::create(b, loc, h, sQ,
+                                ValueRange{addC(rg, 8 * r), addC(t2, 8 * j)});
+      }
     }
   }
-  gpu::BarrierOp::create(b, loc);
-  int64_t chunksPerRow = D / 8;
-  for (int64_t i = 0; i < 16 * chunksPerRow / 32; ++i) {
-    Value c = addC(lane, 32 * i);
-    Value row = add(wrow, divC(c, chunksPerRow));
-    Value col = mulC(remC(c, chunksPerRow), 8);
-    Value gr = add(r0, row);
-    Value ok = m.cmp(CmpIPredicate::slt, gr, queryLen);
-    scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
-      Value x = vector::LoadOp::create(
-          b, loc, VectorType::get({8}, elementType), sQ, ValueRange{row, col});
-      Value dst = add(add(obase, mul(gr, strides[11])), col);
-      vector::StoreOp::create(b, loc, x, o, ValueRange{dst},
-                              /*nontemporal=*/false, llvm::MaybeAlign(16));
-      scf::YieldOp::create(b, loc);
-    });
-  }
+  barrier();
+  storeRows([&](Value row, Value col) -> Value {
+    return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
+                                  sQ, ValueRange{row, col});
+  });
+  if (gate)
+    b.setInsertionPointAfter(gate);
   gpu::ReturnOp::create(b, loc);
   return func;
 }
 
-/// One visited key tile: loads, S = Q Kᵀ, mask (when needed), online
-/// softmax, O += P V. Returns the new loop-carried values.
-SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters,
-                                                 const MaskContext &context,
-                                                 Value needMask) {
+/// One visible key tile `kt`, whose K tile is in flight. FA2's order keeps
+/// one copy in flight behind the math at all times:
+///   wait K(kt); barrier; copy V(kt); S = Q K(kt)ᵀ; mask;
+///   wait V(kt); barrier; copy K(next visible tile); softmax; O += P V(kt).
+/// Returns the next tile and the new loop-carried values.
+SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   const int64_t BC = GPUKernelConfig::kKeyTile;
   const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
   Value keyStart = mulC(kt, BC);
-  gpu::BarrierOp::create(b, loc);
-  Value gk = copyTile(k, kbase, ks2, keyStart, keyLen, sK);
-  Value gv = copyTile(v, vbase, vs2, keyStart, keyLen, sV);
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, gk, b.getI32IntegerAttr(1));
-  gpu::BarrierOp::create(b, loc);
+  waitCopies();
+  barrier();
+  copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC);
 
-  // S = Q Kᵀ: NJ n-tiles of 8 keys, scaled by scale * log2(e).
-  SmallVector<SmallVector<Value>> s;
-  for (int64_t j = 0; j < NJ; ++j) {
-    SmallVector<Value> acc(4, zero);
-    for (int64_t kk2 = 0; kk2 < NKD / 2; ++kk2) {
+  // S = Q Kᵀ: per m-tile, NJ n-tiles of 8 keys (raw scores; the scale is
+  // folded into the exponent below). One K fragment feeds MT mma.
+  SmallVector<SmallVector<SmallVector<Value>>> s(
+      MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4, zero)));
+  for (int64_t kk2 = 0; kk2 < NKD / 2; ++kk2) {
+    SmallVector<SmallVector<Value>> qf0, qf1;
+    for (int64_t mt = 0; mt < MT; ++mt) {
+      qf0.push_back(queryFragments(mt, 2 * kk2));
+      qf1.push_back(queryFragments(mt, 2 * kk2 + 1));
+    }
+    for (int64_t j = 0; j < NJ; ++j) {
       SmallVector<Value> kb =
           ldmatrix4(sK, addC(l8, 8 * j), addC(l8c, 32 * kk2), false);
-      acc = mma(qa[2 * kk2], ArrayRef<Value>(kb).take_front(2), acc);
-      acc = mma(qa[2 * kk2 + 1], ArrayRef<Value>(kb).drop_front(2), acc);
+      for (int64_t mt = 0; mt < MT; ++mt) {
+        s[mt][j] = mma(qf0[mt], ArrayRef<Value>(kb).take_front(2), s[mt][j]);
+        s[mt][j] = mma(qf1[mt], ArrayRef<Value>(kb).drop_front(2), s[mt][j]);
+      }
     }
-    for (Value &x : acc)
-      x = fmul(x, sl2);
-    s.push_back(acc);
   }
-  SmallVector<Value> flat;
-  for (auto &row : s)
-    flat.append(row.begin(), row.end());
 
   // The element mask, only on tiles that need it: -inf where the pattern
   // hides the pair or the key is past Skv.
+  MaskContext context;
+  KeyTileClass cls = pattern->emitTileClass(first, last, keyStart,
+                                            addC(keyStart, BC - 1), context);
+  Value ragged = m.cmp(CmpIPredicate::sgt, addC(keyStart, BC), keyLen);
+  Value needMask = m.orI(m.notI(cls.full), ragged);
+  SmallVector<Value> flat;
+  for (auto &tile : s)
+    for (auto &acc : tile)
+      flat.append(acc.begin(), acc.end());
   auto masked = scf::IfOp::create(
       b, loc, needMask,
       [&](OpBuilder &, Location) {
+        // This thread's rows' positions, computed here rather than kept
+        // in registers across the loop (the masked body is the rare one).
+        SmallVector<Value> rowPositions;
+        for (int64_t mt = 0; mt < MT; ++mt)
+          for (int64_t r = 0; r < 2; ++r)
+            rowPositions.push_back(arith::IndexCastOp::create(
+                b, loc, b.getI32Type(),
+                add(add(first, wrow), addC(g, 64 * mt + 8 * r))));
+        // i32 positions: Sq and Skv are i32 parameters.
+        Value positions = fromElements(
+            VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
         SmallVector<Value> out(flat.size());
         for (int64_t j = 0; j < NJ; ++j)
           for (int64_t e = 0; e < 2; ++e) {
             Value key = add(keyStart, addC(t2, 8 * j + e));
             Value visible = pattern->emitVisible(context, positions, key);
             Value inRange = m.cmp(CmpIPredicate::slt, key, keyLen);
-            for (int64_t r = 0; r < 2; ++r) {
-              Value vis = m.andI(extract(visible, r), inRange);
-              out[4 * j + 2 * r + e] =
-                  m.select(vis, s[j][2 * r + e], ninf);
-            }
+            for (int64_t mt = 0; mt < MT; ++mt)
+              for (int64_t r = 0; r < 2; ++r) {
+                Value vis = m.andI(extract(visible, 2 * mt + r), inRange);
+                int64_t at = (mt * NJ + j) * 4 + 2 * r + e;
+                out[at] = m.select(vis, flat[at], ninf);
+              }
           }
         scf::YieldOp::create(b, loc, out);
       },
       [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, flat); });
-  for (int64_t j = 0; j < NJ; ++j)
-    for (int64_t e = 0; e < 4; ++e)
-      s[j][e] = masked.getResult(4 * j + e);
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t j = 0; j < NJ; ++j)
+      for (int64_t e = 0; e < 4; ++e)
+        s[mt][j][e] = masked.getResult((mt * NJ + j) * 4 + e);
 
-  // Online softmax: rows g (r = 0) and g + 8 (r = 1).
-  Value mPrev = iters[NDN], lPrev = iters[NDN + 1];
-  SmallVector<Value> mNew, alpha, lNew;
-  SmallVector<SmallVector<Value>> p(NJ, SmallVector<Value>(4));
-  for (int64_t r = 0; r < 2; ++r) {
-    Value mOld = extract(mPrev, r);
-    Value mx = mOld;
-    for (int64_t j = 0; j < NJ; ++j)
-      mx = fmax(mx, fmax(s[j][2 * r], s[j][2 * r + 1]));
-    mx = quadReduce(mx, /*isMax=*/true);
-    Value mSafe = emitSafeMax(b, loc, mx);
-    Value a = ex2(fsub(mOld, mSafe));
-    Value sum = zero;
-    for (int64_t j = 0; j < NJ; ++j)
-      for (int64_t e : {2 * r, 2 * r + 1}) {
-        p[j][e] = ex2(fsub(s[j][e], mSafe));
-        sum = fadd(sum, p[j][e]);
-      }
-    mNew.push_back(mx);
-    alpha.push_back(a);
-    lNew.push_back(fadd(fmul(extract(lPrev, r), a), sum));
+  // V(kt) has landed and every warp is done with K(kt): start the next
+  // visible K tile, which then loads under the softmax and P V.
+  waitCopies();
+  barrier();
+  Value next = emitNextVisibleTile(addC(kt, 1));
+  scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
+                    [&](OpBuilder &, Location) {
+                      copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK, BC);
+                      scf::YieldOp::create(b, loc);
+                    });
+
+  // Online softmax on rows g (r = 0) and g + 8 (r = 1) of each m-tile, in
+  // raw score units: p = 2^(s * scale log2 e - m * scale log2 e), one fma.
+  SmallVector<Value> results = {next};
+  SmallVector<Value> mNew(MT), lNew(MT);
+  SmallVector<SmallVector<Value>> oacc(MT);
+  SmallVector<SmallVector<SmallVector<Value>>> pa(MT);
+  for (int64_t mt = 0; mt < MT; ++mt) {
+    Value mPrev = iters[MT * NDN + mt], lPrev = iters[MT * NDN + MT + mt];
+    SmallVector<Value> mRow, lRow, alpha;
+    SmallVector<SmallVector<Value>> p(NJ, SmallVector<Value>(4));
+    for (int64_t r = 0; r < 2; ++r) {
+      Value mOld = extract(mPrev, r);
+      Value mx = mOld;
+      for (int64_t j = 0; j < NJ; ++j)
+        mx = fmax(mx, fmax(s[mt][j][2 * r], s[mt][j][2 * r + 1]));
+      mx = quadReduce(mx, /*isMax=*/true);
+      // -inf (nothing visible yet) subtracts 0: no -inf - -inf NaN.
+      Value mScaled = fmul(emitSafeMax(b, loc, mx), sl2);
+      Value negM = fsub(zero, mScaled);
+      Value a = ex2(fma(mOld, sl2, negM));
+      Value sum = zero;
+      for (int64_t j = 0; j < NJ; ++j)
+        for (int64_t e : {2 * r, 2 * r + 1}) {
+          p[j][e] = ex2(fma(s[mt][j][e], sl2, negM));
+          sum = fadd(sum, p[j][e]);
+        }
+      mRow.push_back(mx);
+      alpha.push_back(a);
+      lRow.push_back(fma(extract(lPrev, r), a, sum));
+    }
+    mNew[mt] = fromElements(rowType, mRow);
+    lNew[mt] = fromElements(rowType, lRow);
+    Value alphaVec =
+        fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]});
+    for (int64_t j = 0; j < NDN; ++j) {
+      Value scaled =
+          arith::MulFOp::create(b, loc, iters[mt * NDN + j], alphaVec);
+      for (int64_t e = 0; e < 4; ++e)
+        oacc[mt].push_back(extract(scaled, e));
+    }
+    // P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
+    for (int64_t kk = 0; kk < NKP; ++kk) {
+      auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
+      pa[mt].push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
+                        packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
+    }
   }
-  Value alphaVec =
-      fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]});
-  SmallVector<SmallVector<Value>> oacc;
-  for (int64_t j = 0; j < NDN; ++j) {
-    Value scaled = arith::MulFOp::create(b, loc, iters[j], alphaVec);
-    SmallVector<Value> o4;
-    for (int64_t e = 0; e < 4; ++e)
-      o4.push_back(extract(scaled, e));
-    oacc.push_back(o4);
-  }
-  // P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
-  SmallVector<SmallVector<Value>> pa;
-  for (int64_t kk = 0; kk < NKP; ++kk) {
-    auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
-    pa.push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
-                  packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
-  }
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, gv, b.getI32IntegerAttr(0));
-  gpu::BarrierOp::create(b, loc);
+
+  // O += P V: one transposed V fragment feeds MT x 2 mma.
   for (int64_t dn = 0; dn < D / 16; ++dn)
     for (int64_t kk = 0; kk < NKP; ++kk) {
       SmallVector<Value> vb =
           ldmatrix4(sV, addC(l16, 16 * kk), addC(l16c, 16 * dn), true);
-      oacc[2 * dn] =
-          mma(pa[kk], ArrayRef<Value>(vb).take_front(2), oacc[2 * dn]);
-      oacc[2 * dn + 1] =
-          mma(pa[kk], ArrayRef<Value>(vb).drop_front(2), oacc[2 * dn + 1]);
+      for (int64_t mt = 0; mt < MT; ++mt)
+        for (int64_t half = 0; half < 2; ++half) {
+          int64_t n = 2 * dn + half;
+          SmallVector<Value> c(oacc[mt].begin() + 4 * n,
+                               oacc[mt].begin() + 4 * n + 4);
+          SmallVector<Value> r =
+              mma(pa[mt][kk], ArrayRef<Value>(vb).slice(2 * half, 2), c);
+          std::copy(r.begin(), r.end(), oacc[mt].begin() + 4 * n);
+        }
     }
-  SmallVector<Value> results;
-  for (auto &o4 : oacc)
-    results.push_back(fromElements(accType, o4));
-  results.push_back(fromElements(rowType, mNew));
-  results.push_back(fromElements(rowType, lNew));
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t n = 0; n < NDN; ++n)
+      results.push_back(fromElements(
+          accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
+  results.append(mNew.begin(), mNew.end());
+  results.append(lNew.begin(), lNew.end());
   return results;
 }
 
@@ -551,15 +745,12 @@ struct ConvertAttnToGPUPass
 } // namespace
 
 /// Why the GPU kernel cannot compile `attention` yet, or success.
-static LogicalResult checkSupportedOp(AttentionOp attention) {
+static LogicalResult checkSupportedOp(AttentionOp attention,
+                                      int64_t queryTile) {
   if (attention.getBudgetAttr())
     return attention.emitError()
            << "the op still carries " << attention.getBudgetAttr()
            << "; run attn-resolve-budgets first";
-  if (attention.getGates() || attention.getActive())
-    return attention.emitError()
-           << "attn-convert-to-gpu does not support head gates or active-head "
-              "lists yet";
   if (attention.getBlocks())
     return attention.emitError()
            << "runtime-selected blocks are not lowered to GPU code yet";
@@ -610,7 +801,7 @@ static LogicalResult checkSupportedOp(AttentionOp attention) {
               "block layouts yet, found "
            << pattern;
   return PatternEmitter::checkSupported(
-      pattern, GPUKernelConfig::kQueryTile, GPUKernelConfig::kKeyTile,
+      pattern, queryTile, GPUKernelConfig::kKeyTile,
       [&] { return attention.emitError(); });
 }
 
@@ -623,9 +814,26 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   SmallVector<AttentionOp> ops =
       llvm::to_vector(func.getBody().getOps<AttentionOp>());
-  for (AttentionOp attention : ops)
-    if (failed(checkSupportedOp(attention)))
+  SmallVector<GPUKernelConfig> configs;
+  for (AttentionOp attention : ops) {
+    GPUKernelConfig config;
+    if (!GPUKernelConfig::choose(attention.getHeadDim(), queryTile, config))
+      return attention.emitError()
+             << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
+                "default), found "
+             << static_cast<int64_t>(queryTile);
+    if (failed(checkSupportedOp(attention, config.queryTile())))
       return failure();
+    // Gates compacted by attn.active_heads inside the function are still
+    // the gates tensor to the kernel: the device reads them directly.
+    if (attention.getGates())
+      config.gating = GPUKernelConfig::Gating::Gates;
+    else if (Value active = attention.getActive())
+      config.gating = active.getDefiningOp<ActiveHeadsOp>()
+                          ? GPUKernelConfig::Gating::Gates
+                          : GPUKernelConfig::Gating::Active;
+    configs.push_back(config);
+  }
 
   OpBuilder b(module.getContext());
   if (!gpuModule) {
@@ -645,27 +853,26 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   }
 
   int64_t counter = 0;
-  for (AttentionOp attention : ops) {
+  for (auto [attention, config] : llvm::zip_equal(ops, configs)) {
     std::string name =
         (func.getSymName() + "_attn" + Twine(counter++)).str();
     if (SymbolTable::lookupSymbolIn(gpuModule, name))
       return attention.emitError()
              << "kernel name '" << name << "' is already taken in @kernels";
-    GPUKernelConfig config;
-    config.headDim = attention.getHeadDim();
-    // Three padded 64 x (D + 8) tiles exceed the 48 KB static limit at
-    // D = 128: take them from dynamic shared memory.
-    config.dynamicShared = config.sharedBytes() > 48 * 1024;
     GPUKernelBuilder builder(attention, config, module);
     gpu::GPUFuncOp kernel = builder.build(gpuModule, name);
 
     // What the artifact's manifest needs about this kernel.
     auto argNumber = [](Value v) {
-      return static_cast<int64_t>(cast<BlockArgument>(v).getArgNumber());
+      return static_cast<int64_t>(getKernelArgument(v).getArgNumber());
     };
     SmallVector<int64_t> operandArgs = {argNumber(attention.getQuery()),
                                         argNumber(attention.getKey()),
                                         argNumber(attention.getValue())};
+    if (Value g = attention.getGates())
+      operandArgs.push_back(argNumber(g));
+    else if (Value a = attention.getActive())
+      operandArgs.push_back(argNumber(a));
     int64_t resultIndex = -1;
     for (OpOperand &use : returnOp->getOpOperands())
       if (use.get() == attention.getResult())
@@ -695,16 +902,28 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     param("sq", "i32", "Sq");
     param("skv", "i32", "Skv");
     param("scale", "f32", "scale");
+    using Gating = GPUKernelConfig::Gating;
+    if (config.gating == Gating::Gates) {
+      param("gates", "ptr", "gates");
+      param("gates_stride0", "i64", "gates.stride[0]");
+      param("gates_stride1", "i64", "gates.stride[1]");
+    } else if (config.gating == Gating::Active) {
+      param("active", "ptr", "active");
+      param("num_active", "i32", "active_count");
+      param("pairs", "i32", "pairs");
+    }
     NamedAttrList grid;
-    grid.append("rule", b.getStringAttr("query_tiles_x_pairs"));
-    grid.append("query_tile", b.getI64IntegerAttr(GPUKernelConfig::kQueryTile));
+    grid.append("rule", b.getStringAttr(config.gating == Gating::Active
+                                            ? "query_tiles_x_active"
+                                            : "query_tiles_x_pairs"));
+    grid.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
 
     NamedAttrList info;
     info.append("chip", b.getStringAttr(chip));
     info.append("dtype", b.getStringAttr(dtype));
     info.append("head_dim", b.getI64IntegerAttr(config.headDim));
     info.append("value_dim", b.getI64IntegerAttr(config.headDim));
-    info.append("query_tile", b.getI64IntegerAttr(GPUKernelConfig::kQueryTile));
+    info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
     info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
     info.append("block", b.getDenseI64ArrayAttr(
                              {GPUKernelConfig::kThreads, 1, 1}));
@@ -713,8 +932,12 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                                          : 0));
     info.append("grid", grid.getDictionary(b.getContext()));
     info.append("params", b.getArrayAttr(params));
-    info.append("gated", b.getBoolAttr(false));
-    info.append("gates", b.getStringAttr("none"));
+    info.append("gated", b.getBoolAttr(config.gating != Gating::None));
+    info.append("gates", b.getStringAttr(config.gating == Gating::Gates
+                                             ? "gates"
+                                         : config.gating == Gating::Active
+                                             ? "active"
+                                             : "none"));
     info.append("pattern", attention.getEffectivePattern());
     info.append("scale", b.getF64FloatAttr(attention.getEffectiveScale()));
     info.append("query_heads", b.getI64IntegerAttr(attention.getNumQueryHeads()));

@@ -336,7 +336,10 @@ KeyTileClass PatternEmitter::tileClass(PatternAttrInterface p, Value first,
 Value PatternEmitter::emitVisible(const MaskContext &context, Value positions,
                                   Value key) {
   unsigned flagIndex = 0;
-  Value keyInt = arith::IndexCastOp::create(m.b, m.loc, m.b.getI64Type(), key);
+  // The positions' integer type: i64 on the CPU, i32 on the GPU (where
+  // 64-bit integer operations cost two instructions each).
+  Value keyInt = arith::IndexCastOp::create(
+      m.b, m.loc, cast<VectorType>(positions.getType()).getElementType(), key);
   Value keys = vector::BroadcastOp::create(m.b, m.loc, positions.getType(),
                                            keyInt);
   return visible(pattern, context, flagIndex, positions, keys);

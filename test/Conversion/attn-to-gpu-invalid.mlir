@@ -3,6 +3,9 @@
 
 // CHIP: error: attn-convert-to-gpu: unknown chip 'sm_70'; known chips: sm_80, sm_86, sm_89, sm_90, sm_90a
 
+// RUN: not attn-opt %s -split-input-file -attn-convert-to-gpu=query-tile=96 2>&1 | FileCheck %s --check-prefix=QTILE
+// QTILE: error: attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the default), found 96
+
 func.func @f32(%q: tensor<1x2x64x64xf32>) -> tensor<1x2x64x64xf32> {
   // expected-error @+1 {{attn-convert-to-gpu supports bf16 and f16 (tensor-core mma), found 'f32'}}
   %o = attn.attention %q, %q, %q : tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32> -> tensor<1x2x64x64xf32>
@@ -22,14 +25,6 @@ func.func @head_dim(%q: tensor<1x2x64x96xbf16>) -> tensor<1x2x64x96xbf16> {
 func.func @random(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
   // expected-error @+1 {{attn-convert-to-gpu does not lower random blocks or explicit block layouts yet, found #attn.union<[#attn.local<window = 128>, #attn.random_blocks<density = 0.25, seed = 1>]>}}
   %o = attn.attention %q, %q, %q {pattern = #attn.union<[#attn.local<window = 128>, #attn.random_blocks<density = 0.25, seed = 1>]>} : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
-  return %o : tensor<1x2x64x64xbf16>
-}
-
-// -----
-
-func.func @gated(%q: tensor<1x2x64x64xbf16>, %g: tensor<1x2xi1>) -> tensor<1x2x64x64xbf16> {
-  // expected-error @+1 {{attn-convert-to-gpu does not support head gates or active-head lists yet}}
-  %o = attn.attention %q, %q, %q gates(%g : tensor<1x2xi1>) : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
   return %o : tensor<1x2x64x64xbf16>
 }
 

@@ -20,42 +20,60 @@
 // PTX-DAG: .maxntid 128, 1, 1
 
 // A causal GQA op (Hq = 8, Hkv = 2), bf16, D = 64: one kernel in
-// gpu.module @kernels with the prototype's bare-pointer signature, three
-// padded 64 x 72 tiles of static shared memory, and the manifest facts.
+// gpu.module @kernels with the bare-pointer signature, a padded 128 x 72 Q
+// tile and two 64 x 72 K/V tiles of static shared memory, and the manifest
+// facts (128-row query tiles by default).
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.module @kernels
 // CHECK:       gpu.func @causal_attn0(%arg0: memref<4294967296xbf16>, %arg1: memref<4294967296xbf16>, %arg2: memref<4294967296xbf16>, %arg3: memref<4294967296xbf16>, %arg4: i64, %arg5: i64, %arg6: i64, %arg7: i64, %arg8: i64, %arg9: i64, %arg10: i64, %arg11: i64, %arg12: i64, %arg13: i64, %arg14: i64, %arg15: i64, %arg16: i32, %arg17: i32, %arg18: f32)
-// CHECK-SAME:    workgroup(%{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME:    workgroup(%{{.*}} : memref<128x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME:    attn.gpu_kernel = {batch = -1 : i64, block = array<i64: 128, 1, 1>, chip = "sm_90", dtype = "bf16", dynamic_shared_memory = 0 : i64,
-// CHECK-SAME:    grid = {query_tile = 64 : i64, rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
+// CHECK-SAME:    gated = false, gates = "none", grid = {query_tile = 128 : i64, rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
 // CHECK-SAME:    key_tile = 64 : i64, operand_args = array<i64: 0, 1, 2>,
 // CHECK-SAME:    params = [{name = "q", type = "ptr", value = "query"}, {name = "k", type = "ptr", value = "key"}, {name = "v", type = "ptr", value = "value"}, {name = "o", type = "ptr", value = "out"}, {name = "query_stride0", type = "i64", value = "query.stride[0]"},
 // CHECK-SAME:    {name = "out_stride2", type = "i64", value = "out.stride[2]"}, {name = "sq", type = "i32", value = "Sq"}, {name = "skv", type = "i32", value = "Skv"}, {name = "scale", type = "f32", value = "scale"}]
-// CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 64 : i64, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
+// CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 128 : i64, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
-// The Q tile: cp.async into shared memory, then ldmatrix A fragments.
-// CHECK:         nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1}
-// CHECK:         nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
-// CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
-// The key-tile loop over the key hull; tiles nothing sees are skipped.
-// CHECK:         scf.for
+// Heaviest query tiles first.
+// CHECK:         gpu.grid_dim x
+// The prologue: the Q tile (the copy addresses step by a stride the
+// optimizer may not hoist) and the first visible K tile in flight together.
+// CHECK:         llvm.inline_asm has_side_effects "mov.b64 $0, $1;", "=l,l"
+// CHECK:         nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<4294967296xbf16> to memref<128x72xbf16
+// CHECK:         nvgpu.device_async_create_group
+// CHECK:         scf.while
+// CHECK:         scf.if
+// CHECK:           nvgpu.device_async_copy {{.*}} : memref<4294967296xbf16> to memref<64x72xbf16
+// At D = 64 Q's fragments (two m-tiles) stay in registers.
+// CHECK:         nvvm.cp.async.wait.group 0
+// CHECK-NEXT:    gpu.barrier
+// CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x72xbf16
+// The loop over visible key tiles: V(kt) loads under S = Q K(kt)ᵀ...
+// CHECK:         scf.while
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           nvgpu.device_async_copy {{.*}} : memref<4294967296xbf16> to memref<64x72xbf16
+// CHECK:           nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x72xbf16
+// CHECK:           nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// ... a masked body (the causal element mask on the thread's four rows as
+// i32 positions, and keys past Skv) and an unmasked one ...
+// CHECK:           scf.if %{{.*}} -> (f32, f32,
+// CHECK:             arith.cmpi sle, %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK:             arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK:             scf.yield
+// CHECK:           } else {
+// CHECK-NEXT:        scf.yield
+// ... then the next visible K tile loads under the softmax and P V.
+// CHECK:           nvvm.cp.async.wait.group 0
+// CHECK-NEXT:      gpu.barrier
+// CHECK:           scf.while
 // CHECK:           scf.if
-// CHECK:             gpu.barrier
-// CHECK:             nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
-// CHECK:             nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// A masked body (the causal element mask on both rows of the thread, and
-// keys past Skv) and an unmasked one.
-// CHECK:             scf.if %{{.*}} -> (f32, f32,
-// CHECK:               arith.cmpi sle, %{{.*}}, %{{.*}} : vector<2xi64>
-// CHECK:               arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
-// CHECK:               scf.yield
-// CHECK:             } else {
-// CHECK-NEXT:          scf.yield
-// CHECK:             llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
-// CHECK:             gpu.shuffle  xor
-// CHECK:             nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
-// CHECK:             nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
-// CHECK:             nvvm.mma.sync
+// CHECK:             nvgpu.device_async_copy {{.*}} : memref<4294967296xbf16> to memref<64x72xbf16
+// CHECK:           gpu.shuffle  xor
+// CHECK:           llvm.intr.fma
+// CHECK:           llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK:           nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK:           nvvm.mma.sync
 // The epilogue: 16-byte stores of real rows.
 // CHECK:         vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 16 : i64} : memref<4294967296xbf16>, vector<8xbf16>
 // CHECK:         gpu.return
@@ -67,17 +85,22 @@ func.func @causal(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tens
 
 // -----
 
-// Dense f16, D = 128: three padded 64 x 136 tiles exceed 48 KB of static
-// shared memory, so they are views of dynamic shared memory; the mma is f16
-// on vector<2xf16> operands; the mask is only for the ragged last tile.
+// Dense f16, D = 128: the padded 128 x 136 Q tile and two 64 x 136 K/V
+// tiles exceed 48 KB of static shared memory, so they are views of dynamic
+// shared memory; Q's fragments are read from shared memory per key tile
+// (two m-tiles of them would not fit in registers); the mma is f16 on
+// vector<2xf16> operands; the mask is only for the ragged last tile.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @dense_attn0(%arg0: memref<4294967296xf16>, %arg1: memref<4294967296xf16>, %arg2: memref<4294967296xf16>, %arg3: memref<4294967296xf16>, %arg4: i64, %arg5: i64, %arg6: i64, %arg7: i64, %arg8: i64, %arg9: i64, %arg10: i64, %arg11: i64, %arg12: i64, %arg13: i64, %arg14: i64, %arg15: i64, %arg16: i32, %arg17: i32, %arg18: f32) kernel
-// CHECK-SAME:    dtype = "f16", dynamic_shared_memory = 52224 : i64
+// CHECK-SAME:    dtype = "f16", dynamic_shared_memory = 69632 : i64
 // CHECK-SAME:    head_dim = 128 : i64
 // CHECK-SAME:    pattern = #attn.dense
 // CHECK:         %[[DSM:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:         memref.view %[[DSM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<128x136xf16, #gpu.address_space<workgroup>>
 // CHECK:         memref.view %[[DSM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x136xf16, #gpu.address_space<workgroup>>
-// CHECK:         scf.for
+// CHECK-NOT:     nvgpu.ldmatrix
+// CHECK:         scf.while
+// CHECK:           nvgpu.ldmatrix {{.*}} : memref<128x136xf16
 // CHECK:           nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK:           scf.if %{{.*}} -> (f32, f32,
 // CHECK:             arith.cmpi slt, %{{.*}}, %{{.*}} : index
@@ -96,11 +119,69 @@ func.func @dense(%q: tensor<?x4x?x128xf16>, %k: tensor<?x4x?x128xf16>, %v: tenso
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @longformer_attn0(
 // CHECK-SAME:    pattern = #attn.union<[#attn.global<tokens = 64>, #attn.local<window = 256>]>
-// CHECK:         scf.for
-// CHECK:           arith.cmpi slt, %{{.*}}, %{{.*}} : vector<2xi64>
-// CHECK:           arith.ori %{{.*}}, %{{.*}} : vector<2xi1>
+// CHECK:         scf.while
+// CHECK:           arith.cmpi slt, %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK:           arith.ori %{{.*}}, %{{.*}} : vector<4xi1>
 func.func @longformer(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>) -> tensor<?x8x?x64xbf16> {
   %o = attn.attention %q, %k, %v {pattern = #attn.union<[#attn.global<tokens = 64>, #attn.local<window = 256>]>}
       : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return %o : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+// Runtime gates: the kernel reads the (batch, head) byte of the gates tensor
+// (its two strides follow the scale); blocks of gated-off pairs write zero
+// rows and do nothing else, so all the key-tile work sits in the gate's
+// then-branch.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @gated_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi8>, %arg20: i64, %arg21: i64)
+// CHECK-SAME:    gated = true, gates = "gates", grid = {query_tile = 128 : i64, rule = "query_tiles_x_pairs"}
+// CHECK-SAME:    operand_args = array<i64: 0, 1, 2, 3>
+// CHECK-SAME:    {name = "scale", type = "f32", value = "scale"}, {name = "gates", type = "ptr", value = "gates"}, {name = "gates_stride0", type = "i64", value = "gates.stride[0]"}, {name = "gates_stride1", type = "i64", value = "gates.stride[1]"}]
+// CHECK:         %[[BYTE:.*]] = memref.load %arg19[%{{.*}}] : memref<4294967296xi8>
+// CHECK:         %[[ON:.*]] = arith.cmpi ne, %[[BYTE]], %{{.*}} : i8
+// CHECK:         scf.if %[[ON]] {
+// CHECK:           scf.while
+// CHECK:             nvvm.mma.sync
+// CHECK:           vector.store %{{.*}}, %arg3[%{{.*}}] {alignment = 16 : i64}
+// CHECK:         } else {
+// CHECK:           vector.store %cst{{.*}}, %arg3[%{{.*}}] {alignment = 16 : i64} : memref<4294967296xbf16>, vector<8xbf16>
+// CHECK-NOT:       nvgpu
+// CHECK:         gpu.return
+func.func @gated(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %g: tensor<?x8xi1>) -> tensor<?x8x?x64xbf16> {
+  %o = attn.attention %q, %k, %v gates(%g : tensor<?x8xi1>) {pattern = #attn.causal} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return %o : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+// Gates compacted inside the function are still the gates tensor to the
+// kernel (operand 3 is the function's gates argument).
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @compacted_attn0(
+// CHECK-SAME:    gated = true, gates = "gates"
+// CHECK-SAME:    operand_args = array<i64: 0, 0, 0, 1>
+func.func @compacted(%q: tensor<2x8x128x64xbf16>, %g: tensor<2x8xi1>) -> tensor<2x8x128x64xbf16> {
+  %a = attn.active_heads %g : tensor<2x8xi1> -> tensor<?xi32>
+  %o = attn.attention %q, %q, %q active(%a : tensor<?xi32>) : tensor<2x8x128x64xbf16>, tensor<2x8x128x64xbf16>, tensor<2x8x128x64xbf16> -> tensor<2x8x128x64xbf16>
+  return %o : tensor<2x8x128x64xbf16>
+}
+
+// -----
+
+// An explicit active list: the grid's y runs over the list (the runtime
+// zero-fills the output first); entries outside [0, pairs) are skipped.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @listed_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi32>, %arg20: i32, %arg21: i32)
+// CHECK-SAME:    gated = true, gates = "active", grid = {query_tile = 128 : i64, rule = "query_tiles_x_active"}
+// CHECK-SAME:    {name = "active", type = "ptr", value = "active"}, {name = "num_active", type = "i32", value = "active_count"}, {name = "pairs", type = "i32", value = "pairs"}]
+// CHECK:         %[[Y:.*]] = gpu.block_id  y
+// CHECK:         memref.load %arg19[%[[Y]]] : memref<4294967296xi32>
+// CHECK:         arith.cmpi sge
+// CHECK:         arith.cmpi slt
+// CHECK:         scf.if
+func.func @listed(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %a: tensor<?xi32>) -> tensor<?x8x?x64xbf16> {
+  %o = attn.attention %q, %k, %v active(%a : tensor<?xi32>) {pattern = #attn.causal} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
   return %o : tensor<?x8x?x64xbf16>
 }

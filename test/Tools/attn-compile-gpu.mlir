@@ -7,6 +7,7 @@
 // RUN: attn-compile %s --target=sm_90 --emit=asm \
 // RUN:   | FileCheck %s --check-prefix=PTX --implicit-check-not=.local
 // RUN: attn-compile %s --target=sm_90 --emit=mlir | FileCheck %s --check-prefix=MLIR
+// RUN: attn-compile %s --target=sm_90 --query-tile=64 --emit=mlir | FileCheck %s --check-prefix=QT64
 // RUN: rm -rf %t && attn-compile %s --target=sm_80 -o %t
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: ls %t | FileCheck %s --check-prefix=FILES
@@ -22,6 +23,12 @@
 // MLIR: gpu.module @kernels
 // MLIR: gpu.func @causal_attn0(
 // MLIR-SAME: chip = "sm_90"
+// MLIR-SAME: grid = {query_tile = 128 : i64
+
+// --query-tile picks the one-m-tile-per-warp kernel.
+// QT64: gpu.func @causal_attn0(
+// QT64-SAME: memref<64x72xbf16, #gpu.address_space<workgroup>>
+// QT64-SAME: grid = {query_tile = 64 : i64
 
 // CHECK:      "format": "attn-artifact",
 // CHECK-NEXT: "version": 1,
@@ -73,7 +80,7 @@
 // CHECK-NEXT:       ],
 // CHECK-NEXT:       "dynamic_shared_memory": 0,
 // CHECK-NEXT:       "grid": {
-// CHECK-NEXT:         "query_tile": 64,
+// CHECK-NEXT:         "query_tile": 128,
 // CHECK-NEXT:         "rule": "query_tiles_x_pairs"
 // CHECK-NEXT:       },
 // CHECK-NEXT:       "params": [

@@ -843,6 +843,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
     return 1;
   ConvertAttnToGPUOptions convert;
   convert.chip = chip.str();
+  convert.queryTile = queryTile;
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

@@ -134,7 +134,8 @@ public:
   KeyTileClass emitTileClass(Value first, Value last, Value keyFirst,
                              Value keyLast, MaskContext &context);
 
-  /// The element mask: `positions` is `vector<N x i64>`, `key` an `index`;
+  /// The element mask: `positions` is `vector<N x i64>` (or i32 where
+  /// positions fit, as on the GPU), `key` an `index`;
   /// returns `vector<N x i1>`.
   Value emitVisible(const MaskContext &context, Value positions, Value key);
 

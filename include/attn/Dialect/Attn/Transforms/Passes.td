@@ -233,11 +233,13 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
     Turns every function made of `attn.attention` ops on its arguments into
     one `gpu.func` kernel per op, named `<func>_attn<N>`, in a
     `gpu.module @kernels` (the module becomes a `gpu.container_module`): the
-    structure of `bench/gpu/prototype/gen_fa.py` (docs/gpu-notes.md):
-    128 threads (4 warps x 16 query rows), 64-row query tiles (grid
-    `ceil(Sq/64) x B*Hq`), 64-key tiles through shared memory with
-    `cp.async`, S = QKᵀ and O += PV with `nvvm.mma.sync` m16n8k16 (bf16 or
-    f16 into f32), online softmax with `ex2.approx`. The key-tile loop
+    structure of FlashAttention-2 (docs/gpu-notes.md): 128 threads
+    (4 warps, each owning two 16-row m-tiles: 128-row query tiles, grid
+    `ceil(Sq/128) x B*Hq`, heaviest tiles first), 64-key tiles through
+    shared memory with `cp.async` (the next visible K tile loads under the
+    softmax and P V, V under Q Kᵀ), S = QKᵀ and O += PV with
+    `nvvm.mma.sync` m16n8k16 (bf16 or f16 into f32), online softmax with
+    `ex2.approx`. The key-tile loop
     comes from lib/Tiling's PatternEmitter: the key hull bounds it, the tile
     class skips invisible tiles and picks the masked body only for partial
     (or ragged) tiles, and the element mask is `emitVisible` on each
@@ -246,13 +248,21 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
     Parameters (bare-pointer convention): q, k, v, o as 1-D memrefs, then
     the query/key/value/out strides 0..2 (i64, elements), Sq, Skv (i32),
     scale (f32). The manifest facts go on the kernel as `attn.gpu_kernel`.
+    Gated ops take the gates tensor (`B x Hq` i1, also when compacted by
+    `attn.active_heads` in the function) as three more parameters (pointer
+    and two strides): blocks of gated-off pairs write zeros and stop. An
+    explicit active list adds (pointer, length, B * Hq) and the grid runs
+    over the list (`query_tiles_x_active`).
     Unsupported ops (dtypes other than bf16/f16, head dims other than 64
-    and 128, patterns other than dense/causal, gates, active lists,
-    runtime-selected blocks) get an error naming the reason.
+    and 128, random blocks and explicit layouts, runtime-selected blocks)
+    get an error naming the reason.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "The CUDA chip the kernels are meant for (recorded in the manifest)">,
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
+           "Query rows per thread block: 64 (one m-tile per warp) or 128 "
+           "(two); 0 picks 128">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
