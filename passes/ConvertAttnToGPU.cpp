@@ -201,7 +201,7 @@ private:
   Value q, k, v, o, sQ, sK, sV;
   Value tid, lane, g, t2, l16, l16c, l8, l8c, wrow;
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
-  Value first, last, tileEnd;
+  Value tileStart, first, last, tileEnd; ///< positions (tileEnd: a key tile)
   SmallVector<SmallVector<SmallVector<Value>>> qa; ///< [mt][kk] fragments.
   std::unique_ptr<PatternEmitter> pattern;
 };
@@ -271,7 +271,11 @@ void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
   for (int64_t i = 0; i < rows / rowsPerPass; ++i) {
     if (i)
       src = add(src, step);
-    Value ok = m.cmp(CmpIPredicate::slt, addC(gr0, i * rowsPerPass), limit);
+    // Rows before 0 exist only in a query tile's head (position-aligned
+    // tiles); key tiles start at 0.
+    Value gr = addC(gr0, i * rowsPerPass);
+    Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
+                      m.cmp(CmpIPredicate::slt, gr, limit));
     Value n = m.select(ok, idx(8), idx(0));
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
         b, loc, tokenType, smem, ValueRange{addC(row0, i * rowsPerPass), col},
@@ -290,13 +294,16 @@ SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
 }
 
 /// The first key tile at or after `from` that some row of this block sees
-/// (or tileEnd): skipped tiles cost a few index operations, never a load.
-/// Block-uniform, so the barriers around it stay uniform.
+/// (or tileEnd): jumps over the gaps between a union's hulls, then steps
+/// over tiles whose class says nothing is visible (strided patterns).
+/// Skipped tiles cost a few index operations, never a load. Block-uniform,
+/// so the barriers around it stay uniform.
 Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
   const int64_t BC = GPUKernelConfig::kKeyTile;
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
-      b, loc, TypeRange{indexType}, ValueRange{from},
+      b, loc, TypeRange{indexType},
+      ValueRange{pattern->emitNextKeyTile(first, last, from, BC, keyLen)},
       [&](OpBuilder &, Location, ValueRange args) {
         Value kt = args[0];
         MaskContext unused;
@@ -308,7 +315,10 @@ Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
         scf::ConditionOp::create(b, loc, more, args);
       },
       [&](OpBuilder &, Location, ValueRange args) {
-        scf::YieldOp::create(b, loc, ValueRange{addC(args[0], 1)});
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{pattern->emitNextKeyTile(first, last, addC(args[0], 1),
+                                                BC, keyLen)});
       });
   return scan.getResult(0);
 }
@@ -441,8 +451,15 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   Value obase = add(mul(batch, strides[9]), mul(head, strides[10]));
   ks2 = strides[5];
   vs2 = strides[8];
-  Value r0 = mulC(bx, BR);
-  Value offset = m.sub(keyLen, queryLen);
+  // Position-aligned query tiles (lib/Tiling): tile t holds positions
+  // [t BR, (t + 1) BR), so block patterns see whole blocks whatever Skv - Sq
+  // is; the grid has ceil(Skv / BR) - floor((Skv - Sq) / BR) of them (the
+  // manifest's "query_tiles": "positions").
+  QueryTiling tiling = QueryTiling::build(m, BR, queryLen, keyLen);
+  QueryTileSpan span =
+      QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen, keyLen);
+  Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
+  tileStart = span.tileStart;
   wrow = mulC(warp, 16);
   const int64_t chunksPerRow = D / 8;
   // 16-byte chunk stores of this block's real rows: `value(row, col)` gives
@@ -454,7 +471,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value row = divC(c, chunksPerRow);
       Value col = mulC(remC(c, chunksPerRow), 8);
       Value gr = add(r0, row);
-      Value ok = m.cmp(CmpIPredicate::slt, gr, queryLen);
+      Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
+                        m.cmp(CmpIPredicate::slt, gr, queryLen));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
         Value dst = add(add(obase, mul(gr, strides[11])), col);
         vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
@@ -478,8 +496,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   }
 
   // The rows of this block in positions, and the key tiles they may see.
-  first = add(r0, offset);
-  last = m.sub(add(m.min(addC(r0, BR), queryLen), offset), idx(1));
+  first = span.first;
+  last = span.last;
   pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(),
                                              head, module);
   auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
@@ -625,7 +643,7 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
           for (int64_t r = 0; r < 2; ++r)
             rowPositions.push_back(arith::IndexCastOp::create(
                 b, loc, b.getI32Type(),
-                add(add(first, wrow), addC(g, 64 * mt + 8 * r))));
+                add(add(tileStart, wrow), addC(g, 64 * mt + 8 * r))));
         // i32 positions: Sq and Skv are i32 parameters.
         Value positions = fromElements(
             VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
@@ -917,6 +935,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                             ? "query_tiles_x_active"
                                             : "query_tiles_x_pairs"));
     grid.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
+    grid.append("query_tiles", b.getStringAttr("positions"));
 
     NamedAttrList info;
     info.append("chip", b.getStringAttr(chip));

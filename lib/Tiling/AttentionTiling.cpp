@@ -230,6 +230,44 @@ std::pair<Value, Value> PatternEmitter::emitKeyHull(Value first, Value last,
   return {lo, m.max(lo, hi)};
 }
 
+Value PatternEmitter::emitNextKeyTile(Value first, Value last, Value from,
+                                      int64_t keyTile, Value keyLen) {
+  Value end = m.ceilDiv(keyLen, keyTile);
+  return m.min(nextKeyTile(pattern, first, last, from, keyTile, keyLen, end),
+               end);
+}
+
+Value PatternEmitter::nextKeyTile(PatternAttrInterface p, Value first,
+                                  Value last, Value from, int64_t keyTile,
+                                  Value keyLen, Value end) {
+  if (auto u = dyn_cast<UnionAttr>(p)) {
+    Value next;
+    for (PatternAttrInterface member : u.getMembers()) {
+      Value memberNext =
+          nextKeyTile(member, first, last, from, keyTile, keyLen, end);
+      next = next ? m.min(next, memberNext) : memberNext;
+    }
+    return next;
+  }
+  if (auto perHead = dyn_cast<PerHeadAttr>(p)) {
+    Value next = end;
+    auto patterns = perHead.getPatterns();
+    for (int64_t h = patterns.size() - 1; h >= 0; --h)
+      next = m.select(m.cmp(CmpIPredicate::eq, head, m.index(h)),
+                      nextKeyTile(cast<PatternAttrInterface>(patterns[h]),
+                                  first, last, from, keyTile, keyLen, end),
+                      next);
+    return next;
+  }
+  // A leaf's hull is one interval: the first tile at or after `from` that
+  // meets it, or `end`.
+  Value lo = m.max(hullLo(p, first, last, keyLen), m.index(0));
+  Value hi = m.min(hullHi(p, first, last, keyLen), keyLen);
+  Value next = m.max(from, m.floorDiv(lo, keyTile));
+  return m.select(m.cmp(CmpIPredicate::slt, m.mul(next, m.index(keyTile)), hi),
+                  next, end);
+}
+
 KeyTileClass PatternEmitter::emitTileClass(Value first, Value last, Value k0,
                                            Value k1, MaskContext &context) {
   return tileClass(pattern, first, last, k0, k1, context);

@@ -182,7 +182,17 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                   std::to_string(batch) + " * " + std::to_string(heads));
   }
 
-  const int64_t tiles = (queryLen + cuda.gridQueryTile - 1) / cuda.gridQueryTile;
+  const int64_t qt = cuda.gridQueryTile;
+  auto floorDiv = [](int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+  };
+  // Position-aligned tiles: those of ceil(Skv/qt) that hold a row (row q
+  // sits at position q + Skv - Sq).
+  const int64_t tiles =
+      queryLen == 0 ? 0
+      : cuda.gridPositionTiles
+          ? (keyLen + qt - 1) / qt - floorDiv(keyLen - queryLen, qt)
+          : (queryLen + qt - 1) / qt;
   const int64_t rows = activeRule ? activeCount : pairs;
   if (tiles > kMaxGridX || rows > kMaxGridY)
     return fail("a grid of " + std::to_string(tiles) + " x " +

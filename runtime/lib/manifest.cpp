@@ -463,6 +463,17 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
     if (grid->find("query_tile") || pairsRule || activeRule)
       r.integer(*grid, "query_tile", where + ".grid", cuda.gridQueryTile, 1,
                 1 << 20);
+    if (!r.failed() && grid->find("query_tiles")) {
+      std::string alignment;
+      r.name(*grid, "query_tiles", where + ".grid", alignment);
+      if (!r.failed() && alignment != "rows" && alignment != "positions")
+        r.fail(where + ".grid.query_tiles",
+               show(alignment) +
+                   " is not a tile alignment; expected \"rows\" (ceil(Sq / "
+                   "query_tile) tiles) or \"positions\" (tiles aligned in key "
+                   "positions)");
+      cuda.gridPositionTiles = alignment == "positions";
+    }
     // An active-list kernel has one block row per listed pair, every other
     // kernel one per (batch, head) pair: the other combinations would
     // launch blocks the kernel cannot map to its pairs.

@@ -88,6 +88,10 @@ struct CudaParam {
 ///   query_tiles_x_pairs   (ceil(Sq / query_tile), B * Hq, 1)
 ///   query_tiles_x_active  (ceil(Sq / query_tile), active list length, 1)
 /// Other names parse (rules are added by name) and are refused at a call.
+/// With `"query_tiles": "positions"` in the grid the tiles are aligned in
+/// key positions (row q sits at q + Skv - Sq), as attn's block patterns
+/// need: ceil(Skv / query_tile) - floor((Skv - Sq) / query_tile) of them
+/// (none when Sq = 0) in place of ceil(Sq / query_tile).
 inline constexpr const char *kGridQueryTilesXPairs = "query_tiles_x_pairs";
 inline constexpr const char *kGridQueryTilesXActive = "query_tiles_x_active";
 
@@ -99,6 +103,7 @@ struct CudaKernelSpec {
   int64_t dynamicSharedMemory = 0;
   std::string gridRule;
   int64_t gridQueryTile = 0;
+  bool gridPositionTiles = false; ///< grid "query_tiles": "positions"
   size_t numParams = 0;
   std::vector<CudaParam> params;
   double scale = 0; ///< the kernel's softmax scale (the `scale` field)

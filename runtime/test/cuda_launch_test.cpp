@@ -398,4 +398,61 @@ TEST(CudaLaunchPlan, RefusesUnknownGridRules) {
               "knows query_tiles_x_pairs and query_tiles_x_active");
 }
 
+
+//===----------------------------------------------------------------------===//
+// Position-aligned query tiles
+//===----------------------------------------------------------------------===//
+
+/// cudaManifest with the grid's tiles aligned in key positions.
+std::string positionTilesManifest(const std::string &gates) {
+  std::string text = cudaManifest(gates);
+  const std::string tile = R"("query_tile": 128)";
+  size_t at = text.find(tile);
+  EXPECT_NE(at, std::string::npos);
+  text.insert(at + tile.size(), R"(, "query_tiles": "positions")");
+  return text;
+}
+
+TEST(CudaLaunchPlan, PositionTilesCountTheTilesHoldingARow) {
+  Manifest m = parsed(positionTilesManifest("none"));
+  ASSERT_TRUE(m.kernels[0].cuda.gridPositionTiles);
+  struct Case {
+    int64_t sq, skv;
+    unsigned tiles;
+  } cases[] = {
+      {300, 500, 3},   // positions 200..499: tiles 1..3
+      {256, 256, 2},   // aligned: as many as row tiles
+      {1000, 1037, 9}, // positions 37..1036: tiles 0..8, one more than rows
+      {1, 4096, 1},    // decode: the last tile only
+      {500, 300, 5},   // positions -200..299: tiles -2..2
+  };
+  for (const Case &c : cases) {
+    Call call(1, c.sq, c.skv);
+    CudaLaunchPlan p;
+    ASSERT_TRUE(call.plan(m, p).ok());
+    EXPECT_EQ(p.grid.x, c.tiles) << "Sq " << c.sq << ", Skv " << c.skv;
+    EXPECT_EQ(p.grid.y, 8u);
+  }
+}
+
+TEST(CudaLaunchPlan, PositionTilesLaunchNothingWithoutRows) {
+  Manifest m = parsed(positionTilesManifest("none"));
+  Call call(1, 0, 300);
+  CudaLaunchPlan p;
+  Status s = call.plan(m, p);
+  if (s.ok())
+    EXPECT_FALSE(p.launches());
+}
+
+TEST(CudaManifest, RefusesUnknownTileAlignments) {
+  std::string text = cudaManifest("none");
+  const std::string tile = R"("query_tile": 128)";
+  text.insert(text.find(tile) + tile.size(), R"(, "query_tiles": "diagonal")");
+  Manifest m;
+  Status s = parseManifest(text, m);
+  expectError(s, ATTN_ERROR_CORRUPT_ARTIFACT,
+              "grid.query_tiles: \"diagonal\" is not a tile alignment; expected "
+              "\"rows\"");
+}
+
 } // namespace

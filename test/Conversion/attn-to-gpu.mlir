@@ -28,7 +28,7 @@
 // CHECK:       gpu.func @causal_attn0(%arg0: memref<4294967296xbf16>, %arg1: memref<4294967296xbf16>, %arg2: memref<4294967296xbf16>, %arg3: memref<4294967296xbf16>, %arg4: i64, %arg5: i64, %arg6: i64, %arg7: i64, %arg8: i64, %arg9: i64, %arg10: i64, %arg11: i64, %arg12: i64, %arg13: i64, %arg14: i64, %arg15: i64, %arg16: i32, %arg17: i32, %arg18: f32)
 // CHECK-SAME:    workgroup(%{{.*}} : memref<128x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME:    attn.gpu_kernel = {batch = -1 : i64, block = array<i64: 128, 1, 1>, chip = "sm_90", dtype = "bf16", dynamic_shared_memory = 0 : i64,
-// CHECK-SAME:    gated = false, gates = "none", grid = {query_tile = 128 : i64, rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
+// CHECK-SAME:    gated = false, gates = "none", grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
 // CHECK-SAME:    key_tile = 64 : i64, operand_args = array<i64: 0, 1, 2>,
 // CHECK-SAME:    params = [{name = "q", type = "ptr", value = "query"}, {name = "k", type = "ptr", value = "key"}, {name = "v", type = "ptr", value = "value"}, {name = "o", type = "ptr", value = "out"}, {name = "query_stride0", type = "i64", value = "query.stride[0]"},
 // CHECK-SAME:    {name = "out_stride2", type = "i64", value = "out.stride[2]"}, {name = "sq", type = "i32", value = "Sq"}, {name = "skv", type = "i32", value = "Skv"}, {name = "scale", type = "f32", value = "scale"}]
@@ -136,7 +136,7 @@ func.func @longformer(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: 
 // then-branch.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @gated_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi8>, %arg20: i64, %arg21: i64)
-// CHECK-SAME:    gated = true, gates = "gates", grid = {query_tile = 128 : i64, rule = "query_tiles_x_pairs"}
+// CHECK-SAME:    gated = true, gates = "gates", grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}
 // CHECK-SAME:    operand_args = array<i64: 0, 1, 2, 3>
 // CHECK-SAME:    {name = "scale", type = "f32", value = "scale"}, {name = "gates", type = "ptr", value = "gates"}, {name = "gates_stride0", type = "i64", value = "gates.stride[0]"}, {name = "gates_stride1", type = "i64", value = "gates.stride[1]"}]
 // CHECK:         %[[BYTE:.*]] = memref.load %arg19[%{{.*}}] : memref<4294967296xi8>
@@ -174,7 +174,7 @@ func.func @compacted(%q: tensor<2x8x128x64xbf16>, %g: tensor<2x8xi1>) -> tensor<
 // zero-fills the output first); entries outside [0, pairs) are skipped.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @listed_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi32>, %arg20: i32, %arg21: i32)
-// CHECK-SAME:    gated = true, gates = "active", grid = {query_tile = 128 : i64, rule = "query_tiles_x_active"}
+// CHECK-SAME:    gated = true, gates = "active", grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_active"}
 // CHECK-SAME:    {name = "active", type = "ptr", value = "active"}, {name = "num_active", type = "i32", value = "active_count"}, {name = "pairs", type = "i32", value = "pairs"}]
 // CHECK:         %[[Y:.*]] = gpu.block_id  y
 // CHECK:         memref.load %arg19[%[[Y]]] : memref<4294967296xi32>

@@ -81,7 +81,8 @@
 // CHECK-NEXT:       "dynamic_shared_memory": 0,
 // CHECK-NEXT:       "grid": {
 // CHECK-NEXT:         "query_tile": 128,
-// CHECK-NEXT:         "rule": "query_tiles_x_pairs"
+// CHECK-NEXT:         "rule": "query_tiles_x_pairs",
+// CHECK-NEXT:         "query_tiles": "positions"
 // CHECK-NEXT:       },
 // CHECK-NEXT:       "params": [
 // The 19 parameters: q, k, v, o, 12 strides, Sq, Skv, scale.

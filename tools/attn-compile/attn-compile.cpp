@@ -621,7 +621,7 @@ static void writeOrdered(json::OStream &os, const json::Value &value) {
       "key_heads", "batch", "query_len", "key_len", "operand_args",
       "result_index", "arguments", "cuda", "entry", "binaries",
       "ptx", "file", "block", "dynamic_shared_memory", "grid", "rule",
-      "params", "type", "value"};
+      "query_tiles", "params", "type", "value"};
   auto rank = [](StringRef key) {
     return llvm::find(order, key) - std::begin(order);
   };
@@ -806,6 +806,10 @@ static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
   auto gridTile = grid ? grid.getAs<IntegerAttr>("query_tile") : IntegerAttr();
   if (!rule || !gridTile)
     return missing("grid");
+  json::Object gridEntry{{"rule", rule.str()},
+                         {"query_tile", gridTile.getInt()}};
+  if (auto alignment = grid.getAs<StringAttr>("query_tiles"))
+    gridEntry["query_tiles"] = alignment.str();
   auto paramList = info.getAs<ArrayAttr>("params");
   if (!paramList)
     return missing("params");
@@ -827,8 +831,7 @@ static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
       {"ptx", json::Object{{"file", ptx}, {"target", kFallbackPTXChip}}},
       {"block", json::Array(block.asArrayRef())},
       {"dynamic_shared_memory", shared.getInt()},
-      {"grid", json::Object{{"rule", rule.str()},
-                            {"query_tile", gridTile.getInt()}}},
+      {"grid", std::move(gridEntry)},
       {"params", std::move(params)}};
   return entry;
 }

@@ -129,6 +129,14 @@ public:
   /// the exact set), clipped to `[0, keyLen)`. `index` values.
   std::pair<Value, Value> emitKeyHull(Value first, Value last, Value keyLen);
 
+  /// The first key tile (of `keyTile` keys) at or after tile `from` that
+  /// meets the hull of some leaf of the pattern for rows `[first, last]`,
+  /// or ceil(keyLen / keyTile). Where a union's hull has holes (global
+  /// tokens plus a window far away), a tile loop jumps over them with this
+  /// instead of classifying every tile in between.
+  Value emitNextKeyTile(Value first, Value last, Value from, int64_t keyTile,
+                        Value keyLen);
+
   /// The class of key tile `[keyFirst, keyLast]` for rows `[first, last]`;
   /// fills `context` with what the element mask of this tile needs.
   KeyTileClass emitTileClass(Value first, Value last, Value keyFirst,
@@ -151,6 +159,8 @@ public:
 private:
   Value hullLo(PatternAttrInterface p, Value first, Value last, Value keyLen);
   Value hullHi(PatternAttrInterface p, Value first, Value last, Value keyLen);
+  Value nextKeyTile(PatternAttrInterface p, Value first, Value last,
+                    Value from, int64_t keyTile, Value keyLen, Value end);
   KeyTileClass tileClass(PatternAttrInterface p, Value first, Value last,
                          Value k0, Value k1, MaskContext &context);
   Value visible(PatternAttrInterface p, const MaskContext &context,
