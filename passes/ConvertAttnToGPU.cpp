@@ -82,12 +82,26 @@ struct GPUKernelConfig {
     return (queryTile() + 2 * kKeyTile) * (headDim + kPad) * 2;
   }
 
-  /// The default for head dim `d`, or the one `queryTile` asks for (0:
-  /// default). Returns false when `queryTile` is not 64 or 128.
-  static bool choose(int64_t d, int64_t queryTile, GPUKernelConfig &cfg) {
+  /// The default for head dim `d` and `pattern`, or the one `queryTile`
+  /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
+  static bool choose(int64_t d, PatternAttrInterface pattern,
+                     int64_t queryTile, GPUKernelConfig &cfg) {
     cfg.headDim = d;
+    // 128 rows unless a block-granular leaf has blocks a 128-row tile would
+    // straddle (every query tile must lie in one block).
     if (queryTile == 0)
-      queryTile = 128;
+      queryTile =
+          anyPatternLeaf(pattern,
+                         [](PatternAttrInterface leaf) {
+                           int64_t block = 0;
+                           if (auto r = dyn_cast<RandomBlocksAttr>(leaf))
+                             block = r.getBlock();
+                           else if (auto l = dyn_cast<BlockLayoutAttr>(leaf))
+                             block = l.getBlock();
+                           return block % 128 != 0;
+                         })
+              ? 64
+              : 128;
     if (queryTile != 64 && queryTile != 128)
       return false;
     cfg.mTiles = queryTile / (16 * kWarps);
@@ -498,8 +512,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // The rows of this block in positions, and the key tiles they may see.
   first = span.first;
   last = span.last;
+  // Explicit layouts' tables are globals of the gpu.module: device code
+  // reads them from the cubin's global memory.
   pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(),
-                                             head, module);
+                                             head, gpuModule.getOperation());
   auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
   tileEnd = m.ceilDiv(hi, BC);
   auto toI64 = [&](Value x) -> Value {
@@ -809,15 +825,9 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
            << "attn-convert-to-gpu needs static head counts with Hkv dividing "
               "Hq";
   PatternAttrInterface pattern = attention.getEffectivePattern();
-  // Analytic patterns are index arithmetic (lib/Tiling) and work on the
-  // kernel's row-aligned tiles as they are. Random blocks and explicit
-  // layouts need position-aligned tiles and their tables inside the
-  // gpu.module: not yet.
-  if (hasIrregularLeaf(pattern))
-    return attention.emitError()
-           << "attn-convert-to-gpu does not lower random blocks or explicit "
-              "block layouts yet, found "
-           << pattern;
+  // Every pattern is index arithmetic on position-aligned tiles (lib/Tiling);
+  // block-granular leaves (random blocks, explicit layouts) need each tile
+  // inside one block, which checkSupported names when it does not hold.
   return PatternEmitter::checkSupported(
       pattern, queryTile, GPUKernelConfig::kKeyTile,
       [&] { return attention.emitError(); });
@@ -835,7 +845,9 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   SmallVector<GPUKernelConfig> configs;
   for (AttentionOp attention : ops) {
     GPUKernelConfig config;
-    if (!GPUKernelConfig::choose(attention.getHeadDim(), queryTile, config))
+    if (!GPUKernelConfig::choose(attention.getHeadDim(),
+                                 attention.getEffectivePattern(), queryTile,
+                                 config))
       return attention.emitError()
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "

@@ -118,8 +118,8 @@ QueryTileSpan QueryTileSpan::build(IndexMath &m, Value positionTile,
 //===----------------------------------------------------------------------===//
 
 PatternEmitter::PatternEmitter(IndexMath &math, PatternAttrInterface pattern,
-                               Value head, ModuleOp module)
-    : m(math), pattern(pattern), head(head), module(module) {}
+                               Value head, Operation *symbolTable)
+    : m(math), pattern(pattern), head(head), symbolTable(symbolTable) {}
 
 LogicalResult PatternEmitter::checkSupported(
     PatternAttrInterface pattern, int64_t queryTile, int64_t keyTile,
@@ -631,9 +631,9 @@ Value PatternEmitter::emitLayoutLookup(BlockLayoutAttr attr, Value queryBlock,
     llvm::raw_string_ostream os(name);
     os << "__attn_block_layout_" << llvm::hash_value(attr.getAsOpaquePointer());
   }
-  if (!SymbolTable::lookupSymbolIn(module, name)) {
+  if (!SymbolTable::lookupSymbolIn(symbolTable, name)) {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
+    b.setInsertionPointToStart(&symbolTable->getRegion(0).front());
     auto tensorType = RankedTensorType::get(tableType.getShape(), b.getI8Type());
     memref::GlobalOp::create(
         b, loc, name, b.getStringAttr("private"), tableType,

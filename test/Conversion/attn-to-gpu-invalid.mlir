@@ -23,8 +23,8 @@ func.func @head_dim(%q: tensor<1x2x64x96xbf16>) -> tensor<1x2x64x96xbf16> {
 // -----
 
 func.func @random(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
-  // expected-error @+1 {{attn-convert-to-gpu does not lower random blocks or explicit block layouts yet, found #attn.union<[#attn.local<window = 128>, #attn.random_blocks<density = 0.25, seed = 1>]>}}
-  %o = attn.attention %q, %q, %q {pattern = #attn.union<[#attn.local<window = 128>, #attn.random_blocks<density = 0.25, seed = 1>]>} : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
+  // expected-error @+1 {{#attn.random_blocks<density = 0.25, seed = 1, block = 32> has block 32, which must be a multiple of the query tile (64) and the key tile (64) so that every tile lies in one block}}
+  %o = attn.attention %q, %q, %q {pattern = #attn.union<[#attn.local<window = 128>, #attn.random_blocks<density = 0.25, seed = 1, block = 32>]>} : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
   return %o : tensor<1x2x64x64xbf16>
 }
 

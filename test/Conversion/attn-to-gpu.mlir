@@ -185,3 +185,38 @@ func.func @listed(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tens
   %o = attn.attention %q, %k, %v active(%a : tensor<?xi32>) {pattern = #attn.causal} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
   return %o : tensor<?x8x?x64xbf16>
 }
+
+// -----
+
+// Block-granular patterns on position-aligned tiles: an explicit layout's
+// table is a constant global of the gpu.module (device code reads it), and
+// 64-position blocks make the default query tile 64 rows so that every tile
+// lies in one block.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.module @kernels
+// CHECK-NEXT:    memref.global "private" constant @__attn_block_layout_{{[0-9]+}} : memref<4xi8> = dense<[1, 0, 1, 1]>
+// CHECK:       gpu.func @layout_attn0(
+// CHECK-SAME:    memref<64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK-SAME:    grid = {query_tile = 64 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}
+// CHECK:         memref.get_global @__attn_block_layout_{{[0-9]+}} : memref<4xi8>
+func.func @layout(%q: tensor<?x2x?x64xbf16>) -> tensor<?x2x?x64xbf16> {
+  %o = attn.attention %q, %q, %q {pattern = #attn.block_layout<block = 64, shape = [2, 2], layout = [1, 0, 1, 1]>}
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
+  return %o : tensor<?x2x?x64xbf16>
+}
+
+// -----
+
+// Random blocks: the tile class walks the seeded stream of the query tile's
+// block (f64 log included), in the scan for the next visible key tile and
+// for the tile's mask flag.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @random_attn0(
+// CHECK-SAME:    grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}
+// CHECK:         scf.while
+// CHECK:           math.log %{{.*}} : f64
+func.func @random(%q: tensor<?x4x?x128xbf16>) -> tensor<?x4x?x128xbf16> {
+  %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.25, seed = 1>}
+      : tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x4x?x128xbf16>
+  return %o : tensor<?x4x?x128xbf16>
+}

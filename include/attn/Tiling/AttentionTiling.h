@@ -117,7 +117,7 @@ struct MaskContext {
 class PatternEmitter {
 public:
   PatternEmitter(IndexMath &math, PatternAttrInterface pattern, Value head,
-                 ModuleOp module);
+                 Operation *symbolTable);
 
   /// Checks that the CPU/GPU lowering supports `pattern` at these tiles, with
   /// a diagnostic naming the leaf and the requirement otherwise.
@@ -178,7 +178,9 @@ private:
   IndexMath &m;
   PatternAttrInterface pattern;
   Value head;
-  ModuleOp module;
+  /// Where explicit layouts' constant tables go: the builtin module for
+  /// CPU code, the gpu.module for GPU kernels (device code reads them).
+  Operation *symbolTable;
 };
 
 /// 2^x for `vector<N x f32>` x <= 0 (the softmax's scores minus the running
