@@ -15,6 +15,11 @@
 // RUN: FileCheck %s --check-prefix=SM90A < %t.90a/manifest.json
 // RUN: attn-compile %s --target=sm_90 --emit=obj -o %t.cubin
 // RUN: od -A n -t x1 -N 4 %t.cubin | FileCheck %s --check-prefix=ELF
+// ptxas takes the kernel for every named chip.
+// RUN: attn-compile %s --target=sm_86 --emit=obj -o %t.86.cubin
+// RUN: od -A n -t x1 -N 4 %t.86.cubin | FileCheck %s --check-prefix=ELF
+// RUN: attn-compile %s --target=sm_89 --emit=obj -o %t.89.cubin
+// RUN: od -A n -t x1 -N 4 %t.89.cubin | FileCheck %s --check-prefix=ELF
 
 // PTX: .target sm_90
 // PTX: .entry causal_attn0(
