@@ -14,12 +14,25 @@
 #      heads the reference expects to be zero;
 #   4. the Python binding's tests with PyTorch: CPU tensors and CUDA tensors
 #      against torch.nn.functional.scaled_dot_product_attention;
-#   5. compute-sanitizer memcheck and racecheck on small GPU calls (ungated
-#      and both gated kinds);
-#   6. attn's own generated kernels (bench/gpu/cases, compiled by
+#   5. compute-sanitizer memcheck and racecheck on small GPU calls of the
+#      fixture (ungated and both gated kinds);
+#   6. compute-sanitizer on attn's own generated kernels (attn-compile
+#      --target=sm_90 artifacts from prepare-device.sh: build/device/
+#      gpu-kernels and gpu-extra) through attn-run --check-reference at small
+#      ragged shapes: memcheck and racecheck on causal D=64 (Q fragments in
+#      registers), 64 global + local ±256 at D=128 (Q from shared memory,
+#      skipped key tiles), the gated dense kernel (gates read on the device),
+#      an active-list kernel, a --query-tile=64 kernel, and (without a
+#      reference, which attn-run lacks for them) an explicit block layout
+#      and random blocks; memcheck also at Sq > Skv (rows that see no key)
+#      and decode; synccheck on the gated and union kernels (barriers
+#      behind block-uniform branches);
+#   7. attn's own generated kernels (bench/gpu/cases, compiled by
 #      prepare-device.sh into build/device/gpu-kernels) against a float32
 #      PyTorch reference at small and ragged shapes: bench/gpu/bench.py
 #      --no-bench (scripts/device-gpu-bench.sh runs it with the benchmark).
+#
+# About 1-2 minutes in all (the sanitizer steps take seconds each).
 #
 # Artifacts are built on the development machine by scripts/prepare-device.sh
 # into build/device/ (carry that path). Writes $OUT/device_tests.json and
@@ -99,6 +112,46 @@ for tool in memcheck racecheck; do
       --device cuda --check-reference --warmup 0 --reps 1
   done
 done
+
+# compute-sanitizer on the kernels attn-compile generates (the fixture
+# above is hand-written CUDA). Small ragged shapes: partial query and key
+# tiles, Sq != Skv, a few blocks per head, so each run takes seconds.
+kernels=$art/gpu-kernels
+extra=$art/gpu-extra
+sanitize_generated() { # TOOL DIR FUNCTION SHAPE WHAT [attn-run args...]
+  # With nocheck=1: no --check-reference (attn-run has no reference for
+  # block patterns), only the sanitizer's verdict.
+  local tool=$1 dir=$2 fn=$3 shape=$4 what=$5 check=(--check-reference)
+  shift 5
+  [[ ${nocheck:-0} == 1 ]] && check=()
+  step "compute-sanitizer $tool, generated kernel $fn ($what) $shape${*:+ $*}" \
+    "$sanitizer" --tool "$tool" --error-exitcode 9 \
+    "$run" "$dir" --function "$fn" --shape "$shape" --device cuda \
+    "${check[@]}" --warmup 0 --reps 1 "$@"
+}
+for tool in memcheck racecheck; do
+  sanitize_generated "$tool" "$kernels/causal_h32d64" causal_h32d64 B=1,Sq=200,Skv=300 "causal, D=64"
+  sanitize_generated "$tool" "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
+    "64 global + local 256, D=128"
+  sanitize_generated "$tool" "$kernels/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
+    "gates read by the kernel, D=128" --gates 0,3,9-12
+  sanitize_generated "$tool" "$extra/listed_h16d128" listed_h16d128 B=2,Sq=200,Skv=300 \
+    "active list, causal, D=128" --gates 1,3-4,15
+  sanitize_generated "$tool" "$extra/causal_h16d128_q64" causal_h16d128 B=1,Sq=200,Skv=300 \
+    "--query-tile=64, causal, D=128"
+  nocheck=1 sanitize_generated "$tool" "$extra/blocks_h16d128" layout_h16d128 B=1,Sq=200,Skv=300 \
+    "8x8 block layout of 64-blocks, D=128, no reference"
+  nocheck=1 sanitize_generated "$tool" "$extra/blocks_h16d128" random_blocks_h16d128 B=1,Sq=200,Skv=300 \
+    "random 64-blocks, D=128, no reference"
+done
+sanitize_generated memcheck "$kernels/causal_h32d64" causal_h32d64 B=2,Sq=300,Skv=77 \
+  "causal, D=64, Sq > Skv"
+sanitize_generated memcheck "$kernels/causal_h16d128" causal_h16d128 B=1,Sq=1,Skv=1037 \
+  "causal, D=128, decode"
+sanitize_generated synccheck "$kernels/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
+  "gates read by the kernel, D=128" --gates 0,3,9-12
+sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
+  "64 global + local 256, D=128"
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).

@@ -7,8 +7,10 @@
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
-# failed row of the bench, not an error here). Carry build/device to the
-# device.
+# failed row of the bench, not an error here), plus kernels only the
+# compute-sanitizer steps of device-tests.sh run (build/device/gpu-extra: a
+# 64-row query tile, --query-tile=64, an explicit active list, an explicit
+# block layout and random blocks). Carry build/device to the device.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
@@ -18,4 +20,41 @@ mkdir -p "$build/device"
 "$build/bin/attn-compile" "$root/examples/cpu_attention.mlir" --target=x86-64-v4 -o "$build/device/cpu"
 "$root/runtime/test/gpu_fixture/make-artifact.sh" "$build/device/gpu"
 "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels" "$build/bin/attn-compile" sm_90
+# Paths of the generated kernels the bench cases do not reach: the one-m-tile
+# kernel (--query-tile=64; Q fragments in registers at D = 128), the grid
+# over an active list (the runtime zero-fills the output first) and block
+# patterns. A failure here is a failed device-tests step, not an error of
+# this script.
+extra=$build/device/gpu-extra
+mkdir -p "$extra"
+"$build/bin/attn-compile" "$root/bench/gpu/cases/causal_h16d128.mlir" --target=sm_90 \
+  --query-tile=64 -o "$extra/causal_h16d128_q64" ||
+  echo "prepare-device.sh: causal_h16d128 --query-tile=64 did not compile" >&2
+cat >"$extra/listed_h16d128.mlir" <<'MLIR'
+// An active list of (b * Hq + h) pairs as the grid (scripts/device-tests.sh).
+func.func @listed_h16d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>, %a: tensor<?xi32>) -> tensor<?x16x?x128xbf16> {
+  %o = attn.attention %q, %k, %v active(%a : tensor<?xi32>) {pattern = #attn.causal}
+      : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+MLIR
+"$build/bin/attn-compile" "$extra/listed_h16d128.mlir" --target=sm_90 -o "$extra/listed_h16d128" ||
+  echo "prepare-device.sh: listed_h16d128 did not compile" >&2
+# Block patterns (64-blocks, so 64-row query tiles): an explicit layout,
+# whose table is a global of the gpu.module, and random blocks. attn-run has
+# no reference for them: the sanitizer steps run them unchecked.
+cat >"$extra/blocks_h16d128.mlir" <<'MLIR'
+func.func @layout_h16d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.block_layout<block = 64, shape = [8, 8], layout = [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1]>}
+      : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+func.func @random_blocks_h16d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.random_blocks<density = 0.25, seed = 3, block = 64, diagonal = true>}
+      : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+MLIR
+"$build/bin/attn-compile" "$extra/blocks_h16d128.mlir" --target=sm_90 -o "$extra/blocks_h16d128" ||
+  echo "prepare-device.sh: blocks_h16d128 did not compile" >&2
 du -sh "$build/device"
