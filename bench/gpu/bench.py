@@ -25,9 +25,11 @@ case, through bench/gpu/compile-cases.sh.)
    (1,16,16384,128): attn, and on the same tensors in the same run SDPA
    flash and cuDNN (dense, causal, GQA with K/V repeated to the query
    heads), FlexAttention (torch.compile'd, BLOCK_SIZE = 128, peers.py's
-   masks, one block mask per shape and pattern), SDPA flash on sliced heads
-   (gating). Times: triton.testing.do_bench(warmup=25, rep=100), the mean,
-   as /work/shared/bench/peers.py. TFLOP/s over visited work,
+   masks, one block mask per shape and pattern; random blocks: attn's own
+   layout as a bool [H, S/128, S/128] tensor, patterns.layout_mask_mod, so
+   Flex visits exactly attn's blocks, checked against the block mask), SDPA
+   flash on sliced heads (gating). Times: triton.testing.do_bench(warmup=25,
+   rep=100), the mean, as /work/shared/bench/peers.py. TFLOP/s over visited work,
    4·B·H·S²·D·density, density = fraction of 128x128 blocks visited (Flex's
    block mask; attn uses the same; SDPA causal 0.5 and gating's active
    fraction as peers.py); ratio = attn time / peer time (< 1: attn faster).
@@ -343,8 +345,9 @@ class Suite:
                 qs = ks = vs = None
 
             attn_dense_ms = None
-            # Block masks depend on S only (B = H = None): kept across the
-            # shapes of one S, (S, peer mask name) -> (BlockMask, seconds).
+            # Block masks depend on S only (B = H = None), layout masks on S,
+            # H and the spec too: kept across the shapes of one S,
+            # (S, peer mask name[, H, pattern name]) -> (BlockMask, seconds).
             block_masks = {key: val for key, val in block_masks.items() if key[0] == S}
             for case in fam:
                 if case["gated"]:
@@ -386,13 +389,20 @@ class Suite:
                                                     % self.args.budget_s)
                     else:
                         try:
-                            if (S, mask_name) not in block_masks:
+                            layout_peer = mask_name == patterns.LAYOUT_PEER
+                            bm_key = ((S, mask_name, H, case["pattern_name"]) if layout_peer
+                                      else (S, mask_name))
+                            if bm_key not in block_masks:
                                 t = time.time()
-                                block_masks[(S, mask_name)] = (create_block_mask(
-                                    patterns.PEER_MASKS[mask_name], B=None, H=None, Q_LEN=S,
-                                    KV_LEN=S, device=dev, BLOCK_SIZE=BLOCK, _compile=True),
+                                block_masks[bm_key] = (create_block_mask(
+                                    patterns.peer_mask_mod(mask_name, case["spec"], H, S, like=q),
+                                    B=None, H=H if layout_peer else None, Q_LEN=S, KV_LEN=S,
+                                    device=dev, BLOCK_SIZE=BLOCK, _compile=True),
                                     time.time() - t)
-                            bm, mask_s = block_masks[(S, mask_name)]
+                            bm, mask_s = block_masks[bm_key]
+                            if layout_peer:
+                                row["flex_layout_equal"] = self.same_layout(torch, bm, case,
+                                                                            H, S)
                             kwargs = dict(block_mask=bm)
                             if gqa:
                                 kwargs["enable_gqa"] = True
@@ -412,7 +422,9 @@ class Suite:
                             row["peers"]["flex"] = dict(skipped=repr(e)[:300])
                             traceback.print_exc()
                 if density is None:
-                    density = patterns.block_density(case["spec"], S, BLOCK, like=q)
+                    density = patterns.block_density(
+                        case["spec"], S, BLOCK, like=q,
+                        heads=H if patterns.depends_on_head(case["spec"]) else None)
                     source = "computed (patterns.block_density)"
                 row["density"] = density
                 row["density_source"] = source
@@ -467,6 +479,27 @@ class Suite:
             torch.cuda.empty_cache()
             if self.progress:
                 self.progress()
+
+    def same_layout(self, torch, bm, case, H, S):
+        """Whether Flex's block mask visits exactly attn's blocks of a
+        layout case (its 128-blocks equal to the spec's blocks); a
+        difference is a failed check (the comparison would be unfair)."""
+        try:
+            nb = (S + BLOCK - 1) // BLOCK
+            want = torch.as_tensor(patterns.block_layout(case["spec"], H, nb, nb).copy(),
+                                   device=bm.kv_num_blocks.device)
+            got = bm.to_dense()[0, :, :nb, :nb] != 0
+            equal = bool(torch.equal(got, want))
+        except Exception as e:  # noqa: BLE001 - a note, not a failure
+            self.notes.append("%s at S=%d: Flex block mask not compared with attn's layout (%r)"
+                              % (case["name"], S, e))
+            return None
+        if not equal:
+            self.checks.append(dict(case=case["name"], kind="flex-layout", B=None, Hq=H, Sq=S,
+                                    Skv=S, D=case["head_dim"], result="fail",
+                                    error="Flex's block mask differs from attn's layout in %d of "
+                                          "%d blocks" % (int((got != want).sum()), want.numel())))
+        return equal
 
     def call_fixed(self, case, q, k, v, o, gates):
         self.arts[case["name"]].call(case["function"], [q, k, v, gates], [o])
@@ -592,6 +625,13 @@ def write_reports(suite, report, out):
                  "mask; attn counted with the same density; SDPA causal 0.5 as peers.py). Bold: "
                  "attn time / peer time (< 1: attn faster). Same tensors, same run.\n"
                  % report.get("timer", "?"))
+        if any(c.get("peer_mask") == patterns.LAYOUT_PEER for c in suite.cases):
+            L.append("Random blocks (†): the layout is attn's own `#attn.random_blocks` stream "
+                     "(seed 1, per query head, diagonal kept), and FlexAttention gets that same "
+                     "layout as its mask (a bool [H, S/128, S/128] tensor), so both visit the "
+                     "same blocks (`flex_layout_equal` in the JSON: Flex's block mask compared "
+                     "with the layout). ANCHORS.md's random rows drew torch.rand layouts "
+                     "instead: same densities, other blocks.\n")
         L.append("| pattern | shape B,H,S,D | density | attn | SDPA flash | SDPA cuDNN | "
                  "FlexAttention | max abs diff attn vs peer |")
         L.append("|---|---|---:|---|---|---|---|---:|")
@@ -604,6 +644,10 @@ def write_reports(suite, report, out):
             attn = ("%.3f ms, %.0f TF/s" % (r["attn_ms"], r["attn_tflops"]) if "attn_ms" in r
                     else "FAIL: " + r.get("attn_error", "?").replace("|", "/")[:100])
             label = r["anchor"]
+            if r.get("flex_layout_equal") is not None or r["pattern"].startswith(
+                    "#attn.random_blocks"):
+                label += " †" + ("" if r.get("flex_layout_equal") is not False
+                                 else " (**Flex's block mask differs**)")
             diff = r.get("max_abs_diff_vs_flex", r.get("max_abs_diff_vs_sdpa_flash"))
             L.append("| %s | %s | %.3f | %s | %s | %s | %s | %s |" % (
                 label, ",".join(map(str, r["shape"])), r["density"], attn,

@@ -29,13 +29,23 @@ docs/design.md; the peers' masks on indices):
                    torch's % is Python's floor modulo, so they agree)
   gated            dense with gates(%g : tensor<?xHxi1>)         half / a quarter of the heads
   gqa_dense        dense, Hq / Hkv = 8 (16/2 at D = 128, 32/4 at D = 64)
+  random_blocks_0.25  #attn.random_blocks<density = 0.25, seed = 1,   lay[h, qi // 128, ki // 128]
+                      block = 128, diagonal = true>
+  random_blocks_0.10  the same with density = 0.1
 
-Random blocks (ANCHORS' two random rows) are not lowered to the GPU yet and
-have no case; bench.py keeps their table rows as "not lowered yet".
+Random blocks are ANCHORS' two random rows ("density ~0.27", "~0.12": there
+Flex drew torch.rand layouts with the diagonal). Here the layout is attn's
+own (per query head, from its splitmix stream: patterns.random_block_layout,
+a port of PatternQueries.cpp), and Flex gets that very layout as a bool
+[H, S/128, S/128] tensor (peer mask "attn_layout", patterns.layout_mask_mod):
+both compute the same attention. Their file, function and artifact names
+spell the density's '.' as 'p' (random_blocks_0p25_h16d128): a '.' is a
+valid MLIR symbol but not a PTX identifier.
 
 cases.json lists every case with what bench.py needs: the function, heads,
 head dim, the pattern in attn's text and as a spec bench/gpu/patterns.py
-evaluates, the ANCHORS row and the peer mask name of peers.py.
+evaluates, the ANCHORS row and the peer mask: a name of peers.py
+(patterns.PEER_MASKS) or "attn_layout" (the case's own block layout).
 """
 
 import argparse
@@ -69,7 +79,21 @@ PATTERNS = [
     ("strided", "#attn.strided<stride = 4, block = 128>",
      {"kind": "strided", "stride": 4, "block": 128, "causal": False},
      "block_strided_4", "every 4th block (strided)"),
+    ("random_blocks_0.25",
+     "#attn.random_blocks<density = 0.25, seed = 1, block = 128, diagonal = true>",
+     {"kind": "random_blocks", "density": 0.25, "seed": 1, "block": 128, "diagonal": True},
+     "attn_layout", "random blocks, density ~0.27"),
+    ("random_blocks_0.10",
+     "#attn.random_blocks<density = 0.1, seed = 1, block = 128, diagonal = true>",
+     {"kind": "random_blocks", "density": 0.1, "seed": 1, "block": 128, "diagonal": True},
+     "attn_layout", "random blocks, density ~0.12"),
 ]
+
+
+def symbol(pattern_name):
+    """A file, function and artifact name for a pattern name: '.' is no PTX
+    identifier character."""
+    return pattern_name.replace(".", "p")
 
 
 def function_text(name, hq, hkv, d, pattern, gated):
@@ -101,7 +125,7 @@ def cases():
         entries.append(("gated", hq, "#attn.dense", {"kind": "dense"}, None,
                         "head gating (dense)", True))
         for pname, hkv, text, spec, peer, label, gated in entries:
-            name = "%s_%s" % (pname, family)
+            name = "%s_%s" % (symbol(pname), family)
             out.append({
                 "name": name, "file": name + ".mlir", "function": name,
                 "family": family, "pattern_name": pname,
@@ -129,8 +153,7 @@ def files():
         index.append(entry)
     result["cases.json"] = json.dumps({
         "generator": "bench/gpu/gen_cases.py",
-        "not_lowered": [{"anchor": "random blocks, density ~0.27", "reason": "not lowered yet"},
-                        {"anchor": "random blocks, density ~0.12", "reason": "not lowered yet"}],
+        "not_lowered": [],
         "cases": index}, indent=1) + "\n"
     return result
 
