@@ -5,27 +5,34 @@
 //===----------------------------------------------------------------------===//
 //
 // The GPU back end of the shared tiling step (attn/Tiling/AttentionTiling.h):
-// an FA2-style forward kernel per attn.attention, op for op the structure of
-// the prototype bench/gpu/prototype/gen_fa.py (docs/gpu-notes.md, sections
-// 1 and 4), which ran correctly on an H100.
+// an FA2-style forward kernel per attn.attention (docs/gpu-notes.md describes
+// it with its measurements).
 //
-//  - block = 128 threads = 4 warps x 16 query rows: a 64-row query tile
-//    (row-aligned: r0 = 64 * blockIdx.x); blockIdx.y = b * Hq + h;
-//  - Q, K, V tiles of 64 x D through shared memory rows padded by 8
-//    elements, filled with cp.async (zero-filled past Sq / Skv);
+//  - block = 128 threads = 4 warps; each warp owns `mTiles` 16-row m-tiles,
+//    so a query tile is 64 or 128 rows (GPUKernelConfig); blockIdx.y is the
+//    (batch, head) pair, or an index into the active list;
+//  - query tiles are position-aligned (lib/Tiling's QueryTiling): tile t
+//    holds query positions [t BR, (t + 1) BR) whatever Skv - Sq is, so block
+//    patterns see whole blocks; rows outside [0, Sq) are zero-filled and
+//    never stored; the heaviest tiles run first (blockIdx.x reversed);
+//  - K and V tiles of 64 x D through shared memory rows padded by 8
+//    elements, filled with cp.async (zero-filled past Skv); FA2's order per
+//    visible key tile: V(kt) loads under S = Q Kᵀ, K(next visible tile)
+//    loads under the softmax and O += P V;
 //  - S = Q Kᵀ and O += P V with nvvm.mma.sync m16n8k16 (bf16 or f16 inputs,
-//    f32 accumulators), Q fragments kept in registers, P repacked from the
-//    S accumulators into A fragments in registers;
-//  - online softmax with ex2.approx (scale x log2 e folded), the running
-//    max guard, the final 1/l (0 for rows that saw nothing);
+//    f32 accumulators); Q's fragments stay in registers when they fit, else
+//    ldmatrix from shared memory per tile; P is repacked from the S
+//    accumulators into A fragments in registers;
+//  - online softmax with ex2.approx, one fma per score (scale x log2 e
+//    folded), the running-max guard, the final 1/l (0 for rows that saw
+//    nothing);
 //  - epilogue through shared memory, 16-byte global stores.
 //
-// The pattern comes from PatternEmitter: the key hull bounds the key-tile
-// loop, the tile class skips tiles nothing sees (`any`) and applies the
-// element mask only where not every pair is visible (`full`) or the tile is
-// ragged, and the element mask is emitVisible on this thread's two query
-// positions (a vector<2xi64>) per key. Other analytic patterns need no
-// kernel change, only the checks below relaxed once they are validated.
+// The key-tile loop comes from PatternEmitter: the key hull bounds it,
+// emitNextKeyTile jumps over the gaps between a union's hulls, the tile
+// class skips tiles nothing sees (`any`) and applies the element mask only
+// where not every pair is visible (`full`) or the tile is ragged. Block
+// layouts' tables are globals of the gpu.module.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +45,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <limits>
 
@@ -498,14 +506,20 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   scf::IfOp gate;
   if (on) {
     // A gated-off pair costs its blocks one load and their zero rows: no
-    // K/V traffic, no math.
-    gate = scf::IfOp::create(b, loc, on, /*withElseRegion=*/true);
-    b.setInsertionPoint(gate.elseBlock()->getTerminator());
-    Value zeros = arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(VectorType::get({8}, elementType),
-                               b.getZeroAttr(elementType)));
-    storeRows([&](Value, Value) { return zeros; });
+    // K/V traffic, no math. With an active list, "off" means a bad entry
+    // (the runtime zero-filled the output already): such a block stores
+    // nothing, since writing zeros to the stand-in pair 0 would race with
+    // pair 0's real blocks.
+    bool zeroOffRows = cfg.gating == GPUKernelConfig::Gating::Gates;
+    gate = scf::IfOp::create(b, loc, on, /*withElseRegion=*/zeroOffRows);
+    if (zeroOffRows) {
+      b.setInsertionPoint(gate.elseBlock()->getTerminator());
+      Value zeros = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(VectorType::get({8}, elementType),
+                                 b.getZeroAttr(elementType)));
+      storeRows([&](Value, Value) { return zeros; });
+    }
     b.setInsertionPoint(gate.thenBlock()->getTerminator());
   }
 
@@ -778,6 +792,19 @@ struct ConvertAttnToGPUPass
 };
 } // namespace
 
+/// `name` as a PTX identifier: ptxas takes [A-Za-z_$][A-Za-z0-9_$]* only,
+/// so other characters become '_' (a function `@"layer.0"` gets kernels
+/// `layer_0_attnN`; the manifest's "source" keeps the function's name, and
+/// a clash with another function's kernels is diagnosed by the caller).
+static std::string ptxIdentifier(StringRef name) {
+  std::string id;
+  for (char c : name)
+    id.push_back(llvm::isAlnum(c) || c == '_' || c == '$' ? c : '_');
+  if (id.empty() || llvm::isDigit(id.front()))
+    id.insert(id.begin(), '_');
+  return id;
+}
+
 /// Why the GPU kernel cannot compile `attention` yet, or success.
 static LogicalResult checkSupportedOp(AttentionOp attention,
                                       int64_t queryTile) {
@@ -885,7 +912,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   int64_t counter = 0;
   for (auto [attention, config] : llvm::zip_equal(ops, configs)) {
     std::string name =
-        (func.getSymName() + "_attn" + Twine(counter++)).str();
+        (ptxIdentifier(func.getSymName()) + "_attn" + Twine(counter++)).str();
     if (SymbolTable::lookupSymbolIn(gpuModule, name))
       return attention.emitError()
              << "kernel name '" << name << "' is already taken in @kernels";

@@ -171,7 +171,9 @@ func.func @compacted(%q: tensor<2x8x128x64xbf16>, %g: tensor<2x8xi1>) -> tensor<
 // -----
 
 // An explicit active list: the grid's y runs over the list (the runtime
-// zero-fills the output first); entries outside [0, pairs) are skipped.
+// zero-fills the output first); blocks of entries outside [0, pairs) skip
+// everything and store nothing: the pair they stand in for (0) may be
+// listed, and its real blocks write the same rows.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @listed_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi32>, %arg20: i32, %arg21: i32)
 // CHECK-SAME:    gated = true, gates = "active", grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_active"}
@@ -181,6 +183,8 @@ func.func @compacted(%q: tensor<2x8x128x64xbf16>, %g: tensor<2x8xi1>) -> tensor<
 // CHECK:         arith.cmpi sge
 // CHECK:         arith.cmpi slt
 // CHECK:         scf.if
+// CHECK-NOT:     arith.constant dense<0.000000e+00> : vector<8xbf16>
+// CHECK:         gpu.return
 func.func @listed(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %a: tensor<?xi32>) -> tensor<?x8x?x64xbf16> {
   %o = attn.attention %q, %k, %v active(%a : tensor<?xi32>) {pattern = #attn.causal} : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
   return %o : tensor<?x8x?x64xbf16>
@@ -219,4 +223,16 @@ func.func @random(%q: tensor<?x4x?x128xbf16>) -> tensor<?x4x?x128xbf16> {
   %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.25, seed = 1>}
       : tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x4x?x128xbf16>
   return %o : tensor<?x4x?x128xbf16>
+}
+
+// -----
+
+// Kernel names are PTX identifiers: characters ptxas does not take become
+// '_'; the manifest's source keeps the function's own name.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @layer_0_attn0(
+// CHECK-SAME:    source = "layer.0"
+func.func @"layer.0"(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
+  %o = attn.attention %q, %q, %q : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
 }
