@@ -128,11 +128,22 @@ LogicalResult PatternEmitter::checkSupported(
   walkPatternLeaves(pattern, [&](PatternAttrInterface leaf) {
     if (failed(result))
       return;
-    if (isa<SelectedAttr>(leaf)) {
-      result = emitError()
-               << "runtime-selected blocks (#attn.selected) are not lowered "
-                  "to CPU code yet (they land with the sparse-projection "
-                  "work)";
+    if (auto selected = dyn_cast<SelectedAttr>(leaf)) {
+      // The kernel's key loop walks the `blocks` operand's list instead of
+      // the hull; one query tile must be one query block and a key block
+      // whole key tiles.
+      if (selected != pattern)
+        result = emitError()
+                 << selected
+                 << " inside a combinator is not lowered yet: runtime-"
+                    "selected blocks must be the op's whole pattern";
+      else if (selected.getQueryBlock() != queryTile ||
+               selected.getKeyBlock() % keyTile != 0)
+        result = emitError()
+                 << selected << " needs query tiles of its query_block ("
+                 << selected.getQueryBlock()
+                 << ") and key blocks that are whole key tiles; found tiles "
+                 << queryTile << " x " << keyTile;
       return;
     }
     int64_t block = 0;
@@ -183,6 +194,8 @@ Value PatternEmitter::hullHi(PatternAttrInterface p, Value first, Value last,
   Value lastPlusOne = m.addConst(last, 1);
   if (isa<CausalAttr>(p))
     return lastPlusOne;
+  if (auto selected = dyn_cast<SelectedAttr>(p))
+    return selected.getCausal() ? lastPlusOne : keyLen;
   if (auto local = dyn_cast<LocalAttr>(p))
     return m.addConst(last, (local.getCausal() ? 0 : local.getWindow()) + 1);
   if (auto strided = dyn_cast<StridedAttr>(p))
@@ -282,6 +295,12 @@ KeyTileClass PatternEmitter::tileClass(PatternAttrInterface p, Value first,
     return {yes, yes};
   if (isa<CausalAttr>(p))
     return {m.cmp(P::sle, k0, last), m.cmp(P::sle, k1, first)};
+  // Runtime-selected blocks: the bound (every key, or every key up to the
+  // position); which tiles are visited comes from the `blocks` operand.
+  if (auto selected = dyn_cast<SelectedAttr>(p))
+    return selected.getCausal()
+               ? KeyTileClass{m.cmp(P::sle, k0, last), m.cmp(P::sle, k1, first)}
+               : KeyTileClass{yes, yes};
   if (auto local = dyn_cast<LocalAttr>(p)) {
     int64_t window = local.getWindow();
     int64_t lowest = local.getCausal() ? 0 : -window;
@@ -392,6 +411,9 @@ Value PatternEmitter::visible(PatternAttrInterface p,
     return m.boolConst(type, true);
   if (isa<CausalAttr>(p))
     return m.cmp(P::sle, key, pos);
+  if (auto selected = dyn_cast<SelectedAttr>(p))
+    return selected.getCausal() ? m.cmp(P::sle, key, pos)
+                                : m.boolConst(type, true);
   if (auto local = dyn_cast<LocalAttr>(p)) {
     Value distance = m.sub(pos, key);
     int64_t lowest = local.getCausal() ? 0 : -local.getWindow();
