@@ -84,6 +84,12 @@ struct GPUKernelConfig {
   /// by a list of active pairs the grid runs over (the runtime zero-fills
   /// the output first).
   enum class Gating { None, Gates, Active } gating = Gating::None;
+  /// `#attn.selected`: the key loop walks the `blocks` operand's list of
+  /// `slots` key blocks of `keyBlockTiles` key tiles each; query tiles are
+  /// the selection's query blocks, counted in rows (not positions).
+  bool selected = false;
+  int64_t slots = 0;
+  int64_t keyBlockTiles = 1;
 
   int64_t queryTile() const { return 16 * kWarps * mTiles; }
   int64_t sharedBytes() const {
@@ -95,6 +101,13 @@ struct GPUKernelConfig {
   static bool choose(int64_t d, PatternAttrInterface pattern,
                      int64_t queryTile, GPUKernelConfig &cfg) {
     cfg.headDim = d;
+    // Runtime-selected blocks: the query tile is the query block.
+    if (auto selected = dyn_cast<SelectedAttr>(pattern)) {
+      if (queryTile == 0)
+        queryTile = selected.getQueryBlock();
+      cfg.selected = true;
+      cfg.keyBlockTiles = std::max<int64_t>(1, selected.getKeyBlock() / kKeyTile);
+    }
     // 128 rows unless a block-granular leaf has blocks a 128-row tile would
     // straddle (every query tile must lie in one block).
     if (queryTile == 0)
@@ -202,6 +215,7 @@ private:
                 Value smem, int64_t rows);
   SmallVector<Value> queryFragments(int64_t mt, int64_t kk);
   Value emitNextVisibleTile(Value from);
+  Value emitNextSelectedTile(Value from);
   SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
 
   AttentionOp op;
@@ -225,6 +239,9 @@ private:
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
   Value tileStart, first, last, tileEnd; ///< positions (tileEnd: a key tile)
   SmallVector<SmallVector<SmallVector<Value>>> qa; ///< [mt][kk] fragments.
+  /// Selected blocks: this lane's slots (lane + 32 i) of the query block's
+  /// list, as i32, loaded once.
+  SmallVector<Value> laneBlocks;
   std::unique_ptr<PatternEmitter> pattern;
 };
 
@@ -321,6 +338,8 @@ SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
 /// Skipped tiles cost a few index operations, never a load. Block-uniform,
 /// so the barriers around it stay uniform.
 Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
+  if (cfg.selected)
+    return emitNextSelectedTile(from);
   const int64_t BC = GPUKernelConfig::kKeyTile;
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
@@ -343,6 +362,55 @@ Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
                                                 BC, keyLen)});
       });
   return scan.getResult(0);
+}
+
+/// Selected blocks: the smallest key tile at or after `from` inside a listed
+/// block (or tileEnd). Each lane takes the candidates of its slots, a
+/// butterfly min over the warp gives every lane (and, the list being the
+/// block's, every warp) the same answer. Lists in any order, duplicates,
+/// -1 and blocks past the keys all work: a block is a candidate only while
+/// it has tiles at or after `from`, and `from` only grows.
+Value GPUKernelBuilder::emitNextSelectedTile(Value from) {
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value x) -> Value {
+    return arith::IndexCastOp::create(b, loc, i32, x);
+  };
+  auto c32 = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  using P = CmpIPredicate;
+  auto cmp = [&](P p, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  };
+  auto minI = [&](Value x, Value y) -> Value {
+    return arith::MinSIOp::create(b, loc, x, y);
+  };
+  const int64_t T = cfg.keyBlockTiles;
+  Value from32 = toI32(from), end32 = toI32(tileEnd);
+  // Blocks at or past this one start at or past tileEnd; checking first
+  // keeps blk * T from overflowing for garbage entries.
+  Value endBlocks = arith::DivSIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, end32, c32(T - 1)), c32(T));
+  Value best = end32;
+  for (Value blk : laneBlocks) {
+    Value start = arith::MulIOp::create(b, loc, blk, c32(T));
+    Value stop = arith::AddIOp::create(b, loc, start, c32(T));
+    Value cand = arith::MaxSIOp::create(b, loc, from32, start);
+    Value ok = arith::AndIOp::create(
+        b, loc,
+        arith::AndIOp::create(b, loc, cmp(P::sge, blk, c32(0)),
+                              cmp(P::slt, blk, endBlocks)),
+        cmp(P::slt, from32, stop));
+    best = minI(best, arith::SelectOp::create(b, loc, ok, cand, end32));
+  }
+  for (int32_t offset : {16, 8, 4, 2, 1}) {
+    Value other = gpu::ShuffleOp::create(b, loc, best, offset, 32,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    best = minI(best, other);
+  }
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                    minI(best, end32));
 }
 
 gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
@@ -381,6 +449,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   else if (cfg.gating == GPUKernelConfig::Gating::Active)
     argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI32Type()),
                      b.getI32Type(), b.getI32Type()});
+  // Selected blocks: blocks, blocks.stride[0..2].
+  const unsigned blocksArg = argTypes.size();
+  if (cfg.selected)
+    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI32Type()),
+                     b.getI64Type(), b.getI64Type(), b.getI64Type()});
   SmallVector<Type> workgroupTypes;
   if (!cfg.dynamicShared)
     workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
@@ -477,9 +550,21 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // [t BR, (t + 1) BR), so block patterns see whole blocks whatever Skv - Sq
   // is; the grid has ceil(Skv / BR) - floor((Skv - Sq) / BR) of them (the
   // manifest's "query_tiles": "positions").
-  QueryTiling tiling = QueryTiling::build(m, BR, queryLen, keyLen);
-  QueryTileSpan span =
-      QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen, keyLen);
+  QueryTileSpan span;
+  if (cfg.selected) {
+    // Selected blocks count query blocks in rows: tile bx is rows
+    // [bx BR, (bx + 1) BR), the list's query block bx (grid "rows").
+    span.offset = m.sub(keyLen, queryLen);
+    span.rowBegin = mulC(bx, BR);
+    span.tileStart = add(span.rowBegin, span.offset);
+    span.first = span.tileStart;
+    span.last = add(m.sub(m.min(addC(span.rowBegin, BR), queryLen), idx(1)),
+                    span.offset);
+  } else {
+    QueryTiling tiling = QueryTiling::build(m, BR, queryLen, keyLen);
+    span =
+        QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen, keyLen);
+  }
   Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
   tileStart = span.tileStart;
   wrow = mulC(warp, 16);
@@ -532,9 +617,26 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                              head, gpuModule.getOperation());
   auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
   tileEnd = m.ceilDiv(hi, BC);
-  auto toI64 = [&](Value x) -> Value {
-    return arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
-  };
+  if (cfg.selected) {
+    // This query block's list: lane l holds slots l, l + 32, ... (slots
+    // past the list read as -1). Loaded once; the key loop finds the next
+    // listed tile with a min over the warp.
+    Value blocks = entry->getArgument(blocksArg);
+    Value listBase =
+        add(add(mul(batch, toIndex(entry->getArgument(blocksArg + 1))),
+                mul(kvHead, toIndex(entry->getArgument(blocksArg + 2)))),
+            mul(bx, toIndex(entry->getArgument(blocksArg + 3))));
+    for (int64_t i = 0, n = llvm::divideCeil(cfg.slots, 32); i < n; ++i) {
+      Value slot = addC(lane, 32 * i);
+      Value inList = m.cmp(CmpIPredicate::slt, slot, idx(cfg.slots));
+      // Lanes past the list read slot 0 (always there) and drop it.
+      Value listed = memref::LoadOp::create(
+          b, loc, blocks, ValueRange{add(listBase, m.select(inList, slot, idx(0)))});
+      laneBlocks.push_back(arith::SelectOp::create(
+          b, loc, inList, listed,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1))));
+    }
+  }
 
   // Prologue: the Q tile and the first visible K tile in flight together.
   copyTile(q, qbase, strides[2], r0, queryLen, sQ, BR);
@@ -812,9 +914,22 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
     return attention.emitError()
            << "the op still carries " << attention.getBudgetAttr()
            << "; run attn-resolve-budgets first";
-  if (attention.getBlocks())
-    return attention.emitError()
-           << "runtime-selected blocks are not lowered to GPU code yet";
+  if (Value blocks = attention.getBlocks()) {
+    // The verifier checked rank, element type and the leading sizes; the
+    // kernel keeps the list of one query block in registers, so its length
+    // must be known.
+    auto type = cast<RankedTensorType>(blocks.getType());
+    if (type.isDynamicDim(3))
+      return attention.emitError()
+             << "attn-convert-to-gpu needs a static number of block slots "
+                "(dimension 3 of the blocks operand), found "
+             << type;
+    if (type.getDimSize(3) > 32 * 16)
+      return attention.emitError()
+             << "attn-convert-to-gpu keeps at most 512 block slots per query "
+                "block, found "
+             << type.getDimSize(3);
+  }
   Type elementType = attention.getQueryType().getElementType();
   if (!elementType.isBF16() && !elementType.isF16())
     return attention.emitError()
@@ -889,6 +1004,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       config.gating = active.getDefiningOp<ActiveHeadsOp>()
                           ? GPUKernelConfig::Gating::Gates
                           : GPUKernelConfig::Gating::Active;
+    if (Value blocks = attention.getBlocks())
+      config.slots = cast<RankedTensorType>(blocks.getType()).getDimSize(3);
     configs.push_back(config);
   }
 
@@ -930,6 +1047,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       operandArgs.push_back(argNumber(g));
     else if (Value a = attention.getActive())
       operandArgs.push_back(argNumber(a));
+    if (Value blocks = attention.getBlocks())
+      operandArgs.push_back(argNumber(blocks));
     int64_t resultIndex = -1;
     for (OpOperand &use : returnOp->getOpOperands())
       if (use.get() == attention.getResult())
@@ -969,12 +1088,23 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       param("num_active", "i32", "active_count");
       param("pairs", "i32", "pairs");
     }
+    if (config.selected) {
+      // The blocks operand is the op's last: generic operand values.
+      std::string operand = "operand[" + std::to_string(operandArgs.size() - 1) + "]";
+      param("blocks", "ptr", operand);
+      for (int i = 0; i < 3; ++i)
+        param(("blocks_stride" + Twine(i)).str(), "i64",
+              operand + ".stride[" + std::to_string(i) + "]");
+    }
     NamedAttrList grid;
     grid.append("rule", b.getStringAttr(config.gating == Gating::Active
                                             ? "query_tiles_x_active"
                                             : "query_tiles_x_pairs"));
     grid.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
-    grid.append("query_tiles", b.getStringAttr("positions"));
+    // Selected blocks count query blocks in rows; every other pattern
+    // uses position-aligned tiles.
+    grid.append("query_tiles",
+                b.getStringAttr(config.selected ? "rows" : "positions"));
 
     NamedAttrList info;
     info.append("chip", b.getStringAttr(chip));
@@ -1010,6 +1140,17 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("source", b.getStringAttr(func.getSymName()));
     info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
     info.append("result_index", b.getI64IntegerAttr(resultIndex));
+    info.append("result_args", b.getDenseI64ArrayAttr({resultIndex}));
+    info.append("op", b.getStringAttr("attention"));
+    if (auto selected = dyn_cast<SelectedAttr>(attention.getEffectivePattern())) {
+      NamedAttrList blocksInfo;
+      blocksInfo.append("query_block",
+                        b.getI64IntegerAttr(selected.getQueryBlock()));
+      blocksInfo.append("key_block", b.getI64IntegerAttr(selected.getKeyBlock()));
+      blocksInfo.append("slots", b.getI64IntegerAttr(config.slots));
+      blocksInfo.append("causal", b.getBoolAttr(selected.getCausal()));
+      info.append("blocks", blocksInfo.getDictionary(b.getContext()));
+    }
     kernel->setAttr(AttnDialect::kGPUKernelAttrName,
                     info.getDictionary(b.getContext()));
   }
