@@ -36,6 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GPUKernels.h"
 #include "PlanSupport.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Tiling/AttentionTiling.h"
@@ -889,6 +890,10 @@ struct ConvertAttnToGPUPass
   using Base::Base;
 
   void runOnOperation() override;
+  LogicalResult convertSelectBlocks(SelectBlocksOp select, func::FuncOp func,
+                                    func::ReturnOp returnOp,
+                                    gpu::GPUModuleOp gpuModule,
+                                    int64_t counter);
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 };
@@ -1154,7 +1159,115 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     kernel->setAttr(AttnDialect::kGPUKernelAttrName,
                     info.getDictionary(b.getContext()));
   }
+  int64_t selectCounter = 0;
+  for (SelectBlocksOp select : func.getBody().getOps<SelectBlocksOp>())
+    if (failed(convertSelectBlocks(select, func, returnOp, gpuModule,
+                                   selectCounter++)))
+      return failure();
   func.erase();
+  return success();
+}
+
+/// The manifest's description of a kernel parameter.
+static DictionaryAttr kernelParam(OpBuilder &b, StringRef name, StringRef type,
+                                  StringRef value) {
+  NamedAttrList p;
+  p.append("name", b.getStringAttr(name));
+  p.append("type", b.getStringAttr(type));
+  p.append("value", b.getStringAttr(value));
+  return p.getDictionary(b.getContext());
+}
+
+LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
+    SelectBlocksOp select, func::FuncOp func, func::ReturnOp returnOp,
+    gpu::GPUModuleOp gpuModule, int64_t counter) {
+  auto queryType = cast<RankedTensorType>(select.getQuery().getType());
+  Type elementType = queryType.getElementType();
+  int64_t headDim = queryType.getDimSize(3);
+  if (!elementType.isBF16() && !elementType.isF16())
+    return select.emitError()
+           << "attn-convert-to-gpu selects blocks of bf16 or f16 queries and "
+              "keys, found "
+           << elementType;
+  if (headDim != 32 && headDim != 64 && headDim != 128 && headDim != 256)
+    return select.emitError()
+           << "attn-convert-to-gpu selects blocks at head dims 32, 64, 128 "
+              "and 256, found D = "
+           << headDim;
+  std::string name =
+      (ptxIdentifier(func.getSymName()) + "_select" + Twine(counter)).str();
+  if (SymbolTable::lookupSymbolIn(gpuModule, name))
+    return select.emitError()
+           << "kernel name '" << name << "' is already taken in @kernels";
+  gpu::GPUFuncOp kernel = buildSelectBlocksKernel(select, gpuModule, name);
+
+  OpBuilder b(select.getContext());
+  auto argNumber = [](Value v) {
+    return static_cast<int64_t>(cast<BlockArgument>(v).getArgNumber());
+  };
+  SmallVector<int64_t> operandArgs;
+  for (Value operand : select->getOperands())
+    operandArgs.push_back(argNumber(operand));
+  int64_t resultIndex = -1;
+  for (OpOperand &use : returnOp->getOpOperands())
+    if (use.get() == select.getIndices())
+      resultIndex = use.getOperandNumber();
+
+  SmallVector<Attribute> params;
+  const int64_t numOperands = operandArgs.size();
+  StringRef names[] = {"q", "k", "pk"};
+  for (int64_t i = 0; i < numOperands; ++i)
+    params.push_back(kernelParam(b, names[i], "ptr",
+                                 ("operand[" + Twine(i) + "]").str()));
+  params.push_back(kernelParam(b, "indices", "ptr", "result[0]"));
+  for (int64_t i = 0; i <= numOperands; ++i) {
+    std::string tensor = i < numOperands
+                             ? ("operand[" + Twine(i) + "]").str()
+                             : std::string("result[0]");
+    std::string short_ = i < numOperands ? names[i].str() : "indices";
+    for (int j = 0; j < 3; ++j)
+      params.push_back(kernelParam(b, short_ + "_stride" + std::to_string(j),
+                                   "i64",
+                                   tensor + ".stride[" + std::to_string(j) +
+                                       "]"));
+  }
+  params.push_back(kernelParam(b, "sq", "i32", "operand[0].shape[2]"));
+  params.push_back(kernelParam(b, "skv", "i32", "operand[1].shape[2]"));
+
+  NamedAttrList grid;
+  grid.append("rule", b.getStringAttr("tiles_x_kv_pairs"));
+  // ceil(ceil(Sq / qb) / 8) = ceil(Sq / (8 qb)).
+  grid.append("size", b.getStringAttr("Sq"));
+  grid.append("tile", b.getI64IntegerAttr(kSelectQueryBlocksPerCTA *
+                                          int64_t(select.getQueryBlock())));
+  auto keyType = cast<RankedTensorType>(select.getKey().getType());
+  NamedAttrList info;
+  info.append("op", b.getStringAttr("select_blocks"));
+  info.append("chip", b.getStringAttr(chip));
+  info.append("dtype", b.getStringAttr(elementType.isF16() ? "f16" : "bf16"));
+  info.append("head_dim", b.getI64IntegerAttr(headDim));
+  info.append("query_heads", b.getI64IntegerAttr(queryType.getDimSize(1)));
+  info.append("key_heads", b.getI64IntegerAttr(keyType.getDimSize(1)));
+  info.append("query_block", b.getI64IntegerAttr(select.getQueryBlock()));
+  info.append("key_block", b.getI64IntegerAttr(select.getKeyBlock()));
+  info.append("top_k", b.getI64IntegerAttr(select.getTopK()));
+  info.append("keep_sink", b.getI64IntegerAttr(select.getKeepSink()));
+  info.append("keep_local", b.getI64IntegerAttr(select.getKeepLocal()));
+  info.append("causal", b.getBoolAttr(select.getCausal()));
+  info.append("pooled_keys", b.getBoolAttr(bool(select.getPooledKeys())));
+  // The scores of a CTA's query blocks live in shared memory.
+  info.append("max_key_blocks", b.getI64IntegerAttr(kSelectMaxKeyBlocks));
+  info.append("block", b.getDenseI64ArrayAttr({kSelectThreads, 1, 1}));
+  info.append("dynamic_shared_memory",
+              b.getI64IntegerAttr(selectBlocksSharedBytes(headDim)));
+  info.append("grid", grid.getDictionary(b.getContext()));
+  info.append("params", b.getArrayAttr(params));
+  info.append("gated", b.getBoolAttr(false));
+  info.append("source", b.getStringAttr(func.getSymName()));
+  info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
+  info.append("result_args", b.getDenseI64ArrayAttr({resultIndex}));
+  kernel->setAttr(AttnDialect::kGPUKernelAttrName,
+                  info.getDictionary(b.getContext()));
   return success();
 }
 
@@ -1169,7 +1282,9 @@ void ConvertAttnToGPUPass::runOnOperation() {
   }
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())
-    if (!func.getBody().empty() && !func.getBody().getOps<AttentionOp>().empty())
+    if (!func.getBody().empty() &&
+        (!func.getBody().getOps<AttentionOp>().empty() ||
+         !func.getBody().getOps<SelectBlocksOp>().empty()))
       functions.push_back(func);
   gpu::GPUModuleOp gpuModule;
   for (func::FuncOp func : functions)

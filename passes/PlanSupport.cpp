@@ -106,8 +106,8 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                        [](Operation *user) { return isa<AttentionOp>(user); }))
         continue;
     }
-    auto attention = dyn_cast<AttentionOp>(inner);
-    if (!attention)
+    Operation *attention = &inner;
+    if (!isa<AttentionOp, SelectBlocksOp>(inner))
       return inner.emitError()
              << passName
              << " compiles functions made of attn.attention ops on the "
@@ -117,7 +117,7 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                 "result as an argument)";
     for (Value operand : attention->getOperands())
       if (!getKernelArgument(operand))
-        return attention.emitError()
+        return attention->emitError()
                << "operand #" << cast<OpResult>(operand).getResultNumber()
                << " comes from '" << operand.getDefiningOp()->getName()
                << "': " << passName
@@ -125,7 +125,7 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                << func.getSymName();
     for (Operation *user : attention->getUsers())
       if (!isa<func::ReturnOp>(user))
-        return attention.emitError()
+        return attention->emitError()
                << "the result feeds '" << user->getName()
                << "': " << passName
                << " needs attention results to be returned directly";

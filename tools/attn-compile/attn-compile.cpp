@@ -260,7 +260,9 @@ static SmallVector<SourceFunction> captureSourceFunctions(ModuleOp module) {
   SmallVector<SourceFunction> functions;
   // The functions attn-convert-to-cpu converts: those with attention ops.
   for (func::FuncOp func : module.getOps<func::FuncOp>()) {
-    if (func.getBody().empty() || func.getBody().getOps<AttentionOp>().empty())
+    if (func.getBody().empty() ||
+        (func.getBody().getOps<AttentionOp>().empty() &&
+         func.getBody().getOps<SelectBlocksOp>().empty()))
       continue;
     SourceFunction f;
     f.name = func.getSymName().str();

@@ -1,0 +1,44 @@
+//===- GPUKernels.h - GPU kernels of attn ops other than attention -*- C++ -*-===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// Builders of the GPU kernels attn-convert-to-gpu emits for the ops around
+// attention (docs/sparse-projection.md): each returns a gpu.func in
+// `gpuModule` whose arguments are the op's operands, results and sizes as
+// the kernel info of attn-convert-to-gpu lists them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_GPUKERNELS_H
+#define ATTN_PASSES_GPUKERNELS_H
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+namespace mlir {
+namespace attn {
+
+/// attn.select_blocks: query blocks per CTA (one warp selects for two), and
+/// the most key blocks one call may have (the scores of a CTA's query
+/// blocks stay in shared memory); the runtime refuses longer keys.
+constexpr int64_t kSelectQueryBlocksPerCTA = 8;
+constexpr int64_t kSelectMaxKeyBlocks = 2048;
+constexpr int64_t kSelectThreads = 128;
+
+/// Dynamic shared memory of the select kernel for head dim `headDim`.
+int64_t selectBlocksSharedBytes(int64_t headDim);
+
+/// Signature: query, key, [pooled_keys], indices (global pointers), their
+/// strides [0..2] in that order (i64), Sq, Skv (i32). Grid: (ceil(nqb / 8),
+/// B * Hkv); block: 128 threads.
+gpu::GPUFuncOp buildSelectBlocksKernel(SelectBlocksOp op,
+                                       gpu::GPUModuleOp gpuModule,
+                                       StringRef name);
+
+} // namespace attn
+} // namespace mlir
+
+#endif // ATTN_PASSES_GPUKERNELS_H

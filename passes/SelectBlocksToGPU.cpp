@@ -1,0 +1,581 @@
+//===- SelectBlocksToGPU.cpp - attn.select_blocks -> a GPU kernel ---------===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// The selection kernel of sparse projection (docs/sparse-projection.md,
+// section 1 has the exact rules). One block of 128 threads per (batch, KV
+// head) pair and run of kQueryBlocksPerCTA query blocks:
+//
+//  1. pooled queries: the mean over the group's heads and the block's rows,
+//     one f32 row of D per query block, in shared memory;
+//  2. scores: for every key block, its pooled key (the mean of its keys, or
+//     the row of `pooled_keys`) dotted with each pooled query; all scores of
+//     the run stay in shared memory (kMaxKeyBlocks per query block);
+//  3. top-k: one warp per query block picks, top_k times, the largest
+//     64-bit key (class, order-preserving score bits, inverted index) over
+//     the blocks with a butterfly max, so forced blocks come first, then
+//     numbers by score with ties to the lower index, then NaNs; invalid and
+//     taken blocks have class 0 and end the selection. Block j's flags are
+//     only ever touched by lane j % 32, so the warp needs no barriers;
+//  4. output: the taken blocks in increasing order (a warp prefix sum per
+//     32 blocks), then -1.
+//
+// The kernel reads all keys of its pair once per run of query blocks: with
+// 8 query blocks per run that is Sq / 512 passes over K, small next to the
+// attention it selects for (docs/sparse-projection.md, section 2).
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUKernels.h"
+
+#include "attn/Tiling/AttentionTiling.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using arith::CmpIPredicate;
+
+namespace {
+
+class SelectKernelBuilder {
+public:
+  static constexpr int64_t kThreads = 128;
+  static constexpr int64_t kWarps = kThreads / 32;
+  /// Key blocks pooled per step (their loads in flight together).
+  static constexpr int64_t kKeyBlocksPerStep = 2;
+
+  SelectKernelBuilder(SelectBlocksOp op)
+      : op(op), b(op.getContext()), loc(op.getLoc()), m(b, loc) {}
+
+  gpu::GPUFuncOp build(gpu::GPUModuleOp gpuModule, StringRef name);
+
+private:
+  Value idx(int64_t v) { return m.index(v); }
+  Value i32c(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value i64c(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
+  }
+  Value f32c(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value toIndex(Value x) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
+  }
+  Value toF32(Value x) {
+    if (x.getType().isF32())
+      return x;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  }
+  Value loadF32(Value mem, Value at) {
+    return toF32(memref::LoadOp::create(b, loc, mem, ValueRange{at}));
+  }
+  Value shuffleXor(Value x, int32_t offset) {
+    return gpu::ShuffleOp::create(b, loc, x, offset, 32,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Butterfly unsigned max of an i64 over the warp, as two i32 shuffles per step.
+  Value warpMaxI64(Value x);
+  Value warpSumF32(Value x) {
+    for (int32_t offset : {16, 8, 4, 2, 1})
+      x = arith::AddFOp::create(b, loc, x, shuffleXor(x, offset));
+    return x;
+  }
+  void barrier() { gpu::BarrierOp::create(b, loc); }
+  /// `for (i = lo; i < hi; i += step) body(i)` (no carried values).
+  void forLoop(Value lo, Value hi, Value step, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, lo, hi, step, ValueRange{},
+                       [&](OpBuilder &, Location, Value iv, ValueRange) {
+                         body(iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+  void ifThen(Value cond, function_ref<void()> body) {
+    scf::IfOp::create(b, loc, cond, [&](OpBuilder &, Location) {
+      body();
+      scf::YieldOp::create(b, loc);
+    });
+  }
+
+  Value sumRows(Value mem, Value base, Value stride, int64_t rows,
+                function_ref<Value(int64_t)> rowOf,
+                function_ref<Value(int64_t)> rowOk);
+  void storePartial(Value partial, int64_t slot);
+  void finishMean(int64_t slot, Value count, Value dst, Value dstBase);
+  void emitPooledQueries();
+  void emitScores();
+  void emitTopK(Value qi);
+
+  SelectBlocksOp op;
+  OpBuilder b;
+  Location loc;
+  IndexMath m;
+
+  int64_t D = 0, HQ = 0, HKV = 0, G = 1, QB = 0, KB = 0, topK = 0;
+  /// Pooling: thread t sums columns [8 (t % (D/8)), +8) (its `chunk`) of
+  /// rows part, part + parts, ... where part = t / (D/8).
+  int64_t parts = 1;
+  Type elementType;
+  bool pooled = false;
+  Value q, k, pk, out;
+  SmallVector<Value> qStrides, kStrides, pkStrides, outStrides;
+  Value queryLen, keyLen, numQueryBlocks, numKeyBlocks, batch, group, run0;
+  Value tid, lane, warp, chunk, part;
+  Value sScores, sTaken, sQuery, sPart, sKey;
+};
+
+} // namespace
+
+Value SelectKernelBuilder::warpMaxI64(Value x) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  for (int32_t offset : {16, 8, 4, 2, 1}) {
+    Value lo = arith::TruncIOp::create(b, loc, i32, x);
+    Value hi = arith::TruncIOp::create(
+        b, loc, i32, arith::ShRUIOp::create(b, loc, x, i64c(32)));
+    Value olo = arith::ExtUIOp::create(b, loc, i64, shuffleXor(lo, offset));
+    Value ohi = arith::ExtUIOp::create(b, loc, i64, shuffleXor(hi, offset));
+    Value other = arith::OrIOp::create(
+        b, loc, arith::ShLIOp::create(b, loc, ohi, i64c(32)), olo);
+    x = arith::MaxUIOp::create(b, loc, x, other);
+  }
+  return x;
+}
+
+/// Sums, per thread, its 8 columns (chunk `chunk`) over `rows` rows of
+/// `mem` starting at `base`, row `r` of them at `rowOf(r)` and counted only
+/// when `rowOk(r)`: all loads issued before the adds, 16 bytes each.
+Value SelectKernelBuilder::sumRows(Value mem, Value base, Value stride,
+                                   int64_t rows,
+                                   function_ref<Value(int64_t)> rowOf,
+                                   function_ref<Value(int64_t)> rowOk) {
+  auto vecType = VectorType::get({8}, elementType);
+  auto f32x8 = VectorType::get({8}, b.getF32Type());
+  SmallVector<Value> loaded;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value ok = rowOk(r);
+    Value at = m.add(base, m.mul(m.select(ok, rowOf(r), idx(0)), stride));
+    Value x = vector::LoadOp::create(b, loc, vecType, mem, ValueRange{at});
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)));
+    loaded.push_back(arith::SelectOp::create(
+        b, loc, ok, arith::ExtFOp::create(b, loc, f32x8, x), zero));
+  }
+  Value acc = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)));
+  for (Value x : loaded)
+    acc = arith::AddFOp::create(b, loc, acc, x);
+  return acc;
+}
+
+/// Phase 1: sQuery[qi][d] = mean of q over the group's heads and the rows of
+/// query block run0 + qi (zeros for blocks past the end).
+void SelectKernelBuilder::emitPooledQueries() {
+  const int64_t rowsPerThread = llvm::divideCeil(QB, parts);
+  forLoop(idx(0), idx(kSelectQueryBlocksPerCTA), idx(1), [&](Value qi) {
+    Value block = m.add(run0, qi);
+    Value r0 = m.mul(block, idx(QB));
+    Value r1 = m.min(m.addConst(r0, QB), queryLen);
+    auto sum = scf::ForOp::create(
+        b, loc, idx(0), idx(G), idx(1),
+        ValueRange{arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(VectorType::get({8}, b.getF32Type()),
+                                   b.getF32FloatAttr(0.0)))},
+        [&](OpBuilder &, Location, Value h, ValueRange acc) {
+          Value head = m.add(m.mul(group, idx(G)), h);
+          Value base = m.add(m.add(m.mul(batch, qStrides[0]),
+                                   m.mul(head, qStrides[1])),
+                             m.mul(chunk, idx(8)));
+          auto rowOf = [&](int64_t r) {
+            return m.add(r0, m.addConst(part, r * parts));
+          };
+          Value rows = sumRows(
+              q, base, qStrides[2], rowsPerThread, rowOf, [&](int64_t r) {
+                Value row = rowOf(r);
+                return m.andI(m.cmp(CmpIPredicate::slt, row, r1),
+                              m.cmp(CmpIPredicate::slt,
+                                    m.addConst(part, r * parts), idx(QB)));
+              });
+          scf::YieldOp::create(
+              b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], rows)});
+        });
+    Value count = m.mul(m.max(m.sub(r1, r0), idx(1)), idx(G));
+    storePartial(sum.getResult(0), 0);
+    barrier();
+    finishMean(0, count, sQuery, m.mul(qi, idx(D)));
+    barrier();
+  });
+}
+
+/// Phase 2: sScores[qi][j] = pooled query qi . pooled key j for every key
+/// block j, kKeyBlocksPerStep key blocks per step so that their loads are
+/// in flight together.
+void SelectKernelBuilder::emitScores() {
+  const int64_t step = kKeyBlocksPerStep;
+  const int64_t rowsPerThread = llvm::divideCeil(KB, parts);
+  forLoop(idx(0), numKeyBlocks, idx(step), [&](Value j0) {
+    for (int64_t s = 0; s < step; ++s) {
+      Value j = m.addConst(j0, s);
+      Value inRange = m.cmp(CmpIPredicate::slt, j, numKeyBlocks);
+      if (pooled) {
+        ifThen(m.andI(inRange, m.cmp(CmpIPredicate::slt, tid, idx(D))), [&] {
+          Value at = m.add(m.add(m.add(m.mul(batch, pkStrides[0]),
+                                       m.mul(group, pkStrides[1])),
+                                 m.mul(j, pkStrides[2])),
+                           tid);
+          memref::StoreOp::create(b, loc, loadF32(pk, at), sKey,
+                                  ValueRange{m.addConst(tid, s * D)});
+        });
+        continue;
+      }
+      Value t0 = m.mul(j, idx(KB));
+      Value t1 = m.min(m.addConst(t0, KB), keyLen);
+      Value base = m.add(
+          m.add(m.mul(batch, kStrides[0]), m.mul(group, kStrides[1])),
+          m.mul(chunk, idx(8)));
+      auto rowOf = [&](int64_t r) {
+        return m.add(t0, m.addConst(part, r * parts));
+      };
+      Value partial = sumRows(
+          k, base, kStrides[2], rowsPerThread, rowOf, [&](int64_t r) {
+            return m.andI(m.cmp(CmpIPredicate::slt, rowOf(r), t1),
+                          m.cmp(CmpIPredicate::slt,
+                                m.addConst(part, r * parts), idx(KB)));
+          });
+      storePartial(partial, s);
+    }
+    barrier();
+    if (!pooled)
+      for (int64_t s = 0; s < step; ++s) {
+        Value t0 = m.mul(m.addConst(j0, s), idx(KB));
+        Value count = m.max(m.sub(m.min(m.addConst(t0, KB), keyLen), t0),
+                            idx(1));
+        finishMean(s, count, sKey, idx(s * D));
+      }
+    barrier();
+    // Warp w scores query blocks w, w + 4, ...: lanes split D, a warp sum.
+    for (int64_t s = 0; s < step; ++s) {
+      Value j = m.addConst(j0, s);
+      for (int64_t qw = 0; qw < kSelectQueryBlocksPerCTA / kWarps; ++qw) {
+        Value qi = m.addConst(warp, qw * kWarps);
+        Value partialDot = f32c(0.0);
+        for (int64_t c = 0; c < D / 32; ++c) {
+          Value d = m.addConst(lane, 32 * c);
+          Value x = memref::LoadOp::create(
+              b, loc, sQuery, ValueRange{m.add(m.mul(qi, idx(D)), d)});
+          Value y = memref::LoadOp::create(b, loc, sKey,
+                                           ValueRange{m.addConst(d, s * D)});
+          partialDot = arith::AddFOp::create(
+              b, loc, partialDot, arith::MulFOp::create(b, loc, x, y));
+        }
+        Value score = warpSumF32(partialDot);
+        ifThen(m.andI(m.cmp(CmpIPredicate::eq, lane, idx(0)),
+                      m.cmp(CmpIPredicate::slt, j, numKeyBlocks)),
+               [&] {
+                 memref::StoreOp::create(
+                     b, loc, score, sScores,
+                     ValueRange{m.add(m.mul(qi, idx(kSelectMaxKeyBlocks)), j)});
+               });
+      }
+    }
+    barrier();
+  });
+}
+
+/// This thread's 8-column partial sum into sPart[slot][part][chunk * 8..].
+void SelectKernelBuilder::storePartial(Value partial, int64_t slot) {
+  vector::StoreOp::create(
+      b, loc, partial, sPart,
+      ValueRange{m.add(m.mul(m.addConst(part, slot * parts), idx(D)),
+                       m.mul(chunk, idx(8)))});
+}
+
+/// Threads < D add the parts of column `tid` of sPart[slot] and store the
+/// mean over `count` to `dst[dstBase + tid]`.
+void SelectKernelBuilder::finishMean(int64_t slot, Value count, Value dst,
+                                     Value dstBase) {
+  ifThen(m.cmp(CmpIPredicate::slt, tid, idx(D)), [&] {
+    Value total = f32c(0.0);
+    for (int64_t p = 0; p < parts; ++p)
+      total = arith::AddFOp::create(
+          b, loc, total,
+          memref::LoadOp::create(
+              b, loc, sPart,
+              ValueRange{m.addConst(tid, (slot * parts + p) * D)}));
+    Value countF = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastOp::create(b, loc, b.getI32Type(), count));
+    memref::StoreOp::create(b, loc,
+                            arith::DivFOp::create(b, loc, total, countF), dst,
+                            ValueRange{m.add(dstBase, tid)});
+  });
+}
+
+/// Phases 3 and 4 for query block run0 + qi, by one warp.
+void SelectKernelBuilder::emitTopK(Value qi) {
+  using P = CmpIPredicate;
+  Type i64 = b.getI64Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
+  Value block = m.add(run0, qi);
+  ifThen(m.cmp(P::slt, block, numQueryBlocks), [&] {
+    SelectBlocksOp o = op;
+    Value rowBase = m.mul(qi, idx(kSelectMaxKeyBlocks));
+    // The last position of the block, and the block holding it.
+    Value lastRow =
+        m.sub(m.min(m.mul(m.addConst(block, 1), idx(QB)), queryLen), idx(1));
+    Value lastPos = m.add(lastRow, m.sub(keyLen, queryLen));
+    Value localEnd = m.min(m.floorDiv(lastPos, KB), m.sub(numKeyBlocks, idx(1)));
+    Value localBegin = m.addConst(localEnd, 1 - int64_t(o.getKeepLocal()));
+    // Clear this query block's taken flags (each lane its own blocks).
+    forLoop(lane, numKeyBlocks, idx(32), [&](Value j) {
+      memref::StoreOp::create(b, loc, arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+                              sTaken, ValueRange{m.add(rowBase, j)});
+    });
+    const int64_t indexBits = 30;
+    const int64_t indexMask = (int64_t(1) << indexBits) - 1;
+    // The 64-bit key of block j: class (2 bits: 3 forced, 2 a number, 1 NaN,
+    // 0 invalid or taken), the score's order-preserving bits, the inverted
+    // index (so that the lower index wins a tie).
+    auto keyOf = [&](Value j) -> Value {
+      Value score = memref::LoadOp::create(b, loc, sScores,
+                                           ValueRange{m.add(rowBase, j)});
+      Value taken = arith::CmpIOp::create(
+          b, loc, P::ne,
+          memref::LoadOp::create(b, loc, sTaken, ValueRange{m.add(rowBase, j)}),
+          arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+      Value valid = m.notI(taken);
+      if (o.getCausal())
+        valid = m.andI(valid, m.cmp(P::sle, m.mul(j, idx(KB)), lastPos));
+      Value forced = m.cmp(P::slt, j, idx(o.getKeepSink()));
+      if (o.getKeepLocal() > 0)
+        forced = m.orI(forced, m.andI(m.cmp(P::sge, j, localBegin),
+                                      m.cmp(P::sle, j, localEnd)));
+      Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO,
+                                          score, score);
+      // -0 and +0 compare equal: add +0 so both have the bits of +0.
+      Value bits = arith::BitcastOp::create(
+          b, loc, i32, arith::AddFOp::create(b, loc, score, f32c(0.0)));
+      Value negative = arith::CmpIOp::create(b, loc, P::slt, bits, i32c(0));
+      Value ordered = arith::SelectOp::create(
+          b, loc, negative,
+          arith::XOrIOp::create(b, loc, bits, i32c(-1)),
+          arith::XOrIOp::create(b, loc, bits, i32c(INT32_MIN)));
+      Value cls = arith::SelectOp::create(
+          b, loc, valid,
+          arith::SelectOp::create(
+              b, loc, forced, i64c(3),
+              arith::SelectOp::create(b, loc, isNaN, i64c(1), i64c(2))),
+          i64c(0));
+      Value scoreBits = arith::SelectOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, P::eq, cls, i64c(2)),
+          arith::ExtUIOp::create(b, loc, i64, ordered), i64c(0));
+      Value inverted = arith::SubIOp::create(
+          b, loc, i64c(indexMask), arith::IndexCastOp::create(b, loc, i64, j));
+      return arith::OrIOp::create(
+          b, loc,
+          arith::OrIOp::create(
+              b, loc, arith::ShLIOp::create(b, loc, cls, i64c(62)),
+              arith::ShLIOp::create(b, loc, scoreBits, i64c(indexBits))),
+          inverted);
+    };
+    // top_k rounds; a round whose best key has class 0 ends the selection.
+    auto rounds = scf::WhileOp::create(
+        b, loc, TypeRange{b.getIndexType()}, ValueRange{idx(0)},
+        [&](OpBuilder &, Location, ValueRange args) {
+          Value more = m.cmp(P::slt, args[0], idx(topK));
+          scf::ConditionOp::create(b, loc, more, args);
+        },
+        [&](OpBuilder &, Location, ValueRange args) {
+          auto best = scf::ForOp::create(
+              b, loc, lane, numKeyBlocks, idx(32), ValueRange{i64c(0)},
+              [&](OpBuilder &, Location, Value j, ValueRange acc) {
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::MaxUIOp::create(b, loc, acc[0], keyOf(j))});
+              });
+          Value top = warpMaxI64(best.getResult(0));
+          Value found = arith::CmpIOp::create(
+              b, loc, P::ne,
+              arith::ShRUIOp::create(b, loc, top, i64c(62)), i64c(0));
+          Value chosen = arith::IndexCastOp::create(
+              b, loc, b.getIndexType(),
+              arith::SubIOp::create(
+                  b, loc, i64c(indexMask),
+                  arith::AndIOp::create(b, loc, top, i64c(indexMask))));
+          // The owner lane marks it; only the owner ever reads it again.
+          ifThen(m.andI(found, m.cmp(P::eq, m.positiveMod(chosen, 32), lane)),
+                 [&] {
+                   memref::StoreOp::create(
+                       b, loc,
+                       arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(1)),
+                       sTaken, ValueRange{m.add(rowBase, chosen)});
+                 });
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{m.select(found, m.addConst(args[0], 1), idx(topK))});
+        });
+    (void)rounds;
+    // Output: the taken blocks in increasing order, then -1.
+    Value outBase = m.add(m.add(m.mul(batch, outStrides[0]),
+                                m.mul(group, outStrides[1])),
+                          m.mul(block, outStrides[2]));
+    auto written = scf::ForOp::create(
+        b, loc, idx(0), numKeyBlocks, idx(32), ValueRange{idx(0)},
+        [&](OpBuilder &, Location, Value j0, ValueRange acc) {
+          Value j = m.add(j0, lane);
+          Value inRange = m.cmp(P::slt, j, numKeyBlocks);
+          Value flagByte = memref::LoadOp::create(
+              b, loc, sTaken,
+              ValueRange{m.add(rowBase, m.select(inRange, j, idx(0)))});
+          Value flag = arith::SelectOp::create(
+              b, loc, inRange, arith::ExtUIOp::create(b, loc, i32, flagByte),
+              i32c(0));
+          // Inclusive prefix sum over the warp (shuffle up).
+          Value scan = flag;
+          for (int32_t offset : {1, 2, 4, 8, 16}) {
+            Value up = gpu::ShuffleOp::create(b, loc, scan, offset, 32,
+                                              gpu::ShuffleMode::UP)
+                           .getShuffleResult();
+            Value has = m.cmp(P::sge, lane, idx(offset));
+            scan = arith::AddIOp::create(
+                b, loc, scan, arith::SelectOp::create(b, loc, has, up, i32c(0)));
+          }
+          Value total = gpu::ShuffleOp::create(b, loc, scan, 31, 32,
+                                               gpu::ShuffleMode::IDX)
+                            .getShuffleResult();
+          Value slot = m.add(acc[0], toIndex(arith::SubIOp::create(b, loc, scan, flag)));
+          ifThen(arith::CmpIOp::create(b, loc, P::ne, flag, i32c(0)), [&] {
+            memref::StoreOp::create(
+                b, loc, arith::IndexCastOp::create(b, loc, i32, j), out,
+                ValueRange{m.add(outBase, slot)});
+          });
+          scf::YieldOp::create(b, loc,
+                               ValueRange{m.add(acc[0], toIndex(total))});
+        });
+    forLoop(m.add(written.getResult(0), lane), idx(topK), idx(32),
+            [&](Value s) {
+              memref::StoreOp::create(b, loc, i32c(-1), out,
+                                      ValueRange{m.add(outBase, s)});
+            });
+    (void)i8;
+  });
+}
+
+gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
+                                          StringRef name) {
+  MLIRContext *ctx = op.getContext();
+  auto queryType = cast<RankedTensorType>(op.getQuery().getType());
+  auto keyType = cast<RankedTensorType>(op.getKey().getType());
+  elementType = queryType.getElementType();
+  D = queryType.getDimSize(3);
+  HQ = queryType.getDimSize(1);
+  HKV = keyType.getDimSize(1);
+  G = HQ / HKV;
+  QB = op.getQueryBlock();
+  KB = op.getKeyBlock();
+  topK = op.getTopK();
+  pooled = static_cast<bool>(op.getPooledKeys());
+  parts = kThreads / (D / 8);
+
+  auto global = [&](Type t) { return MemRefType::get({int64_t(1) << 32}, t); };
+  // q, k, [pooled keys], out; their strides [0..2]; Sq, Skv.
+  SmallVector<Type> argTypes = {global(elementType), global(elementType)};
+  if (pooled)
+    argTypes.push_back(global(elementType));
+  argTypes.push_back(global(b.getI32Type()));
+  argTypes.append((pooled ? 4 : 3) * 3, b.getI64Type());
+  argTypes.append({b.getI32Type(), b.getI32Type()});
+
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  auto func = gpu::GPUFuncOp::create(b, loc, name,
+                                     b.getFunctionType(argTypes, {}),
+                                     TypeRange{}, TypeRange{});
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSize(ArrayRef<int32_t>{int32_t(kThreads), 1, 1});
+  Block *entry = &func.getBody().front();
+  b.setInsertionPointToStart(entry);
+
+  unsigned a = 0;
+  q = entry->getArgument(a++);
+  k = entry->getArgument(a++);
+  if (pooled)
+    pk = entry->getArgument(a++);
+  out = entry->getArgument(a++);
+  auto strides = [&](SmallVector<Value> &s) {
+    for (int i = 0; i < 3; ++i)
+      s.push_back(toIndex(entry->getArgument(a++)));
+  };
+  strides(qStrides);
+  strides(kStrides);
+  if (pooled)
+    strides(pkStrides);
+  strides(outStrides);
+  queryLen = toIndex(entry->getArgument(a++));
+  keyLen = toIndex(entry->getArgument(a++));
+
+  // Shared memory: scores f32 and taken flags [8][kSelectMaxKeyBlocks],
+  // pooled queries [8][D], pooling partials [parts][D], a pooled key [D].
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface{}, workgroup);
+  Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  int64_t offset = 0;
+  auto carve = [&](Type t, int64_t n, int64_t bytesPer) {
+    Value view = memref::ViewOp::create(
+        b, loc,
+        MemRefType::get({n}, t, MemRefLayoutAttrInterface{}, workgroup), dsm,
+        idx(offset), ValueRange{});
+    offset += n * bytesPer;
+    return view;
+  };
+  const int64_t rows = kSelectQueryBlocksPerCTA;
+  sScores = carve(b.getF32Type(), rows * kSelectMaxKeyBlocks, 4);
+  sQuery = carve(b.getF32Type(), rows * D, 4);
+  sPart = carve(b.getF32Type(), kKeyBlocksPerStep * parts * D, 4);
+  sKey = carve(b.getF32Type(), kKeyBlocksPerStep * D, 4);
+  sTaken = carve(b.getI8Type(), rows * kSelectMaxKeyBlocks, 1);
+
+  tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  lane = m.positiveMod(tid, 32);
+  warp = m.floorDiv(tid, 32);
+  chunk = m.positiveMod(tid, D / 8);
+  part = m.floorDiv(tid, D / 8);
+  Value pair = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  batch = m.floorDiv(pair, HKV);
+  group = m.positiveMod(pair, HKV);
+  run0 = m.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+               idx(kSelectQueryBlocksPerCTA));
+  numQueryBlocks = m.ceilDiv(queryLen, QB);
+  numKeyBlocks = m.ceilDiv(keyLen, KB);
+
+  emitPooledQueries();
+  emitScores();
+  for (int64_t qw = 0; qw < kSelectQueryBlocksPerCTA / kWarps; ++qw)
+    emitTopK(m.addConst(warp, qw * kWarps));
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+int64_t mlir::attn::selectBlocksSharedBytes(int64_t headDim) {
+  int64_t parts = SelectKernelBuilder::kThreads / (headDim / 8);
+  return kSelectQueryBlocksPerCTA * kSelectMaxKeyBlocks * 5 +
+         (kSelectQueryBlocksPerCTA +
+          SelectKernelBuilder::kKeyBlocksPerStep * (parts + 1)) *
+             headDim * 4;
+}
+
+gpu::GPUFuncOp mlir::attn::buildSelectBlocksKernel(SelectBlocksOp op,
+                                                   gpu::GPUModuleOp gpuModule,
+                                                   StringRef name) {
+  return SelectKernelBuilder(op).build(gpuModule, name);
+}
