@@ -992,6 +992,13 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   SmallVector<GPUKernelConfig> configs;
   for (AttentionOp attention : ops) {
     GPUKernelConfig config;
+    if (auto selected =
+            dyn_cast<SelectedAttr>(attention.getEffectivePattern()))
+      if (selected.getQueryBlock() != 64 && selected.getQueryBlock() != 128)
+        return attention.emitError()
+               << selected
+               << " needs a query_block of 64 or 128 on the GPU (its query "
+                  "tiles are the query blocks)";
     if (!GPUKernelConfig::choose(attention.getHeadDim(),
                                  attention.getEffectivePattern(), queryTile,
                                  config))

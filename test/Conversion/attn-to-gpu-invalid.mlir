@@ -30,10 +30,50 @@ func.func @random(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
 
 // -----
 
-func.func @selected(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xbf16> {
-  // expected-error @+1 {{runtime-selected blocks are not lowered to GPU code yet}}
-  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+func.func @selected_dynamic_slots(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x2x?xi32>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu needs a static number of block slots (dimension 3 of the blocks operand), found 'tensor<1x2x2x?xi32>'}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x?xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
   return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+func.func @selected_query_block(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x4x1xi32>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{#attn.selected<query_block = 32, key_block = 64> needs a query_block of 64 or 128 on the GPU (its query tiles are the query blocks)}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x4x1xi32>) {pattern = #attn.selected<query_block = 32, key_block = 64>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+func.func @selected_key_block(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{#attn.selected<query_block = 64, key_block = 96> needs query tiles of its query_block (64) and key blocks that are whole key tiles; found tiles 64 x 64}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.selected<query_block = 64, key_block = 96>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+func.func @selected_in_union(%q: tensor<1x2x128x64xbf16>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xbf16> {
+  // expected-error @+1 {{#attn.selected<query_block = 64, key_block = 64> inside a combinator is not lowered yet: runtime-selected blocks must be the op's whole pattern}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.union<[#attn.selected<query_block = 64, key_block = 64>, #attn.local<window = 64>]>} : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
+  return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+func.func @select_f32(%q: tensor<1x2x128x64xf32>) -> tensor<1x2x2x1xi32> {
+  // expected-error @+1 {{attn-convert-to-gpu selects blocks of bf16 or f16 queries and keys, found 'f32'}}
+  %i = attn.select_blocks %q, %q {query_block = 64 : i64, key_block = 64 : i64, top_k = 1 : i64} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x2x1xi32>
+  return %i : tensor<1x2x2x1xi32>
+}
+
+// -----
+
+func.func @select_head_dim(%q: tensor<1x2x128x96xbf16>) -> tensor<1x2x2x1xi32> {
+  // expected-error @+1 {{attn-convert-to-gpu selects blocks at head dims 32, 64, 128 and 256, found D = 96}}
+  %i = attn.select_blocks %q, %q {query_block = 64 : i64, key_block = 64 : i64, top_k = 1 : i64} : tensor<1x2x128x96xbf16>, tensor<1x2x128x96xbf16> -> tensor<1x2x2x1xi32>
+  return %i : tensor<1x2x2x1xi32>
 }
 
 // -----

@@ -29,10 +29,10 @@
 // CHECK-SAME:    workgroup(%{{.*}} : memref<128x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME:    attn.gpu_kernel = {batch = -1 : i64, block = array<i64: 128, 1, 1>, chip = "sm_90", dtype = "bf16", dynamic_shared_memory = 0 : i64,
 // CHECK-SAME:    gated = false, gates = "none", grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}, head_dim = 64 : i64, key_heads = 2 : i64,
-// CHECK-SAME:    key_tile = 64 : i64, operand_args = array<i64: 0, 1, 2>,
+// CHECK-SAME:    key_tile = 64 : i64, op = "attention", operand_args = array<i64: 0, 1, 2>,
 // CHECK-SAME:    params = [{name = "q", type = "ptr", value = "query"}, {name = "k", type = "ptr", value = "key"}, {name = "v", type = "ptr", value = "value"}, {name = "o", type = "ptr", value = "out"}, {name = "query_stride0", type = "i64", value = "query.stride[0]"},
 // CHECK-SAME:    {name = "out_stride2", type = "i64", value = "out.stride[2]"}, {name = "sq", type = "i32", value = "Sq"}, {name = "skv", type = "i32", value = "Skv"}, {name = "scale", type = "f32", value = "scale"}]
-// CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 128 : i64, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
+// CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 128 : i64, result_args = array<i64: 0>, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
 // Heaviest query tiles first.
 // CHECK:         gpu.grid_dim x
@@ -235,4 +235,53 @@ func.func @random(%q: tensor<?x4x?x128xbf16>) -> tensor<?x4x?x128xbf16> {
 func.func @"layer.0"(%q: tensor<1x2x128x64xbf16>) -> tensor<1x2x128x64xbf16> {
   %o = attn.attention %q, %q, %q : tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16>, tensor<1x2x128x64xbf16> -> tensor<1x2x128x64xbf16>
   return %o : tensor<1x2x128x64xbf16>
+}
+
+// -----
+
+// Runtime-selected blocks: the blocks list (and its three strides) follows
+// the scale, query tiles are the query blocks counted in rows, and the key
+// loop finds the next listed tile with a min over the warp (xor shuffles).
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @attend_attn0({{.*}}, %arg18: f32, %arg19: memref<4294967296xi32>, %arg20: i64, %arg21: i64, %arg22: i64)
+// CHECK-SAME:    blocks = {causal = true, key_block = 128 : i64, query_block = 64 : i64, slots = 40 : i64}
+// CHECK-SAME:    grid = {query_tile = 64 : i64, query_tiles = "rows", rule = "query_tiles_x_pairs"}
+// CHECK-SAME:    op = "attention", operand_args = array<i64: 0, 1, 2, 3>
+// CHECK-SAME:    {name = "blocks", type = "ptr", value = "operand[3]"}, {name = "blocks_stride0", type = "i64", value = "operand[3].stride[0]"}
+// CHECK-SAME:    result_args = array<i64: 0>
+// CHECK-COUNT-2: memref.load %arg19
+// CHECK:         gpu.shuffle  xor
+// CHECK:         scf.while
+// CHECK:           nvvm.mma.sync
+func.func @attend(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %idx: tensor<?x2x?x40xi32>) -> tensor<?x8x?x64xbf16> {
+  %o = attn.attention %q, %k, %v blocks(%idx : tensor<?x2x?x40xi32>) {pattern = #attn.selected<query_block = 64, key_block = 128, causal>}
+      : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return %o : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+// attn.select_blocks: one kernel per op, 8 query blocks per block of 128
+// threads over (ceil(Sq / 512), B * Hkv), its operands and result as
+// generic params; scores and flags in dynamic shared memory.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       gpu.func @select_select0(%arg0: memref<4294967296xbf16>, %arg1: memref<4294967296xbf16>, %arg2: memref<4294967296xi32>, {{.*}}, %arg11: i64, %arg12: i32, %arg13: i32)
+// CHECK-SAME:    causal = true
+// CHECK-SAME:    grid = {rule = "tiles_x_kv_pairs", size = "Sq", tile = 512 : i64}
+// CHECK-SAME:    keep_local = 2 : i64, keep_sink = 1 : i64, key_block = 64 : i64
+// CHECK-SAME:    op = "select_blocks", operand_args = array<i64: 0, 1>
+// CHECK-SAME:    {name = "q", type = "ptr", value = "operand[0]"}
+// CHECK-SAME:    {name = "indices", type = "ptr", value = "result[0]"}
+// CHECK-SAME:    {name = "sq", type = "i32", value = "operand[0].shape[2]"}
+// CHECK-SAME:    top_k = 16 : i64
+// CHECK:         gpu.dynamic_shared_memory
+// CHECK:         vector.load %arg0
+// CHECK:         vector.load %arg1
+// CHECK:         gpu.shuffle  xor
+// CHECK:         gpu.shuffle  up
+// CHECK:         memref.store %{{.*}}, %arg2
+func.func @select(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>) -> tensor<?x2x?x16xi32> {
+  %i = attn.select_blocks %q, %k {query_block = 64 : i64, key_block = 64 : i64, top_k = 16 : i64, keep_sink = 1 : i64, keep_local = 2 : i64, causal}
+      : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x16xi32>
+  return %i : tensor<?x2x?x16xi32>
 }
