@@ -894,6 +894,10 @@ struct ConvertAttnToGPUPass
                                     func::ReturnOp returnOp,
                                     gpu::GPUModuleOp gpuModule,
                                     int64_t counter);
+  LogicalResult convertCompressKV(CompressKVOp compress, func::FuncOp func,
+                                  func::ReturnOp returnOp,
+                                  gpu::GPUModuleOp gpuModule,
+                                  int64_t counter);
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 };
@@ -1171,6 +1175,11 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (failed(convertSelectBlocks(select, func, returnOp, gpuModule,
                                    selectCounter++)))
       return failure();
+  int64_t compressCounter = 0;
+  for (CompressKVOp compress : func.getBody().getOps<CompressKVOp>())
+    if (failed(convertCompressKV(compress, func, returnOp, gpuModule,
+                                 compressCounter++)))
+      return failure();
   func.erase();
   return success();
 }
@@ -1244,7 +1253,7 @@ LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
   NamedAttrList grid;
   grid.append("rule", b.getStringAttr("tiles_x_kv_pairs"));
   // ceil(ceil(Sq / qb) / 8) = ceil(Sq / (8 qb)).
-  grid.append("size", b.getStringAttr("Sq"));
+  grid.append("size", b.getStringAttr("operand[0].shape[2]"));
   grid.append("tile", b.getI64IntegerAttr(kSelectQueryBlocksPerCTA *
                                           int64_t(select.getQueryBlock())));
   auto keyType = cast<RankedTensorType>(select.getKey().getType());
@@ -1278,6 +1287,98 @@ LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
   return success();
 }
 
+LogicalResult ConvertAttnToGPUPass::convertCompressKV(
+    CompressKVOp compress, func::FuncOp func, func::ReturnOp returnOp,
+    gpu::GPUModuleOp gpuModule, int64_t counter) {
+  auto keyType = cast<RankedTensorType>(compress.getKey().getType());
+  auto valueType = cast<RankedTensorType>(compress.getValue().getType());
+  Type elementType = keyType.getElementType();
+  if (!elementType.isBF16() && !elementType.isF16())
+    return compress.emitError()
+           << "attn-convert-to-gpu compresses bf16 or f16 keys and values, "
+              "found "
+           << elementType;
+  for (auto [what, dim] : {std::pair<StringRef, int64_t>{"key", keyType.getDimSize(3)},
+                           {"value", valueType.getDimSize(3)}})
+    if (dim != 64 && dim != 128 && dim != 256)
+      return compress.emitError()
+             << "attn-convert-to-gpu compresses head dims 64, 128 and 256, "
+                "found a "
+             << what << " head dim of " << dim;
+  std::string name =
+      (ptxIdentifier(func.getSymName()) + "_compress" + Twine(counter)).str();
+  if (SymbolTable::lookupSymbolIn(gpuModule, name))
+    return compress.emitError()
+           << "kernel name '" << name << "' is already taken in @kernels";
+  gpu::GPUFuncOp kernel = buildCompressKVKernel(compress, gpuModule, name);
+
+  OpBuilder b(compress.getContext());
+  SmallVector<int64_t> operandArgs, resultArgs;
+  for (Value operand : compress->getOperands())
+    operandArgs.push_back(cast<BlockArgument>(operand).getArgNumber());
+  for (Value result : compress->getResults()) {
+    int64_t index = -1;
+    for (OpOperand &use : returnOp->getOpOperands())
+      if (use.get() == result)
+        index = use.getOperandNumber();
+    resultArgs.push_back(index);
+  }
+  bool linear = compress.getMethod() == CompressionMethod::Linear;
+  SmallVector<Attribute> params;
+  params.push_back(kernelParam(b, "k", "ptr", "operand[0]"));
+  params.push_back(kernelParam(b, "v", "ptr", "operand[1]"));
+  if (linear)
+    params.push_back(kernelParam(b, "w", "ptr", "operand[2]"));
+  params.push_back(kernelParam(b, "ck", "ptr", "result[0]"));
+  params.push_back(kernelParam(b, "cv", "ptr", "result[1]"));
+  for (auto [short_, tensor] :
+       {std::pair<StringRef, StringRef>{"k", "operand[0]"},
+        {"v", "operand[1]"},
+        {"ck", "result[0]"},
+        {"cv", "result[1]"}})
+    for (int j = 0; j < 3; ++j)
+      params.push_back(kernelParam(
+          b, (short_ + "_stride" + Twine(j)).str(), "i64",
+          (tensor + ".stride[" + Twine(j) + "]").str()));
+  if (linear)
+    params.push_back(kernelParam(b, "w_stride0", "i64", "operand[2].stride[0]"));
+  params.push_back(kernelParam(b, "skv", "i32", "operand[0].shape[2]"));
+  params.push_back(kernelParam(b, "slots", "i32", "result[0].shape[2]"));
+
+  NamedAttrList grid;
+  grid.append("rule", b.getStringAttr("tiles_x_kv_pairs"));
+  grid.append("size", b.getStringAttr("result[0].shape[2]"));
+  grid.append("tile", b.getI64IntegerAttr(kCompressSlotsPerCTA));
+  NamedAttrList info;
+  info.append("op", b.getStringAttr("compress_kv"));
+  info.append("chip", b.getStringAttr(chip));
+  info.append("dtype", b.getStringAttr(elementType.isF16() ? "f16" : "bf16"));
+  info.append("head_dim", b.getI64IntegerAttr(keyType.getDimSize(3)));
+  info.append("value_dim", b.getI64IntegerAttr(valueType.getDimSize(3)));
+  info.append("key_heads", b.getI64IntegerAttr(keyType.getDimSize(1)));
+  info.append("block", b.getDenseI64ArrayAttr({kCompressThreads, 1, 1}));
+  info.append("window", b.getI64IntegerAttr(compress.getBlock()));
+  info.append("stride", b.getI64IntegerAttr(compress.getEffectiveStride()));
+  info.append("method", b.getStringAttr(linear ? "linear" : "mean"));
+  if (linear) {
+    Type weightType =
+        cast<RankedTensorType>(compress.getWeights().getType()).getElementType();
+    std::string text;
+    llvm::raw_string_ostream(text) << weightType;
+    info.append("weights_dtype", b.getStringAttr(text));
+  }
+  info.append("dynamic_shared_memory", b.getI64IntegerAttr(0));
+  info.append("grid", grid.getDictionary(b.getContext()));
+  info.append("params", b.getArrayAttr(params));
+  info.append("gated", b.getBoolAttr(false));
+  info.append("source", b.getStringAttr(func.getSymName()));
+  info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
+  info.append("result_args", b.getDenseI64ArrayAttr(resultArgs));
+  kernel->setAttr(AttnDialect::kGPUKernelAttrName,
+                  info.getDictionary(b.getContext()));
+  return success();
+}
+
 void ConvertAttnToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
   static constexpr StringLiteral kChips[] = {"sm_80", "sm_86", "sm_89",
@@ -1291,7 +1392,8 @@ void ConvertAttnToGPUPass::runOnOperation() {
   for (func::FuncOp func : module.getOps<func::FuncOp>())
     if (!func.getBody().empty() &&
         (!func.getBody().getOps<AttentionOp>().empty() ||
-         !func.getBody().getOps<SelectBlocksOp>().empty()))
+         !func.getBody().getOps<SelectBlocksOp>().empty() ||
+         !func.getBody().getOps<CompressKVOp>().empty()))
       functions.push_back(func);
   gpu::GPUModuleOp gpuModule;
   for (func::FuncOp func : functions)

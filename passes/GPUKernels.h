@@ -38,6 +38,19 @@ gpu::GPUFuncOp buildSelectBlocksKernel(SelectBlocksOp op,
                                        gpu::GPUModuleOp gpuModule,
                                        StringRef name);
 
+/// attn.compress_kv: slots per CTA and threads.
+constexpr int64_t kCompressSlotsPerCTA = 16;
+constexpr int64_t kCompressThreads = 128;
+
+/// Signature: key, value, [weights], compressed key, compressed value
+/// (global pointers); strides [0..2] of key, value, compressed key,
+/// compressed value, [weights' stride 0] (i64); Skv, N (i32). Grid:
+/// (ceil(N / 16), B * Hkv); block: 128 threads. Head dims multiples of 8
+/// whose 8-column chunks divide 128 threads.
+gpu::GPUFuncOp buildCompressKVKernel(CompressKVOp op,
+                                     gpu::GPUModuleOp gpuModule,
+                                     StringRef name);
+
 } // namespace attn
 } // namespace mlir
 

@@ -107,7 +107,7 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
         continue;
     }
     Operation *attention = &inner;
-    if (!isa<AttentionOp, SelectBlocksOp>(inner))
+    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(inner))
       return inner.emitError()
              << passName
              << " compiles functions made of attn.attention ops on the "
