@@ -1215,7 +1215,8 @@ LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
   if (SymbolTable::lookupSymbolIn(gpuModule, name))
     return select.emitError()
            << "kernel name '" << name << "' is already taken in @kernels";
-  gpu::GPUFuncOp kernel = buildSelectBlocksKernel(select, gpuModule, name);
+  gpu::GPUFuncOp kernel =
+      buildSelectBlocksKernel(select, gpuModule, name, chip);
 
   OpBuilder b(select.getContext());
   auto argNumber = [](Value v) {
@@ -1272,10 +1273,10 @@ LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
   info.append("causal", b.getBoolAttr(select.getCausal()));
   info.append("pooled_keys", b.getBoolAttr(bool(select.getPooledKeys())));
   // The scores of a CTA's query blocks live in shared memory.
-  info.append("max_key_blocks", b.getI64IntegerAttr(kSelectMaxKeyBlocks));
+  info.append("max_key_blocks", b.getI64IntegerAttr(selectMaxKeyBlocks(chip)));
   info.append("block", b.getDenseI64ArrayAttr({kSelectThreads, 1, 1}));
   info.append("dynamic_shared_memory",
-              b.getI64IntegerAttr(selectBlocksSharedBytes(headDim)));
+              b.getI64IntegerAttr(selectBlocksSharedBytes(headDim, chip)));
   info.append("grid", grid.getDictionary(b.getContext()));
   info.append("params", b.getArrayAttr(params));
   info.append("gated", b.getBoolAttr(false));

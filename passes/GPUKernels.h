@@ -21,22 +21,23 @@
 namespace mlir {
 namespace attn {
 
-/// attn.select_blocks: query blocks per CTA (one warp selects for two), and
-/// the most key blocks one call may have (the scores of a CTA's query
-/// blocks stay in shared memory); the runtime refuses longer keys.
+/// attn.select_blocks: query blocks per CTA (one warp selects for two).
 constexpr int64_t kSelectQueryBlocksPerCTA = 8;
-constexpr int64_t kSelectMaxKeyBlocks = 2048;
 constexpr int64_t kSelectThreads = 128;
 
+/// The most key blocks one call may have on `chip` (a CTA's scores and
+/// selection keys stay in shared memory); the runtime refuses longer keys.
+int64_t selectMaxKeyBlocks(StringRef chip);
+
 /// Dynamic shared memory of the select kernel for head dim `headDim`.
-int64_t selectBlocksSharedBytes(int64_t headDim);
+int64_t selectBlocksSharedBytes(int64_t headDim, StringRef chip);
 
 /// Signature: query, key, [pooled_keys], indices (global pointers), their
 /// strides [0..2] in that order (i64), Sq, Skv (i32). Grid: (ceil(nqb / 8),
 /// B * Hkv); block: 128 threads.
 gpu::GPUFuncOp buildSelectBlocksKernel(SelectBlocksOp op,
                                        gpu::GPUModuleOp gpuModule,
-                                       StringRef name);
+                                       StringRef name, StringRef chip);
 
 /// attn.compress_kv: slots per CTA and threads.
 constexpr int64_t kCompressSlotsPerCTA = 16;

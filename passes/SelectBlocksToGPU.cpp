@@ -34,6 +34,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -48,11 +49,10 @@ class SelectKernelBuilder {
 public:
   static constexpr int64_t kThreads = 128;
   static constexpr int64_t kWarps = kThreads / 32;
-  /// Key blocks pooled per step (their loads in flight together).
-  static constexpr int64_t kKeyBlocksPerStep = 2;
 
-  SelectKernelBuilder(SelectBlocksOp op)
-      : op(op), b(op.getContext()), loc(op.getLoc()), m(b, loc) {}
+  SelectKernelBuilder(SelectBlocksOp op, int64_t maxKeyBlocks)
+      : op(op), b(op.getContext()), loc(op.getLoc()), m(b, loc),
+        maxKeyBlocks(maxKeyBlocks) {}
 
   gpu::GPUFuncOp build(gpu::GPUModuleOp gpuModule, StringRef name);
 
@@ -130,7 +130,8 @@ private:
   SmallVector<Value> qStrides, kStrides, pkStrides, outStrides;
   Value queryLen, keyLen, numQueryBlocks, numKeyBlocks, batch, group, run0;
   Value tid, lane, warp, chunk, part;
-  Value sScores, sTaken, sQuery, sPart, sKey;
+  Value sScores, sKeys, sQuery, sPart;
+  int64_t maxKeyBlocks = 0;
 };
 
 } // namespace
@@ -217,78 +218,122 @@ void SelectKernelBuilder::emitPooledQueries() {
 }
 
 /// Phase 2: sScores[qi][j] = pooled query qi . pooled key j for every key
-/// block j, kKeyBlocksPerStep key blocks per step so that their loads are
-/// in flight together.
+/// block j, without block barriers.
+///  - Given pooled keys, thread t scores key blocks t, t + 128, ... against
+///    all the run's pooled queries (16-byte loads of the key row, the
+///    queries broadcast from shared memory).
+///  - Otherwise warp w pools key blocks w, w + 4, ...: lanes own 8 columns
+///    of 32 / (D / 8) rows per pass, all passes' loads in flight, the row
+///    groups combined by xor shuffles; then each query's dot product is
+///    reduced over the lanes of one row.
 void SelectKernelBuilder::emitScores() {
-  const int64_t step = kKeyBlocksPerStep;
-  const int64_t rowsPerThread = llvm::divideCeil(KB, parts);
-  forLoop(idx(0), numKeyBlocks, idx(step), [&](Value j0) {
-    for (int64_t s = 0; s < step; ++s) {
-      Value j = m.addConst(j0, s);
-      Value inRange = m.cmp(CmpIPredicate::slt, j, numKeyBlocks);
-      if (pooled) {
-        ifThen(m.andI(inRange, m.cmp(CmpIPredicate::slt, tid, idx(D))), [&] {
-          Value at = m.add(m.add(m.add(m.mul(batch, pkStrides[0]),
-                                       m.mul(group, pkStrides[1])),
-                                 m.mul(j, pkStrides[2])),
-                           tid);
-          memref::StoreOp::create(b, loc, loadF32(pk, at), sKey,
-                                  ValueRange{m.addConst(tid, s * D)});
-        });
-        continue;
-      }
-      Value t0 = m.mul(j, idx(KB));
-      Value t1 = m.min(m.addConst(t0, KB), keyLen);
-      Value base = m.add(
-          m.add(m.mul(batch, kStrides[0]), m.mul(group, kStrides[1])),
-          m.mul(chunk, idx(8)));
-      auto rowOf = [&](int64_t r) {
-        return m.add(t0, m.addConst(part, r * parts));
-      };
-      Value partial = sumRows(
-          k, base, kStrides[2], rowsPerThread, rowOf, [&](int64_t r) {
-            return m.andI(m.cmp(CmpIPredicate::slt, rowOf(r), t1),
-                          m.cmp(CmpIPredicate::slt,
-                                m.addConst(part, r * parts), idx(KB)));
+  auto f32x8 = VectorType::get({8}, b.getF32Type());
+  auto elemx8 = VectorType::get({8}, elementType);
+  const int64_t rows = kSelectQueryBlocksPerCTA;
+  auto storeScore = [&](int64_t qi, Value j, Value score) {
+    memref::StoreOp::create(
+        b, loc, score, sScores,
+        ValueRange{m.add(idx(qi * maxKeyBlocks), j)});
+  };
+  auto dot8 = [&](Value x, Value y) -> Value {
+    Value prod = arith::MulFOp::create(b, loc, x, y);
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                       prod);
+  };
+  if (pooled) {
+    forLoop(tid, numKeyBlocks, idx(kThreads), [&](Value j) {
+      Value base = m.add(m.add(m.mul(batch, pkStrides[0]),
+                               m.mul(group, pkStrides[1])),
+                         m.mul(j, pkStrides[2]));
+      // Chunk by chunk (a loop, to keep registers low): one 16-byte key
+      // load feeds every query's sum.
+      auto chunks = scf::ForOp::create(
+          b, loc, idx(0), idx(D / 8), idx(1),
+          SmallVector<Value>(rows, f32c(0.0)),
+          [&](OpBuilder &, Location, Value c, ValueRange acc) {
+            Value col = m.mul(c, idx(8));
+            Value key = arith::ExtFOp::create(
+                b, loc, f32x8,
+                vector::LoadOp::create(b, loc, elemx8, pk,
+                                       ValueRange{m.add(base, col)})
+                    .getResult());
+            SmallVector<Value> next(acc.begin(), acc.end());
+            for (int64_t e = 0; e < 8; ++e) {
+              Value ke = vector::ExtractOp::create(b, loc, key, e);
+              for (int64_t qi = 0; qi < rows; ++qi) {
+                Value query = memref::LoadOp::create(
+                    b, loc, sQuery,
+                    ValueRange{m.add(idx(qi * D + e), col)});
+                next[qi] = math::FmaOp::create(b, loc, query, ke, next[qi]);
+              }
+            }
+            scf::YieldOp::create(b, loc, next);
           });
-      storePartial(partial, s);
+      SmallVector<Value> scores(chunks.getResults());
+      for (int64_t qi = 0; qi < rows; ++qi)
+        storeScore(qi, j, scores[qi]);
+    });
+    barrier();
+    return;
+  }
+  const int64_t chunksPerRow = D / 8;
+  const int64_t rowsPerPass = 32 / chunksPerRow;
+  const int64_t passes = llvm::divideCeil(KB, rowsPerPass);
+  const int64_t batchPasses = std::min<int64_t>(passes, 16);
+  Value laneChunk = m.positiveMod(lane, chunksPerRow);
+  Value laneRow = m.floorDiv(lane, chunksPerRow);
+  forLoop(warp, numKeyBlocks, idx(kWarps), [&](Value j) {
+    Value t0 = m.mul(j, idx(KB));
+    Value t1 = m.min(m.addConst(t0, KB), keyLen);
+    Value base = m.add(
+        m.add(m.mul(batch, kStrides[0]), m.mul(group, kStrides[1])),
+        m.mul(laneChunk, idx(8)));
+    // Batches of up to 16 passes: their loads in flight together.
+    auto sum = scf::ForOp::create(
+        b, loc, idx(0), idx(passes), idx(batchPasses),
+        ValueRange{arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)))},
+        [&](OpBuilder &, Location, Value p0, ValueRange acc) {
+          auto rowOf = [&](int64_t p) {
+            return m.add(t0, m.add(laneRow,
+                                   m.mul(m.addConst(p0, p), idx(rowsPerPass))));
+          };
+          Value part = sumRows(
+              k, base, kStrides[2], batchPasses, rowOf, [&](int64_t p) {
+                return m.andI(m.cmp(CmpIPredicate::slt, rowOf(p), t1),
+                              m.cmp(CmpIPredicate::slt, m.addConst(p0, p),
+                                    idx(passes)));
+              });
+          scf::YieldOp::create(
+              b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], part)});
+        });
+    // Combine the row groups: every lane ends with its chunk's column sums.
+    SmallVector<Value> cols;
+    for (int64_t e = 0; e < 8; ++e) {
+      Value x = vector::ExtractOp::create(b, loc, sum.getResult(0), e);
+      for (int64_t off = chunksPerRow; off < 32; off *= 2)
+        x = arith::AddFOp::create(b, loc, x, shuffleXor(x, off));
+      cols.push_back(x);
     }
-    barrier();
-    if (!pooled)
-      for (int64_t s = 0; s < step; ++s) {
-        Value t0 = m.mul(m.addConst(j0, s), idx(KB));
-        Value count = m.max(m.sub(m.min(m.addConst(t0, KB), keyLen), t0),
-                            idx(1));
-        finishMean(s, count, sKey, idx(s * D));
-      }
-    barrier();
-    // Warp w scores query blocks w, w + 4, ...: lanes split D, a warp sum.
-    for (int64_t s = 0; s < step; ++s) {
-      Value j = m.addConst(j0, s);
-      for (int64_t qw = 0; qw < kSelectQueryBlocksPerCTA / kWarps; ++qw) {
-        Value qi = m.addConst(warp, qw * kWarps);
-        Value partialDot = f32c(0.0);
-        for (int64_t c = 0; c < D / 32; ++c) {
-          Value d = m.addConst(lane, 32 * c);
-          Value x = memref::LoadOp::create(
-              b, loc, sQuery, ValueRange{m.add(m.mul(qi, idx(D)), d)});
-          Value y = memref::LoadOp::create(b, loc, sKey,
-                                           ValueRange{m.addConst(d, s * D)});
-          partialDot = arith::AddFOp::create(
-              b, loc, partialDot, arith::MulFOp::create(b, loc, x, y));
-        }
-        Value score = warpSumF32(partialDot);
-        ifThen(m.andI(m.cmp(CmpIPredicate::eq, lane, idx(0)),
-                      m.cmp(CmpIPredicate::slt, j, numKeyBlocks)),
-               [&] {
-                 memref::StoreOp::create(
-                     b, loc, score, sScores,
-                     ValueRange{m.add(m.mul(qi, idx(kSelectMaxKeyBlocks)), j)});
-               });
-      }
+    Value countF = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastOp::create(b, loc, b.getI32Type(), m.sub(t1, t0)));
+    Value inv = arith::DivFOp::create(b, loc, f32c(1.0), countF);
+    Value key = vector::FromElementsOp::create(b, loc, f32x8, cols);
+    key = arith::MulFOp::create(b, loc, key,
+                                vector::BroadcastOp::create(b, loc, f32x8, inv));
+    for (int64_t qi = 0; qi < rows; ++qi) {
+      Value query = vector::LoadOp::create(
+          b, loc, f32x8, sQuery,
+          ValueRange{m.add(idx(qi * D), m.mul(laneChunk, idx(8)))});
+      Value score = dot8(query, key);
+      for (int64_t off = chunksPerRow / 2; off >= 1; off /= 2)
+        score = arith::AddFOp::create(b, loc, score, shuffleXor(score, off));
+      ifThen(m.cmp(CmpIPredicate::eq, lane, idx(0)),
+             [&] { storeScore(qi, j, score); });
     }
-    barrier();
   });
+  barrier();
 }
 
 /// This thread's 8-column partial sum into sPart[slot][part][chunk * 8..].
@@ -320,40 +365,35 @@ void SelectKernelBuilder::finishMean(int64_t slot, Value count, Value dst,
   });
 }
 
-/// Phases 3 and 4 for query block run0 + qi, by one warp.
+/// Phases 3 and 4 for query block run0 + qi, by one warp: the keys of all
+/// blocks into the warp's scratch row once, top_k rounds of a warp max over
+/// it, then the chosen blocks in increasing order.
 void SelectKernelBuilder::emitTopK(Value qi) {
   using P = CmpIPredicate;
-  Type i64 = b.getI64Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
+  Type i64 = b.getI64Type(), i32 = b.getI32Type();
   Value block = m.add(run0, qi);
   ifThen(m.cmp(P::slt, block, numQueryBlocks), [&] {
     SelectBlocksOp o = op;
-    Value rowBase = m.mul(qi, idx(kSelectMaxKeyBlocks));
+    Value scoreBase = m.mul(qi, idx(maxKeyBlocks));
+    Value keyBase = m.mul(warp, idx(maxKeyBlocks));
     // The last position of the block, and the block holding it.
     Value lastRow =
         m.sub(m.min(m.mul(m.addConst(block, 1), idx(QB)), queryLen), idx(1));
     Value lastPos = m.add(lastRow, m.sub(keyLen, queryLen));
     Value localEnd = m.min(m.floorDiv(lastPos, KB), m.sub(numKeyBlocks, idx(1)));
     Value localBegin = m.addConst(localEnd, 1 - int64_t(o.getKeepLocal()));
-    // Clear this query block's taken flags (each lane its own blocks).
-    forLoop(lane, numKeyBlocks, idx(32), [&](Value j) {
-      memref::StoreOp::create(b, loc, arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
-                              sTaken, ValueRange{m.add(rowBase, j)});
-    });
     const int64_t indexBits = 30;
     const int64_t indexMask = (int64_t(1) << indexBits) - 1;
-    // The 64-bit key of block j: class (2 bits: 3 forced, 2 a number, 1 NaN,
-    // 0 invalid or taken), the score's order-preserving bits, the inverted
-    // index (so that the lower index wins a tie).
-    auto keyOf = [&](Value j) -> Value {
+    // The 64-bit key of block j: class (2 bits: 3 forced, 2 a number, 1 NaN;
+    // an invalid block's key is 0), the score's order-preserving bits, the
+    // inverted index (so that the lower index wins a tie). A chosen block's
+    // key becomes 1: smaller than every candidate, and recognizable.
+    forLoop(lane, numKeyBlocks, idx(32), [&](Value j) {
       Value score = memref::LoadOp::create(b, loc, sScores,
-                                           ValueRange{m.add(rowBase, j)});
-      Value taken = arith::CmpIOp::create(
-          b, loc, P::ne,
-          memref::LoadOp::create(b, loc, sTaken, ValueRange{m.add(rowBase, j)}),
-          arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
-      Value valid = m.notI(taken);
+                                           ValueRange{m.add(scoreBase, j)});
+      Value valid = m.boolConst(b.getI1Type(), true);
       if (o.getCausal())
-        valid = m.andI(valid, m.cmp(P::sle, m.mul(j, idx(KB)), lastPos));
+        valid = m.cmp(P::sle, m.mul(j, idx(KB)), lastPos);
       Value forced = m.cmp(P::slt, j, idx(o.getKeepSink()));
       if (o.getKeepLocal() > 0)
         forced = m.orI(forced, m.andI(m.cmp(P::sge, j, localBegin),
@@ -365,66 +405,63 @@ void SelectKernelBuilder::emitTopK(Value qi) {
           b, loc, i32, arith::AddFOp::create(b, loc, score, f32c(0.0)));
       Value negative = arith::CmpIOp::create(b, loc, P::slt, bits, i32c(0));
       Value ordered = arith::SelectOp::create(
-          b, loc, negative,
-          arith::XOrIOp::create(b, loc, bits, i32c(-1)),
+          b, loc, negative, arith::XOrIOp::create(b, loc, bits, i32c(-1)),
           arith::XOrIOp::create(b, loc, bits, i32c(INT32_MIN)));
       Value cls = arith::SelectOp::create(
-          b, loc, valid,
-          arith::SelectOp::create(
-              b, loc, forced, i64c(3),
-              arith::SelectOp::create(b, loc, isNaN, i64c(1), i64c(2))),
-          i64c(0));
+          b, loc, forced, i64c(3),
+          arith::SelectOp::create(b, loc, isNaN, i64c(1), i64c(2)));
       Value scoreBits = arith::SelectOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, P::eq, cls, i64c(2)),
+          b, loc, arith::CmpIOp::create(b, loc, P::eq, cls, i64c(2)),
           arith::ExtUIOp::create(b, loc, i64, ordered), i64c(0));
       Value inverted = arith::SubIOp::create(
           b, loc, i64c(indexMask), arith::IndexCastOp::create(b, loc, i64, j));
-      return arith::OrIOp::create(
+      Value key = arith::OrIOp::create(
           b, loc,
           arith::OrIOp::create(
               b, loc, arith::ShLIOp::create(b, loc, cls, i64c(62)),
               arith::ShLIOp::create(b, loc, scoreBits, i64c(indexBits))),
           inverted);
-    };
+      key = arith::SelectOp::create(b, loc, valid, key, i64c(0));
+      memref::StoreOp::create(b, loc, key, sKeys,
+                              ValueRange{m.add(keyBase, j)});
+    });
     // top_k rounds; a round whose best key has class 0 ends the selection.
-    auto rounds = scf::WhileOp::create(
+    // Block j's key is only touched by lane j % 32: no barriers needed.
+    scf::WhileOp::create(
         b, loc, TypeRange{b.getIndexType()}, ValueRange{idx(0)},
         [&](OpBuilder &, Location, ValueRange args) {
-          Value more = m.cmp(P::slt, args[0], idx(topK));
-          scf::ConditionOp::create(b, loc, more, args);
+          scf::ConditionOp::create(b, loc, m.cmp(P::slt, args[0], idx(topK)),
+                                   args);
         },
         [&](OpBuilder &, Location, ValueRange args) {
           auto best = scf::ForOp::create(
               b, loc, lane, numKeyBlocks, idx(32), ValueRange{i64c(0)},
               [&](OpBuilder &, Location, Value j, ValueRange acc) {
+                Value key = memref::LoadOp::create(
+                    b, loc, sKeys, ValueRange{m.add(keyBase, j)});
                 scf::YieldOp::create(
                     b, loc,
-                    ValueRange{arith::MaxUIOp::create(b, loc, acc[0], keyOf(j))});
+                    ValueRange{arith::MaxUIOp::create(b, loc, acc[0], key)});
               });
           Value top = warpMaxI64(best.getResult(0));
           Value found = arith::CmpIOp::create(
-              b, loc, P::ne,
-              arith::ShRUIOp::create(b, loc, top, i64c(62)), i64c(0));
+              b, loc, P::ne, arith::ShRUIOp::create(b, loc, top, i64c(62)),
+              i64c(0));
           Value chosen = arith::IndexCastOp::create(
               b, loc, b.getIndexType(),
               arith::SubIOp::create(
                   b, loc, i64c(indexMask),
                   arith::AndIOp::create(b, loc, top, i64c(indexMask))));
-          // The owner lane marks it; only the owner ever reads it again.
           ifThen(m.andI(found, m.cmp(P::eq, m.positiveMod(chosen, 32), lane)),
                  [&] {
-                   memref::StoreOp::create(
-                       b, loc,
-                       arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(1)),
-                       sTaken, ValueRange{m.add(rowBase, chosen)});
+                   memref::StoreOp::create(b, loc, i64c(1), sKeys,
+                                           ValueRange{m.add(keyBase, chosen)});
                  });
           scf::YieldOp::create(
               b, loc,
               ValueRange{m.select(found, m.addConst(args[0], 1), idx(topK))});
         });
-    (void)rounds;
-    // Output: the taken blocks in increasing order, then -1.
+    // Output: the chosen blocks (key 1) in increasing order, then -1.
     Value outBase = m.add(m.add(m.mul(batch, outStrides[0]),
                                 m.mul(group, outStrides[1])),
                           m.mul(block, outStrides[2]));
@@ -433,12 +470,12 @@ void SelectKernelBuilder::emitTopK(Value qi) {
         [&](OpBuilder &, Location, Value j0, ValueRange acc) {
           Value j = m.add(j0, lane);
           Value inRange = m.cmp(P::slt, j, numKeyBlocks);
-          Value flagByte = memref::LoadOp::create(
-              b, loc, sTaken,
-              ValueRange{m.add(rowBase, m.select(inRange, j, idx(0)))});
-          Value flag = arith::SelectOp::create(
-              b, loc, inRange, arith::ExtUIOp::create(b, loc, i32, flagByte),
-              i32c(0));
+          Value key = memref::LoadOp::create(
+              b, loc, sKeys,
+              ValueRange{m.add(keyBase, m.select(inRange, j, idx(0)))});
+          Value taken = m.andI(inRange, arith::CmpIOp::create(
+                                            b, loc, P::eq, key, i64c(1)));
+          Value flag = arith::ExtUIOp::create(b, loc, i32, taken);
           // Inclusive prefix sum over the warp (shuffle up).
           Value scan = flag;
           for (int32_t offset : {1, 2, 4, 8, 16}) {
@@ -452,8 +489,9 @@ void SelectKernelBuilder::emitTopK(Value qi) {
           Value total = gpu::ShuffleOp::create(b, loc, scan, 31, 32,
                                                gpu::ShuffleMode::IDX)
                             .getShuffleResult();
-          Value slot = m.add(acc[0], toIndex(arith::SubIOp::create(b, loc, scan, flag)));
-          ifThen(arith::CmpIOp::create(b, loc, P::ne, flag, i32c(0)), [&] {
+          Value slot =
+              m.add(acc[0], toIndex(arith::SubIOp::create(b, loc, scan, flag)));
+          ifThen(taken, [&] {
             memref::StoreOp::create(
                 b, loc, arith::IndexCastOp::create(b, loc, i32, j), out,
                 ValueRange{m.add(outBase, slot)});
@@ -462,11 +500,10 @@ void SelectKernelBuilder::emitTopK(Value qi) {
                                ValueRange{m.add(acc[0], toIndex(total))});
         });
     forLoop(m.add(written.getResult(0), lane), idx(topK), idx(32),
-            [&](Value s) {
+            [&](Value slot) {
               memref::StoreOp::create(b, loc, i32c(-1), out,
-                                      ValueRange{m.add(outBase, s)});
+                                      ValueRange{m.add(outBase, slot)});
             });
-    (void)i8;
   });
 }
 
@@ -522,8 +559,8 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   queryLen = toIndex(entry->getArgument(a++));
   keyLen = toIndex(entry->getArgument(a++));
 
-  // Shared memory: scores f32 and taken flags [8][kSelectMaxKeyBlocks],
-  // pooled queries [8][D], pooling partials [parts][D], a pooled key [D].
+  // Shared memory: the warps' key rows [4][maxKeyBlocks] (u64), scores
+  // [8][maxKeyBlocks], pooled queries [8][D], pooling partials [parts][D].
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -539,11 +576,10 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     return view;
   };
   const int64_t rows = kSelectQueryBlocksPerCTA;
-  sScores = carve(b.getF32Type(), rows * kSelectMaxKeyBlocks, 4);
+  sKeys = carve(b.getI64Type(), kWarps * maxKeyBlocks, 8);
+  sScores = carve(b.getF32Type(), rows * maxKeyBlocks, 4);
   sQuery = carve(b.getF32Type(), rows * D, 4);
-  sPart = carve(b.getF32Type(), kKeyBlocksPerStep * parts * D, 4);
-  sKey = carve(b.getF32Type(), kKeyBlocksPerStep * D, 4);
-  sTaken = carve(b.getI8Type(), rows * kSelectMaxKeyBlocks, 1);
+  sPart = carve(b.getF32Type(), parts * D, 4);
 
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = m.positiveMod(tid, 32);
@@ -566,16 +602,22 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   return func;
 }
 
-int64_t mlir::attn::selectBlocksSharedBytes(int64_t headDim) {
+int64_t mlir::attn::selectMaxKeyBlocks(StringRef chip) {
+  // sm_86 and sm_89 give a block at most 99 KB of shared memory.
+  return chip == "sm_86" || chip == "sm_89" ? 1024 : 2048;
+}
+
+int64_t mlir::attn::selectBlocksSharedBytes(int64_t headDim, StringRef chip) {
   int64_t parts = SelectKernelBuilder::kThreads / (headDim / 8);
-  return kSelectQueryBlocksPerCTA * kSelectMaxKeyBlocks * 5 +
-         (kSelectQueryBlocksPerCTA +
-          SelectKernelBuilder::kKeyBlocksPerStep * (parts + 1)) *
-             headDim * 4;
+  return selectMaxKeyBlocks(chip) *
+             (SelectKernelBuilder::kWarps * 8 + kSelectQueryBlocksPerCTA * 4) +
+         (kSelectQueryBlocksPerCTA + parts) * headDim * 4;
 }
 
 gpu::GPUFuncOp mlir::attn::buildSelectBlocksKernel(SelectBlocksOp op,
                                                    gpu::GPUModuleOp gpuModule,
-                                                   StringRef name) {
-  return SelectKernelBuilder(op).build(gpuModule, name);
+                                                   StringRef name,
+                                                   StringRef chip) {
+  return SelectKernelBuilder(op, selectMaxKeyBlocks(chip))
+      .build(gpuModule, name);
 }
