@@ -134,10 +134,13 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                        [](Operation *user) { return isa<AttentionOp>(user); }))
         continue;
     }
-    unsigned kind = isa<AttentionOp>(inner)      ? kAttentionKernels
-                    : isa<SelectBlocksOp>(inner) ? kSelectBlocksKernels
-                    : isa<CompressKVOp>(inner)   ? kCompressKVKernels
-                                                 : 0;
+    unsigned kind = 0;
+    if (isa<AttentionOp>(inner))
+      kind = kAttentionKernels;
+    else if (isa<SelectBlocksOp>(inner))
+      kind = kSelectBlocksKernels;
+    else if (isa<CompressKVOp>(inner))
+      kind = kCompressKVKernels;
     if (kind && !(lowered & kind))
       return inner.emitError()
              << "'" << inner.getName() << "' in @" << func.getSymName()
