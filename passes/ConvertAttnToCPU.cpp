@@ -30,6 +30,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CPUKernels.h"
 #include "PlanSupport.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Tiling/AttentionTiling.h"
@@ -58,6 +59,12 @@ struct CPUKernelConfig {
   int64_t laneGroup; ///< LG: lanes one micro-kernel covers (a vector value).
   int64_t keyRows;   ///< KR: Sᵀ rows per QK micro-kernel.
   int64_t valueCols; ///< DR: Oᵀ rows per PV micro-kernel.
+  /// `#attn.selected`: the key loop walks the `blocks` operand's list of
+  /// `slots` key blocks of `keyBlockTiles` key tiles each, and query tiles
+  /// are the selection's query blocks, counted in rows (not positions).
+  bool selected = false;
+  int64_t slots = 0;
+  int64_t keyBlockTiles = 1;
 };
 
 /// Builds the kernel of one attn.attention.
@@ -156,6 +163,12 @@ private:
   }
 
   void emitItem(Value item);
+  /// The class of key tile `keyTileIndex` for `span`; computes it (masked
+  /// or not) unless it is skipped.
+  void emitVisitKeyTile(const QueryTileSpan &span, Value keyTileIndex);
+  /// Selected blocks: the smallest key tile at or after `from` inside a
+  /// block listed for `queryBlock`, or `tileEnd`.
+  Value emitNextSelectedTile(Value queryBlock, Value from, Value tileEnd);
   void emitKeyTile(const QueryTileSpan &span, Value keyStart, bool masked,
                    const MaskContext &context);
 
@@ -172,7 +185,7 @@ private:
   double foldedScale = 0;
 
   // Kernel arguments and per-kernel values.
-  Value query, key, value, out, active;
+  Value query, key, value, out, active, blocks;
   Value queryLen, keyLen;
   QueryTiling tiling;
   // Scratch (stack): Qᵀ, Sᵀ/Pᵀ, Oᵀ, and per-lane max, sum, rescale factor.
@@ -213,6 +226,12 @@ func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
   if (gated)
     argTypes.push_back(MemRefType::get(
         {dyn}, b.getI32Type(), StridedLayoutAttr::get(ctx, dyn, {dyn})));
+  // Selected blocks: int32 [B, Hkv, ceil(Sq / qb), slots], after out (and
+  // after active when gated), as cpu_kernel_abi.h says.
+  if (cfg.selected)
+    argTypes.push_back(MemRefType::get({dyn, op.getNumKeyValueHeads(), dyn,
+                                        cfg.slots},
+                                       b.getI32Type(), layout));
   argTypes.push_back(b.getIndexType());
   argTypes.push_back(b.getIndexType());
 
@@ -229,11 +248,21 @@ func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
   out = entry->getArgument(arg++);
   if (gated)
     active = entry->getArgument(arg++);
+  if (cfg.selected)
+    blocks = entry->getArgument(arg++);
   Value begin = entry->getArgument(arg++), end = entry->getArgument(arg++);
 
   queryLen = memref::DimOp::create(b, loc, query, 2);
   keyLen = memref::DimOp::create(b, loc, key, 2);
-  tiling = QueryTiling::build(m, cfg.queryTile, queryLen, keyLen);
+  if (cfg.selected) {
+    // Row-aligned query tiles: tile t is rows [t BQ, (t + 1) BQ), the
+    // selection's query block t.
+    tiling.queryTile = cfg.queryTile;
+    tiling.firstTile = m.index(0);
+    tiling.numQueryTiles = m.ceilDiv(queryLen, cfg.queryTile);
+  } else {
+    tiling = QueryTiling::build(m, cfg.queryTile, queryLen, keyLen);
+  }
 
   auto scratch = [&](ArrayRef<int64_t> shape) {
     return memref::AllocaOp::create(
@@ -267,8 +296,22 @@ void CPUKernelBuilder::emitItem(Value item) {
   pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(), head,
                                              module);
 
-  QueryTileSpan span = QueryTileSpan::build(
-      m, m.add(tiling.firstTile, localTile), cfg.queryTile, queryLen, keyLen);
+  QueryTileSpan span;
+  if (cfg.selected) {
+    // Rows [localTile BQ, ...): every lane's row is >= 0, so the first real
+    // row is lane 0's.
+    span.offset = m.sub(keyLen, queryLen);
+    span.rowBegin = m.mul(localTile, m.index(cfg.queryTile));
+    span.tileStart = m.add(span.rowBegin, span.offset);
+    span.first = span.tileStart;
+    span.last = m.add(
+        m.addConst(m.min(m.addConst(span.rowBegin, cfg.queryTile), queryLen),
+                   -1),
+        span.offset);
+  } else {
+    span = QueryTileSpan::build(m, m.add(tiling.firstTile, localTile),
+                                cfg.queryTile, queryLen, keyLen);
+  }
 
   // Qᵀ with the folded scale; lanes without a real row are zero. Blocks of
   // 16 rows that are all real move as 16x16 register transposes (16 vector
@@ -369,25 +412,30 @@ void CPUKernelBuilder::emitItem(Value item) {
             }
           });
     });
+  } else if (cfg.selected) {
+    // Selected blocks: the listed tiles in increasing order, each once,
+    // within the bound's hull (causal: up to the last row's position).
+    Value hi = pattern->emitKeyHull(span.first, span.last, keyLen).second;
+    Value tileEnd = m.ceilDiv(hi, cfg.keyTile);
+    Type indexType = b.getIndexType();
+    scf::WhileOp::create(
+        b, loc, TypeRange{indexType}, ValueRange{m.index(0)},
+        [&](OpBuilder &, Location, ValueRange args) {
+          Value next = emitNextSelectedTile(localTile, args[0], tileEnd);
+          scf::ConditionOp::create(b, loc,
+                                   m.cmp(CmpIPredicate::slt, next, tileEnd),
+                                   ValueRange{next});
+        },
+        [&](OpBuilder &, Location, ValueRange args) {
+          emitVisitKeyTile(span, args[0]);
+          scf::YieldOp::create(b, loc, ValueRange{m.addConst(args[0], 1)});
+        });
   } else {
     auto [lo, hi] = pattern->emitKeyHull(span.first, span.last, keyLen);
     Value firstKeyTile = m.floorDiv(lo, cfg.keyTile);
     Value endKeyTile = m.ceilDiv(hi, cfg.keyTile);
     forLoop(firstKeyTile, endKeyTile, 1, [&](Value keyTileIndex) {
-      Value keyStart = m.mul(keyTileIndex, m.index(cfg.keyTile));
-      Value keyEnd = m.min(m.addConst(keyStart, cfg.keyTile), keyLen);
-      MaskContext context;
-      KeyTileClass cls = pattern->emitTileClass(
-          span.first, span.last, keyStart, m.addConst(keyEnd, -1), context);
-      ifThen(cls.any, [&] {
-        Value ragged = m.cmp(CmpIPredicate::sgt,
-                             m.addConst(keyStart, cfg.keyTile), keyLen);
-        Value needsMask = m.orI(m.notI(cls.full), ragged);
-        ifThen(
-            needsMask,
-            [&] { emitKeyTile(span, keyStart, /*masked=*/true, context); },
-            [&] { emitKeyTile(span, keyStart, /*masked=*/false, context); });
-      });
+      emitVisitKeyTile(span, keyTileIndex);
     });
   }
 
@@ -455,6 +503,54 @@ void CPUKernelBuilder::emitItem(Value item) {
   } else {
     storeLanes(m.index(0), cfg.queryTile);
   }
+}
+
+void CPUKernelBuilder::emitVisitKeyTile(const QueryTileSpan &span,
+                                        Value keyTileIndex) {
+  Value keyStart = m.mul(keyTileIndex, m.index(cfg.keyTile));
+  Value keyEnd = m.min(m.addConst(keyStart, cfg.keyTile), keyLen);
+  MaskContext context;
+  KeyTileClass cls = pattern->emitTileClass(span.first, span.last, keyStart,
+                                            m.addConst(keyEnd, -1), context);
+  ifThen(cls.any, [&] {
+    Value ragged =
+        m.cmp(CmpIPredicate::sgt, m.addConst(keyStart, cfg.keyTile), keyLen);
+    Value needsMask = m.orI(m.notI(cls.full), ragged);
+    ifThen(
+        needsMask,
+        [&] { emitKeyTile(span, keyStart, /*masked=*/true, context); },
+        [&] { emitKeyTile(span, keyStart, /*masked=*/false, context); });
+  });
+}
+
+/// A min over the list's slots of the first tile at or after `from` in each
+/// listed block: lists in any order, duplicates, -1 and blocks past the keys
+/// all work (a block is a candidate only while it has tiles at or after
+/// `from`, and `from` only grows), so no tile is computed twice and a bad
+/// entry is never followed. O(slots) per visited tile, next to a tile's
+/// O(tile x tile x D) work.
+Value CPUKernelBuilder::emitNextSelectedTile(Value queryBlock, Value from,
+                                             Value tileEnd) {
+  const int64_t perBlock = cfg.keyBlockTiles;
+  Value numKeyBlocks = m.ceilDiv(keyLen, cfg.keyTile * perBlock);
+  auto scan = scf::ForOp::create(
+      b, loc, m.index(0), m.index(cfg.slots), m.index(1), ValueRange{tileEnd},
+      [&](OpBuilder &, Location, Value slot, ValueRange best) {
+        Value listed = memref::LoadOp::create(
+            b, loc, blocks, ValueRange{batch, kvHead, queryBlock, slot});
+        // Sign-extended: -1 stays -1.
+        Value block =
+            arith::IndexCastOp::create(b, loc, b.getIndexType(), listed);
+        Value start = m.mul(block, m.index(perBlock));
+        Value candidate = m.max(from, start);
+        Value ok = m.andI(m.andI(m.cmpConst(CmpIPredicate::sge, block, 0),
+                                 m.cmp(CmpIPredicate::slt, block, numKeyBlocks)),
+                          m.cmp(CmpIPredicate::slt, from,
+                                m.addConst(start, perBlock)));
+        scf::YieldOp::create(
+            b, loc, ValueRange{m.min(best[0], m.select(ok, candidate, tileEnd))});
+      });
+  return scan.getResult(0);
 }
 
 void CPUKernelBuilder::emitKeyTile(const QueryTileSpan &span, Value keyStart,
@@ -588,9 +684,11 @@ void CPUKernelBuilder::emitKeyTile(const QueryTileSpan &span, Value keyStart,
   });
 }
 
-/// `work_items(pairs, Sq, Skv) = pairs * numQueryTiles`.
+/// `work_items(pairs, Sq, Skv) = pairs * numQueryTiles`: position-aligned
+/// query tiles, or with `rowAligned` (selected blocks) ceil(Sq / queryTile).
 static void buildWorkItemsFunc(OpBuilder &b, Location loc, ModuleOp module,
-                               StringRef name, int64_t queryTile) {
+                               StringRef name, int64_t queryTile,
+                               bool rowAligned) {
   b.setInsertionPointToEnd(module.getBody());
   Type i64 = b.getI64Type();
   auto func = func::FuncOp::create(b, loc, name,
@@ -601,9 +699,13 @@ static void buildWorkItemsFunc(OpBuilder &b, Location loc, ModuleOp module,
   auto toIndex = [&](Value v) {
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   };
-  QueryTiling tiling = QueryTiling::build(m, queryTile, toIndex(entry->getArgument(1)),
-                                          toIndex(entry->getArgument(2)));
-  Value items = m.mul(toIndex(entry->getArgument(0)), tiling.numQueryTiles);
+  Value queryLen = toIndex(entry->getArgument(1));
+  Value numQueryTiles =
+      rowAligned ? m.ceilDiv(queryLen, queryTile)
+                 : QueryTiling::build(m, queryTile, queryLen,
+                                      toIndex(entry->getArgument(2)))
+                       .numQueryTiles;
+  Value items = m.mul(toIndex(entry->getArgument(0)), numQueryTiles);
   func::ReturnOp::create(b, loc,
                          ValueRange{arith::IndexCastOp::create(b, loc, i64, items)});
 }
@@ -616,130 +718,205 @@ struct ConvertAttnToCPUPass
   void runOnOperation() override;
   LogicalResult convertFunction(func::FuncOp func,
                                 const TargetDescription &targetDesc);
+  FailureOr<func::FuncOp> convertAttention(AttentionOp attention,
+                                           StringRef name,
+                                           const TargetDescription &targetDesc,
+                                           NamedAttrList &info);
 };
 } // namespace
+
+/// The manifest entries every kernel has (docs/sparse-projection.md,
+/// section 3): its op, the function's inputs it reads (`operand_args`, in
+/// the op's operand order; attention's active list by the gates argument it
+/// was compacted from), the outputs it writes (`result_args`), its source
+/// function and its work-item function.
+static void appendCommonInfo(OpBuilder &b, Operation *op, StringRef opName,
+                             func::FuncOp func, func::ReturnOp returnOp,
+                             StringRef workItems, NamedAttrList &info) {
+  SmallVector<int64_t> operandArgs, resultArgs;
+  for (Value operand : op->getOperands())
+    operandArgs.push_back(getKernelArgument(operand).getArgNumber());
+  for (Value result : op->getResults()) {
+    int64_t index = -1;
+    for (OpOperand &use : returnOp->getOpOperands())
+      if (use.get() == result)
+        index = use.getOperandNumber();
+    resultArgs.push_back(index);
+  }
+  info.append("op", b.getStringAttr(opName));
+  info.append("source", b.getStringAttr(func.getSymName()));
+  info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
+  info.append("result_args", b.getDenseI64ArrayAttr(resultArgs));
+  info.append("work_items", b.getStringAttr(workItems));
+}
+
+static int64_t staticOrMinusOne(int64_t v) {
+  return ShapedType::isDynamic(v) ? int64_t(-1) : v;
+}
+
+FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
+    AttentionOp attention, StringRef name, const TargetDescription &targetDesc,
+    NamedAttrList &info) {
+  if (attention.getBudgetAttr())
+    return attention.emitError()
+           << "the op still carries " << attention.getBudgetAttr()
+           << "; run attn-resolve-budgets first";
+  FailureOr<TileSizes> tiles = chooseTiles(attention, targetDesc, 0, 0);
+  if (failed(tiles))
+    return failure();
+  int64_t lanes = targetDesc.vectorLanes;
+  CPUKernelConfig config;
+  config.queryTile = tiles->query;
+  config.keyTile = tiles->key;
+  int64_t vectorsPerTile = config.queryTile / lanes;
+  if (config.queryTile % lanes != 0)
+    return attention.emitError()
+           << "query tile " << config.queryTile << " is not a multiple of "
+           << targetDesc.name << "'s " << lanes << " f32 lanes";
+  int64_t vectorsPerGroup = std::min<int64_t>(
+      vectorsPerTile, std::max<int64_t>(1, targetDesc.accumulators / 4));
+  while (vectorsPerTile % vectorsPerGroup != 0)
+    --vectorsPerGroup;
+  config.laneGroup = vectorsPerGroup * lanes;
+  config.keyRows =
+      std::max<int64_t>(1, targetDesc.accumulators / vectorsPerGroup);
+  config.valueCols = config.keyRows;
+  while (config.keyTile % config.keyRows != 0)
+    --config.keyRows;
+  int64_t valueDim = attention.getValue().getType().getDimSize(3);
+  int64_t headDim = attention.getHeadDim();
+  if (ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim))
+    return attention.emitError()
+           << "the CPU kernels need static head dims, found D = "
+           << (ShapedType::isDynamic(headDim) ? std::string("?")
+                                              : std::to_string(headDim))
+           << ", Dv = "
+           << (ShapedType::isDynamic(valueDim) ? std::string("?")
+                                               : std::to_string(valueDim));
+  while (valueDim % config.valueCols != 0)
+    --config.valueCols;
+  PatternAttrInterface pattern = attention.getEffectivePattern();
+  if (failed(PatternEmitter::checkSupported(
+          pattern, config.queryTile, config.keyTile,
+          [&] { return attention.emitError(); })))
+    return failure();
+  auto selected = dyn_cast<SelectedAttr>(pattern);
+  if (Value blocks = attention.getBlocks()) {
+    // checkSupported accepts #attn.selected only as the whole pattern; the
+    // manifest's "blocks" field names a fixed number of slots.
+    auto type = cast<RankedTensorType>(blocks.getType());
+    if (type.isDynamicDim(3))
+      return attention.emitError()
+             << "attn-convert-to-cpu needs a static number of block slots "
+                "(dimension 3 of the blocks operand), found "
+             << type;
+    config.selected = true;
+    config.slots = type.getDimSize(3);
+    config.keyBlockTiles = selected.getKeyBlock() / config.keyTile;
+  }
+
+  bool gated = attention.getGates() || attention.getActive();
+  CPUKernelBuilder builder(attention, config, getOperation());
+  func::FuncOp kernel = builder.build(name, gated);
+
+  OpBuilder b(attention.getContext());
+  StringRef gatesKind = "none";
+  if (attention.getGates())
+    gatesKind = "gates";
+  else if (Value a = attention.getActive())
+    // Compacted from gates inside the function, or given as a list.
+    gatesKind = a.getDefiningOp<ActiveHeadsOp>() ? "gates" : "active";
+  RankedTensorType queryType = attention.getQueryType();
+  Type elementType = queryType.getElementType();
+  StringRef dtype = elementType.isF32()   ? "f32"
+                    : elementType.isF16() ? "f16"
+                                          : "bf16";
+  info.append("dtype", b.getStringAttr(dtype));
+  info.append("head_dim", b.getI64IntegerAttr(headDim));
+  info.append("value_dim", b.getI64IntegerAttr(valueDim));
+  info.append("query_tile", b.getI64IntegerAttr(config.queryTile));
+  info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
+  info.append("gated", b.getBoolAttr(gated));
+  info.append("gates", b.getStringAttr(gatesKind));
+  info.append("pattern", pattern);
+  info.append("scale", b.getF64FloatAttr(attention.getEffectiveScale()));
+  info.append("query_heads", b.getI64IntegerAttr(attention.getNumQueryHeads()));
+  info.append("key_heads",
+              b.getI64IntegerAttr(attention.getNumKeyValueHeads()));
+  info.append("batch",
+              b.getI64IntegerAttr(staticOrMinusOne(queryType.getDimSize(0))));
+  info.append("query_len",
+              b.getI64IntegerAttr(staticOrMinusOne(queryType.getDimSize(2))));
+  info.append("key_len", b.getI64IntegerAttr(staticOrMinusOne(
+                             attention.getKeyType().getDimSize(2))));
+  if (config.selected) {
+    NamedAttrList blocksInfo;
+    blocksInfo.append("query_block",
+                      b.getI64IntegerAttr(selected.getQueryBlock()));
+    blocksInfo.append("key_block", b.getI64IntegerAttr(selected.getKeyBlock()));
+    blocksInfo.append("slots", b.getI64IntegerAttr(config.slots));
+    blocksInfo.append("causal", b.getBoolAttr(selected.getCausal()));
+    info.append("blocks", blocksInfo.getDictionary(b.getContext()));
+  }
+  buildWorkItemsFunc(b, attention.getLoc(), getOperation(),
+                     (name + "_work_items").str(), config.queryTile,
+                     /*rowAligned=*/config.selected);
+  return kernel;
+}
 
 LogicalResult
 ConvertAttnToCPUPass::convertFunction(func::FuncOp func,
                                       const TargetDescription &targetDesc) {
-  if (failed(checkKernelFunction(func, getArgument())))
+  if (failed(checkKernelFunction(func, getArgument(), kAllKernelOps)))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
-  int64_t counter = 0;
-  for (AttentionOp attention :
-       llvm::to_vector(func.getBody().getOps<AttentionOp>())) {
-    if (attention.getBudgetAttr())
-      return attention.emitError()
-             << "the op still carries " << attention.getBudgetAttr()
-             << "; run attn-resolve-budgets first";
-    if (attention.getBlocks())
-      return attention.emitError()
-             << "runtime-selected blocks are not lowered to CPU code yet";
-    FailureOr<TileSizes> tiles = chooseTiles(attention, targetDesc, 0, 0);
-    if (failed(tiles))
-      return failure();
-    int64_t lanes = targetDesc.vectorLanes;
-    CPUKernelConfig config;
-    config.queryTile = tiles->query;
-    config.keyTile = tiles->key;
-    int64_t vectorsPerTile = config.queryTile / lanes;
-    if (config.queryTile % lanes != 0)
-      return attention.emitError()
-             << "query tile " << config.queryTile << " is not a multiple of "
-             << targetDesc.name << "'s " << lanes << " f32 lanes";
-    int64_t vectorsPerGroup =
-        std::min<int64_t>(vectorsPerTile, std::max<int64_t>(
-                                              1, targetDesc.accumulators / 4));
-    while (vectorsPerTile % vectorsPerGroup != 0)
-      --vectorsPerGroup;
-    config.laneGroup = vectorsPerGroup * lanes;
-    config.keyRows = std::max<int64_t>(1, targetDesc.accumulators /
-                                              vectorsPerGroup);
-    config.valueCols = config.keyRows;
-    while (config.keyTile % config.keyRows != 0)
-      --config.keyRows;
-    int64_t valueDim = attention.getValue().getType().getDimSize(3);
-    int64_t headDim = attention.getHeadDim();
-    if (ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim))
-      return attention.emitError()
-             << "the CPU kernels need static head dims, found D = "
-             << (ShapedType::isDynamic(headDim) ? std::string("?")
-                                                : std::to_string(headDim))
-             << ", Dv = "
-             << (ShapedType::isDynamic(valueDim) ? std::string("?")
-                                                 : std::to_string(valueDim));
-    while (valueDim % config.valueCols != 0)
-      --config.valueCols;
-    if (failed(PatternEmitter::checkSupported(
-            attention.getEffectivePattern(), config.queryTile, config.keyTile,
-            [&] { return attention.emitError(); })))
-      return failure();
-
+  // One counter per op kind: <func>_attn<N>, <func>_select<N>,
+  // <func>_compress<N>.
+  int64_t attentionCount = 0, selectCount = 0, compressCount = 0;
+  for (Operation &inner : llvm::make_early_inc_range(func.getBody().getOps())) {
+    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(inner))
+      continue;
+    StringRef kind = isa<AttentionOp>(inner)      ? "attn"
+                     : isa<SelectBlocksOp>(inner) ? "select"
+                                                  : "compress";
+    int64_t &counter = isa<AttentionOp>(inner)      ? attentionCount
+                       : isa<SelectBlocksOp>(inner) ? selectCount
+                                                    : compressCount;
     std::string name =
-        (func.getSymName() + "_attn" + Twine(counter++)).str();
-    if (SymbolTable::lookupSymbolIn(module, name))
-      return attention.emitError()
-             << "kernel name '" << name << "' is already taken in the module";
-    bool gated = attention.getGates() || attention.getActive();
-    CPUKernelBuilder builder(attention, config, module);
-    func::FuncOp kernel = builder.build(name, gated);
-    OpBuilder b(attention.getContext());
+        (func.getSymName() + "_" + kind + Twine(counter++)).str();
     std::string workItems = name + "_work_items";
-    buildWorkItemsFunc(b, attention.getLoc(), module, workItems,
-                       config.queryTile);
+    for (StringRef symbol : {StringRef(name), StringRef(workItems)})
+      if (SymbolTable::lookupSymbolIn(module, symbol))
+        return inner.emitError() << "kernel name '" << symbol
+                                 << "' is already taken in the module";
 
-    // What the artifact's manifest needs about this kernel.
-    auto argNumber = [](Value v) {
-      return static_cast<int64_t>(getKernelArgument(v).getArgNumber());
-    };
-    SmallVector<int64_t> operandArgs = {argNumber(attention.getQuery()),
-                                        argNumber(attention.getKey()),
-                                        argNumber(attention.getValue())};
-    StringRef gatesKind = "none";
-    if (Value g = attention.getGates()) {
-      operandArgs.push_back(argNumber(g));
-      gatesKind = "gates";
-    } else if (Value a = attention.getActive()) {
-      operandArgs.push_back(argNumber(a));
-      // Compacted from gates inside the function, or given as a list.
-      gatesKind = a.getDefiningOp<ActiveHeadsOp>() ? "gates" : "active";
-    }
-    int64_t resultIndex = -1;
-    for (OpOperand &use : returnOp->getOpOperands())
-      if (use.get() == attention.getResult())
-        resultIndex = use.getOperandNumber();
-    auto staticOr = [](int64_t v) {
-      return ShapedType::isDynamic(v) ? int64_t(-1) : v;
-    };
-    Type elementType = attention.getQueryType().getElementType();
-    StringRef dtype = elementType.isF32()   ? "f32"
-                      : elementType.isF16() ? "f16"
-                                            : "bf16";
     NamedAttrList info;
-    info.append("dtype", b.getStringAttr(dtype));
-    info.append("head_dim", b.getI64IntegerAttr(headDim));
-    info.append("value_dim", b.getI64IntegerAttr(valueDim));
-    info.append("query_tile", b.getI64IntegerAttr(config.queryTile));
-    info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
-    info.append("gated", b.getBoolAttr(gated));
-    info.append("gates", b.getStringAttr(gatesKind));
-    info.append("pattern", attention.getEffectivePattern());
-    info.append("scale", b.getF64FloatAttr(attention.getEffectiveScale()));
-    info.append("query_heads", b.getI64IntegerAttr(attention.getNumQueryHeads()));
-    info.append("key_heads",
-                b.getI64IntegerAttr(attention.getNumKeyValueHeads()));
-    info.append("batch",
-                b.getI64IntegerAttr(staticOr(attention.getQueryType().getDimSize(0))));
-    info.append("query_len",
-                b.getI64IntegerAttr(staticOr(attention.getQueryType().getDimSize(2))));
-    info.append("key_len",
-                b.getI64IntegerAttr(staticOr(attention.getKeyType().getDimSize(2))));
-    info.append("source", b.getStringAttr(func.getSymName()));
-    info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
-    info.append("result_index", b.getI64IntegerAttr(resultIndex));
-    info.append("work_items", b.getStringAttr(workItems));
-    kernel->setAttr(AttnDialect::kCPUKernelAttrName, info.getDictionary(b.getContext()));
+    FailureOr<func::FuncOp> kernel = failure();
+    StringRef opName;
+    if (auto attention = dyn_cast<AttentionOp>(inner)) {
+      opName = "attention";
+      kernel = convertAttention(attention, name, targetDesc, info);
+    } else if (auto select = dyn_cast<SelectBlocksOp>(inner)) {
+      opName = "select_blocks";
+      kernel = buildSelectBlocksCPUKernel(select, module, name, workItems, info);
+    } else {
+      opName = "compress_kv";
+      kernel = buildCompressKVCPUKernel(cast<CompressKVOp>(inner), module, name,
+                                        workItems, info);
+    }
+    if (failed(kernel))
+      return failure();
+    OpBuilder b(inner.getContext());
+    appendCommonInfo(b, &inner, opName, func, returnOp, workItems, info);
+    // Attention kernels keep result_index, which runtimes before
+    // select_blocks read.
+    if (isa<AttentionOp>(inner))
+      info.append("result_index",
+                  b.getI64IntegerAttr(
+                      cast<DenseI64ArrayAttr>(info.get("result_args"))[0]));
+    (*kernel)->setAttr(AttnDialect::kCPUKernelAttrName,
+                       info.getDictionary(b.getContext()));
   }
   func.erase();
   return success();
@@ -763,7 +940,7 @@ void ConvertAttnToCPUPass::runOnOperation() {
   }
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())
-    if (!func.getBody().empty() && !func.getBody().getOps<AttentionOp>().empty())
+    if (hasKernelOps(func))
       functions.push_back(func);
   for (func::FuncOp func : functions)
     if (failed(convertFunction(func, *targetDesc)))

@@ -987,7 +987,7 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
 LogicalResult
 ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                       gpu::GPUModuleOp &gpuModule) {
-  if (failed(checkKernelFunction(func, getArgument())))
+  if (failed(checkKernelFunction(func, getArgument(), kAllKernelOps)))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -1357,8 +1357,10 @@ LogicalResult ConvertAttnToGPUPass::convertCompressKV(
   info.append("head_dim", b.getI64IntegerAttr(keyType.getDimSize(3)));
   info.append("value_dim", b.getI64IntegerAttr(valueType.getDimSize(3)));
   info.append("key_heads", b.getI64IntegerAttr(keyType.getDimSize(1)));
-  info.append("block", b.getDenseI64ArrayAttr({kCompressThreads, 1, 1}));
-  info.append("window", b.getI64IntegerAttr(compress.getBlock()));
+  // "block" is the op's window here (the manifest's compress field); the
+  // CUDA thread block goes by "cuda_block".
+  info.append("cuda_block", b.getDenseI64ArrayAttr({kCompressThreads, 1, 1}));
+  info.append("block", b.getI64IntegerAttr(compress.getBlock()));
   info.append("stride", b.getI64IntegerAttr(compress.getEffectiveStride()));
   info.append("method", b.getStringAttr(linear ? "linear" : "mean"));
   if (linear) {
@@ -1391,10 +1393,7 @@ void ConvertAttnToGPUPass::runOnOperation() {
   }
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())
-    if (!func.getBody().empty() &&
-        (!func.getBody().getOps<AttentionOp>().empty() ||
-         !func.getBody().getOps<SelectBlocksOp>().empty() ||
-         !func.getBody().getOps<CompressKVOp>().empty()))
+    if (hasKernelOps(func))
       functions.push_back(func);
   gpu::GPUModuleOp gpuModule;
   for (func::FuncOp func : functions)

@@ -90,11 +90,39 @@ BlockArgument mlir::attn::getKernelArgument(Value v) {
   return dyn_cast<BlockArgument>(v);
 }
 
-/// Why `func` cannot become kernels, or success: its body must be
-/// attn.attention ops on its arguments (gates possibly compacted by
+bool mlir::attn::hasKernelOps(func::FuncOp func) {
+  if (func.getBody().empty())
+    return false;
+  return llvm::any_of(func.getBody().getOps(), [](Operation &op) {
+    return isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op);
+  });
+}
+
+/// The kernel ops of `lowered`, for diagnostics: "attn.attention",
+/// "attn.attention, attn.select_blocks and attn.compress_kv".
+static std::string kernelOpNames(unsigned lowered) {
+  SmallVector<StringRef> names;
+  if (lowered & kAttentionKernels)
+    names.push_back(AttentionOp::getOperationName());
+  if (lowered & kSelectBlocksKernels)
+    names.push_back(SelectBlocksOp::getOperationName());
+  if (lowered & kCompressKVKernels)
+    names.push_back(CompressKVOp::getOperationName());
+  std::string text;
+  for (auto [i, name] : llvm::enumerate(names)) {
+    if (i)
+      text += i + 1 == names.size() ? " and " : ", ";
+    text += name.str();
+  }
+  return text;
+}
+
+/// Why `func` cannot become kernels, or success: its body must be kernel ops
+/// of `lowered` on its arguments (attention gates possibly compacted by
 /// attn.active_heads) whose results are returned.
 LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
-                                              StringRef passName) {
+                                              StringRef passName,
+                                              unsigned lowered) {
   if (func.getBody().getBlocks().size() != 1)
     return func.emitError() << "expected a single-block function";
   for (Operation &inner : func.getBody().getOps()) {
@@ -106,29 +134,42 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                        [](Operation *user) { return isa<AttentionOp>(user); }))
         continue;
     }
-    Operation *attention = &inner;
-    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(inner))
+    unsigned kind = 0;
+    if (isa<AttentionOp>(inner))
+      kind = kAttentionKernels;
+    else if (isa<SelectBlocksOp>(inner))
+      kind = kSelectBlocksKernels;
+    else if (isa<CompressKVOp>(inner))
+      kind = kCompressKVKernels;
+    if (kind && !(lowered & kind))
       return inner.emitError()
-             << passName
-             << " compiles functions made of attn.attention ops on the "
-                "function's arguments; '"
-             << inner.getName() << "' in @" << func.getSymName()
+             << "'" << inner.getName() << "' in @" << func.getSymName()
+             << " is not lowered by " << passName
+             << " yet; it compiles " << kernelOpNames(lowered) << " ops";
+    if (!kind)
+      return inner.emitError()
+             << passName << " compiles functions made of "
+             << kernelOpNames(lowered)
+             << " ops on the function's arguments; '" << inner.getName()
+             << "' in @" << func.getSymName()
              << " is not supported yet (compute it outside, or pass its "
                 "result as an argument)";
-    for (Value operand : attention->getOperands())
-      if (!getKernelArgument(operand))
-        return attention->emitError()
-               << "operand #" << cast<OpResult>(operand).getResultNumber()
-               << " comes from '" << operand.getDefiningOp()->getName()
-               << "': " << passName
-               << " needs every attention operand to be an argument of @"
-               << func.getSymName();
-    for (Operation *user : attention->getUsers())
-      if (!isa<func::ReturnOp>(user))
-        return attention->emitError()
-               << "the result feeds '" << user->getName()
-               << "': " << passName
-               << " needs attention results to be returned directly";
+    StringRef what = kind == kAttentionKernels      ? "attention"
+                     : kind == kSelectBlocksKernels ? "select_blocks"
+                                                    : "compress_kv";
+    for (OpOperand &use : inner.getOpOperands())
+      if (Value operand = use.get(); !getKernelArgument(operand))
+        return inner.emitError()
+               << "operand #" << use.getOperandNumber() << " comes from '" << operand.getDefiningOp()->getName()
+               << "': " << passName << " needs every " << what
+               << " operand to be an argument of @" << func.getSymName();
+    for (Value result : inner.getResults())
+      for (Operation *user : result.getUsers())
+        if (!isa<func::ReturnOp>(user))
+          return inner.emitError()
+                 << "the result feeds '" << user->getName() << "': "
+                 << passName << " needs " << what
+                 << " results to be returned directly";
   }
   return success();
 }

@@ -41,11 +41,25 @@ FailureOr<int64_t> staticOrAssumed(AttentionOp op, int64_t size,
 /// them the same way), or null.
 BlockArgument getKernelArgument(Value v);
 
+/// The attn ops a back end turns into kernels of their own (a bit set).
+enum KernelOpKinds : unsigned {
+  kAttentionKernels = 1,
+  kSelectBlocksKernels = 2,
+  kCompressKVKernels = 4,
+  kAllKernelOps = 7,
+};
+
+/// Whether `func` holds an op that becomes a kernel (attn.attention,
+/// attn.select_blocks, attn.compress_kv): the functions the back ends and
+/// attn-compile's manifest take.
+bool hasKernelOps(func::FuncOp func);
+
 /// Whether the back ends can turn `func` into kernels: a single block of
-/// attn.attention ops on its arguments (gates possibly compacted by
-/// attn.active_heads) whose results are returned; otherwise an error naming
-/// the offending op, worded for `passName`.
-LogicalResult checkKernelFunction(func::FuncOp func, llvm::StringRef passName);
+/// kernel ops among `lowered` on its arguments (attention gates possibly
+/// compacted by attn.active_heads) whose results are returned; otherwise an
+/// error naming the offending op, worded for `passName`.
+LogicalResult checkKernelFunction(func::FuncOp func, llvm::StringRef passName,
+                                  unsigned lowered = kAttentionKernels);
 
 } // namespace attn
 } // namespace mlir

@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Runs a func.func op by op on HostTensors: attn.attention through the
-// reference above, attn.head_gate through lib/Gate, and the tensor, linalg
-// and arith ops that attn's passes and users' projections produce. Unknown
-// ops are reported, never guessed.
+// Runs a func.func op by op on HostTensors: attn.attention (with gates,
+// active lists or selected blocks), attn.select_blocks and attn.compress_kv
+// through the reference above, attn.head_gate through lib/Gate, and the
+// tensor, linalg and arith ops that attn's passes and users' projections
+// produce. Unknown ops are reported, never guessed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -169,6 +170,31 @@ private:
           return success();
         })
         .Case([&](HeadGateOp g) { return headGate(g); })
+        .Case([&](SelectBlocksOp s) {
+          SelectBlocksParams params;
+          params.queryBlock = s.getQueryBlock();
+          params.keyBlock = s.getKeyBlock();
+          params.topK = s.getTopK();
+          params.keepSink = s.getKeepSink();
+          params.keepLocal = s.getKeepLocal();
+          params.causal = s.getCausal();
+          const HostTensor *pooled =
+              s.getPooledKeys() ? &values[s.getPooledKeys()] : nullptr;
+          values[s] = referenceSelectBlocks(values.lookup(s.getQuery()),
+                                            values.lookup(s.getKey()), pooled,
+                                            params);
+          return success();
+        })
+        .Case([&](CompressKVOp c) {
+          const HostTensor *weights =
+              c.getWeights() ? &values[c.getWeights()] : nullptr;
+          auto [key, value] = referenceCompressKV(
+              values.lookup(c.getKey()), values.lookup(c.getValue()), weights,
+              c.getBlock(), c.getEffectiveStride());
+          values[c.getCompressedKey()] = std::move(key);
+          values[c.getCompressedValue()] = std::move(value);
+          return success();
+        })
         .Default([&](Operation *) -> LogicalResult {
           // Scalar arithmetic outside linalg ops (budgets, thresholds).
           if (op->getNumResults() == 1 &&

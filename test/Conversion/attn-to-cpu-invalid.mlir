@@ -4,7 +4,7 @@
 // TARGET: error: attn-convert-to-cpu: unknown CPU target 'sm_90'; known CPU targets: x86-64-v3, x86-64-v4, aarch64
 
 func.func @other_ops(%q: tensor<1x2x64x64xf32>) -> tensor<1x2x64x64xf32> {
-  // expected-error @+1 {{attn-convert-to-cpu compiles functions made of attn.attention ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
+  // expected-error @+1 {{attn-convert-to-cpu compiles functions made of attn.attention, attn.select_blocks and attn.compress_kv ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
   %x = arith.addf %q, %q : tensor<1x2x64x64xf32>
   %o = attn.attention %x, %q, %q : tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32> -> tensor<1x2x64x64xf32>
   return %o : tensor<1x2x64x64xf32>
@@ -28,10 +28,46 @@ func.func @misaligned_random(%q: tensor<1x2x64x64xf32>) -> tensor<1x2x64x64xf32>
 
 // -----
 
-func.func @selected(%q: tensor<1x2x128x64xf32>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xf32> {
-  // expected-error @+1 {{runtime-selected blocks are not lowered to CPU code yet}}
+func.func @selected_dynamic_slots(%q: tensor<1x2x128x64xf32>, %idx: tensor<1x2x2x?xi32>) -> tensor<1x2x128x64xf32> {
+  // expected-error @+1 {{attn-convert-to-cpu needs a static number of block slots (dimension 3 of the blocks operand), found 'tensor<1x2x2x?xi32>'}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x?xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x128x64xf32>
+  return %o : tensor<1x2x128x64xf32>
+}
+
+// -----
+
+func.func @selected_in_union(%q: tensor<1x2x128x64xf32>, %idx: tensor<1x2x2x1xi32>) -> tensor<1x2x128x64xf32> {
+  // expected-error @+1 {{#attn.selected<query_block = 64, key_block = 64> inside a combinator is not lowered yet: runtime-selected blocks must be the op's whole pattern}}
+  %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.union<[#attn.selected<query_block = 64, key_block = 64>, #attn.local<window = 8>]>} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x128x64xf32>
+  return %o : tensor<1x2x128x64xf32>
+}
+
+// -----
+
+// Selection and attention in one function: the indices would have to stay
+// inside the function; the runtime calls the two as functions of their own.
+func.func @select_then_attend(%q: tensor<1x2x128x64xf32>) -> tensor<1x2x128x64xf32> {
+  // expected-error @+1 {{the result feeds 'attn.attention': attn-convert-to-cpu needs select_blocks results to be returned directly}}
+  %idx = attn.select_blocks %q, %q {query_block = 64 : i64, key_block = 64 : i64, top_k = 1 : i64} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x2x1xi32>
   %o = attn.attention %q, %q, %q blocks(%idx : tensor<1x2x2x1xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x128x64xf32>
   return %o : tensor<1x2x128x64xf32>
+}
+
+// -----
+
+func.func @compress_then_select(%q: tensor<1x2x128x64xf32>) -> tensor<1x2x2x1xi32> {
+  // expected-error @+1 {{the result feeds 'attn.select_blocks': attn-convert-to-cpu needs compress_kv results to be returned directly}}
+  %ck, %cv = attn.compress_kv %q, %q {block = 64 : i64, method = #attn.compression<mean>} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x2x64xf32>, tensor<1x2x2x64xf32>
+  %idx = attn.select_blocks %q, %q pooled_keys(%ck : tensor<1x2x2x64xf32>) {query_block = 64 : i64, key_block = 64 : i64, top_k = 1 : i64} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x2x1xi32>
+  return %idx : tensor<1x2x2x1xi32>
+}
+
+// -----
+
+func.func @f64_weights(%k: tensor<1x2x128x64xf32>, %w: tensor<2x32xf64>) -> (tensor<1x2x4x64xf32>, tensor<1x2x4x64xf32>) {
+  // expected-error @+1 {{attn-convert-to-cpu takes compress_kv weights of f32, f16 or bf16 (the runtime's types), found 'f64'}}
+  %ck, %cv = attn.compress_kv %k, %k weights(%w : tensor<2x32xf64>) {block = 32 : i64, method = #attn.compression<linear>} : tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32> -> tensor<1x2x4x64xf32>, tensor<1x2x4x64xf32>
+  return %ck, %cv : tensor<1x2x4x64xf32>, tensor<1x2x4x64xf32>
 }
 
 // -----

@@ -31,8 +31,12 @@
 //
 // RUN: attn-opt %attn_src_root/examples/sparse_projection.mlir | attn-opt | FileCheck %s --check-prefix=SPARSE
 // RUN: attn-opt %attn_src_root/examples/sparse_projection.mlir --mlir-print-op-generic | attn-opt | FileCheck %s --check-prefix=SPARSE
-// SPARSE: %[[B:.*]] = attn.select_blocks {{.*}} -> tensor<1x8x64x8xi32>
-// SPARSE: attn.attention {{.*}} blocks(%[[B]] : tensor<1x8x64x8xi32>) {pattern = #attn.union<[#attn.selected<query_block = 64, key_block = 64, causal>, #attn.local<window = 63, causal>]>}
+// SPARSE-LABEL: func @select
+// SPARSE: attn.select_blocks {{.*}} -> tensor<?x8x?x8xi32>
+// SPARSE-LABEL: func @attend
+// SPARSE: attn.attention {{.*}} blocks(%{{.*}} : tensor<?x8x?x8xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64, causal>}
+// SPARSE-LABEL: func @compress
+// SPARSE: attn.compress_kv {{.*}} {block = 32 : i64, method = #attn.compression<mean>, stride = 16 : i64}
 //
 // RUN: attn-opt %attn_src_root/examples/grouped_compressed_kv.mlir | attn-opt | FileCheck %s --check-prefix=NSA
 // RUN: attn-opt %attn_src_root/examples/grouped_compressed_kv.mlir --mlir-print-op-generic | attn-opt | FileCheck %s --check-prefix=NSA

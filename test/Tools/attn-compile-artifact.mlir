@@ -59,6 +59,7 @@
 // CHECK-NEXT:     ]
 // CHECK:      "kernels": [
 // CHECK:        "name": "dense_attn0",
+// CHECK-NEXT:   "op": "attention",
 // CHECK-NEXT:   "symbol": "_mlir_ciface_dense_attn0",
 // CHECK-NEXT:   "work_items_symbol": "dense_attn0_work_items",
 // CHECK-NEXT:   "source": "dense",
@@ -69,7 +70,16 @@
 // CHECK:        "query_heads": 4,
 // CHECK-NEXT:   "key_heads": 4,
 // CHECK-NEXT:   "batch": -1,
-// CHECK:        "arguments": [
+// CHECK:        "operand_args": [
+// CHECK-NEXT:     0,
+// CHECK-NEXT:     1,
+// CHECK-NEXT:     2
+// CHECK-NEXT:   ],
+// CHECK-NEXT:   "result_args": [
+// CHECK-NEXT:     0
+// CHECK-NEXT:   ],
+// CHECK-NEXT:   "result_index": 0,
+// CHECK-NEXT:   "arguments": [
 // CHECK:          "name": "query",
 // CHECK-NEXT:     "kind": "tensor",
 // CHECK-NEXT:     "dtype": "f32",

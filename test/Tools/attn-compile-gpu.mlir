@@ -59,6 +59,7 @@
 // CHECK-NEXT:   {
 // CHECK-NEXT:     "name": "causal_attn0",
 // CHECK-NEXT:     "device": "cuda",
+// CHECK-NEXT:     "op": "attention",
 // CHECK-NEXT:     "source": "causal",
 // CHECK-NEXT:     "dtype": "bf16",
 // CHECK-NEXT:     "head_dim": 64,

@@ -133,55 +133,133 @@ static int fail(const llvm::Twine &message) {
 // Manifest
 //===----------------------------------------------------------------------===//
 
+/// The manifest fields a kernel's info dictionary may carry, whichever back
+/// end wrote it (docs/artifact.md, docs/sparse-projection.md section 3):
+/// copied as they are; back-end facts (the CPU's `work_items`, the GPU's
+/// launch parameters) are read separately.
+static constexpr StringLiteral kKernelFields[] = {
+    "op", "source", "dtype", "head_dim", "value_dim", "query_tile",
+    "key_tile", "gated", "gates", "pattern", "scale", "query_heads",
+    "key_heads", "batch", "query_len", "key_len", "operand_args",
+    "result_args", "result_index", "blocks", "query_block", "key_block",
+    "top_k", "keep_sink", "keep_local", "causal", "pooled_keys", "stride",
+    "method", "weights_dtype", "max_key_blocks"};
+
+/// The fields each op's kernels must have (besides `source`, `dtype`,
+/// `operand_args`; `result_args` or, for attention, `result_index`).
+static ArrayRef<StringLiteral> requiredFields(StringRef op) {
+  static constexpr StringLiteral attention[] = {
+      "head_dim", "query_heads", "key_heads", "gated", "pattern"};
+  static constexpr StringLiteral select[] = {
+      "head_dim", "query_heads", "key_heads", "query_block", "key_block",
+      "top_k", "keep_sink", "keep_local", "causal", "pooled_keys"};
+  static constexpr StringLiteral compress[] = {
+      "head_dim", "value_dim", "key_heads", "window", "stride", "method"};
+  if (op == "select_blocks")
+    return select;
+  if (op == "compress_kv")
+    return compress;
+  return attention;
+}
+
+/// An info-dictionary value as JSON: numbers, booleans, strings, i64
+/// arrays, nested dictionaries; other attributes (patterns) as MLIR prints
+/// them.
+static json::Value toJSON(Attribute attr) {
+  if (auto b = dyn_cast<BoolAttr>(attr))
+    return b.getValue();
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return i.getInt();
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto s = dyn_cast<StringAttr>(attr))
+    return s.str();
+  if (auto a = dyn_cast<DenseI64ArrayAttr>(attr))
+    return json::Array(a.asArrayRef());
+  if (auto d = dyn_cast<DictionaryAttr>(attr)) {
+    json::Object object;
+    for (NamedAttribute entry : d)
+      object[entry.getName().str()] = toJSON(entry.getValue());
+    return object;
+  }
+  std::string text;
+  llvm::raw_string_ostream(text) << attr;
+  return text;
+}
+
+/// The manifest entry of one kernel from its info dictionary (`infoName`,
+/// for messages), shared by the CPU and CUDA writers: the fields of
+/// kKernelFields it has, checked for those its op requires. An error names
+/// the kernel and the missing entry.
+static FailureOr<json::Object> describeKernelFields(Operation *kernel,
+                                                    StringRef name,
+                                                    StringRef infoName,
+                                                    DictionaryAttr info) {
+  auto missing = [&](StringRef key) {
+    return kernel->emitError()
+           << infoName << " of " << name << " has no valid '" << key << "'";
+  };
+  json::Object entry{{"name", name}};
+  for (StringRef key : kKernelFields)
+    if (Attribute attr = info.get(key))
+      entry[key] = toJSON(attr);
+  StringRef op = "attention";
+  if (info.get("op")) {
+    auto opAttr = info.getAs<StringAttr>("op");
+    if (!opAttr || !llvm::is_contained({StringRef("attention"),
+                                        StringRef("select_blocks"),
+                                        StringRef("compress_kv")},
+                                       opAttr.getValue()))
+      return missing("op");
+    op = opAttr.getValue();
+  }
+  // A compress_kv kernel's window is the op's "block"; the manifest calls it
+  // "window" (a CUDA kernel's "block" is its thread block).
+  if (op == "compress_kv")
+    if (Attribute block = info.get("block"))
+      entry["window"] = toJSON(block);
+  for (StringRef key : {"source", "dtype", "operand_args"})
+    if (!entry.get(key))
+      return missing(key);
+  if (!entry.get("result_args")) {
+    if (op != "attention" || !entry.get("result_index"))
+      return missing("result_args");
+    entry["result_args"] = json::Array{*entry.getInteger("result_index")};
+  }
+  for (StringRef key : requiredFields(op))
+    if (!entry.get(key))
+      return missing(key);
+  return entry;
+}
+
 /// Reads the `attn.cpu_kernel` dictionary of one kernel into its manifest
-/// entry; an error names the kernel and the missing or mistyped entry.
+/// entry: the shared fields, the CPU entry points and, for attention, the
+/// informational `arguments`.
 static FailureOr<json::Object> describeKernel(func::FuncOp kernel,
                                               DictionaryAttr info) {
-  auto missing = [&](StringRef key, StringRef type) {
-    return kernel.emitError() << "attn.cpu_kernel has no " << type << " '"
-                              << key << "'";
-  };
-  auto getInt = [&](StringRef key) -> FailureOr<int64_t> {
-    if (auto attr = info.getAs<IntegerAttr>(key))
-      return attr.getInt();
-    return missing(key, "integer");
-  };
-  auto getString = [&](StringRef key) -> FailureOr<std::string> {
-    if (auto attr = info.getAs<StringAttr>(key))
-      return attr.str();
-    return missing(key, "string");
-  };
-
-  FailureOr<std::string> dtype = getString("dtype"),
-                         source = getString("source"),
-                         workItems = getString("work_items");
-  FailureOr<int64_t> headDim = getInt("head_dim"),
-                     qTile = getInt("query_tile"), kTile = getInt("key_tile"),
-                     queryHeads = getInt("query_heads"),
-                     keyHeads = getInt("key_heads"), batch = getInt("batch");
-  auto gated = info.getAs<BoolAttr>("gated");
-  if (!gated)
-    return missing("gated", "bool");
-  Attribute pattern = info.get("pattern");
-  if (!pattern)
-    return missing("pattern", "attribute");
-  if (failed(dtype) || failed(source) || failed(workItems) ||
-      failed(headDim) || failed(qTile) || failed(kTile) ||
-      failed(queryHeads) || failed(keyHeads) || failed(batch))
+  FailureOr<json::Object> entry = describeKernelFields(
+      kernel, kernel.getSymName(), AttnDialect::kCPUKernelAttrName, info);
+  if (failed(entry))
     return failure();
+  auto workItems = info.getAs<StringAttr>("work_items");
+  if (!workItems)
+    return kernel.emitError() << AttnDialect::kCPUKernelAttrName << " of "
+                              << kernel.getSymName()
+                              << " has no valid 'work_items'";
+  (*entry)["symbol"] = ("_mlir_ciface_" + kernel.getSymName()).str();
+  (*entry)["work_items_symbol"] = workItems.str();
+  if (entry->getString("op").value_or("attention") != "attention")
+    return entry;
 
-  std::string patternText;
-  llvm::raw_string_ostream(patternText) << pattern;
-
-  // Optional entries (attn-convert-to-cpu writes them; older kernels may
-  // not): fall back to what the required ones imply.
-  auto optionalInt = [&](StringRef key, int64_t fallback) {
-    auto attr = info.getAs<IntegerAttr>(key);
-    return attr ? attr.getInt() : fallback;
-  };
-  int64_t valueDim = optionalInt("value_dim", *headDim);
-  int64_t sq = optionalInt("query_len", -1), skv = optionalInt("key_len", -1);
-
+  // The attention kernel's own memref arguments, informational.
+  StringRef dtype = *entry->getString("dtype");
+  int64_t headDim = *entry->getInteger("head_dim");
+  int64_t valueDim = entry->getInteger("value_dim").value_or(headDim);
+  int64_t batch = entry->getInteger("batch").value_or(-1);
+  int64_t sq = entry->getInteger("query_len").value_or(-1),
+          skv = entry->getInteger("key_len").value_or(-1);
+  int64_t queryHeads = *entry->getInteger("query_heads"),
+          keyHeads = *entry->getInteger("key_heads");
   // Shapes name free sizes (B, Hq, Sq, ...) and give fixed ones as numbers.
   auto dim = [](int64_t size, StringRef symbol) -> json::Value {
     if (size >= 0)
@@ -195,52 +273,30 @@ static FailureOr<json::Object> describeKernel(func::FuncOp kernel,
         {"name", name},
         {"kind", kind},
         {"rank", 4},
-        {"dtype", *dtype},
-        {"shape", json::Array{dim(*batch, "B"), dim(heads, headsSymbol),
+        {"dtype", dtype},
+        {"shape", json::Array{dim(batch, "B"), dim(heads, headsSymbol),
                               dim(len, lenSymbol), depth}}};
   };
   json::Array arguments{
-      tensor("query", "tensor", *queryHeads, "Hq", sq, "Sq", *headDim),
-      tensor("key", "tensor", *keyHeads, "Hkv", skv, "Skv", *headDim),
-      tensor("value", "tensor", *keyHeads, "Hkv", skv, "Skv", valueDim),
-      tensor("out", "output", *queryHeads, "Hq", sq, "Sq", valueDim)};
-  if (gated.getValue())
+      tensor("query", "tensor", queryHeads, "Hq", sq, "Sq", headDim),
+      tensor("key", "tensor", keyHeads, "Hkv", skv, "Skv", headDim),
+      tensor("value", "tensor", keyHeads, "Hkv", skv, "Skv", valueDim),
+      tensor("out", "output", queryHeads, "Hq", sq, "Sq", valueDim)};
+  if (*entry->getBoolean("gated"))
     arguments.push_back(json::Object{{"name", "active"},
                                      {"kind", "active_list"},
                                      {"rank", 1},
                                      {"dtype", "i32"},
                                      {"shape", json::Array{"pairs"}}});
-
-  json::Object entry{
-      {"name", kernel.getSymName()},
-      {"symbol", ("_mlir_ciface_" + kernel.getSymName()).str()},
-      {"work_items_symbol", *workItems},
-      {"source", *source},
-      {"dtype", *dtype},
-      {"head_dim", *headDim},
-      {"value_dim", valueDim},
-      {"query_tile", *qTile},
-      {"key_tile", *kTile},
-      {"gated", gated.getValue()},
-      {"pattern", patternText},
-      {"query_heads", *queryHeads},
-      {"key_heads", *keyHeads},
-      {"batch", *batch},
-      {"query_len", sq},
-      {"key_len", skv},
-      {"arguments", std::move(arguments)}};
-  // How the source function's signature maps onto the kernel, for callers
-  // that mirror it: which argument held query/key/value[/gates or active],
-  // which result the output was, and whether gates were a head mask or an
-  // active list.
-  if (auto gates = info.getAs<StringAttr>("gates"))
-    entry["gates"] = gates.str();
-  if (auto scale = info.getAs<FloatAttr>("scale"))
-    entry["scale"] = scale.getValueAsDouble();
-  if (auto operandArgs = info.getAs<DenseI64ArrayAttr>("operand_args"))
-    entry["operand_args"] = json::Array(operandArgs.asArrayRef());
-  if (auto resultIndex = info.getAs<IntegerAttr>("result_index"))
-    entry["result_index"] = resultIndex.getInt();
+  if (const json::Object *blocks = entry->getObject("blocks"))
+    arguments.push_back(json::Object{
+        {"name", "blocks"},
+        {"kind", "tensor"},
+        {"rank", 4},
+        {"dtype", "i32"},
+        {"shape", json::Array{dim(batch, "B"), keyHeads, "Sq_blocks",
+                              blocks->getInteger("slots").value_or(-1)}}});
+  (*entry)["arguments"] = std::move(arguments);
   return entry;
 }
 
@@ -258,11 +314,13 @@ struct SourceFunction {
 
 static SmallVector<SourceFunction> captureSourceFunctions(ModuleOp module) {
   SmallVector<SourceFunction> functions;
-  // The functions attn-convert-to-cpu converts: those with attention ops.
+  // The functions the back ends convert: those with ops that become
+  // kernels.
   for (func::FuncOp func : module.getOps<func::FuncOp>()) {
     if (func.getBody().empty() ||
-        (func.getBody().getOps<AttentionOp>().empty() &&
-         func.getBody().getOps<SelectBlocksOp>().empty()))
+        llvm::none_of(func.getBody().getOps(), [](Operation &op) {
+          return isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op);
+        }))
       continue;
     SourceFunction f;
     f.name = func.getSymName().str();
@@ -320,9 +378,133 @@ static std::string tensorKey(bool output, int64_t index, int64_t dim) {
          std::to_string(dim);
 }
 
+namespace {
+/// One dimension of a kernel's tensor: a size name of the kernel ("B",
+/// "Sq", ...), or a size derived from one (docs/sparse-projection.md,
+/// "Derived sizes"): ceil(base / a), or (base - a) / b + 1.
+struct DimSpec {
+  enum class Kind { Named, CeilDiv, Windows } kind = Kind::Named;
+  std::string symbol; ///< The name, or the base's.
+  int64_t a = 0, b = 0;
+
+  DimSpec(const char *symbol) : symbol(symbol) {}
+  static DimSpec ceilDiv(const char *base, int64_t divisor) {
+    DimSpec d(base);
+    d.kind = Kind::CeilDiv;
+    d.a = divisor;
+    return d;
+  }
+  static DimSpec windows(const char *base, int64_t block, int64_t stride) {
+    DimSpec d(base);
+    d.kind = Kind::Windows;
+    d.a = block;
+    d.b = stride;
+    return d;
+  }
+  /// The derived size of a fixed base.
+  int64_t apply(int64_t base) const {
+    if (kind == Kind::CeilDiv)
+      return (base + a - 1) / a;
+    return base < a ? 0 : (base - a) / b + 1;
+  }
+};
+
+/// A tensor a kernel reads or writes: which function input or output, its
+/// role, its dimensions.
+struct KernelUse {
+  bool output;
+  int64_t index;
+  const char *role;
+  SmallVector<DimSpec, 4> dims;
+};
+} // namespace
+
+/// What each operand and result of `kernel` (a manifest entry) is, from its
+/// op and fields, in the op's order (docs/sparse-projection.md, section 3);
+/// an error when the argument lists do not fit.
+static FailureOr<std::vector<KernelUse>>
+kernelUses(const json::Object &kernel, size_t numInputs, size_t numResults,
+           function_ref<void(const Twine &)> error) {
+  StringRef name = *kernel.getString("name");
+  StringRef op = kernel.getString("op").value_or("attention");
+  SmallVector<std::pair<const char *, SmallVector<DimSpec, 4>>> operands,
+      results;
+  auto integer = [&](const json::Object &o, StringRef key) {
+    return o.getInteger(key).value_or(1);
+  };
+  if (op == "attention") {
+    operands = {{"query", {"B", "Hq", "Sq", "D"}},
+                {"key", {"B", "Hkv", "Skv", "D"}},
+                {"value", {"B", "Hkv", "Skv", "Dv"}}};
+    StringRef gates = kernel.getString("gates").value_or("none");
+    if (gates == "gates")
+      operands.push_back({"gates", {"B", "Hq"}});
+    else if (gates == "active")
+      operands.push_back({"active", {"pairs"}});
+    if (const json::Object *blocks = kernel.getObject("blocks"))
+      operands.push_back(
+          {"blocks",
+           {"B", "Hkv", DimSpec::ceilDiv("Sq", integer(*blocks, "query_block")),
+            "K"}});
+    results = {{"out", {"B", "Hq", "Sq", "Dv"}}};
+  } else if (op == "select_blocks") {
+    operands = {{"query", {"B", "Hq", "Sq", "D"}},
+                {"key", {"B", "Hkv", "Skv", "D"}}};
+    if (kernel.getBoolean("pooled_keys").value_or(false))
+      operands.push_back(
+          {"pooled_keys",
+           {"B", "Hkv", DimSpec::ceilDiv("Skv", integer(kernel, "key_block")),
+            "D"}});
+    results = {{"indices",
+                {"B", "Hkv",
+                 DimSpec::ceilDiv("Sq", integer(kernel, "query_block")),
+                 "K"}}};
+  } else {
+    operands = {{"key", {"B", "Hkv", "Skv", "D"}},
+                {"value", {"B", "Hkv", "Skv", "Dv"}}};
+    if (kernel.getString("method").value_or("mean") == "linear")
+      operands.push_back({"weights", {"Hkv", "W"}});
+    DimSpec slots = DimSpec::windows("Skv", integer(kernel, "window"),
+                                     integer(kernel, "stride"));
+    results = {{"compressed_key", {"B", "Hkv", slots, "D"}},
+               {"compressed_value", {"B", "Hkv", slots, "Dv"}}};
+  }
+
+  std::vector<KernelUse> uses;
+  for (bool output : {false, true}) {
+    const char *key = output ? "result_args" : "operand_args";
+    const json::Array *args = kernel.getArray(key);
+    auto &expected = output ? results : operands;
+    size_t limit = output ? numResults : numInputs;
+    if (!args || args->size() != expected.size()) {
+      std::string roles;
+      for (auto &[role, dims] : expected)
+        roles += (roles.empty() ? "" : ", ") + std::string(role);
+      error("kernel " + name + " has " +
+            (args ? std::to_string(args->size()) : std::string("no")) + " " +
+            key + "; its op takes " + std::to_string(expected.size()) + " (" +
+            roles + ")");
+      return failure();
+    }
+    for (auto [i, arg] : llvm::enumerate(*args)) {
+      std::optional<int64_t> index = arg.getAsInteger();
+      if (!index || *index < 0 || *index >= int64_t(limit)) {
+        error("kernel " + name + ": " + key + "[" + std::to_string(i) +
+              "] is not one of the function's " +
+              (output ? "results" : "inputs") +
+              (output ? " (each kernel result must be returned)" : ""));
+        return failure();
+      }
+      uses.push_back(
+          {output, *index, expected[i].first, expected[i].second});
+    }
+  }
+  return uses;
+}
+
 /// The manifest's "functions": each source function's inputs and outputs
 /// (dtype, shape with named dynamic sizes, the role of the first kernel
-/// that uses it) and its kernels in order.
+/// that uses it), the sizes derived from others, and its kernels in order.
 static FailureOr<json::Array>
 describeFunctions(ArrayRef<SourceFunction> functions,
                   const json::Array &kernels) {
@@ -367,38 +549,37 @@ describeFunctions(ArrayRef<SourceFunction> functions,
     std::map<int, std::string> preferred; // class root -> size name
     std::vector<std::string> roles(types.size());
     SmallVector<int> writer(f.results.size(), 0);
+    // A kernel's size names as union-find nodes, and the fixed value a
+    // fixed dimension gives one.
+    auto symbolNode = [&](size_t k, StringRef symbol) {
+      return classes.node("k" + std::to_string(k) + "." + symbol.str());
+    };
+    std::map<int, int64_t> fixedSymbol; // node -> size
+    struct DerivedUse {
+      size_t kernel;
+      bool output;
+      int64_t index, dim;
+      DimSpec spec;
+    };
+    SmallVector<DerivedUse> derivedUses;
+    SmallVector<std::vector<KernelUse>> allUses;
     for (auto [k, kernel] : llvm::enumerate(mine)) {
-      const json::Array *args = kernel->getArray("operand_args");
-      std::optional<int64_t> result = kernel->getInteger("result_index");
-      std::optional<int64_t> queryHeads = kernel->getInteger("query_heads"),
-                             keyHeads = kernel->getInteger("key_heads");
-      StringRef gates = kernel->getString("gates").value_or("none");
-      if (!args || !result || *result < 0 ||
-          *result >= static_cast<int64_t>(f.results.size()))
-        return error("kernel " + kernel->getString("name")->str() +
-                     " has no result_index among the function's results: "
-                     "each attention result must be returned");
-      if (!queryHeads || *queryHeads < 1 || !keyHeads || *keyHeads < 1)
+      std::optional<int64_t> keyHeads = kernel->getInteger("key_heads");
+      std::optional<int64_t> queryHeads = kernel->getInteger("query_heads");
+      bool needsQueryHeads =
+          kernel->getString("op").value_or("attention") != "compress_kv";
+      if (!keyHeads || *keyHeads < 1 ||
+          (needsQueryHeads && (!queryHeads || *queryHeads < 1)))
         return error("the runtime needs fixed head counts; kernel " +
                      kernel->getString("name")->str() + " has dynamic ones");
-      ++writer[*result];
-      struct Use {
-        bool output;
-        int64_t index;
-        const char *role;
-        SmallVector<StringRef, 4> dims;
-      };
-      SmallVector<Use> uses;
-      auto arg = [&](size_t i) { return *(*args)[i].getAsInteger(); };
-      uses.push_back({false, arg(0), "query", {"B", "Hq", "Sq", "D"}});
-      uses.push_back({false, arg(1), "key", {"B", "Hkv", "Skv", "D"}});
-      uses.push_back({false, arg(2), "value", {"B", "Hkv", "Skv", "Dv"}});
-      if (gates == "gates")
-        uses.push_back({false, arg(3), "gates", {"B", "Hq"}});
-      else if (gates == "active")
-        uses.push_back({false, arg(3), "active", {"pairs"}});
-      uses.push_back({true, *result, "out", {"B", "Hq", "Sq", "Dv"}});
-      for (const Use &use : uses) {
+      FailureOr<std::vector<KernelUse>> uses =
+          kernelUses(*kernel, f.inputs.size(), f.results.size(),
+                     [&](const Twine &message) { (void)error(message); });
+      if (failed(uses))
+        return failure();
+      for (const KernelUse &use : *uses) {
+        if (use.output)
+          ++writer[use.index];
         RankedTensorType type = typeOf(use.output, use.index);
         size_t slot = use.output ? f.inputs.size() + use.index : use.index;
         if (roles[slot].empty())
@@ -408,65 +589,140 @@ describeFunctions(ArrayRef<SourceFunction> functions,
                        kernel->getString("name")->str() + " has rank " +
                        std::to_string(type.getRank()) + ", expected " +
                        std::to_string(use.dims.size()));
-        for (auto [d, name] : llvm::enumerate(use.dims)) {
-          if (!type.isDynamicDim(d))
+        for (auto [d, spec] : llvm::enumerate(use.dims)) {
+          if (spec.kind != DimSpec::Kind::Named) {
+            if (type.isDynamicDim(d))
+              derivedUses.push_back({k, use.output, use.index, int64_t(d),
+                                     spec});
             continue;
-          int symbol = classes.node("k" + std::to_string(k) + "." + name.str());
+          }
+          int symbol = symbolNode(k, spec.symbol);
+          if (!type.isDynamicDim(d)) {
+            fixedSymbol[symbol] = type.getDimSize(d);
+            continue;
+          }
           classes.join(classes.node(tensorKey(use.output, use.index, d)),
                        symbol);
         }
       }
-      // The kernel's own size names, earliest kernel first, name classes.
-      for (const Use &use : uses)
-        for (auto [d, name] : llvm::enumerate(use.dims))
-          if (typeOf(use.output, use.index).isDynamicDim(d))
-            preferred.try_emplace(
-                classes.find(classes.node("k" + std::to_string(k) + "." +
-                                          name.str())),
-                name.str());
+      allUses.push_back(std::move(*uses));
     }
+    // The kernel's own size names, earliest kernel first, name classes.
+    for (auto [k, uses] : llvm::enumerate(allUses))
+      for (const KernelUse &use : uses)
+        for (auto [d, spec] : llvm::enumerate(use.dims))
+          if (spec.kind == DimSpec::Kind::Named &&
+              typeOf(use.output, use.index).isDynamicDim(d))
+            preferred.try_emplace(classes.find(symbolNode(k, spec.symbol)),
+                                  spec.symbol);
     for (auto [index, count] : llvm::enumerate(writer))
       if (count != 1)
         return error("result " + std::to_string(index) + " is " +
                      (count ? "written by " + std::to_string(count) +
-                                  " attention ops"
+                                  " kernels"
                             : std::string("written by no kernel (an "
-                                          "argument returned as is, or an "
-                                          "attention result returned "
+                                          "argument returned as is, or a "
+                                          "kernel result returned "
                                           "twice?)")) +
                      "; the runtime fills each result from exactly one "
                      "kernel");
 
+    // Derived dimensions: one class per (base class, rule), named after the
+    // base's final name; a fixed base gives a fixed size.
+    std::map<std::tuple<int, int, int64_t, int64_t>, int> derivedClass;
+    std::map<std::string, int64_t> fixedDerived; // tensor key -> size
+    struct DerivedSize {
+      int root;
+      int baseRoot;
+      DimSpec spec;
+    };
+    SmallVector<DerivedSize> derivedSizes;
+    for (const DerivedUse &use : derivedUses) {
+      int base = symbolNode(use.kernel, use.spec.symbol);
+      std::string key = tensorKey(use.output, use.index, use.dim);
+      // A base fixed by some tensor of this kernel (and not also named
+      // dynamic elsewhere): the derived size is a number.
+      auto fixedIt = fixedSymbol.find(base);
+      int baseRoot = classes.find(base);
+      if (fixedIt != fixedSymbol.end() && !preferred.count(baseRoot)) {
+        fixedDerived[key] = use.spec.apply(fixedIt->second);
+        continue;
+      }
+      auto rule = std::make_tuple(baseRoot, int(use.spec.kind), use.spec.a,
+                                  use.spec.b);
+      auto [it, inserted] = derivedClass.try_emplace(
+          rule, classes.node("derived" + std::to_string(derivedClass.size())));
+      classes.join(classes.node(key), it->second);
+      if (inserted)
+        derivedSizes.push_back({it->second, baseRoot, use.spec});
+    }
+
     // Name every class once; a name two classes want gets a number.
     std::map<int, std::string> names;
     std::set<std::string> taken;
-    auto nameOf = [&](bool output, int64_t index, int64_t dim) {
-      int root = classes.find(classes.node(tensorKey(output, index, dim)));
+    auto nameClass = [&](int root, const std::string &base) {
       auto it = names.find(root);
       if (it != names.end())
         return it->second;
-      auto want = preferred.find(root);
-      std::string base = want != preferred.end()
-                             ? want->second
-                             : (output ? "out" : "arg") +
-                                   std::to_string(index) + "_" +
-                                   std::to_string(dim);
       std::string name = base;
       for (int n = 2; taken.count(name); ++n)
         name = base + std::to_string(n);
       taken.insert(name);
       return names[root] = name;
     };
+    auto nameOf = [&](bool output, int64_t index, int64_t dim) {
+      int root = classes.find(classes.node(tensorKey(output, index, dim)));
+      auto want = preferred.find(root);
+      return nameClass(root, want != preferred.end()
+                                 ? want->second
+                                 : (output ? "out" : "arg") +
+                                       std::to_string(index) + "_" +
+                                       std::to_string(dim));
+    };
+    // Base names first (inputs, then outputs, in order), so that derived
+    // names follow them.
+    for (bool output : {false, true})
+      for (size_t i = 0, e = output ? f.results.size() : f.inputs.size();
+           i < e; ++i)
+        for (int64_t d = 0; d < typeOf(output, i).getRank(); ++d)
+          if (typeOf(output, i).isDynamicDim(d) &&
+              !llvm::any_of(derivedSizes, [&](const DerivedSize &ds) {
+                return classes.find(ds.root) ==
+                       classes.find(classes.node(tensorKey(output, i, d)));
+              }))
+            nameOf(output, i, d);
+    json::Array derivedList;
+    for (const DerivedSize &ds : derivedSizes) {
+      auto base = names.find(classes.find(ds.baseRoot));
+      if (base == names.end())
+        return error("a size derived from " + ds.spec.symbol +
+                     " has no input naming " + ds.spec.symbol +
+                     "; the runtime binds sizes from the inputs");
+      bool ceil = ds.spec.kind == DimSpec::Kind::CeilDiv;
+      std::string name = nameClass(classes.find(ds.root),
+                                   base->second + (ceil ? "_blocks" : "_slots"));
+      json::Array rule{base->second, ds.spec.a};
+      if (!ceil)
+        rule.push_back(ds.spec.b);
+      derivedList.push_back(
+          json::Object{{"name", name}, {ceil ? "ceil_div" : "windows",
+                                        std::move(rule)}});
+    }
     auto tensors = [&](bool output) {
       json::Array list;
       size_t count = output ? f.results.size() : f.inputs.size();
       for (size_t i = 0; i < count; ++i) {
         RankedTensorType type = typeOf(output, i);
         json::Array shape;
-        for (int64_t d = 0; d < type.getRank(); ++d)
-          shape.push_back(type.isDynamicDim(d)
-                              ? json::Value(nameOf(output, i, d))
-                              : json::Value(type.getDimSize(d)));
+        for (int64_t d = 0; d < type.getRank(); ++d) {
+          auto fixed = fixedDerived.find(tensorKey(output, i, d));
+          if (!type.isDynamicDim(d))
+            shape.push_back(type.getDimSize(d));
+          else if (fixed != fixedDerived.end())
+            shape.push_back(fixed->second);
+          else
+            shape.push_back(nameOf(output, i, d));
+        }
         json::Object entry{{"dtype", manifestDtype(type.getElementType())},
                            {"shape", std::move(shape)}};
         const std::string &role =
@@ -481,10 +737,13 @@ describeFunctions(ArrayRef<SourceFunction> functions,
     json::Array kernelNames;
     for (const json::Object *k : mine)
       kernelNames.push_back(*k->getString("name"));
-    out.push_back(json::Object{{"name", f.name},
-                               {"inputs", std::move(inputs)},
-                               {"outputs", std::move(outputs)},
-                               {"kernels", std::move(kernelNames)}});
+    json::Object function{{"name", f.name},
+                          {"inputs", std::move(inputs)},
+                          {"outputs", std::move(outputs)},
+                          {"kernels", std::move(kernelNames)}};
+    if (!derivedList.empty())
+      function["derived_sizes"] = std::move(derivedList);
+    out.push_back(std::move(function));
   }
   return out;
 }
@@ -616,12 +875,16 @@ static void writeOrdered(json::OStream &os, const json::Value &value) {
   static const StringRef order[] = {
       "format", "version", "compiler", "target", "table_target", "llvm_cpu",
       "triple", "host_requirements", "arch", "cpu_features", "library",
-      "files", "path", "size", "sha256", "functions", "name", "device", "role",
-      "inputs", "outputs", "kernels", "symbol", "work_items_symbol", "source",
+      "files", "path", "size", "sha256", "functions", "name", "device", "op",
+      "role", "inputs", "outputs", "derived_sizes", "ceil_div", "windows",
+      "kernels", "symbol", "work_items_symbol", "source",
       "kind", "dtype", "rank", "shape", "head_dim", "value_dim", "query_tile",
       "key_tile", "gated", "gates", "pattern", "scale", "query_heads",
-      "key_heads", "batch", "query_len", "key_len", "operand_args",
-      "result_index", "arguments", "cuda", "entry", "binaries",
+      "key_heads", "batch", "query_len", "key_len", "query_block",
+      "key_block", "top_k", "keep_sink", "keep_local", "causal",
+      "pooled_keys", "max_key_blocks", "window", "stride", "method",
+      "weights_dtype", "blocks", "slots",
+      "operand_args", "result_args", "result_index", "arguments", "cuda", "entry", "binaries",
       "ptx", "file", "block", "dynamic_shared_memory", "grid", "rule",
       "query_tiles", "params", "type", "value"};
   auto rank = [](StringRef key) {
@@ -763,55 +1026,32 @@ static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
                                                  StringRef chip, StringRef cubin,
                                                  StringRef ptx) {
   auto missing = [&](StringRef key) {
-    return kernel->emitError()
-           << "attn.gpu_kernel has no valid '" << key << "'";
+    return kernel->emitError() << AttnDialect::kGPUKernelAttrName << " of "
+                               << name << " has no valid '" << key << "'";
   };
-  auto toJSON = [](Attribute attr) -> std::optional<json::Value> {
-    if (auto b = dyn_cast<BoolAttr>(attr))
-      return json::Value(b.getValue());
-    if (auto i = dyn_cast<IntegerAttr>(attr))
-      return json::Value(i.getInt());
-    if (auto f = dyn_cast<FloatAttr>(attr))
-      return json::Value(f.getValueAsDouble());
-    if (auto s = dyn_cast<StringAttr>(attr))
-      return json::Value(s.str());
-    if (auto a = dyn_cast<DenseI64ArrayAttr>(attr))
-      return json::Value(json::Array(a.asArrayRef()));
-    return std::nullopt;
-  };
-  json::Object entry{{"name", name}, {"device", "cuda"}};
-  for (StringRef key :
-       {"source", "dtype", "head_dim", "value_dim", "query_tile", "key_tile",
-        "gated", "gates", "scale", "query_heads", "key_heads", "batch",
-        "query_len", "key_len", "operand_args", "result_index"}) {
-    Attribute attr = info.get(key);
-    std::optional<json::Value> value = attr ? toJSON(attr) : std::nullopt;
-    if (!value)
-      return missing(key);
-    entry[key] = std::move(*value);
-  }
-  Attribute pattern = info.get("pattern");
-  if (!pattern)
-    return missing("pattern");
-  std::string patternText;
-  llvm::raw_string_ostream(patternText) << pattern;
-  entry["pattern"] = patternText;
+  FailureOr<json::Object> fields = describeKernelFields(
+      kernel, name, AttnDialect::kGPUKernelAttrName, info);
+  if (failed(fields))
+    return failure();
+  json::Object entry = std::move(*fields);
+  entry["device"] = "cuda";
 
-  auto block = info.getAs<DenseI64ArrayAttr>("block");
+  // The thread block; a compress_kv kernel's "block" is its window, so its
+  // threads go in "cuda_block".
+  auto block = info.getAs<DenseI64ArrayAttr>("cuda_block");
+  if (!block)
+    block = info.getAs<DenseI64ArrayAttr>("block");
   if (!block || block.size() != 3)
     return missing("block");
   auto shared = info.getAs<IntegerAttr>("dynamic_shared_memory");
   if (!shared)
     return missing("dynamic_shared_memory");
+  // The grid rule and its fields (query_tile, query_tiles; size, tile), as
+  // the back end wrote them: the runtime checks each rule's fields.
   auto grid = info.getAs<DictionaryAttr>("grid");
-  auto rule = grid ? grid.getAs<StringAttr>("rule") : StringAttr();
-  auto gridTile = grid ? grid.getAs<IntegerAttr>("query_tile") : IntegerAttr();
-  if (!rule || !gridTile)
+  if (!grid || !grid.getAs<StringAttr>("rule"))
     return missing("grid");
-  json::Object gridEntry{{"rule", rule.str()},
-                         {"query_tile", gridTile.getInt()}};
-  if (auto alignment = grid.getAs<StringAttr>("query_tiles"))
-    gridEntry["query_tiles"] = alignment.str();
+  json::Value gridEntry = toJSON(grid);
   auto paramList = info.getAs<ArrayAttr>("params");
   if (!paramList)
     return missing("params");

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mlir {
@@ -54,6 +55,37 @@ HostTensor referenceAttention(const HostTensor &query, const HostTensor &key,
                               PatternAttrInterface pattern, double scale,
                               const HostTensor *gates,
                               const HostTensor *blocks);
+
+/// The attributes of an `attn.select_blocks` (docs/sparse-projection.md,
+/// section 1).
+struct SelectBlocksParams {
+  int64_t queryBlock = 64, keyBlock = 64, topK = 1;
+  int64_t keepSink = 0, keepLocal = 0;
+  bool causal = false;
+};
+
+/// Reference block selection, in double precision: `query` B x Hq x Sq x D,
+/// `key` B x Hkv x Skv x D, `pooledKeys` (may be null) B x Hkv x
+/// ceil(Skv/kb) x D. Returns B x Hkv x ceil(Sq/qb) x top_k block indices
+/// (increasing, -1 in unused slots). When `minGap` is given it receives the
+/// smallest score difference a choice relied on: between the lowest-scoring
+/// block chosen by score and the best valid block left out, over every
+/// (batch, group, query block) that left one out (+inf when none did or a
+/// side is NaN). Kernels that compute scores in f32 must agree with the
+/// reference on indices only where this gap exceeds their rounding.
+HostTensor referenceSelectBlocks(const HostTensor &query, const HostTensor &key,
+                                 const HostTensor *pooledKeys,
+                                 const SelectBlocksParams &params,
+                                 double *minGap = nullptr);
+
+/// Reference `attn.compress_kv` in double precision: `key` B x Hkv x S x D and
+/// `value` B x Hkv x S x Dv to N = (S - block) / stride + 1 slots each (none
+/// when S < block); slot n is the mean of positions [n stride, n stride +
+/// block), or with `weights` (Hkv x block, linear method) sum_t w[g, t]
+/// x[n stride + t].
+std::pair<HostTensor, HostTensor>
+referenceCompressKV(const HostTensor &key, const HostTensor &value,
+                    const HostTensor *weights, int64_t block, int64_t stride);
 
 /// Evaluates `func` on `arguments` (tensors; scalars as rank-0 tensors).
 /// Fails with a message naming the first op it does not know or that goes

@@ -1,0 +1,657 @@
+//===- SparseCPUKernelTest.cpp - Sparse-projection CPU kernels vs reference ===//
+//
+// Part of the attn project: an MLIR compiler for controllable attention.
+//
+//===----------------------------------------------------------------------===//
+//
+// End-to-end numerics of the sparse-projection CPU kernels
+// (docs/sparse-projection.md): each case writes the op, compiles it through
+// attn-convert-to-cpu and the LLVM lowering (JIT), calls the C interface
+// exactly as cpu_kernel_abi.h says (descriptors of each operand, then each
+// result, then the item range, split in three uneven chunks as threads
+// would), and compares with lib/Reference on the same rounded inputs:
+//
+//  - select_blocks: indices equal the reference's exactly, on random normal
+//    inputs whose decisive score gaps (reported by the reference) exceed
+//    1e-5, far above the f32 rounding of the pooled dot products (~1e-7 on
+//    scores of ~1e-1);
+//  - attention over selected blocks: within 2e-5 (f32; the dense kernel's
+//    bound, docs/cpu.md) of the reference with the same lists, which hold
+//    blocks in any order, duplicates, -1 and out-of-range entries;
+//  - compress_kv: mean and linear within 1e-5 (f32) or one bf16 ulp of the
+//    rounded reference.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Reference/Reference.h"
+#include "attn/Target/CPUBackend.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+uint16_t toBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+float fromBF16(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// A row-major tensor in the kernel's element type (f32, bf16 or i32) and
+/// its MLIR memref descriptor of any rank up to 4.
+struct Buffer {
+  std::string type; // "f32", "bf16", "i32"
+  std::vector<int64_t> shape;
+  std::vector<float> f32;
+  std::vector<uint16_t> bf16;
+  std::vector<int32_t> i32;
+
+  Buffer(std::string type, std::vector<int64_t> shape)
+      : type(std::move(type)), shape(std::move(shape)) {
+    int64_t n = numElements();
+    if (this->type == "f32")
+      f32.assign(n, 0.f);
+    else if (this->type == "bf16")
+      bf16.assign(n, 0);
+    else
+      i32.assign(n, 0);
+  }
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t s : shape)
+      n *= s;
+    return n;
+  }
+  void set(int64_t i, double x) {
+    if (type == "f32")
+      f32[i] = float(x);
+    else if (type == "bf16")
+      bf16[i] = toBF16(float(x));
+    else
+      i32[i] = int32_t(x);
+  }
+  double get(int64_t i) const {
+    if (type == "f32")
+      return f32[i];
+    if (type == "bf16")
+      return fromBF16(bf16[i]);
+    return i32[i];
+  }
+  void *data() {
+    if (type == "f32")
+      return f32.data();
+    if (type == "bf16")
+      return bf16.data();
+    return i32.data();
+  }
+  /// The descriptor: {allocated, aligned, offset, sizes[rank],
+  /// strides[rank]}, stored in a rank-4 shaped struct (a smaller rank's
+  /// fields are a prefix with the strides right after its sizes).
+  std::vector<int64_t> descriptor() {
+    std::vector<int64_t> d(3 + 2 * shape.size());
+    void *p = data();
+    std::memcpy(&d[0], &p, sizeof(p));
+    std::memcpy(&d[1], &p, sizeof(p));
+    d[2] = 0;
+    int64_t stride = 1;
+    for (int64_t i = shape.size() - 1; i >= 0; --i) {
+      d[3 + i] = shape[i];
+      d[3 + shape.size() + i] = stride;
+      stride *= shape[i];
+    }
+    return d;
+  }
+  /// The host copy the reference sees (rounded values).
+  HostTensor host() const {
+    HostTensor t(shape);
+    for (int64_t i = 0; i < numElements(); ++i)
+      t.data[i] = get(i);
+    return t;
+  }
+};
+
+class SparseCPUKernelTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  }
+
+  SparseCPUKernelTest() {
+    DialectRegistry registry;
+    registry.insert<AttnDialect, func::FuncDialect, arith::ArithDialect,
+                    tensor::TensorDialect, memref::MemRefDialect,
+                    scf::SCFDialect, vector::VectorDialect, math::MathDialect,
+                    LLVM::LLVMDialect>();
+    registerBuiltinDialectTranslation(registry);
+    registerLLVMDialectTranslation(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+  }
+
+  std::unique_ptr<ExecutionEngine> compile(const std::string &ir,
+                                           const std::string &target) {
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(ir, &context);
+    if (!module)
+      return nullptr;
+    PassManager pm(&context);
+    ConvertAttnToCPUOptions options;
+    options.target = target;
+    pm.addPass(createConvertAttnToCPU(options));
+    addCPULoweringToLLVMPasses(pm);
+    if (failed(pm.run(*module)))
+      return nullptr;
+    ExecutionEngineOptions engineOptions;
+    engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
+    auto engine = ExecutionEngine::create(*module, engineOptions);
+    if (!engine) {
+      llvm::consumeError(engine.takeError());
+      return nullptr;
+    }
+    return std::move(*engine);
+  }
+
+  /// Runs `kernel` of `engine` on `buffers` (operands then results) over
+  /// its work items `workItems(pairs, queryLen, keyLen)`, in three uneven
+  /// chunks.
+  void run(ExecutionEngine &engine, const std::string &kernel,
+           std::vector<Buffer *> buffers, int64_t pairs, int64_t queryLen,
+           int64_t keyLen) {
+    auto workItems = engine.lookup(kernel + "_work_items");
+    ASSERT_TRUE(bool(workItems)) << llvm::toString(workItems.takeError());
+    int64_t items = reinterpret_cast<int64_t (*)(int64_t, int64_t, int64_t)>(
+        *workItems)(pairs, queryLen, keyLen);
+    ASSERT_GE(items, 0);
+    auto entry = engine.lookup("_mlir_ciface_" + kernel);
+    ASSERT_TRUE(bool(entry)) << llvm::toString(entry.takeError());
+    std::vector<std::vector<int64_t>> descriptors;
+    for (Buffer *buffer : buffers)
+      descriptors.push_back(buffer->descriptor());
+    using P = void *;
+    std::vector<P> d;
+    for (auto &descriptor : descriptors)
+      d.push_back(descriptor.data());
+    int64_t cuts[] = {0, items / 3, items / 3 + 1, items};
+    for (int part = 0; part < 3; ++part) {
+      int64_t begin = std::min(cuts[part], items),
+              end = std::min(cuts[part + 1], items);
+      if (begin >= end)
+        continue;
+      switch (d.size()) {
+      case 3:
+        reinterpret_cast<void (*)(P, P, P, int64_t, int64_t)>(*entry)(
+            d[0], d[1], d[2], begin, end);
+        break;
+      case 4:
+        reinterpret_cast<void (*)(P, P, P, P, int64_t, int64_t)>(*entry)(
+            d[0], d[1], d[2], d[3], begin, end);
+        break;
+      case 5:
+        reinterpret_cast<void (*)(P, P, P, P, P, int64_t, int64_t)>(*entry)(
+            d[0], d[1], d[2], d[3], d[4], begin, end);
+        break;
+      case 6:
+        reinterpret_cast<void (*)(P, P, P, P, P, P, int64_t, int64_t)>(
+            *entry)(d[0], d[1], d[2], d[3], d[4], d[5], begin, end);
+        break;
+      default:
+        FAIL() << "no call for " << d.size() << " descriptors";
+      }
+    }
+  }
+
+  void fillNormal(Buffer &buffer) {
+    std::normal_distribution<double> dist(0.0, 1.0);
+    for (int64_t i = 0; i < buffer.numElements(); ++i)
+      buffer.set(i, dist(rng));
+  }
+  void fillUniform(Buffer &buffer) {
+    std::uniform_real_distribution<double> dist(-1.0, 1.0);
+    for (int64_t i = 0; i < buffer.numElements(); ++i)
+      buffer.set(i, dist(rng));
+  }
+
+  MLIRContext context;
+  std::mt19937_64 rng{2026};
+};
+
+std::string tensorType(std::vector<std::string> dims, const std::string &t) {
+  std::string s = "tensor<";
+  for (const std::string &d : dims)
+    s += d + "x";
+  return s + t + ">";
+}
+
+//===----------------------------------------------------------------------===//
+// select_blocks
+//===----------------------------------------------------------------------===//
+
+struct SelectCase {
+  int64_t batch = 1, queryHeads = 4, kvHeads = 2, queryLen = 200,
+          keyLen = 200, dim = 32;
+  SelectBlocksParams params;
+  bool pooled = false;
+  std::string dtype = "f32";
+  /// Key positions set to NaN (their block's pooled key and score are NaN).
+  std::vector<int64_t> nanKeys = {};
+};
+
+class SelectBlocksKernel : public SparseCPUKernelTest {
+protected:
+  void check(const SelectCase &c) {
+    const SelectBlocksParams &p = c.params;
+    int64_t numKeyBlocks = (c.keyLen + p.keyBlock - 1) / p.keyBlock;
+    int64_t numQueryBlocks = (c.queryLen + p.queryBlock - 1) / p.queryBlock;
+    std::string q = tensorType({"?", std::to_string(c.queryHeads), "?",
+                                std::to_string(c.dim)},
+                               c.dtype),
+                k = tensorType({"?", std::to_string(c.kvHeads), "?",
+                                std::to_string(c.dim)},
+                               c.dtype),
+                idx = tensorType({"?", std::to_string(c.kvHeads), "?",
+                                  std::to_string(p.topK)},
+                                 "i32");
+    std::string ir = "func.func @f(%q: " + q + ", %k: " + k;
+    if (c.pooled)
+      ir += ", %pk: " + k;
+    ir += ") -> " + idx + " {\n  %i = attn.select_blocks %q, %k ";
+    if (c.pooled)
+      ir += "pooled_keys(%pk : " + k + ") ";
+    ir += "{query_block = " + std::to_string(p.queryBlock) +
+          " : i64, key_block = " + std::to_string(p.keyBlock) +
+          " : i64, top_k = " + std::to_string(p.topK) +
+          " : i64, keep_sink = " + std::to_string(p.keepSink) +
+          " : i64, keep_local = " + std::to_string(p.keepLocal) + " : i64" +
+          (p.causal ? ", causal" : "") + "} : " + q + ", " + k + " -> " + idx +
+          "\n  return %i : " + idx + "\n}\n";
+    std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v3");
+    ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
+
+    Buffer qb(c.dtype, {c.batch, c.queryHeads, c.queryLen, c.dim}),
+        kb(c.dtype, {c.batch, c.kvHeads, c.keyLen, c.dim}),
+        pkb(c.dtype, {c.batch, c.kvHeads, numKeyBlocks, c.dim}),
+        out("i32", {c.batch, c.kvHeads, numQueryBlocks, p.topK});
+    fillNormal(qb);
+    fillNormal(kb);
+    fillNormal(pkb);
+    for (int64_t t : c.nanKeys)
+      kb.set(t * c.dim, std::numeric_limits<double>::quiet_NaN());
+    for (int64_t i = 0; i < out.numElements(); ++i)
+      out.set(i, 12345); // Every slot must be written.
+    std::vector<Buffer *> buffers = {&qb, &kb};
+    if (c.pooled)
+      buffers.push_back(&pkb);
+    buffers.push_back(&out);
+    run(*engine, "f_select0", buffers, c.batch * c.kvHeads, c.queryLen,
+        c.keyLen);
+
+    HostTensor pooledHost = pkb.host();
+    double gap = 0;
+    HostTensor ref = referenceSelectBlocks(
+        qb.host(), kb.host(), c.pooled ? &pooledHost : nullptr, p, &gap);
+    ASSERT_GT(gap, 1e-5) << "the inputs have near-ties: pick another seed";
+    ASSERT_EQ(ref.numElements(), out.numElements());
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < out.numElements(); ++i)
+      if (out.get(i) != ref.data[i] && mismatches++ < 5)
+        ADD_FAILURE() << "indices[" << i << "] = " << out.get(i)
+                      << ", reference " << ref.data[i];
+    EXPECT_EQ(mismatches, 0);
+  }
+};
+
+TEST_F(SelectBlocksKernel, CausalSinkLocalGQA) {
+  SelectCase c;
+  c.batch = 2;
+  c.params = {64, 64, 3, 1, 1, true};
+  c.queryLen = c.keyLen = 500; // Ragged last blocks (500 = 7 x 64 + 52).
+  check(c);
+}
+
+TEST_F(SelectBlocksKernel, FewerQueriesThanKeysSmallBlocks) {
+  SelectCase c;
+  c.queryLen = 70;
+  c.keyLen = 330;
+  c.params = {16, 32, 4, 2, 2, true};
+  check(c);
+}
+
+TEST_F(SelectBlocksKernel, MoreQueriesThanKeys) {
+  // The first query blocks sit before position 0: all -1.
+  SelectCase c;
+  c.queryHeads = c.kvHeads = 2;
+  c.queryLen = 300;
+  c.keyLen = 120;
+  c.params = {32, 16, 5, 1, 2, true};
+  check(c);
+}
+
+TEST_F(SelectBlocksKernel, NotCausalPooledKeysMQA) {
+  SelectCase c;
+  c.queryHeads = 4;
+  c.kvHeads = 1;
+  c.queryLen = 100;
+  c.keyLen = 400;
+  c.params = {64, 64, 4, 0, 1, false};
+  c.pooled = true;
+  check(c);
+}
+
+TEST_F(SelectBlocksKernel, NaNScoresComeLastBF16) {
+  SelectCase c;
+  c.dtype = "bf16";
+  c.queryLen = c.keyLen = 256;
+  c.params = {64, 32, 8, 0, 0, false};
+  c.nanKeys = {3, 100}; // Blocks 0 and 3 of KV head 0, batch 0: NaN.
+  check(c);
+}
+
+//===----------------------------------------------------------------------===//
+// Attention over selected blocks
+//===----------------------------------------------------------------------===//
+
+struct SelectedAttentionCase {
+  std::string name;
+  int64_t batch = 1, queryHeads = 2, kvHeads = 1, queryLen = 200,
+          keyLen = 200, dim = 64, slots = 4;
+  int64_t block = 64;
+  bool causal = false;
+  std::string target = "x86-64-v4";
+  std::vector<int64_t> gatedOff = {};
+};
+
+std::ostream &operator<<(std::ostream &os, const SelectedAttentionCase &c) {
+  return os << c.name;
+}
+
+class SelectedAttentionKernel
+    : public SparseCPUKernelTest,
+      public ::testing::WithParamInterface<SelectedAttentionCase> {};
+
+TEST_P(SelectedAttentionKernel, MatchesReference) {
+  const SelectedAttentionCase &c = GetParam();
+  bool gated = !c.gatedOff.empty();
+  int64_t numQueryBlocks = (c.queryLen + c.block - 1) / c.block;
+  int64_t numKeyBlocks = (c.keyLen + c.block - 1) / c.block;
+  std::string q = tensorType({std::to_string(c.batch),
+                              std::to_string(c.queryHeads), "?",
+                              std::to_string(c.dim)},
+                             "f32"),
+              kv = tensorType({std::to_string(c.batch),
+                               std::to_string(c.kvHeads), "?",
+                               std::to_string(c.dim)},
+                              "f32"),
+              idx = tensorType({std::to_string(c.batch),
+                                std::to_string(c.kvHeads), "?",
+                                std::to_string(c.slots)},
+                               "i32"),
+              g = tensorType({std::to_string(c.batch),
+                              std::to_string(c.queryHeads)},
+                             "i1");
+  std::string pattern = "#attn.selected<query_block = " +
+                        std::to_string(c.block) + ", key_block = " +
+                        std::to_string(c.block) +
+                        (c.causal ? ", causal>" : ">");
+  std::string ir = "func.func @f(%q: " + q + ", %k: " + kv + ", %v: " + kv +
+                   (gated ? ", %g: " + g : "") + ", %i: " + idx + ") -> " + q +
+                   " {\n  %o = attn.attention %q, %k, %v " +
+                   (gated ? "gates(%g : " + g + ") " : "") + "blocks(%i : " +
+                   idx + ") {pattern = " + pattern + "} : " + q + ", " + kv +
+                   ", " + kv + " -> " + q + "\n  return %o : " + q + "\n}\n";
+  std::unique_ptr<ExecutionEngine> engine = compile(ir, c.target);
+  ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
+
+  Buffer qb("f32", {c.batch, c.queryHeads, c.queryLen, c.dim}),
+      kb("f32", {c.batch, c.kvHeads, c.keyLen, c.dim}),
+      vb("f32", {c.batch, c.kvHeads, c.keyLen, c.dim}),
+      ob("f32", {c.batch, c.queryHeads, c.queryLen, c.dim}),
+      blocks("i32", {c.batch, c.kvHeads, numQueryBlocks, c.slots});
+  fillUniform(qb);
+  fillUniform(kb);
+  fillUniform(vb);
+  // Lists in any order with duplicates, -1 and entries past the keys
+  // (also huge ones): the kernel ignores what the definition ignores.
+  std::uniform_int_distribution<int64_t> pick(-1, numKeyBlocks + 1);
+  for (int64_t i = 0; i < blocks.numElements(); ++i)
+    blocks.set(i, pick(rng));
+  blocks.set(0, std::numeric_limits<int32_t>::max());
+  if (blocks.numElements() > 1)
+    blocks.set(1, std::numeric_limits<int32_t>::min());
+
+  HostTensor gates({c.batch, c.queryHeads}, 1.0);
+  std::vector<int32_t> active;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.queryHeads; ++h) {
+      bool off = llvm::is_contained(c.gatedOff, h);
+      gates.at({b, h}) = off ? 0.0 : 1.0;
+      if (!off)
+        active.push_back(int32_t(b * c.queryHeads + h));
+    }
+  Buffer activeBuffer("i32", {int64_t(active.size())});
+  for (size_t i = 0; i < active.size(); ++i)
+    activeBuffer.set(i, active[i]);
+
+  // Operands in the ABI's order: query, key, value, out, [active,] blocks.
+  std::vector<Buffer *> buffers = {&qb, &kb, &vb, &ob};
+  if (gated)
+    buffers.push_back(&activeBuffer);
+  buffers.push_back(&blocks);
+  run(*engine, "f_attn0", buffers,
+      gated ? int64_t(active.size()) : c.batch * c.queryHeads, c.queryLen,
+      c.keyLen);
+
+  auto patternAttr =
+      cast<PatternAttrInterface>(parseAttribute(pattern, &context));
+  HostTensor blocksHost = blocks.host();
+  HostTensor ref = referenceAttention(qb.host(), kb.host(), vb.host(),
+                                      patternAttr, 1.0 / std::sqrt(c.dim),
+                                      gated ? &gates : nullptr, &blocksHost);
+  double err = 0;
+  for (int64_t i = 0; i < ob.numElements(); ++i)
+    err = std::max(err, std::abs(ob.get(i) - ref.data[i]));
+  EXPECT_LE(err, 2e-5);
+}
+
+std::vector<SelectedAttentionCase> selectedCases() {
+  std::vector<SelectedAttentionCase> cases;
+  auto add = [&](SelectedAttentionCase c) { cases.push_back(std::move(c)); };
+  add({"ragged"});
+  add({"causal_gqa", 2, 4, 2, 200, 200, 64, 3, 64, true});
+  add({"causal_fewer_queries_v3", 1, 2, 1, 70, 300, 64, 4, 64, true,
+       "x86-64-v3"});
+  add({"causal_more_queries", 1, 2, 2, 300, 150, 64, 3, 64, true});
+  add({"decode", 2, 4, 1, 1, 500, 64, 5, 64, true});
+  add({"block128_d32", 1, 2, 1, 300, 400, 32, 2, 128, false});
+  SelectedAttentionCase gated{"gated_causal", 2, 4, 2, 130, 200, 64, 3, 64,
+                              true};
+  gated.gatedOff = {1, 2};
+  add(gated);
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Numerics, SelectedAttentionKernel, ::testing::ValuesIn(selectedCases()),
+    [](const ::testing::TestParamInfo<SelectedAttentionCase> &info) {
+      return info.param.name;
+    });
+
+/// select_blocks then attention over its lists, two kernels, as the
+/// runtime chains @select and @attend: the output equals the reference
+/// attention over the reference's selection.
+TEST_F(SparseCPUKernelTest, SelectThenAttend) {
+  const int64_t B = 1, Hq = 4, Hkv = 2, S = 320, D = 64, K = 3, blk = 64;
+  const int64_t nb = S / blk;
+  std::string q = "tensor<1x4x?x64xf32>", kv = "tensor<1x2x?x64xf32>",
+              idx = "tensor<1x2x?x3xi32>";
+  std::string ir =
+      "func.func @select(%q: " + q + ", %k: " + kv + ") -> " + idx +
+      " {\n  %i = attn.select_blocks %q, %k {query_block = 64 : i64, "
+      "key_block = 64 : i64, top_k = 3 : i64, keep_sink = 1 : i64, "
+      "keep_local = 1 : i64, causal} : " +
+      q + ", " + kv + " -> " + idx + "\n  return %i : " + idx +
+      "\n}\nfunc.func @attend(%q: " + q + ", %k: " + kv + ", %v: " + kv +
+      ", %i: " + idx + ") -> " + q +
+      " {\n  %o = attn.attention %q, %k, %v blocks(%i : " + idx +
+      ") {pattern = #attn.selected<query_block = 64, key_block = 64, "
+      "causal>} : " +
+      q + ", " + kv + ", " + kv + " -> " + q + "\n  return %o : " + q + "\n}\n";
+  std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v4");
+  ASSERT_TRUE(engine) << ir;
+  Buffer qb("f32", {B, Hq, S, D}), kb("f32", {B, Hkv, S, D}),
+      vb("f32", {B, Hkv, S, D}), ob("f32", {B, Hq, S, D}),
+      blocks("i32", {B, Hkv, nb, K});
+  fillNormal(qb);
+  fillNormal(kb);
+  fillUniform(vb);
+  run(*engine, "select_select0", {&qb, &kb, &blocks}, B * Hkv, S, S);
+  run(*engine, "attend_attn0", {&qb, &kb, &vb, &ob, &blocks}, B * Hq, S, S);
+
+  SelectBlocksParams params{blk, blk, K, 1, 1, true};
+  double gap = 0;
+  HostTensor refBlocks =
+      referenceSelectBlocks(qb.host(), kb.host(), nullptr, params, &gap);
+  ASSERT_GT(gap, 1e-5);
+  EXPECT_EQ(blocks.host().data, refBlocks.data);
+  auto pattern = cast<PatternAttrInterface>(parseAttribute(
+      "#attn.selected<query_block = 64, key_block = 64, causal>", &context));
+  HostTensor ref = referenceAttention(qb.host(), kb.host(), vb.host(), pattern,
+                                      1.0 / std::sqrt(double(D)), nullptr,
+                                      &refBlocks);
+  double err = 0;
+  for (int64_t i = 0; i < ob.numElements(); ++i)
+    err = std::max(err, std::abs(ob.get(i) - ref.data[i]));
+  // Normal queries: logits up to ~10, outputs still averages of [-1, 1].
+  EXPECT_LE(err, 2e-5);
+}
+
+//===----------------------------------------------------------------------===//
+// compress_kv
+//===----------------------------------------------------------------------===//
+
+struct CompressCase {
+  std::string dtype = "f32";
+  int64_t batch = 2, kvHeads = 2, length = 100, dim = 32, valueDim = 16;
+  int64_t block = 32, stride = 16;
+  bool linear = false;
+};
+
+class CompressKVKernel : public SparseCPUKernelTest {
+protected:
+  void check(const CompressCase &c) {
+    int64_t slots =
+        c.length < c.block ? 0 : (c.length - c.block) / c.stride + 1;
+    std::string k = tensorType({std::to_string(c.batch),
+                                std::to_string(c.kvHeads), "?",
+                                std::to_string(c.dim)},
+                               c.dtype),
+                v = tensorType({std::to_string(c.batch),
+                                std::to_string(c.kvHeads), "?",
+                                std::to_string(c.valueDim)},
+                               c.dtype),
+                w = tensorType({std::to_string(c.kvHeads),
+                                std::to_string(c.block)},
+                               "f32");
+    std::string ir = "func.func @f(%k: " + k + ", %v: " + v +
+                     (c.linear ? ", %w: " + w : "") + ") -> (" + k + ", " + v +
+                     ") {\n  %ck, %cv = attn.compress_kv %k, %v " +
+                     (c.linear ? "weights(%w : " + w + ") " : "") +
+                     "{block = " + std::to_string(c.block) +
+                     " : i64, stride = " + std::to_string(c.stride) +
+                     " : i64, method = #attn.compression<" +
+                     (c.linear ? "linear" : "mean") + ">} : " + k + ", " + v +
+                     " -> " + k + ", " + v + "\n  return %ck, %cv : " + k +
+                     ", " + v + "\n}\n";
+    std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v3");
+    ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
+    Buffer kb(c.dtype, {c.batch, c.kvHeads, c.length, c.dim}),
+        vb(c.dtype, {c.batch, c.kvHeads, c.length, c.valueDim}),
+        wb("f32", {c.kvHeads, c.block}),
+        ck(c.dtype, {c.batch, c.kvHeads, slots, c.dim}),
+        cv(c.dtype, {c.batch, c.kvHeads, slots, c.valueDim});
+    fillUniform(kb);
+    fillUniform(vb);
+    fillUniform(wb);
+    std::vector<Buffer *> buffers = {&kb, &vb};
+    if (c.linear)
+      buffers.push_back(&wb);
+    buffers.push_back(&ck);
+    buffers.push_back(&cv);
+    // The runtime passes N and S (cpu_kernel_abi.h); the count depends on
+    // S alone.
+    run(*engine, "f_compress0", buffers, c.batch * c.kvHeads, slots,
+        c.length);
+    HostTensor weights = wb.host();
+    auto [refK, refV] = referenceCompressKV(
+        kb.host(), vb.host(), c.linear ? &weights : nullptr, c.block, c.stride);
+    for (auto [out, ref] : {std::pair<Buffer *, HostTensor *>{&ck, &refK},
+                            {&cv, &refV}}) {
+      ASSERT_EQ(out->numElements(), ref->numElements());
+      for (int64_t i = 0; i < out->numElements(); ++i) {
+        double expected = ref->data[i];
+        if (c.dtype == "f32") {
+          ASSERT_NEAR(out->get(i), expected, 1e-5) << "element " << i;
+        } else {
+          // Rounded once from f32: within one bf16 ulp of the reference.
+          double ulp = std::ldexp(1.0, std::ilogb(std::abs(expected)) - 7);
+          ASSERT_NEAR(out->get(i), expected, ulp + 1e-6) << "element " << i;
+        }
+      }
+    }
+  }
+};
+
+TEST_F(CompressKVKernel, MeanOverlappingWindows) { check({}); }
+
+TEST_F(CompressKVKernel, LinearBF16) {
+  CompressCase c;
+  c.dtype = "bf16";
+  c.linear = true;
+  c.length = 129;
+  c.block = 16;
+  c.stride = 8;
+  check(c);
+}
+
+TEST_F(CompressKVKernel, MeanDisjointWindowsRaggedTail) {
+  CompressCase c;
+  c.length = 70; // Two windows of 32; the last 6 positions start none.
+  c.stride = 32;
+  check(c);
+}
+
+TEST_F(CompressKVKernel, ShorterThanOneWindowHasNoItems) {
+  CompressCase c;
+  c.length = 20;
+  check(c);
+}
+
+} // namespace
