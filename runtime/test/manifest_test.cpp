@@ -335,7 +335,7 @@ TEST(Manifest, ChecksFieldsByPath) {
   expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
                    "\"operand_args\": [0, 1, 2]"),
               ATTN_ERROR_CORRUPT_ARTIFACT,
-              "must have 4 entries (query, key, value, gates or active list)");
+              "must have 4 entries (query, key, value, gates), found 3");
   expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
                    "\"operand_args\": [0, 1, 2, -1]"),
               ATTN_ERROR_CORRUPT_ARTIFACT, "operand_args[3]: must be in [0,");
@@ -544,7 +544,9 @@ TEST(Manifest, RefusesMalformedGatedCudaKernels) {
       "is not a parameter the runtime can pass (query, key, value, out, "
       "gates or active as ptr; query/key/value/out.stride[0-3], "
       "gates.stride[0-1], B, Sq, Skv, pairs, Hq, Hkv or active_count as "
-      "i32/i64; scale as f32)";
+      "i32/i64; scale as f32; operand[i] or result[i] as ptr; "
+      "operand[i].stride[j], operand[i].shape[j], result[i].stride[j], "
+      "result[i].shape[j] or a size name of the function as i32/i64)";
   expectError(edit(gates, "\"gates.stride[1]\"", "\"gates.stride[2]\""),
               ATTN_ERROR_CORRUPT_ARTIFACT,
               where + "21].value: \"gates.stride[2]\" with type \"i64\" " +
