@@ -108,7 +108,7 @@ struct FunctionDesc {
   std::string name;
   std::vector<std::string> inputs, outputs; // JSON objects
   std::vector<std::string> kernels;
-  std::string extra; // more JSON members, e.g. "derived_sizes"
+  std::string extra = ""; // more JSON members, e.g. "derived_sizes"
 
   std::string json() const {
     auto list = [](const std::vector<std::string> &items) {
