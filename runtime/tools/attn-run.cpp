@@ -49,8 +49,9 @@ namespace {
 
 const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --input I=FILE.npy     input I (argument number, or name: query, key,
-                         value, gates, active) from a .npy file (repeatable);
-                         the others are random, uniform in [-1, 1]
+                         value, gates, active, blocks, ...) from a .npy file
+                         (repeatable); the others are random, uniform in
+                         [-1, 1] (blocks lists: random valid block lists)
   --shape N=V,...        sizes the manifest leaves dynamic (B, Sq, Skv, ...);
                          default B=1, Sq=1024, Skv=Sq, or taken from --input
   --gates LIST           heads computed in every batch ("0,2,5-7"; "none"),
@@ -59,7 +60,8 @@ const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --expect F.npy[,F.npy] compare output N with the N-th file
   --check-reference      compare with a double-precision reference computed
                          here (dense, causal, local, chunked, strided,
-                         global, union, per_head patterns)
+                         global, union, per_head, selected patterns;
+                         select_blocks indices exactly, compress_kv)
   --rtol R --atol A      pass iff |out - ref| <= atol + rtol * |ref|
                          everywhere (defaults by dtype: f32 1e-3/1e-5,
                          f16 1e-2/1e-2, bf16 3e-2/3e-2)
