@@ -228,12 +228,33 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
 
   int64_t tiles = 0, rows = 0;
   if (kvRule) {
-    auto size = sizes.find(cuda.gridSize);
-    if (size == sizes.end())
-      return Status::error(ATTN_ERROR_UNSUPPORTED,
-                           kernel + ": grid size '" + cuda.gridSize +
-                               "' is not a size of this call");
-    tiles = size->second / cuda.gridTile + (size->second % cuda.gridTile != 0);
+    int64_t extent = 0;
+    const CudaParam &shape = cuda.gridSizeShape;
+    if (shape.source == CudaParam::Source::Shape) {
+      // operand[i].shape[j] / result[i].shape[j] (in range: the parser
+      // checked it against the op's tensors and their ranks).
+      const bool isResult = shape.result >= 0;
+      const std::vector<int64_t> &args = isResult ? k.resultArgs : k.operandArgs;
+      const int i = isResult ? shape.result : shape.operand;
+      if (i >= static_cast<int>(args.size()))
+        return Status::error(ATTN_ERROR_INTERNAL,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' names no tensor of the kernel");
+      const attn_tensor &t = isResult ? outputs[args[i]] : inputs[args[i]];
+      if (shape.dim >= t.rank)
+        return Status::error(ATTN_ERROR_INTERNAL,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' names no dim of its tensor");
+      extent = t.shape[shape.dim];
+    } else {
+      auto size = sizes.find(cuda.gridSize);
+      if (size == sizes.end())
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' is not a size of this call");
+      extent = size->second;
+    }
+    tiles = extent / cuda.gridTile + (extent % cuda.gridTile != 0);
     rows = batch * k.keyHeads;
   } else {
     const int64_t qt = cuda.gridQueryTile;

@@ -71,6 +71,16 @@ Status attn::rt::checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
     const attn_tensor &q = in(0), &key = in(1);
     sizes = {q.shape[0], k.keyHeads, q.shape[2], key.shape[2]};
     const int64_t d = q.shape[3];
+    // The GPU kernel keeps a query block's scores of every key block in
+    // shared memory: more would overrun it.
+    const int64_t nkb = ceilDiv(sizes.keyLen, k.select.keyBlock);
+    if (k.select.maxKeyBlocks > 0 && nkb > k.select.maxKeyBlocks)
+      return Status::error(
+          ATTN_ERROR_SHAPE_MISMATCH,
+          kernel + inName(1) + " " + dims(key) + " has ceil(Skv / " + kb +
+              ") = " + std::to_string(nkb) +
+              " key blocks, more than the kernel's max_key_blocks " +
+              std::to_string(k.select.maxKeyBlocks));
     expected.push_back({&q, inName(0), {sizes.batch, k.queryHeads,
                                         sizes.queryLen, k.headDim},
                         "[B, Hq, Sq, D]"});
@@ -112,7 +122,7 @@ Status attn::rt::checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
                         "[B, Hkv, S, Dv] (the key's B and S)"});
     if (k.compress.linear)
       expected.push_back({&in(2), inName(2), {k.keyHeads, block},
-                          "[Hkv, block]"});
+                          "[Hkv, window]"});
     expected.push_back({&out(0), outName(0),
                         {sizes.batch, k.keyHeads, n, k.headDim},
                         "[B, Hkv, N, D] with " + nText});

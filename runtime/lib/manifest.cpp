@@ -618,6 +618,26 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
       // functions are read.
       r.name(*grid, "size", where + ".grid", cuda.gridSize);
       r.integer(*grid, "tile", where + ".grid", cuda.gridTile, 1, 1 << 20);
+      // An extent of one of the kernel's tensors, or a size name (checked
+      // against the function's once the functions are read).
+      CudaParam &shape = cuda.gridSizeShape;
+      if (!r.failed() && parseGenericTensor(cuda.gridSize, shape)) {
+        const bool isResult = shape.result >= 0;
+        const std::vector<OperandType> &list =
+            isResult ? resultTypes : operandTypes;
+        const int i = isResult ? shape.result : shape.operand;
+        if (shape.source != CudaParam::Source::Shape ||
+            i >= static_cast<int>(list.size()) || shape.dim >= list[i].rank)
+          r.fail(where + ".grid.size",
+                 show(cuda.gridSize) +
+                     " is not an extent of the kernel's tensors (operand[i] "
+                     "or result[i].shape[j] within the op's " +
+                     std::to_string(operandTypes.size()) + " operands, " +
+                     std::to_string(resultTypes.size()) +
+                     " results and their ranks) nor a size name");
+      } else {
+        shape = CudaParam();
+      }
       if (!r.failed() && gates == GatesKind::Active)
         r.fail(where + ".grid.rule",
                show(cuda.gridRule) + " launches one block row per (batch, KV "
@@ -984,9 +1004,12 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
     sel.keepLocal = readCount(r, k, "keep_local", where, 0, kMaxBlock);
     r.boolean(k, "causal", where, sel.causal);
     r.boolean(k, "pooled_keys", where, sel.pooledKeys);
+    if (k.find("max_key_blocks"))
+      sel.maxKeyBlocks =
+          readCount(r, k, "max_key_blocks", where, 1, kMaxStaticSize);
   } else if (spec.op == KernelOp::CompressKV) {
     CompressSpec &c = spec.compress;
-    c.block = readCount(r, k, "block", where, 1, kMaxBlock);
+    c.block = readCount(r, k, "window", where, 1, kMaxBlock);
     c.stride = readCount(r, k, "stride", where, 1, kMaxBlock);
     std::string method;
     if (r.string(k, "method", where, method)) {
@@ -1151,7 +1174,7 @@ void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
     fixed(in(1), 3, k.valueDim, "value head dim", "value");
     if (k.compress.linear) {
       fixed(in(2), 0, k.keyHeads, "key heads", "weights");
-      fixed(in(2), 1, k.compress.block, "window positions (block)",
+      fixed(in(2), 1, k.compress.block, "window positions",
             "weights");
     }
     fixed(out(0), 1, k.keyHeads, "key heads", "compressed key");
@@ -1180,6 +1203,7 @@ void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
                  " has the size names " + listed());
   }
   if (!r.failed() && k.cuda.gridRule == kGridTilesXKvPairs &&
+      k.cuda.gridSizeShape.source != CudaParam::Source::Shape &&
       !names.count(k.cuda.gridSize))
     r.fail(k.path + ".cuda.grid.size",
            show(k.cuda.gridSize) + " is not a size name of function " +

@@ -132,7 +132,11 @@ struct CudaKernelSpec {
   std::string gridRule;
   int64_t gridQueryTile = 0;
   bool gridPositionTiles = false; ///< grid "query_tiles": "positions"
-  std::string gridSize; ///< tiles_x_kv_pairs: the size name it tiles
+  /// tiles_x_kv_pairs: what it tiles, a size name of the function or, when
+  /// gridSizeShape.source is Shape, an extent operand[i].shape[j] /
+  /// result[i].shape[j].
+  std::string gridSize;
+  CudaParam gridSizeShape;
   int64_t gridTile = 0; ///< tiles_x_kv_pairs: the tile
   size_t numParams = 0;
   std::vector<CudaParam> params;
@@ -151,9 +155,14 @@ struct BlocksSpec {
 struct SelectSpec {
   int64_t queryBlock = 0, keyBlock = 0, topK = 0, keepSink = 0, keepLocal = 0;
   bool causal = false, pooledKeys = false;
+  /// The most key blocks the kernel handles (`max_key_blocks`; the GPU
+  /// kernel keeps their scores in shared memory), 0 when unbounded.
+  int64_t maxKeyBlocks = 0;
 };
 
-/// A compress_kv kernel's fields.
+/// A compress_kv kernel's fields: windows of `block` positions (the op's
+/// attribute; the manifest's `window`, since a CUDA entry's `block` is its
+/// thread block) every `stride`.
 struct CompressSpec {
   int64_t block = 0, stride = 0;
   bool linear = false; ///< method "linear" (takes weights), else "mean"

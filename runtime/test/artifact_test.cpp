@@ -832,7 +832,7 @@ ManifestDesc sparseManifest() {
        blocksDerived});
   KernelDesc compress =
       cpuKernel("compress_cmp0", "compress", "fake_compress_linear");
-  compress.extra = R"(, "op": "compress_kv", "block": 4, "stride": 2,
+  compress.extra = R"(, "op": "compress_kv", "window": 4, "stride": 2,
     "method": "linear", "weights_dtype": "f32", "result_args": [0, 1])";
   m.kernels.push_back(compress);
   m.functions.push_back(

@@ -498,6 +498,14 @@ TEST(CudaLaunchPlan, SelectKernelTakesGenericParameters) {
               ATTN_ERROR_UNSUPPORTED,
               "kernel 'select_sel0': grid size 'Sq_blocks' is not a size of "
               "this call");
+  // More key blocks than the kernel's scores fit: ceil(600 / 64) = 10 > 8.
+  std::vector<attn_tensor> longKeys = {
+      inputs[0], tensor(kK, ATTN_DTYPE_BF16, {3, 2, 600, 128})};
+  expectError(planCudaLaunch(k, longKeys.data(), outputs.data(), p, sizes),
+              ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'select_sel0': the key (input 1) [3, 2, 600, 128] has "
+              "ceil(Skv / 64) = 10 key blocks, more than the kernel's "
+              "max_key_blocks 8");
   // CUDA's y limit: B * Hkv rows.
   std::vector<attn_tensor> big = {
       tensor(kQ, ATTN_DTYPE_BF16, {40000, 8, 300, 128}),
@@ -510,6 +518,27 @@ TEST(CudaLaunchPlan, SelectKernelTakesGenericParameters) {
               ATTN_ERROR_SHAPE_MISMATCH,
               "a grid of 2 x 80000 blocks (tiles_x_kv_pairs) exceeds CUDA's "
               "limits");
+}
+
+TEST(CudaLaunchPlan, TilesXKvPairsOverATensorsExtent) {
+  // What attn-compile writes: ceil(Sq / (8 query blocks of 64)) tiles.
+  std::string text = sparseCudaManifest();
+  const std::string from = R"("size": "Sq_blocks", "tile": 4)";
+  text.replace(text.find(from), from.size(),
+               R"("size": "operand[0].shape[2]", "tile": 512)");
+  Manifest m = parsed(text);
+  std::vector<attn_tensor> inputs = {
+      tensor(kQ, ATTN_DTYPE_BF16, {1, 8, 1100, 128}),
+      tensor(kK, ATTN_DTYPE_BF16, {1, 2, 500, 128})};
+  std::vector<attn_tensor> outputs = {
+      tensor(kIdx, ATTN_DTYPE_I32, {1, 2, 18, 8})};
+  CudaLaunchPlan p;
+  // No size bindings needed: the extent is the query's.
+  Status s = planCudaLaunch(m.kernels[0], inputs.data(), outputs.data(), p,
+                            {{"Sq", 1100}, {"Skv", 500}, {"Sq_blocks", 18}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 3u); // ceil(1100 / 512)
+  EXPECT_EQ(p.grid.y, 2u);
 }
 
 TEST(CudaLaunchPlan, SelectedAttentionGetsItsBlocksList) {

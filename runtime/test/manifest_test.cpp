@@ -758,8 +758,8 @@ TEST(Manifest, RefusesMalformedSparseProjectionEntries) {
               C, cmp + ".weights_dtype: \"i32\" is not a float type");
   expectError(edit(good, R"("stride": 16)", R"("stride": 0)"), C,
               cmp + ".stride: must be in [1, 1048576], found 0");
-  expectError(edit(good, R"("block": 32, "stride")", R"("stride")"), C,
-              cmp + ": missing field \"block\"");
+  expectError(edit(good, R"("window": 32, "stride")", R"("stride")"), C,
+              cmp + ": missing field \"window\"");
   expectError(edit(good, R"("slots": 16)", R"("slots": 0)"), C,
               att + ".blocks.slots: must be in [1, 1048576], found 0");
   expectError(edit(good, R"("blocks": {"query_block": 64)",
@@ -793,7 +793,7 @@ TEST(Manifest, RefusesMalformedSparseProjectionEntries) {
                  "rank 4; the kernel writes i32 of rank 4");
   expectError(edit(good, R"({"role": "weights", "dtype": "f32", "shape": [2, 32]})",
                    R"({"role": "weights", "dtype": "f32", "shape": [2, 16]})"),
-              C, "the weights of \"compress\" has window positions (block) "
+              C, "the weights of \"compress\" has window positions "
                  "16, the kernel was compiled for 32");
   expectError(edit(good, R"("result_args": [0, 1]})",
                    R"("result_args": [0, 0]})"),
@@ -906,6 +906,25 @@ TEST(Manifest, RefusesMalformedSparseCudaKernels) {
               C, sel + ".params[0].value: \"query\" names a tensor of "
                        "attention kernels; a select_blocks kernel passes its "
                        "tensors as operand[i] and result[i]");
+  expectError(edit(good, R"("max_key_blocks": 8)", R"("max_key_blocks": 0)"),
+              C, "kernels[0] (\"select_sel0\").max_key_blocks: must be in [1, "
+                 "1099511627776], found 0");
+  // A grid size may be an extent of the kernel's tensors.
+  Manifest m;
+  ASSERT_TRUE(parse(edit(good, R"("size": "Sq_blocks")",
+                         R"("size": "result[0].shape[2]")"),
+                    m)
+                  .ok());
+  EXPECT_EQ(m.kernels[0].cuda.gridSizeShape.source, CudaParam::Source::Shape);
+  EXPECT_EQ(m.kernels[0].cuda.gridSizeShape.result, 0);
+  for (const char *bad : {"operand[2].shape[2]", "operand[0].shape[4]",
+                          "operand[0]", "result[0].stride[2]"})
+    expectError(edit(good, R"("size": "Sq_blocks")",
+                     std::string(R"("size": ")") + bad + "\""),
+                C, sel + ".grid.size: \"" + bad +
+                       "\" is not an extent of the kernel's tensors "
+                       "(operand[i] or result[i].shape[j] within the op's 2 "
+                       "operands, 1 results and their ranks) nor a size name");
   // Every tensor of a select kernel, and an attention kernel's blocks list,
   // is passed.
   expectError(edit(good, R"("name": "idx", "type": "ptr", "value": "result[0]")",

@@ -1073,7 +1073,7 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
       info.causal = flag(k, "causal");
       info.pooledKeys = flag(k, "pooled_keys");
     } else if (info.op == "compress_kv") {
-      info.block = integer(k, "block");
+      info.block = integer(k, "window");
       info.stride = integer(k, "stride");
       info.linear = string(k, "method") == "linear";
     }
