@@ -59,6 +59,19 @@ TensorView TensorView::strided(void *data, const int64_t sizes[4],
   return view;
 }
 
+StridedView StridedView::contiguous(void *data, std::vector<int64_t> sizes) {
+  StridedView view;
+  view.data = data;
+  view.rank = static_cast<int>(sizes.size());
+  int64_t stride = 1;
+  for (int i = view.rank - 1; i >= 0; --i) {
+    view.sizes[i] = sizes[i];
+    view.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return view;
+}
+
 attn_memref4d attn::rt::toMemref(const TensorView &view) {
   attn_memref4d ref;
   ref.allocated = view.data;
@@ -185,13 +198,23 @@ static std::string shapeText(const TensorView &view) {
 
 Status CpuKernel::validate(const TensorView &q, const TensorView &k,
                            const TensorView &v, const TensorView &o,
-                           const int32_t *active, int64_t numActive) const {
+                           const int32_t *active, int64_t numActive,
+                           const TensorView *blocks) const {
   if (!loaded())
     return Status::error("no kernel loaded");
   const std::string where = "kernel '" + kernelName + "': ";
   auto fail = [&](const std::string &what) {
     return Status::error(ATTN_ERROR_SHAPE_MISMATCH, where + what);
   };
+  if (kernelInfo.operands)
+    return Status::error(where + "takes one descriptor per operand and "
+                                 "result (select_blocks, compress_kv): "
+                                 "launch it with launchOperands");
+  if (kernelInfo.blocks != (blocks != nullptr))
+    return fail(kernelInfo.blocks ? "the kernel takes a blocks list; none "
+                                    "was given"
+                                  : "a blocks list was given to a kernel "
+                                    "that takes none");
   static const char *dimNames[4] = {"B", "H", "S", "D"};
   const std::pair<const char *, const TensorView *> tensors[4] = {
       {"query", &q}, {"key", &k}, {"value", &v}, {"out", &o}};
@@ -245,6 +268,18 @@ Status CpuKernel::validate(const TensorView &q, const TensorView &k,
     return fail("query heads (" + std::to_string(hq) +
                 ") must be a multiple of key/value heads (" +
                 std::to_string(hkv) + ")");
+  if (blocks) {
+    if (!blocks->data)
+      return fail("blocks has no data");
+    if (blocks->sizes[0] != batch || blocks->sizes[1] != hkv ||
+        blocks->sizes[2] < 1 || blocks->sizes[3] < 1 ||
+        blocks->strides[3] != 1)
+      return fail("blocks " + shapeText(*blocks) +
+                  " must be [B, Hkv, query blocks, slots] with B = " +
+                  std::to_string(batch) + ", Hkv = " + std::to_string(hkv) +
+                  " and innermost stride 1 (found " +
+                  std::to_string(blocks->strides[3]) + ")");
+  }
 
   if (!kernelInfo.gated) {
     if (active || numActive)
@@ -299,14 +334,27 @@ static void zeroFill(ThreadPool &pool, const TensorView &out,
 Status CpuKernel::launch(ThreadPool &pool, const TensorView &query,
                          const TensorView &key, const TensorView &value,
                          const TensorView &out, const int32_t *active,
-                         int64_t numActive, int64_t grain) const {
-  Status status = validate(query, key, value, out, active, numActive);
+                         int64_t numActive, int64_t grain,
+                         const TensorView *blocks) const {
+  Status status = validate(query, key, value, out, active, numActive, blocks);
   if (!status.ok())
     return status;
 
   const attn_memref4d q = toMemref(query), k = toMemref(key),
                       v = toMemref(value), o = toMemref(out);
   const int64_t queryLen = query.sizes[2], keyLen = key.sizes[2];
+  const attn_memref4d bl = blocks ? toMemref(*blocks) : attn_memref4d{};
+
+  if (!kernelInfo.gated && blocks) {
+    auto fn = reinterpret_cast<attn_cpu_blocks_kernel_fn>(entry);
+    const int64_t items =
+        itemsFn(query.sizes[0] * query.sizes[1], queryLen, keyLen);
+    pool.parallelFor(items, grain, [&](int64_t begin, int64_t end) {
+      attn_memref4d lq = q, lk = k, lv = v, lo = o, lb = bl;
+      fn(&lq, &lk, &lv, &lo, &lb, begin, end);
+    });
+    return Status::success();
+  }
 
   if (!kernelInfo.gated) {
     auto fn = reinterpret_cast<attn_cpu_kernel_fn>(entry);
@@ -329,10 +377,132 @@ Status CpuKernel::launch(ThreadPool &pool, const TensorView &query,
   int32_t *list = active ? const_cast<int32_t *>(active) : &empty;
   const attn_memref1d a = {list, list, 0, {numActive}, {1}};
   const int64_t items = itemsFn(numActive, queryLen, keyLen);
+  if (blocks) {
+    auto blocksFn = reinterpret_cast<attn_cpu_gated_blocks_kernel_fn>(entry);
+    pool.parallelFor(items, grain, [&](int64_t begin, int64_t end) {
+      attn_memref4d lq = q, lk = k, lv = v, lo = o, lb = bl;
+      attn_memref1d la = a;
+      blocksFn(&lq, &lk, &lv, &lo, &la, &lb, begin, end);
+    });
+    return Status::success();
+  }
   pool.parallelFor(items, grain, [&](int64_t begin, int64_t end) {
     attn_memref4d lq = q, lk = k, lv = v, lo = o;
     attn_memref1d la = a;
     fn(&lq, &lk, &lv, &lo, &la, begin, end);
+  });
+  return Status::success();
+}
+
+namespace {
+
+/// MLIR's ranked memref descriptor of any rank up to ATTN_MAX_RANK: the
+/// sizes, then the strides, packed after the offset (the layout of
+/// StridedMemRefType<T, rank>, whose two arrays are adjacent int64s).
+struct AnyMemref {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizesThenStrides[2 * ATTN_MAX_RANK];
+};
+
+AnyMemref toAnyMemref(const StridedView &view) {
+  AnyMemref ref = {view.data, view.data, 0, {}};
+  for (int i = 0; i < view.rank; ++i) {
+    ref.sizesThenStrides[i] = view.sizes[i];
+    ref.sizesThenStrides[view.rank + i] = view.strides[i];
+  }
+  return ref;
+}
+
+/// Calls `entry` with the descriptors in `refs` and the item range: the
+/// C signature has exactly refs.size() pointers before the two int64s, so
+/// each count gets its own function type.
+void callWithDescriptors(void *entry, std::vector<AnyMemref> &refs,
+                         int64_t begin, int64_t end) {
+  using P = void *;
+  P r[8] = {};
+  for (size_t i = 0; i < refs.size(); ++i)
+    r[i] = &refs[i];
+  switch (refs.size()) {
+  case 1:
+    reinterpret_cast<void (*)(P, int64_t, int64_t)>(entry)(r[0], begin, end);
+    return;
+  case 2:
+    reinterpret_cast<void (*)(P, P, int64_t, int64_t)>(entry)(r[0], r[1],
+                                                              begin, end);
+    return;
+  case 3:
+    reinterpret_cast<void (*)(P, P, P, int64_t, int64_t)>(entry)(
+        r[0], r[1], r[2], begin, end);
+    return;
+  case 4:
+    reinterpret_cast<void (*)(P, P, P, P, int64_t, int64_t)>(entry)(
+        r[0], r[1], r[2], r[3], begin, end);
+    return;
+  case 5:
+    reinterpret_cast<void (*)(P, P, P, P, P, int64_t, int64_t)>(entry)(
+        r[0], r[1], r[2], r[3], r[4], begin, end);
+    return;
+  case 6:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, int64_t, int64_t)>(entry)(
+        r[0], r[1], r[2], r[3], r[4], r[5], begin, end);
+    return;
+  case 7:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, int64_t, int64_t)>(entry)(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], begin, end);
+    return;
+  case 8:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, int64_t, int64_t)>(
+        entry)(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], begin, end);
+    return;
+  }
+}
+
+} // namespace
+
+Status CpuKernel::launchOperands(ThreadPool &pool,
+                                 const std::vector<StridedView> &operands,
+                                 const std::vector<StridedView> &results,
+                                 int64_t pairs, int64_t queryLen,
+                                 int64_t keyLen, int64_t grain) const {
+  if (!loaded())
+    return Status::error("no kernel loaded");
+  const std::string where = "kernel '" + kernelName + "': ";
+  if (!kernelInfo.operands)
+    return Status::error(where + "is an attention kernel: launch it with "
+                                 "launch()");
+  const size_t count = operands.size() + results.size();
+  if (count < 1 || count > 8)
+    return Status::error(where + "takes 1 to 8 tensors, got " +
+                         std::to_string(count));
+  std::vector<AnyMemref> refs;
+  for (const auto *list : {&operands, &results})
+    for (const StridedView &t : *list) {
+      const std::string what =
+          (list == &operands ? "operand " : "result ") +
+          std::to_string(list == &operands ? refs.size()
+                                           : refs.size() - operands.size());
+      if (!t.data)
+        return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
+                             where + what + " has no data");
+      if (t.rank < 1 || t.rank > ATTN_MAX_RANK)
+        return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
+                             where + what + " has rank " +
+                                 std::to_string(t.rank) + ", expected 1 to " +
+                                 std::to_string(ATTN_MAX_RANK));
+      if (t.strides[t.rank - 1] != 1)
+        return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
+                             where + what +
+                                 " must have innermost stride 1, found " +
+                                 std::to_string(t.strides[t.rank - 1]));
+      refs.push_back(toAnyMemref(t));
+    }
+  const int64_t items = itemsFn(pairs, queryLen, keyLen);
+  pool.parallelFor(items, grain, [&](int64_t begin, int64_t end) {
+    // Each call gets its own descriptors, as for attention kernels.
+    std::vector<AnyMemref> local = refs;
+    callWithDescriptors(entry, local, begin, end);
   });
   return Status::success();
 }

@@ -6,6 +6,8 @@
 
 #include "cuda_launch.h"
 
+#include "kernel_shapes.h"
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -82,40 +84,18 @@ std::vector<CudaZeroFill> attn::rt::zeroFillsFor(const attn_tensor &t) {
   }
 }
 
-Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
-                                const attn_tensor *outputs,
-                                CudaLaunchPlan &out) {
-  out = CudaLaunchPlan();
-  const std::string kernel = "kernel '" + k.name + "'";
-  auto fail = [&](const std::string &what) {
-    return Status::error(ATTN_ERROR_SHAPE_MISMATCH, kernel + ": " + what);
-  };
-  const CudaKernelSpec &cuda = k.cuda;
-  const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
-             activeRule = cuda.gridRule == kGridQueryTilesXActive;
-  if ((!pairsRule && !activeRule) || cuda.gridQueryTile < 1)
-    return Status::error(ATTN_ERROR_UNSUPPORTED,
-                         kernel + " has grid rule '" + cuda.gridRule +
-                             "'; this runtime knows " + kGridQueryTilesXPairs +
-                             " and " + kGridQueryTilesXActive +
-                             " (with a query_tile)");
-  // The manifest parser ties the rule to the gates; a hand-made spec may not.
-  if (activeRule != (k.gates == GatesKind::Active))
-    return Status::error(ATTN_ERROR_UNSUPPORTED,
-                         kernel + ": grid rule '" + cuda.gridRule +
-                             "' does not fit its gates");
-  if (k.operandArgs.size() < (k.gates == GatesKind::None ? 3u : 4u))
-    return Status::error(ATTN_ERROR_INTERNAL,
-                         kernel + ": too few operand_args");
+namespace {
 
-  const attn_tensor &q = inputs[k.operandArgs[0]],
-                    &key = inputs[k.operandArgs[1]],
-                    &v = inputs[k.operandArgs[2]], &o = outputs[k.resultIndex];
-  const attn_tensor *gates =
-      k.gates == GatesKind::None ? nullptr : &inputs[k.operandArgs[3]];
+/// An attention kernel's checks: what it was compiled for, the tensors
+/// agreeing with each other, the gates' shape and the active list's length
+/// (returned in `activeCount`).
+template <typename Fail>
+Status checkAttention(const KernelSpec &k, const attn_tensor &q,
+                      const attn_tensor &key, const attn_tensor &v,
+                      const attn_tensor &o, const attn_tensor *gates,
+                      int64_t &activeCount, const Fail &fail) {
   const int64_t batch = q.shape[0], heads = q.shape[1], queryLen = q.shape[2],
                 keyLen = key.shape[2], pairs = batch * heads;
-
   // What the kernel was compiled for: the function's declared shapes
   // usually say the same, but a manifest may declare a size dynamic that
   // the kernel fixed.
@@ -155,7 +135,6 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                   std::to_string(a.found) + ", the " + a.whose + " " +
                   std::to_string(a.expected));
 
-  int64_t activeCount = 0;
   const std::string gatesInput =
       gates ? " (input " + std::to_string(k.operandArgs[3]) + ")" : "";
   if (k.gates == GatesKind::Gates) {
@@ -182,18 +161,114 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                   std::to_string(batch) + " * " + std::to_string(heads));
   }
 
-  const int64_t qt = cuda.gridQueryTile;
-  auto floorDiv = [](int64_t a, int64_t b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
+  return Status::success();
+}
+
+} // namespace
+
+Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
+                                const attn_tensor *outputs,
+                                CudaLaunchPlan &out,
+                                const SizeBindings &sizes) {
+  out = CudaLaunchPlan();
+  const std::string kernel = "kernel '" + k.name + "'";
+  auto fail = [&](const std::string &what) {
+    return Status::error(ATTN_ERROR_SHAPE_MISMATCH, kernel + ": " + what);
   };
-  // Position-aligned tiles: those of ceil(Skv/qt) that hold a row (row q
-  // sits at position q + Skv - Sq).
-  const int64_t tiles =
-      queryLen == 0 ? 0
-      : cuda.gridPositionTiles
-          ? (keyLen + qt - 1) / qt - floorDiv(keyLen - queryLen, qt)
-          : (queryLen + qt - 1) / qt;
-  const int64_t rows = activeRule ? activeCount : pairs;
+  const CudaKernelSpec &cuda = k.cuda;
+  const bool attention = k.op == KernelOp::Attention;
+  const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
+             activeRule = cuda.gridRule == kGridQueryTilesXActive,
+             kvRule = cuda.gridRule == kGridTilesXKvPairs;
+  const bool known = kvRule ? cuda.gridTile >= 1 && !cuda.gridSize.empty()
+                            : (pairsRule || activeRule) &&
+                                  cuda.gridQueryTile >= 1 && attention;
+  if (!known)
+    return Status::error(ATTN_ERROR_UNSUPPORTED,
+                         kernel + " has grid rule '" + cuda.gridRule +
+                             "'; this runtime knows " + kGridQueryTilesXPairs +
+                             " and " + kGridQueryTilesXActive +
+                             " (attention, with a query_tile) and " +
+                             kGridTilesXKvPairs + " (with a size and a tile)");
+  // The manifest parser ties the rule to the gates; a hand-made spec may not.
+  if (activeRule != (k.gates == GatesKind::Active))
+    return Status::error(ATTN_ERROR_UNSUPPORTED,
+                         kernel + ": grid rule '" + cuda.gridRule +
+                             "' does not fit its gates");
+  if (k.operandArgs.size() != k.operandTypes().size() ||
+      k.resultArgs.size() != k.resultTypes().size())
+    return Status::error(ATTN_ERROR_INTERNAL,
+                         kernel + ": operand_args or result_args do not fit "
+                                  "its op");
+  // What the op ties together (a blocks list, select and compress shapes).
+  OpSizes opSizes;
+  Status shapes = checkOpShapes(k, inputs, outputs, opSizes);
+  if (!shapes.ok())
+    return shapes;
+
+  const attn_tensor *q = nullptr, *key = nullptr, *v = nullptr, *o = nullptr,
+                    *gates = nullptr;
+  int64_t batch = opSizes.batch, heads = k.queryHeads, queryLen = 0,
+          keyLen = 0, pairs = 0, activeCount = 0;
+  if (attention) {
+    q = &inputs[k.operandArgs[0]];
+    key = &inputs[k.operandArgs[1]];
+    v = &inputs[k.operandArgs[2]];
+    o = &outputs[k.resultIndex];
+    gates = k.gates == GatesKind::None ? nullptr : &inputs[k.operandArgs[3]];
+    batch = q->shape[0];
+    heads = q->shape[1];
+    queryLen = q->shape[2];
+    keyLen = key->shape[2];
+    pairs = batch * heads;
+    Status s = checkAttention(k, *q, *key, *v, *o, gates, activeCount, fail);
+    if (!s.ok())
+      return s;
+  }
+
+  int64_t tiles = 0, rows = 0;
+  if (kvRule) {
+    int64_t extent = 0;
+    const CudaParam &shape = cuda.gridSizeShape;
+    if (shape.source == CudaParam::Source::Shape) {
+      // operand[i].shape[j] / result[i].shape[j] (in range: the parser
+      // checked it against the op's tensors and their ranks).
+      const bool isResult = shape.result >= 0;
+      const std::vector<int64_t> &args = isResult ? k.resultArgs : k.operandArgs;
+      const int i = isResult ? shape.result : shape.operand;
+      if (i >= static_cast<int>(args.size()))
+        return Status::error(ATTN_ERROR_INTERNAL,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' names no tensor of the kernel");
+      const attn_tensor &t = isResult ? outputs[args[i]] : inputs[args[i]];
+      if (shape.dim >= t.rank)
+        return Status::error(ATTN_ERROR_INTERNAL,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' names no dim of its tensor");
+      extent = t.shape[shape.dim];
+    } else {
+      auto size = sizes.find(cuda.gridSize);
+      if (size == sizes.end())
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             kernel + ": grid size '" + cuda.gridSize +
+                                 "' is not a size of this call");
+      extent = size->second;
+    }
+    tiles = extent / cuda.gridTile + (extent % cuda.gridTile != 0);
+    rows = batch * k.keyHeads;
+  } else {
+    const int64_t qt = cuda.gridQueryTile;
+    auto floorDiv = [](int64_t a, int64_t b) {
+      return a >= 0 ? a / b : -((-a + b - 1) / b);
+    };
+    // Position-aligned tiles: those of ceil(Skv/qt) that hold a row (row q
+    // sits at position q + Skv - Sq).
+    tiles = queryLen == 0 ? 0
+            : cuda.gridPositionTiles
+                ? (keyLen + qt - 1) / qt - floorDiv(keyLen - queryLen, qt)
+                : (queryLen + qt - 1) / qt;
+    rows = activeRule ? activeCount : pairs;
+  }
   if (tiles > kMaxGridX || rows > kMaxGridY)
     return fail("a grid of " + std::to_string(tiles) + " x " +
                 std::to_string(rows) + " blocks (" + cuda.gridRule +
@@ -206,14 +281,24 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                static_cast<unsigned>(cuda.block[2])};
   out.dynamicSharedMemory = static_cast<unsigned>(cuda.dynamicSharedMemory);
 
-  auto tensorNamed = [&](const std::string &name) -> const attn_tensor * {
-    return name == "query"                     ? &q
-           : name == "key"                     ? &key
-           : name == "value"                   ? &v
-           : name == "out"                     ? &o
-           : name == "gates" && k.gates == GatesKind::Gates ? gates
-           : name == "active" && k.gates == GatesKind::Active ? gates
-                                                             : nullptr;
+  auto tensorOf = [&](const CudaParam &p) -> const attn_tensor * {
+    if (p.operand >= 0)
+      return p.operand < static_cast<int>(k.operandArgs.size())
+                 ? &inputs[k.operandArgs[p.operand]]
+                 : nullptr;
+    if (p.result >= 0)
+      return p.result < static_cast<int>(k.resultArgs.size())
+                 ? &outputs[k.resultArgs[p.result]]
+                 : nullptr;
+    if (!attention)
+      return nullptr;
+    return p.tensor == "query"                                ? q
+           : p.tensor == "key"                                ? key
+           : p.tensor == "value"                              ? v
+           : p.tensor == "out"                                ? o
+           : p.tensor == "gates" && k.gates == GatesKind::Gates ? gates
+           : p.tensor == "active" && k.gates == GatesKind::Active ? gates
+                                                                  : nullptr;
   };
   for (const CudaParam &p : cuda.params) {
     uint64_t slot = 0;
@@ -221,17 +306,23 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
     const std::string param = kernel + " parameter '" + p.name + "'";
     switch (p.source) {
     case CudaParam::Source::Tensor:
-    case CudaParam::Source::Stride: {
-      const attn_tensor *t = tensorNamed(p.tensor);
-      if (!t || (p.source == CudaParam::Source::Stride && p.dim >= t->rank))
+    case CudaParam::Source::Stride:
+    case CudaParam::Source::Shape: {
+      const attn_tensor *t = tensorOf(p);
+      const std::string which =
+          p.operand >= 0  ? "operand[" + std::to_string(p.operand) + "]"
+          : p.result >= 0 ? "result[" + std::to_string(p.result) + "]"
+                          : p.tensor;
+      if (!t || (p.source != CudaParam::Source::Tensor && p.dim >= t->rank))
         return Status::error(ATTN_ERROR_UNSUPPORTED,
-                             param + " takes '" + p.tensor +
+                             param + " takes '" + which +
                                  "', which this kernel has not");
       if (p.source == CudaParam::Source::Tensor) {
         uint64_t address = reinterpret_cast<uintptr_t>(t->data);
         std::memcpy(&slot, &address, sizeof address);
       } else {
-        integer = t->strides[p.dim];
+        integer = p.source == CudaParam::Source::Stride ? t->strides[p.dim]
+                                                        : t->shape[p.dim];
       }
       break;
     }
@@ -240,6 +331,10 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
         return Status::error(ATTN_ERROR_UNSUPPORTED,
                              param + " takes active_count; this kernel has "
                                      "no active list");
+      if (!attention && p.size != "Hq" && p.size != "Hkv")
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             param + " takes attention's size '" + p.size +
+                                 "'; this kernel is " + opName(k.op));
       integer = p.size == "B"              ? batch
                 : p.size == "Sq"           ? queryLen
                 : p.size == "Skv"          ? keyLen
@@ -248,14 +343,23 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                 : p.size == "active_count" ? activeCount
                                            : k.keyHeads;
       break;
+    case CudaParam::Source::FunctionSize: {
+      auto size = sizes.find(p.size);
+      if (size == sizes.end())
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             param + " takes the size '" + p.size +
+                                 "', which this call does not bind");
+      integer = size->second;
+      break;
+    }
     case CudaParam::Source::Scale: {
       float scale = static_cast<float>(cuda.scale);
       std::memcpy(&slot, &scale, sizeof scale);
       break;
     }
     }
-    if (p.source == CudaParam::Source::Stride ||
-        p.source == CudaParam::Source::Size) {
+    if (p.source != CudaParam::Source::Tensor &&
+        p.source != CudaParam::Source::Scale) {
       if (p.type == CudaParam::Type::I32) {
         if (integer > INT32_MAX || integer < INT32_MIN)
           return fail("parameter '" + p.name + "' is i32 but the call gives " +
@@ -271,8 +375,9 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
 
   // Pairs an active list leaves out are never launched: their output is
   // zeroed first (the kernel overwrites the listed ones after it, on the
-  // same stream). A "gates" kernel writes its own zeros.
+  // same stream). A "gates" kernel writes its own zeros; select and
+  // compress kernels write all of their results.
   if (k.gates == GatesKind::Active)
-    out.zeroFills = zeroFillsFor(o);
+    out.zeroFills = zeroFillsFor(*o);
   return Status::success();
 }

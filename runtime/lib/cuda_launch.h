@@ -13,6 +13,11 @@
 // that a call overflows) and touches no device: so it is tested without a
 // GPU (test/cuda_launch_test.cpp), and a refused call launches nothing.
 //
+// select_blocks and compress_kv kernels (grid rule tiles_x_kv_pairs) take
+// their tensors, strides, extents and the function's sizes through the
+// generic parameter values (operand[i], result[i].stride[j], "Sq_blocks");
+// they write every element of their results, so nothing is filled.
+//
 // Gated kernels (docs/artifact.md, "CUDA kernels"):
 //
 //   "gates": "gates"   the kernel reads the [B, Hq] bool mask itself and
@@ -73,10 +78,14 @@ std::vector<CudaZeroFill> zeroFillsFor(const attn_tensor &t);
 
 /// Plans kernel `kernel` (a CUDA entry) of a call whose function's tensors
 /// passed the call's common checks (device, dtype, rank, declared sizes,
-/// strides). SHAPE_MISMATCH or UNSUPPORTED (an unknown grid rule) name the
-/// kernel, expected and found values; the caller adds its prefix.
+/// strides); `sizes` holds the call's size names (derived ones included),
+/// which size-name parameters and the tiles_x_kv_pairs rule read.
+/// SHAPE_MISMATCH or UNSUPPORTED (an unknown grid rule, a size the call
+/// does not bind) name the kernel, expected and found values; the caller
+/// adds its prefix.
 Status planCudaLaunch(const KernelSpec &kernel, const attn_tensor *inputs,
-                      const attn_tensor *outputs, CudaLaunchPlan &out);
+                      const attn_tensor *outputs, CudaLaunchPlan &out,
+                      const SizeBindings &sizes = SizeBindings());
 
 } // namespace attn::rt
 

@@ -85,6 +85,90 @@ const FileSpec *Manifest::findFile(std::string_view path) const {
   return nullptr;
 }
 
+const DerivedSize *FunctionSpec::findDerived(std::string_view name) const {
+  for (const DerivedSize &d : derivedSizes)
+    if (d.name == name)
+      return &d;
+  return nullptr;
+}
+
+const char *attn::rt::opName(KernelOp op) {
+  switch (op) {
+  case KernelOp::Attention:
+    return "attention";
+  case KernelOp::SelectBlocks:
+    return "select_blocks";
+  case KernelOp::CompressKV:
+    return "compress_kv";
+  }
+  return "unknown";
+}
+
+std::vector<OperandType> KernelSpec::operandTypes() const {
+  switch (op) {
+  case KernelOp::Attention: {
+    std::vector<OperandType> types = {
+        {dtype, 4, "query"}, {dtype, 4, "key"}, {dtype, 4, "value"}};
+    if (gates == GatesKind::Gates)
+      types.push_back({ATTN_DTYPE_BOOL, 2, "gates"});
+    else if (gates == GatesKind::Active)
+      types.push_back({ATTN_DTYPE_I32, 1, "active list"});
+    if (hasBlocks)
+      types.push_back({ATTN_DTYPE_I32, 4, "blocks"});
+    return types;
+  }
+  case KernelOp::SelectBlocks:
+    if (select.pooledKeys)
+      return {{dtype, 4, "query"}, {dtype, 4, "key"}, {dtype, 4, "pooled keys"}};
+    return {{dtype, 4, "query"}, {dtype, 4, "key"}};
+  case KernelOp::CompressKV:
+    if (compress.linear)
+      return {{dtype, 4, "key"},
+              {dtype, 4, "value"},
+              {compress.weightsDtype, 2, "weights"}};
+    return {{dtype, 4, "key"}, {dtype, 4, "value"}};
+  }
+  return {};
+}
+
+std::vector<OperandType> KernelSpec::resultTypes() const {
+  switch (op) {
+  case KernelOp::Attention:
+    return {{dtype, 4, "out"}};
+  case KernelOp::SelectBlocks:
+    return {{ATTN_DTYPE_I32, 4, "indices"}};
+  case KernelOp::CompressKV:
+    return {{dtype, 4, "compressed key"}, {dtype, 4, "compressed value"}};
+  }
+  return {};
+}
+
+Status attn::rt::bindDerivedSizes(const FunctionSpec &f, SizeBindings &sizes) {
+  for (const DerivedSize &d : f.derivedSizes) {
+    auto base = sizes.find(d.base);
+    // The parser lets a derived size name only sizes bound before it.
+    if (base == sizes.end())
+      return Status::error(ATTN_ERROR_INTERNAL,
+                           "derived size " + d.name + ": " + d.base +
+                               " is not bound");
+    const int64_t n = base->second;
+    if (d.kind == DerivedSize::Kind::CeilDiv) {
+      sizes[d.name] = n / d.a + (n % d.a != 0);
+      continue;
+    }
+    if (n < d.a)
+      return Status::error(
+          ATTN_ERROR_SHAPE_MISMATCH,
+          "size " + d.name + " = (" + d.base + " - " + std::to_string(d.a) +
+              ") / " + std::to_string(d.b) + " + 1 (windows of " +
+              std::to_string(d.a) + " every " + std::to_string(d.b) +
+              ") needs " + d.base + " >= " + std::to_string(d.a) +
+              "; the call has " + d.base + " = " + std::to_string(n));
+    sizes[d.name] = (n - d.a) / d.b + 1;
+  }
+  return Status::success();
+}
+
 //===----------------------------------------------------------------------===//
 // Reading fields
 //===----------------------------------------------------------------------===//
@@ -378,8 +462,67 @@ const char *gatesName(GatesKind gates) {
                                       : "none";
 }
 
+/// Whether `text` is an identifier (a size name a parameter may pass).
+bool isIdentifier(const std::string &text) {
+  if (text.empty() || (text[0] >= '0' && text[0] <= '9'))
+    return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+/// Parses the generic tensor values `operand[i]`, `result[i]` and their
+/// `.stride[j]` / `.shape[j]`; false when `value` is none of them.
+bool parseGenericTensor(const std::string &value, CudaParam &param) {
+  const bool result = value.rfind("result[", 0) == 0;
+  if (!result && value.rfind("operand[", 0) != 0)
+    return false;
+  size_t at = result ? 7 : 8;
+  auto number = [&](int &out) {
+    size_t start = at;
+    out = 0;
+    while (at < value.size() && value[at] >= '0' && value[at] <= '9' &&
+           at - start < 3)
+      out = out * 10 + (value[at++] - '0');
+    return at > start && at < value.size() && value[at++] == ']';
+  };
+  int index = 0;
+  if (!number(index))
+    return false;
+  (result ? param.result : param.operand) = index;
+  if (at == value.size()) {
+    param.source = CudaParam::Source::Tensor;
+    return true;
+  }
+  const std::string rest = value.substr(at);
+  if (rest.rfind(".stride[", 0) == 0) {
+    param.source = CudaParam::Source::Stride;
+    at += 8;
+  } else if (rest.rfind(".shape[", 0) == 0) {
+    param.source = CudaParam::Source::Shape;
+    at += 7;
+  } else {
+    return false;
+  }
+  return number(param.dim) && at == value.size();
+}
+
+const char *kParamVocabulary =
+    " is not a parameter the runtime can pass (query, key, value, out, gates "
+    "or active as ptr; query/key/value/out.stride[0-3], gates.stride[0-1], "
+    "B, Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; scale as f32; "
+    "operand[i] or result[i] as ptr; operand[i].stride[j], "
+    "operand[i].shape[j], result[i].stride[j], result[i].shape[j] or a size "
+    "name of the function as i32/i64)";
+
 void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
-              const Manifest &m, GatesKind gates, CudaKernelSpec &cuda) {
+              const Manifest &m, KernelSpec &spec) {
+  CudaKernelSpec &cuda = spec.cuda;
+  const GatesKind gates = spec.gates;
+  const bool attention = spec.op == KernelOp::Attention;
+  const std::vector<OperandType> operandTypes = spec.operandTypes(),
+                                 resultTypes = spec.resultTypes();
   const json::Value *c = r.get(k, "cuda", kernelWhere, json::Kind::Object);
   if (!c)
     return;
@@ -459,7 +602,50 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
     // The rules this runtime knows need a tile; a rule it does not know may
     // be shaped otherwise, and is refused when a call would launch it.
     const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
-               activeRule = cuda.gridRule == kGridQueryTilesXActive;
+               activeRule = cuda.gridRule == kGridQueryTilesXActive,
+               kvRule = cuda.gridRule == kGridTilesXKvPairs;
+    // Query tiles count an attention kernel's query rows and heads; the
+    // other ops have one block row per (batch, KV head).
+    if ((pairsRule || activeRule) && !attention) {
+      r.fail(where + ".grid.rule",
+             show(cuda.gridRule) + " tiles an attention kernel's queries; a " +
+                 opName(spec.op) + " kernel is launched with " +
+                 show(kGridTilesXKvPairs));
+      return;
+    }
+    if (kvRule) {
+      // The size is checked against the function's size names once the
+      // functions are read.
+      r.name(*grid, "size", where + ".grid", cuda.gridSize);
+      r.integer(*grid, "tile", where + ".grid", cuda.gridTile, 1, 1 << 20);
+      // An extent of one of the kernel's tensors, or a size name (checked
+      // against the function's once the functions are read).
+      CudaParam &shape = cuda.gridSizeShape;
+      if (!r.failed() && parseGenericTensor(cuda.gridSize, shape)) {
+        const bool isResult = shape.result >= 0;
+        const std::vector<OperandType> &list =
+            isResult ? resultTypes : operandTypes;
+        const int i = isResult ? shape.result : shape.operand;
+        if (shape.source != CudaParam::Source::Shape ||
+            i >= static_cast<int>(list.size()) || shape.dim >= list[i].rank)
+          r.fail(where + ".grid.size",
+                 show(cuda.gridSize) +
+                     " is not an extent of the kernel's tensors (operand[i] "
+                     "or result[i].shape[j] within the op's " +
+                     std::to_string(operandTypes.size()) + " operands, " +
+                     std::to_string(resultTypes.size()) +
+                     " results and their ranks) nor a size name");
+      } else {
+        shape = CudaParam();
+      }
+      if (!r.failed() && gates == GatesKind::Active)
+        r.fail(where + ".grid.rule",
+               show(cuda.gridRule) + " launches one block row per (batch, KV "
+               "head) pair; a kernel with \"gates\": \"active\" is launched "
+               "over its list (" + show(kGridQueryTilesXActive) + ")");
+      if (r.failed())
+        return;
+    }
     if (grid->find("query_tile") || pairsRule || activeRule)
       r.integer(*grid, "query_tile", where + ".grid", cuda.gridQueryTile, 1,
                 1 << 20);
@@ -518,54 +704,101 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
         r.fail(at + ".type", show(type) + " is not ptr, i32, i64 or f32");
         return;
       }
-      // value: a tensor (its device pointer), tensor.stride[i], a size, or
-      // the scale; each only with a type that can carry it.
-      struct TensorName {
-        const char *name;
-        int rank; // strides [0, rank) may be passed; 0: none
-      };
-      static const TensorName tensors[] = {{"query", 4}, {"key", 4},
-                                           {"value", 4}, {"out", 4},
-                                           {"gates", 2}, {"active", 0}};
-      static const char *sizes[] = {"B",  "Sq",  "Skv",         "pairs",
-                                    "Hq", "Hkv", "active_count"};
+      // value: a tensor (its device pointer), a stride or extent of one, a
+      // size, or the scale; each only with a type that can carry it.
+      const bool isInteger = param.type == CudaParam::Type::I64 ||
+                             param.type == CudaParam::Type::I32;
       bool ok = false;
-      for (const TensorName &t : tensors) {
-        const std::string name = t.name;
-        if (value == name) {
-          param.source = CudaParam::Source::Tensor;
-          param.tensor = name;
-          ok = param.type == CudaParam::Type::Ptr;
-        } else if (value.size() == name.size() + 10 &&
-                   value.compare(0, name.size() + 8, name + ".stride[") == 0 &&
-                   value.back() == ']' && value[name.size() + 8] >= '0' &&
-                   value[name.size() + 8] < '0' + t.rank) {
-          param.source = CudaParam::Source::Stride;
-          param.tensor = name;
-          param.dim = value[name.size() + 8] - '0';
-          ok = param.type == CudaParam::Type::I64 ||
-               param.type == CudaParam::Type::I32;
+      if (parseGenericTensor(value, param)) {
+        // operand[i] / result[i]: the i-th of the op's operands or results,
+        // strides and extents of the dims its rank has.
+        const bool isResult = param.result >= 0;
+        const std::vector<OperandType> &list =
+            isResult ? resultTypes : operandTypes;
+        const int i = isResult ? param.result : param.operand;
+        if (i >= static_cast<int>(list.size())) {
+          r.fail(at + ".value",
+                 show(value) + ": the kernel has " +
+                     std::to_string(list.size()) +
+                     (isResult ? " results" : " operands") + " (" +
+                     opName(spec.op) + ")");
+          return;
         }
-      }
-      for (const char *sz : sizes)
-        if (value == sz) {
-          param.source = CudaParam::Source::Size;
-          param.size = sz;
-          ok = param.type == CudaParam::Type::I64 ||
-               param.type == CudaParam::Type::I32;
+        if (param.source != CudaParam::Source::Tensor &&
+            param.dim >= list[i].rank) {
+          r.fail(at + ".value", show(value) + ": the " + list[i].role +
+                                    " has rank " +
+                                    std::to_string(list[i].rank));
+          return;
         }
-      if (value == "scale") {
-        param.source = CudaParam::Source::Scale;
-        ok = param.type == CudaParam::Type::F32;
+        ok = param.source == CudaParam::Source::Tensor
+                 ? param.type == CudaParam::Type::Ptr
+                 : isInteger;
+      } else {
+        struct TensorName {
+          const char *name;
+          int rank; // strides [0, rank) may be passed; 0: none
+        };
+        static const TensorName tensors[] = {{"query", 4}, {"key", 4},
+                                             {"value", 4}, {"out", 4},
+                                             {"gates", 2}, {"active", 0}};
+        static const char *sizes[] = {"B",  "Sq",  "Skv",         "pairs",
+                                      "Hq", "Hkv", "active_count"};
+        bool named = false; // one of attention's names
+        for (const TensorName &t : tensors) {
+          const std::string name = t.name;
+          if (value == name) {
+            named = true;
+            param.source = CudaParam::Source::Tensor;
+            param.tensor = name;
+            ok = param.type == CudaParam::Type::Ptr;
+          } else if (value.rfind(name + ".", 0) == 0) {
+            named = true;
+            if (value.size() == name.size() + 10 &&
+                value.compare(0, name.size() + 8, name + ".stride[") == 0 &&
+                value.back() == ']' && value[name.size() + 8] >= '0' &&
+                value[name.size() + 8] < '0' + t.rank) {
+              param.source = CudaParam::Source::Stride;
+              param.tensor = name;
+              param.dim = value[name.size() + 8] - '0';
+              ok = isInteger;
+            }
+          }
+        }
+        if (named && !attention) {
+          r.fail(at + ".value",
+                 show(value) + " names a tensor of attention kernels; a " +
+                     opName(spec.op) +
+                     " kernel passes its tensors as operand[i] and result[i]");
+          return;
+        }
+        // Attention's sizes come from its query and key; the other ops
+        // have their head counts, and every size name of their function.
+        for (const char *sz : sizes)
+          if (value == sz && (attention || value == "Hkv" ||
+                              (value == "Hq" &&
+                               spec.op == KernelOp::SelectBlocks))) {
+            named = true;
+            param.source = CudaParam::Source::Size;
+            param.size = sz;
+            ok = isInteger;
+          }
+        if (value == "scale" && attention) {
+          named = true;
+          param.source = CudaParam::Source::Scale;
+          ok = param.type == CudaParam::Type::F32;
+        }
+        // Any other identifier is a size name of the function, checked
+        // when the functions are read.
+        if (!named && isIdentifier(value) && value != "scale") {
+          param.source = CudaParam::Source::FunctionSize;
+          param.size = value;
+          ok = isInteger;
+        }
       }
       if (!ok) {
         r.fail(at + ".value",
-               show(value) + " with type " + show(type) +
-                   " is not a parameter the runtime can pass (query, key, "
-                   "value, out, gates or active as ptr; "
-                   "query/key/value/out.stride[0-3], gates.stride[0-1], B, "
-                   "Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; "
-                   "scale as f32)");
+               show(value) + " with type " + show(type) + kParamVocabulary);
         return;
       }
       // The gates tensor exists only for "gates": "gates" kernels, the
@@ -573,8 +806,9 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
       const bool wantsGates = param.tensor == "gates",
                  wantsActive =
                      param.tensor == "active" || param.size == "active_count";
-      if ((wantsGates && gates != GatesKind::Gates) ||
-          (wantsActive && gates != GatesKind::Active)) {
+      if (param.source != CudaParam::Source::FunctionSize &&
+          ((wantsGates && gates != GatesKind::Gates) ||
+           (wantsActive && gates != GatesKind::Active))) {
         r.fail(at + ".value",
                show(value) + " needs a kernel with \"gates\": " +
                    (wantsGates ? "\"gates\"" : "\"active\"") +
@@ -585,12 +819,18 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
     }
     // A gated kernel that is not handed its gates would compute (and write)
     // the gated-off pairs: refuse it rather than run it wrongly.
+    auto passes = [&](const std::string &name, int operand, int result) {
+      return std::any_of(
+          cuda.params.begin(), cuda.params.end(), [&](const CudaParam &p) {
+            return p.source == CudaParam::Source::Tensor &&
+                   ((!name.empty() && p.tensor == name) ||
+                    (operand >= 0 && p.operand == operand) ||
+                    (result >= 0 && p.result == result));
+          });
+    };
     if (!r.failed() && gates != GatesKind::None) {
       const char *needed = gatesName(gates);
-      const bool passed = std::any_of(
-          cuda.params.begin(), cuda.params.end(), [&](const CudaParam &p) {
-            return p.source == CudaParam::Source::Tensor && p.tensor == needed;
-          });
+      const bool passed = passes(needed, 3, -1);
       if (!passed)
         r.fail(where + ".params",
                std::string("a kernel with \"gates\": ") + show(needed) +
@@ -600,6 +840,60 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
                    show(needed) + "}); none of its " +
                    std::to_string(cuda.params.size()) + " parameters does");
     }
+    // Likewise every tensor of a kernel that would otherwise read or write
+    // memory it was not given: a blocks list, and every operand and result
+    // of the other ops.
+    for (size_t i = 0; i < operandTypes.size() && !r.failed(); ++i)
+      if ((!attention || static_cast<int>(i) == spec.blocksOperand()) &&
+          !passes("", static_cast<int>(i), -1))
+        r.fail(where + ".params",
+               std::string("the kernel's ") + operandTypes[i].role +
+                   " (operand " + std::to_string(i) +
+                   ") is none of its parameters; expected {\"type\": "
+                   "\"ptr\", \"value\": \"operand[" + std::to_string(i) +
+                   "]\"}");
+    for (size_t i = 0; i < resultTypes.size() && !attention && !r.failed(); ++i)
+      if (!passes("", -1, static_cast<int>(i)))
+        r.fail(where + ".params",
+               std::string("the kernel's ") + resultTypes[i].role +
+                   " (result " + std::to_string(i) +
+                   ") is none of its parameters; expected {\"type\": "
+                   "\"ptr\", \"value\": \"result[" + std::to_string(i) +
+                   "]\"}");
+  }
+}
+
+/// Reads an integer field of `obj` that must be present, within [min, max].
+int64_t readCount(Reader &r, const json::Value &obj, const char *key,
+                  const std::string &where, int64_t min, int64_t max) {
+  int64_t value = 0;
+  r.integer(obj, key, where, value, min, max);
+  return value;
+}
+
+/// A list of argument numbers (`operand_args` or `result_args`) of exactly
+/// the op's count, named by `roles`.
+void readArgs(Reader &r, const json::Value &k, const char *key,
+              const std::string &where, const std::vector<OperandType> &roles,
+              std::vector<int64_t> &out) {
+  const json::Value *args = r.array(k, key, where, 8);
+  if (!args)
+    return;
+  if (args->items.size() != roles.size()) {
+    std::string names;
+    for (const OperandType &t : roles)
+      names += (names.empty() ? "" : ", ") + std::string(t.role);
+    r.fail(Reader::join(where, key),
+           "must have " + std::to_string(roles.size()) + " entries (" + names +
+               "), found " + std::to_string(args->items.size()));
+    return;
+  }
+  for (size_t i = 0; i < roles.size(); ++i) {
+    int64_t arg = 0;
+    if (!r.checkInteger(args->items[i], where + "." + index(key, i), arg, 0,
+                        kMaxArguments - 1))
+      return;
+    out.push_back(arg);
   }
 }
 
@@ -613,6 +907,21 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
   if (!r.name(k, "name", where0, spec.name))
     return;
   const std::string where = where0 + " (" + show(spec.name) + ")";
+  spec.path = where;
+  std::string op = "attention";
+  if (k.find("op") && !r.string(k, "op", where, op))
+    return;
+  if (op == "attention") {
+    spec.op = KernelOp::Attention;
+  } else if (op == "select_blocks") {
+    spec.op = KernelOp::SelectBlocks;
+  } else if (op == "compress_kv") {
+    spec.op = KernelOp::CompressKV;
+  } else {
+    r.fail(where + ".op", show(op) + " is not an op this runtime runs "
+                                     "(attention, select_blocks, compress_kv)");
+    return;
+  }
   std::string device = "cpu";
   if (k.find("device") && !r.string(k, "device", where, device))
     return;
@@ -630,9 +939,12 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
   spec.valueDim = spec.headDim;
   if (k.find("value_dim"))
     r.integer(k, "value_dim", where, spec.valueDim, 1, 1 << 16);
-  r.integer(k, "query_heads", where, spec.queryHeads, 1, 1 << 20);
+  // compress_kv works per KV head only; it has no query heads.
+  if (spec.op != KernelOp::CompressKV)
+    r.integer(k, "query_heads", where, spec.queryHeads, 1, 1 << 20);
   r.integer(k, "key_heads", where, spec.keyHeads, 1, 1 << 20);
-  if (!r.failed() && spec.queryHeads % spec.keyHeads != 0)
+  if (!r.failed() && spec.op != KernelOp::CompressKV &&
+      spec.queryHeads % spec.keyHeads != 0)
     r.fail(where, "query_heads (" + std::to_string(spec.queryHeads) +
                       ") is not a multiple of key_heads (" +
                       std::to_string(spec.keyHeads) + ")");
@@ -643,7 +955,14 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
         *field == 0)
       r.fail(Reader::join(where, key), "must be -1 (dynamic) or at least 1");
   }
-  r.boolean(k, "gated", where, spec.gated);
+  // Gates belong to attention; the other ops may say "not gated" only.
+  if (spec.op == KernelOp::Attention || k.find("gated"))
+    r.boolean(k, "gated", where, spec.gated);
+  if (!r.failed() && spec.gated && spec.op != KernelOp::Attention) {
+    r.fail(where + ".gated",
+           std::string("a ") + opName(spec.op) + " kernel is never gated");
+    return;
+  }
   std::string gates = spec.gated ? "gates" : "none";
   if (k.find("gates"))
     r.string(k, "gates", where, gates);
@@ -663,26 +982,79 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
                                        "gated (\"none\")"));
     return;
   }
-  const size_t operands = spec.gated ? 4 : 3;
-  if (const json::Value *args = r.array(k, "operand_args", where, 4)) {
-    if (args->items.size() != operands) {
-      r.fail(where + ".operand_args",
-             "must have " + std::to_string(operands) +
-                 " entries (query, key, value" +
-                 (spec.gated ? ", gates or active list" : "") + "), found " +
-                 std::to_string(args->items.size()));
+
+  // The op's own fields (docs/sparse-projection.md, section 3).
+  constexpr int64_t kMaxBlock = int64_t(1) << 20;
+  if (spec.op == KernelOp::Attention && k.find("blocks")) {
+    const json::Value *b = r.get(k, "blocks", where, json::Kind::Object);
+    if (!b)
       return;
-    }
-    for (size_t i = 0; i < operands; ++i) {
-      int64_t arg = 0;
-      if (!r.checkInteger(args->items[i],
-                          where + "." + index("operand_args", i), arg, 0,
-                          kMaxArguments - 1))
+    const std::string at = where + ".blocks";
+    spec.hasBlocks = true;
+    spec.blocks.queryBlock = readCount(r, *b, "query_block", at, 1, kMaxBlock);
+    spec.blocks.keyBlock = readCount(r, *b, "key_block", at, 1, kMaxBlock);
+    spec.blocks.slots = readCount(r, *b, "slots", at, 1, kMaxBlock);
+    r.boolean(*b, "causal", at, spec.blocks.causal);
+  } else if (spec.op == KernelOp::SelectBlocks) {
+    SelectSpec &sel = spec.select;
+    sel.queryBlock = readCount(r, k, "query_block", where, 1, kMaxBlock);
+    sel.keyBlock = readCount(r, k, "key_block", where, 1, kMaxBlock);
+    sel.topK = readCount(r, k, "top_k", where, 1, kMaxBlock);
+    sel.keepSink = readCount(r, k, "keep_sink", where, 0, kMaxBlock);
+    sel.keepLocal = readCount(r, k, "keep_local", where, 0, kMaxBlock);
+    r.boolean(k, "causal", where, sel.causal);
+    r.boolean(k, "pooled_keys", where, sel.pooledKeys);
+    if (k.find("max_key_blocks"))
+      sel.maxKeyBlocks =
+          readCount(r, k, "max_key_blocks", where, 1, kMaxStaticSize);
+  } else if (spec.op == KernelOp::CompressKV) {
+    CompressSpec &c = spec.compress;
+    c.block = readCount(r, k, "window", where, 1, kMaxBlock);
+    c.stride = readCount(r, k, "stride", where, 1, kMaxBlock);
+    std::string method;
+    if (r.string(k, "method", where, method)) {
+      if (method != "mean" && method != "linear") {
+        r.fail(where + ".method",
+               show(method) + " is not \"mean\" or \"linear\"");
         return;
-      spec.operandArgs.push_back(arg);
+      }
+      c.linear = method == "linear";
+    }
+    // The weights' type matters only when there are weights.
+    if (c.linear || k.find("weights_dtype")) {
+      std::string text;
+      if (r.string(k, "weights_dtype", where, text) &&
+          (!parseDtype(text, c.weightsDtype) ||
+           c.weightsDtype == ATTN_DTYPE_I32 ||
+           c.weightsDtype == ATTN_DTYPE_BOOL))
+        r.fail(where + ".weights_dtype",
+               show(text) + " is not a float type (f32, f16, bf16)");
     }
   }
-  r.integer(k, "result_index", where, spec.resultIndex, 0, kMaxArguments - 1);
+  if (r.failed())
+    return;
+
+  readArgs(r, k, "operand_args", where, spec.operandTypes(), spec.operandArgs);
+  // result_args is every kernel's; attention kernels also write
+  // result_index (all that runtimes before select_blocks read), and the two
+  // must agree.
+  const bool hasIndex = k.find("result_index") != nullptr;
+  if (spec.op != KernelOp::Attention || k.find("result_args") || !hasIndex)
+    readArgs(r, k, "result_args", where, spec.resultTypes(), spec.resultArgs);
+  if (spec.op == KernelOp::Attention && hasIndex) {
+    r.integer(k, "result_index", where, spec.resultIndex, 0,
+              kMaxArguments - 1);
+    if (spec.resultArgs.empty())
+      spec.resultArgs.push_back(spec.resultIndex);
+    else if (!r.failed() && spec.resultArgs[0] != spec.resultIndex)
+      r.fail(where + ".result_index",
+             "is " + std::to_string(spec.resultIndex) +
+                 ", but result_args[0] is " +
+                 std::to_string(spec.resultArgs[0]) + "; they name one output");
+  }
+  if (r.failed())
+    return;
+  spec.resultIndex = spec.resultArgs[0];
 
   if (spec.device == KernelDevice::CPU) {
     for (auto [key, field] :
@@ -697,41 +1069,55 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
       }
     }
   } else {
-    readCuda(r, k, where, m, spec.gates, spec.cuda);
+    readCuda(r, k, where, m, spec);
   }
+}
+
+/// Every size name of `f`: those its tensors name and its derived ones.
+std::set<std::string> sizeNames(const FunctionSpec &f) {
+  std::set<std::string> names;
+  for (const auto *list : {&f.inputs, &f.outputs})
+    for (const TensorSpec &t : *list)
+      for (const Dim &d : t.shape)
+        if (d.isDynamic())
+          names.insert(d.symbol);
+  for (const DerivedSize &d : f.derivedSizes)
+    names.insert(d.name);
+  return names;
 }
 
 /// Checks that kernel `k` of function `f` can index f's tensors and that
 /// their declared types are the ones the kernel takes.
 void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
                          const std::string &where) {
-  static const char *roles[4] = {"query", "key", "value", "gates"};
-  for (size_t i = 0; i < k.operandArgs.size() && !r.failed(); ++i) {
-    const int64_t arg = k.operandArgs[i];
-    const std::string at = where + "." + index("operand_args", i);
-    if (arg >= static_cast<int64_t>(f.inputs.size())) {
-      r.fail(at, "names input " + std::to_string(arg) + " of function " +
-                     show(f.name) + ", which has " +
-                     std::to_string(f.inputs.size()));
-      return;
-    }
-    const TensorSpec &t = f.inputs[arg];
-    attn_dtype dtype = k.dtype;
-    int rank = 4;
-    const char *role = roles[i];
-    if (i == 3) {
-      const bool list = k.gates == GatesKind::Active;
-      dtype = list ? ATTN_DTYPE_I32 : ATTN_DTYPE_BOOL;
-      rank = list ? 1 : 2;
-      role = list ? "active list" : "gates";
-    }
-    if (t.dtype != dtype || t.rank() != rank) {
-      r.fail(at, std::string("the ") + role + " (input " +
-                     std::to_string(arg) + " of " + show(f.name) +
-                     ") is declared " + dtypeName(t.dtype) + " of rank " +
-                     std::to_string(t.rank()) + "; the kernel takes " +
-                     dtypeName(dtype) + " of rank " + std::to_string(rank));
-      return;
+  const std::vector<OperandType> operands = k.operandTypes(),
+                                 results = k.resultTypes();
+  for (int output = 0; output < 2 && !r.failed(); ++output) {
+    const std::vector<int64_t> &args = output ? k.resultArgs : k.operandArgs;
+    const std::vector<OperandType> &types = output ? results : operands;
+    const std::vector<TensorSpec> &tensors = output ? f.outputs : f.inputs;
+    const char *key = output ? "result_args" : "operand_args";
+    const char *noun = output ? "output" : "input";
+    for (size_t i = 0; i < args.size() && !r.failed(); ++i) {
+      const int64_t arg = args[i];
+      const std::string at = where + "." + index(key, i);
+      if (arg >= static_cast<int64_t>(tensors.size())) {
+        r.fail(at, "names " + std::string(noun) + " " + std::to_string(arg) +
+                       " of function " + show(f.name) + ", which has " +
+                       std::to_string(tensors.size()));
+        return;
+      }
+      const TensorSpec &t = tensors[arg];
+      if (t.dtype != types[i].dtype || t.rank() != types[i].rank) {
+        r.fail(at, std::string("the ") + types[i].role + " (" + noun + " " +
+                       std::to_string(arg) + " of " + show(f.name) +
+                       ") is declared " + dtypeName(t.dtype) + " of rank " +
+                       std::to_string(t.rank()) + "; the kernel " +
+                       (output ? "writes " : "takes ") +
+                       dtypeName(types[i].dtype) + " of rank " +
+                       std::to_string(types[i].rank));
+        return;
+      }
     }
   }
   if (r.failed())
@@ -747,33 +1133,165 @@ void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
                         ", the kernel was compiled for " +
                         std::to_string(expected));
   };
-  const TensorSpec &q = f.inputs[k.operandArgs[0]],
-                   &key = f.inputs[k.operandArgs[1]],
-                   &v = f.inputs[k.operandArgs[2]];
-  fixed(q, 1, k.queryHeads, "query heads", "query");
-  fixed(q, 3, k.headDim, "head dim", "query");
-  fixed(key, 1, k.keyHeads, "key/value heads", "key");
-  fixed(key, 3, k.headDim, "head dim", "key");
-  fixed(v, 1, k.keyHeads, "key/value heads", "value");
-  fixed(v, 3, k.valueDim, "value head dim", "value");
-  if (k.resultIndex >= static_cast<int64_t>(f.outputs.size())) {
-    r.fail(where + ".result_index",
-           "names output " + std::to_string(k.resultIndex) + " of function " +
-               show(f.name) + ", which has " +
-               std::to_string(f.outputs.size()));
-    return;
+  auto in = [&](size_t i) -> const TensorSpec & {
+    return f.inputs[k.operandArgs[i]];
+  };
+  auto out = [&](size_t i) -> const TensorSpec & {
+    return f.outputs[k.resultArgs[i]];
+  };
+  switch (k.op) {
+  case KernelOp::Attention:
+    fixed(in(0), 1, k.queryHeads, "query heads", "query");
+    fixed(in(0), 3, k.headDim, "head dim", "query");
+    fixed(in(1), 1, k.keyHeads, "key/value heads", "key");
+    fixed(in(1), 3, k.headDim, "head dim", "key");
+    fixed(in(2), 1, k.keyHeads, "key/value heads", "value");
+    fixed(in(2), 3, k.valueDim, "value head dim", "value");
+    fixed(out(0), 1, k.queryHeads, "query heads", "output");
+    fixed(out(0), 3, k.valueDim, "value head dim", "output");
+    if (k.hasBlocks) {
+      fixed(in(k.blocksOperand()), 1, k.keyHeads, "key/value heads",
+            "blocks list");
+      fixed(in(k.blocksOperand()), 3, k.blocks.slots, "slots", "blocks list");
+    }
+    break;
+  case KernelOp::SelectBlocks:
+    fixed(in(0), 1, k.queryHeads, "query heads", "query");
+    fixed(in(0), 3, k.headDim, "head dim", "query");
+    fixed(in(1), 1, k.keyHeads, "key heads", "key");
+    fixed(in(1), 3, k.headDim, "head dim", "key");
+    if (k.select.pooledKeys) {
+      fixed(in(2), 1, k.keyHeads, "key heads", "pooled keys");
+      fixed(in(2), 3, k.headDim, "head dim", "pooled keys");
+    }
+    fixed(out(0), 1, k.keyHeads, "key heads", "indices");
+    fixed(out(0), 3, k.select.topK, "slots (top_k)", "indices");
+    break;
+  case KernelOp::CompressKV:
+    fixed(in(0), 1, k.keyHeads, "key heads", "key");
+    fixed(in(0), 3, k.headDim, "head dim", "key");
+    fixed(in(1), 1, k.keyHeads, "key heads", "value");
+    fixed(in(1), 3, k.valueDim, "value head dim", "value");
+    if (k.compress.linear) {
+      fixed(in(2), 0, k.keyHeads, "key heads", "weights");
+      fixed(in(2), 1, k.compress.block, "window positions",
+            "weights");
+    }
+    fixed(out(0), 1, k.keyHeads, "key heads", "compressed key");
+    fixed(out(0), 3, k.headDim, "head dim", "compressed key");
+    fixed(out(1), 1, k.keyHeads, "key heads", "compressed value");
+    fixed(out(1), 3, k.valueDim, "value head dim", "compressed value");
+    break;
   }
-  const TensorSpec &o = f.outputs[k.resultIndex];
-  if (o.dtype != k.dtype || o.rank() != 4) {
-    r.fail(where + ".result_index",
-           "output " + std::to_string(k.resultIndex) + " of " + show(f.name) +
-               " is declared " + dtypeName(o.dtype) + " of rank " +
-               std::to_string(o.rank()) + "; the kernel writes " +
-               dtypeName(k.dtype) + " of rank 4");
+  if (r.failed() || k.device != KernelDevice::CUDA)
     return;
+  // The sizes a CUDA kernel is given by name must be the function's.
+  const std::set<std::string> names = sizeNames(f);
+  auto listed = [&] {
+    std::string text;
+    for (const std::string &n : names)
+      text += (text.empty() ? "" : ", ") + n;
+    return text.empty() ? std::string("none") : text;
+  };
+  for (size_t i = 0; i < k.cuda.params.size() && !r.failed(); ++i) {
+    const CudaParam &p = k.cuda.params[i];
+    if (p.source == CudaParam::Source::FunctionSize && !names.count(p.size))
+      r.fail(k.path + ".cuda." + index("params", i) + ".value",
+             show(p.size) + " with type " +
+                 show(p.type == CudaParam::Type::I32 ? "i32" : "i64") +
+                 kParamVocabulary + "; function " + show(f.name) +
+                 " has the size names " + listed());
   }
-  fixed(o, 1, k.queryHeads, "query heads", "output");
-  fixed(o, 3, k.valueDim, "value head dim", "output");
+  if (!r.failed() && k.cuda.gridRule == kGridTilesXKvPairs &&
+      k.cuda.gridSizeShape.source != CudaParam::Source::Shape &&
+      !names.count(k.cuda.gridSize))
+    r.fail(k.path + ".cuda.grid.size",
+           show(k.cuda.gridSize) + " is not a size name of function " +
+               show(f.name) + " (it has " + listed() + ")");
+}
+
+/// Reads `derived_sizes` of function `f` (whose inputs are read): each
+/// names a size its inputs name or an earlier derived one.
+void readDerivedSizes(Reader &r, const json::Value &v, const std::string &where,
+                      FunctionSpec &f) {
+  const json::Value *list = r.array(v, "derived_sizes", where, kMaxArguments,
+                                    /*required=*/false);
+  if (!list)
+    return;
+  // The sizes the inputs bind: those they name that are not derived (an
+  // input naming a derived size is checked against it, not bound from it).
+  std::set<std::string> derived, bound;
+  for (const json::Value &e : list->items)
+    if (const json::Value *name = e.isObject() ? e.find("name") : nullptr)
+      if (name->isString())
+        derived.insert(name->string);
+  for (const TensorSpec &t : f.inputs)
+    for (const Dim &d : t.shape)
+      if (d.isDynamic() && !derived.count(d.symbol))
+        bound.insert(d.symbol);
+  for (size_t i = 0; i < list->items.size() && !r.failed(); ++i) {
+    const json::Value &e = list->items[i];
+    const std::string at = where + "." + index("derived_sizes", i);
+    if (!e.isObject()) {
+      r.fail(at, std::string("must be an object, found ") +
+                     json::kindName(e.kind));
+      return;
+    }
+    DerivedSize d;
+    if (!r.name(e, "name", at, d.name))
+      return;
+    if (d.name.size() > 64) {
+      r.fail(at + ".name", "a size's name must have 1 to 64 bytes");
+      return;
+    }
+    if (f.findDerived(d.name)) {
+      r.fail(at + ".name", show(d.name) + " is derived twice");
+      return;
+    }
+    const bool ceilDiv = e.find("ceil_div") != nullptr,
+               windows = e.find("windows") != nullptr;
+    if (ceilDiv == windows) {
+      r.fail(at, "must have exactly one of \"ceil_div\": [size, divisor] "
+                 "and \"windows\": [size, block, stride]");
+      return;
+    }
+    d.kind = ceilDiv ? DerivedSize::Kind::CeilDiv : DerivedSize::Kind::Windows;
+    const char *key = ceilDiv ? "ceil_div" : "windows";
+    const size_t arity = ceilDiv ? 2 : 3;
+    const json::Value *args = r.array(e, key, at, arity);
+    if (!args)
+      return;
+    const std::string argsAt = at + "." + key;
+    if (args->items.size() != arity) {
+      r.fail(argsAt, ceilDiv ? "must be [size, divisor]"
+                             : "must be [size, block, stride]");
+      return;
+    }
+    if (!args->items[0].isString()) {
+      r.fail(argsAt + "[0]", std::string("must be a size name, found ") +
+                                 json::kindName(args->items[0].kind));
+      return;
+    }
+    d.base = args->items[0].string;
+    if (!bound.count(d.base)) {
+      std::string known;
+      for (const std::string &n : bound)
+        known += (known.empty() ? "" : ", ") + n;
+      r.fail(argsAt + "[0]",
+             show(d.base) + " is not a size the function's inputs name or an "
+                            "earlier derived one (" +
+                 (known.empty() ? std::string("there are none") : known) +
+                 ")");
+      return;
+    }
+    if (!r.checkInteger(args->items[1], argsAt + "[1]", d.a, 1,
+                        kMaxStaticSize) ||
+        (!ceilDiv && !r.checkInteger(args->items[2], argsAt + "[2]", d.b, 1,
+                                     kMaxStaticSize)))
+      return;
+    bound.insert(d.name);
+    f.derivedSizes.push_back(std::move(d));
+  }
 }
 
 void readFunctions(Reader &r, const json::Value &root, Manifest &m) {
@@ -812,6 +1330,7 @@ void readFunctions(Reader &r, const json::Value &root, Manifest &m) {
     }
     if (!r.failed() && f.outputs.empty())
       r.fail(where + ".outputs", "must not be empty");
+    readDerivedSizes(r, v, where, f);
     const json::Value *kernels = r.array(v, "kernels", where, kMaxEntries);
     if (!kernels)
       return;
@@ -850,13 +1369,18 @@ void readFunctions(Reader &r, const json::Value &root, Manifest &m) {
       checkKernelOperands(r, f, k, "kernel " + show(k.name));
       if (r.failed())
         return;
-      if (writer[k.resultIndex] >= 0) {
-        r.fail(at, "kernels " + show(m.kernels[writer[k.resultIndex]].name) +
-                       " and " + show(k.name) + " both write output " +
-                       std::to_string(k.resultIndex));
-        return;
+      for (size_t a = 0; a < k.resultArgs.size(); ++a) {
+        const int64_t o = k.resultArgs[a];
+        if (writer[o] >= 0) {
+          r.fail(at, (writer[o] == static_cast<int>(found)
+                          ? "kernel " + show(k.name) + " lists twice"
+                          : "kernels " + show(m.kernels[writer[o]].name) +
+                                " and " + show(k.name) + " both write") +
+                         " output " + std::to_string(o));
+          return;
+        }
+        writer[o] = static_cast<int>(found);
       }
-      writer[k.resultIndex] = static_cast<int>(found);
       f.kernels.push_back(found);
       f.usesCuda |= k.device == KernelDevice::CUDA;
     }

@@ -54,7 +54,8 @@ struct Dim {
 
 /// A function argument or result as declared.
 struct TensorSpec {
-  std::string role; // "query", "key", "gates", ...: for messages only
+  std::string role; // "query", "key", "gates", "blocks", ...: for messages
+                    // and tools only
   attn_dtype dtype = ATTN_DTYPE_F32;
   std::vector<Dim> shape;
   int rank() const { return static_cast<int>(shape.size()); }
@@ -69,19 +70,43 @@ struct FileSpec {
 enum class KernelDevice { CPU, CUDA };
 enum class GatesKind { None, Gates, Active };
 
+/// The op a kernel computes (the kernel's `op` field; docs/artifact.md).
+enum class KernelOp { Attention, SelectBlocks, CompressKV };
+const char *opName(KernelOp op);
+
+/// A size a function derives from another (its `derived_sizes`), bound at a
+/// call after the sizes its inputs name:
+///   CeilDiv  name = ceil(base / a)
+///   Windows  name = (base - a) / b + 1, a window of a positions every b
+///            (base >= a, or the call is refused)
+struct DerivedSize {
+  enum class Kind { CeilDiv, Windows };
+  std::string name, base;
+  Kind kind = Kind::CeilDiv;
+  int64_t a = 1, b = 1;
+};
+
 /// One kernel parameter of a CUDA entry (docs/artifact.md, "CUDA
 /// kernels"): what the runtime passes.
 struct CudaParam {
   enum class Type { Ptr, I32, I64, F32 };
-  enum class Source { Tensor, Stride, Size, Scale };
+  /// Tensor, Stride and Shape name their tensor by `tensor` (attention's
+  /// names) or by `operand` / `result` (the generic `operand[i]`,
+  /// `result[i]`); Size is one of attention's sizes, FunctionSize a size
+  /// name of the kernel's function (derived ones included), bound at the
+  /// call.
+  enum class Source { Tensor, Stride, Shape, Size, FunctionSize, Scale };
   std::string name;
   Type type = Type::Ptr;
   Source source = Source::Tensor;
   /// Tensor: query, key, value, out, gates, active; Stride: the same but
   /// active (gates only with "gates": "gates", active only with "active").
   std::string tensor;
-  int dim = 0;      ///< Stride: the dimension
-  std::string size; ///< Size: B, Sq, Skv, pairs, Hq, Hkv, active_count
+  int operand = -1; ///< operand[i]: index into operand_args
+  int result = -1;  ///< result[i]: index into result_args
+  int dim = 0;      ///< Stride, Shape: the dimension
+  /// Size: B, Sq, Skv, pairs, Hq, Hkv, active_count; FunctionSize: the name.
+  std::string size;
 };
 
 /// The grid rules this runtime launches (CudaKernelSpec::gridRule):
@@ -94,6 +119,9 @@ struct CudaParam {
 /// (none when Sq = 0) in place of ceil(Sq / query_tile).
 inline constexpr const char *kGridQueryTilesXPairs = "query_tiles_x_pairs";
 inline constexpr const char *kGridQueryTilesXActive = "query_tiles_x_active";
+/// (ceil(size / tile), B * Hkv, 1), `size` a size name of the function:
+/// select_blocks and compress_kv kernels, one block row per (batch, KV head).
+inline constexpr const char *kGridTilesXKvPairs = "tiles_x_kv_pairs";
 
 struct CudaKernelSpec {
   std::string entry;
@@ -104,13 +132,56 @@ struct CudaKernelSpec {
   std::string gridRule;
   int64_t gridQueryTile = 0;
   bool gridPositionTiles = false; ///< grid "query_tiles": "positions"
+  /// tiles_x_kv_pairs: what it tiles, a size name of the function or, when
+  /// gridSizeShape.source is Shape, an extent operand[i].shape[j] /
+  /// result[i].shape[j].
+  std::string gridSize;
+  CudaParam gridSizeShape;
+  int64_t gridTile = 0; ///< tiles_x_kv_pairs: the tile
   size_t numParams = 0;
   std::vector<CudaParam> params;
   double scale = 0; ///< the kernel's softmax scale (the `scale` field)
 };
 
+/// An attention kernel's `blocks` field: it takes an i32
+/// [B, Hkv, ceil(Sq / queryBlock), slots] list of key blocks per query
+/// block (#attn.selected) as its last operand.
+struct BlocksSpec {
+  int64_t queryBlock = 0, keyBlock = 0, slots = 0;
+  bool causal = false;
+};
+
+/// A select_blocks kernel's fields (docs/sparse-projection.md, section 1).
+struct SelectSpec {
+  int64_t queryBlock = 0, keyBlock = 0, topK = 0, keepSink = 0, keepLocal = 0;
+  bool causal = false, pooledKeys = false;
+  /// The most key blocks the kernel handles (`max_key_blocks`; the GPU
+  /// kernel keeps their scores in shared memory), 0 when unbounded.
+  int64_t maxKeyBlocks = 0;
+};
+
+/// A compress_kv kernel's fields: windows of `block` positions (the op's
+/// attribute; the manifest's `window`, since a CUDA entry's `block` is its
+/// thread block) every `stride`.
+struct CompressSpec {
+  int64_t block = 0, stride = 0;
+  bool linear = false; ///< method "linear" (takes weights), else "mean"
+  attn_dtype weightsDtype = ATTN_DTYPE_F32;
+};
+
+/// What one operand or result of a kernel is: its element type, rank and
+/// name for messages.
+struct OperandType {
+  attn_dtype dtype = ATTN_DTYPE_F32;
+  int rank = 4;
+  const char *role = "";
+};
+
 struct KernelSpec {
   std::string name, source;
+  /// `kernels[i] ("name")`: where messages about the kernel point.
+  std::string path;
+  KernelOp op = KernelOp::Attention;
   KernelDevice device = KernelDevice::CPU;
   std::string symbol, workItemsSymbol; // CPU
   attn_dtype dtype = ATTN_DTYPE_F32;
@@ -119,16 +190,34 @@ struct KernelSpec {
   int64_t batch = -1, queryLen = -1, keyLen = -1; // -1: dynamic
   bool gated = false;
   GatesKind gates = GatesKind::None;
-  /// Argument numbers of query, key, value[, gates or active list] in the
-  /// source function; the result number of the output.
-  std::vector<int64_t> operandArgs;
+  /// The function's input numbers of the op's operands (attention: query,
+  /// key, value[, gates or active list][, blocks]; select_blocks: query,
+  /// key[, pooled keys]; compress_kv: key, value[, weights]) and its output
+  /// numbers of the op's results; resultIndex is resultArgs[0].
+  std::vector<int64_t> operandArgs, resultArgs;
   int64_t resultIndex = 0;
+  bool hasBlocks = false; ///< attention with a `blocks` field
+  BlocksSpec blocks;
+  SelectSpec select;
+  CompressSpec compress;
   CudaKernelSpec cuda;
+
+  /// The operand number (into operandArgs) of the blocks list, or -1.
+  int blocksOperand() const {
+    return hasBlocks ? static_cast<int>(operandArgs.size()) - 1 : -1;
+  }
+  /// The operands and results the op takes, in order (their count follows
+  /// from the op's fields: gates, blocks, pooled keys, weights).
+  std::vector<OperandType> operandTypes() const;
+  std::vector<OperandType> resultTypes() const;
 };
 
 struct FunctionSpec {
   std::string name;
   std::vector<TensorSpec> inputs, outputs;
+  /// Bound in this order after the inputs' size names.
+  std::vector<DerivedSize> derivedSizes;
+  const DerivedSize *findDerived(std::string_view name) const;
   std::vector<size_t> kernels; // indices into Manifest::kernels, in order
   bool usesCuda = false;
 };
@@ -147,6 +236,14 @@ struct Manifest {
   const FunctionSpec *findFunction(std::string_view name) const;
   const FileSpec *findFile(std::string_view path) const;
 };
+
+/// A call's sizes: every size name of the function with its extent.
+using SizeBindings = std::map<std::string, int64_t>;
+
+/// Binds `f`'s derived sizes into `sizes` (which holds the sizes its inputs
+/// name), in order. SHAPE_MISMATCH when a window is longer than its base
+/// (naming both sizes); the message has no prefix.
+Status bindDerivedSizes(const FunctionSpec &f, SizeBindings &sizes);
 
 /// Parses and checks `text`. Codes: CORRUPT_ARTIFACT (malformed JSON, a
 /// wrong format name, a missing or mistyped field, a broken reference),

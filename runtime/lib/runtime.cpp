@@ -17,6 +17,7 @@
 #include "cuda_driver.h"
 #include "cuda_launch.h"
 #include "json.h"
+#include "kernel_shapes.h"
 #include "manifest.h"
 
 #include "attn_runtime/cpu_launch.h"
@@ -197,6 +198,8 @@ Status openArtifact(const std::string &dir,
     info.headDim = k.headDim;
     info.valueDim = k.valueDim;
     info.elementType = elementType(k.dtype);
+    info.blocks = k.hasBlocks;
+    info.operands = k.op != KernelOp::Attention;
     s = artifact->kernels[i].load(library, k.name, k.symbol,
                                   k.workItemsSymbol, info);
     if (!s.ok())
@@ -220,6 +223,38 @@ struct CallChecker {
   std::string prefix; // "attn_call('f'): "
   std::map<std::string, std::pair<int64_t, std::string>> bound; // symbol ->
                                                                  // (size, who)
+  /// Whether the derived sizes are bound: until then (the inputs' first
+  /// pass) the dims that name one are left for later.
+  bool derivedBound = false;
+
+  /// Binds the derived sizes from the inputs' sizes (bindDerivedSizes).
+  Status bindDerived() {
+    SizeBindings sizes = values();
+    Status s = bindDerivedSizes(fn, sizes);
+    if (!s.ok())
+      return Status::error(s.code(), prefix + s.message());
+    for (const DerivedSize &d : fn.derivedSizes) {
+      const std::string rule =
+          d.kind == DerivedSize::Kind::CeilDiv
+              ? "ceil(" + d.base + " / " + std::to_string(d.a) + ")"
+              : "(" + d.base + " - " + std::to_string(d.a) + ") / " +
+                    std::to_string(d.b) + " + 1";
+      bound[d.name] = {sizes[d.name],
+                       rule + " = " + std::to_string(sizes[d.name]) + " (" +
+                           d.base + " = " + std::to_string(sizes[d.base]) +
+                           ")"};
+    }
+    derivedBound = true;
+    return Status::success();
+  }
+
+  /// Every size name with its extent.
+  SizeBindings values() const {
+    SizeBindings sizes;
+    for (const auto &[name, entry] : bound)
+      sizes[name] = entry.first;
+    return sizes;
+  }
 
   std::string label(bool output, size_t index) const {
     const TensorSpec &spec = output ? fn.outputs[index] : fn.inputs[index];
@@ -275,9 +310,16 @@ struct CallChecker {
                       std::to_string(d.size) + " (fixed when compiled)");
         continue;
       }
+      const bool derived = fn.findDerived(d.symbol) != nullptr;
+      if (derived && !derivedBound)
+        continue;
       auto it = bound.find(d.symbol);
       if (it == bound.end()) {
         bound.emplace(d.symbol, std::make_pair(size, who));
+      } else if (derived && it->second.first != size) {
+        return fail(who + " " + dimsText(t.shape, rank) + ": " + dim + " is " +
+                    std::to_string(size) + ", expected " + d.symbol + " = " +
+                    it->second.second);
       } else if (it->second.first != size) {
         return fail(who + " " + dimsText(t.shape, rank) + ": " + dim + " is " +
                     std::to_string(size) + ", but " + it->second.second +
@@ -333,11 +375,37 @@ TensorView view(const attn_tensor &t) {
 
 struct PreparedKernel {
   const CpuKernel *kernel;
+  /// Attention kernels.
   TensorView q, k, v, o;
   std::vector<int32_t> compacted; // from gates
   const int32_t *active = nullptr;
   int64_t numActive = 0;
+  bool hasBlocks = false;
+  TensorView blocks;
+  /// Kernels of the operand convention (select_blocks, compress_kv).
+  std::vector<StridedView> operands, results;
+  OpSizes sizes;
+
+  Status launch(ThreadPool &pool) const {
+    if (kernel->info().operands)
+      return kernel->launchOperands(pool, operands, results,
+                                    sizes.batch * sizes.keyHeads,
+                                    sizes.queryLen, sizes.keyLen);
+    return kernel->launch(pool, q, k, v, o, active, numActive, 1,
+                          hasBlocks ? &blocks : nullptr);
+  }
 };
+
+StridedView stridedView(const attn_tensor &t) {
+  StridedView view;
+  view.data = t.data;
+  view.rank = t.rank;
+  for (int i = 0; i < t.rank; ++i) {
+    view.sizes[i] = t.shape[i];
+    view.strides[i] = t.strides[i];
+  }
+  return view;
+}
 
 Status prepareKernel(const attn_artifact &art, size_t index,
                      const attn_tensor *inputs, const attn_tensor *outputs,
@@ -347,6 +415,22 @@ Status prepareKernel(const attn_artifact &art, size_t index,
     return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
                          prefix + "kernel '" + k.name + "': " + what);
   };
+  Status shapes = checkOpShapes(k, inputs, outputs, out.sizes);
+  if (!shapes.ok())
+    return Status::error(shapes.code(), prefix + shapes.message());
+  out.kernel = &art.kernels[index];
+  if (k.op != KernelOp::Attention) {
+    // The kernel writes all of its results: nothing to fill or compact.
+    for (int64_t arg : k.operandArgs)
+      out.operands.push_back(stridedView(inputs[arg]));
+    for (int64_t arg : k.resultArgs)
+      out.results.push_back(stridedView(outputs[arg]));
+    return Status::success();
+  }
+  if (k.hasBlocks) {
+    out.hasBlocks = true;
+    out.blocks = view(inputs[k.operandArgs[k.blocksOperand()]]);
+  }
   const attn_tensor &q = inputs[k.operandArgs[0]],
                     &key = inputs[k.operandArgs[1]],
                     &v = inputs[k.operandArgs[2]],
@@ -368,7 +452,6 @@ Status prepareKernel(const attn_artifact &art, size_t index,
                   std::to_string(fixed[i].first) + ", compiled for " +
                   std::to_string(fixed[i].second));
 
-  out.kernel = &art.kernels[index];
   out.q = view(q);
   out.k = view(key);
   out.v = view(v);
@@ -407,7 +490,8 @@ Status prepareKernel(const attn_artifact &art, size_t index,
                     std::to_string(out.active[i - 1]));
   }
   Status s = out.kernel->validate(out.q, out.k, out.v, out.o, out.active,
-                                  out.numActive);
+                                  out.numActive,
+                                  out.hasBlocks ? &out.blocks : nullptr);
   if (!s.ok())
     return Status::error(s.code(), prefix + s.message());
   return Status::success();
@@ -487,7 +571,8 @@ Status loadCudaKernel(attn_artifact &art, size_t index,
 
 Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
                 const attn_tensor *inputs, const attn_tensor *outputs,
-                const std::string &prefix, void *stream) {
+                const SizeBindings &sizes, const std::string &prefix,
+                void *stream) {
   // Loading kernels caches modules in the artifact; the C API hands out a
   // const artifact because calls never change what it means.
   attn_artifact &art = const_cast<attn_artifact &>(constArt);
@@ -502,7 +587,7 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
                            prefix + "kernel '" + k.name +
                                "' runs on the CPU but others of the function "
                                "on CUDA; a function runs on one device");
-    Status s = planCudaLaunch(k, inputs, outputs, plans[i]);
+    Status s = planCudaLaunch(k, inputs, outputs, plans[i], sizes);
     if (!s.ok())
       return Status::error(s.code(), prefix + s.message());
   }
@@ -567,10 +652,20 @@ Status call(attn_runtime &rt, const attn_artifact &art, const char *function,
                              " array");
 
   CallChecker checker{*fn, prefix, {}};
-  for (size_t i = 0; i < fn->inputs.size(); ++i) {
-    Status s = checker.check(fn->inputs[i], inputs[i], checker.label(false, i));
-    if (!s.ok())
-      return s;
+  // The inputs bind the sizes they name, then the derived sizes follow
+  // from those and every dim naming one is checked (the inputs' again).
+  for (int pass = 0; pass < (fn->derivedSizes.empty() ? 1 : 2); ++pass) {
+    for (size_t i = 0; i < fn->inputs.size(); ++i) {
+      Status s =
+          checker.check(fn->inputs[i], inputs[i], checker.label(false, i));
+      if (!s.ok())
+        return s;
+    }
+    if (pass == 0) {
+      Status s = checker.bindDerived();
+      if (!s.ok())
+        return s;
+    }
   }
   for (size_t i = 0; i < fn->outputs.size(); ++i) {
     Status s =
@@ -584,7 +679,8 @@ Status call(attn_runtime &rt, const attn_artifact &art, const char *function,
   }
 
   if (fn->usesCuda)
-    return callCuda(art, *fn, inputs, outputs, prefix, stream);
+    return callCuda(art, *fn, inputs, outputs, checker.values(), prefix,
+                    stream);
 
   // Everything is checked before the first kernel runs: a refused call
   // leaves every output untouched.
@@ -596,8 +692,7 @@ Status call(attn_runtime &rt, const attn_artifact &art, const char *function,
       return s;
   }
   for (const PreparedKernel &p : prepared) {
-    Status s = p.kernel->launch(rt.pool, p.q, p.k, p.v, p.o, p.active,
-                                p.numActive);
+    Status s = p.launch(rt.pool);
     if (!s.ok())
       return Status::error(s.code(), prefix + s.message());
   }
@@ -786,6 +881,41 @@ attn_status attn_artifact_output_info(const attn_artifact *artifact,
                                       attn_arg_info *out) {
   return argInfo(artifact, function, index, out, true,
                  "attn_artifact_output_info");
+}
+
+int attn_artifact_num_derived_sizes(const attn_artifact *artifact,
+                                    const char *function) {
+  const FunctionSpec *fn = findFunctionOrReport(
+      artifact, function, "attn_artifact_num_derived_sizes");
+  return fn ? static_cast<int>(fn->derivedSizes.size()) : -1;
+}
+
+attn_status attn_artifact_derived_size_info(const attn_artifact *artifact,
+                                            const char *function, int index,
+                                            attn_derived_size_info *out) {
+  const char *api = "attn_artifact_derived_size_info";
+  return guarded(api, [&] {
+    if (!out)
+      return report(ATTN_ERROR_INVALID_ARGUMENT,
+                    std::string(api) + ": NULL out");
+    const FunctionSpec *fn = findFunctionOrReport(artifact, function, api);
+    if (!fn)
+      return ATTN_ERROR_INVALID_ARGUMENT;
+    if (index < 0 || index >= static_cast<int>(fn->derivedSizes.size()))
+      return report(ATTN_ERROR_INVALID_ARGUMENT,
+                    std::string(api) + ": function '" + fn->name + "' has " +
+                        std::to_string(fn->derivedSizes.size()) +
+                        " derived sizes, index " + std::to_string(index) +
+                        " is out of range");
+    const DerivedSize &d = fn->derivedSizes[index];
+    out->name = d.name.c_str();
+    out->base = d.base.c_str();
+    out->kind = d.kind == DerivedSize::Kind::CeilDiv ? ATTN_DERIVED_CEIL_DIV
+                                                     : ATTN_DERIVED_WINDOWS;
+    out->a = d.a;
+    out->b = d.b;
+    return ATTN_OK;
+  });
 }
 
 const char *attn_artifact_info(const attn_artifact *artifact,

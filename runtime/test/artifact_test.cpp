@@ -108,6 +108,7 @@ struct FunctionDesc {
   std::string name;
   std::vector<std::string> inputs, outputs; // JSON objects
   std::vector<std::string> kernels;
+  std::string extra = ""; // more JSON members, e.g. "derived_sizes"
 
   std::string json() const {
     auto list = [](const std::vector<std::string> &items) {
@@ -121,7 +122,7 @@ struct FunctionDesc {
       names.push_back(quoteJson(k));
     return "{\"name\": " + quoteJson(name) + ", \"inputs\": " + list(inputs) +
            ", \"outputs\": " + list(outputs) +
-           ", \"kernels\": " + list(names) + "}";
+           ", \"kernels\": " + list(names) + extra + "}";
   }
 };
 
@@ -799,6 +800,204 @@ TEST_F(ArtifactTest, RefusesInconsistentManifests) {
   m.kernels[1].gates = "none";
   expectOpenError(m, ATTN_ERROR_CORRUPT_ARTIFACT,
                   "does not fit a gated kernel");
+}
+
+//===----------------------------------------------------------------------===//
+// Issue 8: select_blocks, compress_kv and attention over blocks lists
+//===----------------------------------------------------------------------===//
+
+/// fake_kernel.c's issue 8 kernels (blocks of 4; windows of 4 every 2) as
+/// an artifact's functions:
+///   select(q [B, 4, Sq, 8], k [B, 2, Skv, 8]) -> i32 [B, 2, Sq_blocks, 3]
+///   compress(k, v [B, 2, S, 8], w f32 [2, 4]) -> [B, 2, N, 8] x 2
+///   selected(q, k, v, blocks i32 [B, 2, Sq_blocks, 3]) -> [B, 4, Sq, 8]
+/// with Sq_blocks = ceil(Sq / 4) and N = (S - 4) / 2 + 1.
+ManifestDesc sparseManifest() {
+  ManifestDesc m;
+  m.kernels.clear();
+  m.functions.clear();
+  const std::string blocksDerived =
+      R"(, "derived_sizes": [{"name": "Sq_blocks", "ceil_div": ["Sq", 4]}])";
+  KernelDesc select = cpuKernel("select_sel0", "select", "fake_select");
+  select.args = {0, 1};
+  select.extra = R"(, "op": "select_blocks", "query_block": 4,
+    "key_block": 4, "top_k": 3, "keep_sink": 0, "keep_local": 0,
+    "causal": false, "pooled_keys": false, "result_args": [0])";
+  m.kernels.push_back(select);
+  m.functions.push_back(
+      {"select",
+       {kQuery, kKey},
+       {tensor("indices", "i32", R"(["B", 2, "Sq_blocks", 3])")},
+       {"select_sel0"},
+       blocksDerived});
+  KernelDesc compress =
+      cpuKernel("compress_cmp0", "compress", "fake_compress_linear");
+  compress.extra = R"(, "op": "compress_kv", "window": 4, "stride": 2,
+    "method": "linear", "weights_dtype": "f32", "result_args": [0, 1])";
+  m.kernels.push_back(compress);
+  m.functions.push_back(
+      {"compress",
+       {tensor("key", "f32", R"(["B", 2, "S", 8])"),
+        tensor("value", "f32", R"(["B", 2, "S", 8])"),
+        tensor("weights", "f32", "[2, 4]")},
+       {tensor("compressed_key", "f32", R"(["B", 2, "N", 8])"),
+        tensor("compressed_value", "f32", R"(["B", 2, "N", 8])")},
+       {"compress_cmp0"},
+       R"(, "derived_sizes": [{"name": "N", "windows": ["S", 4, 2]}])"});
+  KernelDesc selected = cpuKernel("selected_attn0", "selected", "fake_selected");
+  selected.args = {0, 1, 2, 3};
+  selected.extra = R"(, "blocks": {"query_block": 4, "key_block": 4,
+    "slots": 3, "causal": false})";
+  m.kernels.push_back(selected);
+  m.functions.push_back(
+      {"selected",
+       {kQuery, kKey, kValue,
+        tensor("blocks", "i32", R"(["B", 2, "Sq_blocks", 3])")},
+       {kOut},
+       {"selected_attn0"},
+       blocksDerived});
+  return m;
+}
+
+class SparseTest : public ArtifactTest {
+protected:
+  void SetUp() override {
+    ArtifactTest::SetUp();
+    write(sparseManifest());
+    ASSERT_EQ(open(), ATTN_OK) << attn_last_error();
+  }
+  void expectCall(const char *function, std::vector<attn_tensor> in,
+                  std::vector<attn_tensor> out, attn_status status,
+                  const std::string &text) {
+    EXPECT_EQ(attn_call(rt, art, function, in.data(), int(in.size()),
+                        out.data(), int(out.size()), nullptr),
+              status)
+        << attn_last_error();
+    EXPECT_NE(std::string(attn_last_error()).find(text), std::string::npos)
+        << "message: " << attn_last_error() << "\nexpected: " << text;
+  }
+};
+
+TEST_F(SparseTest, DescribesDerivedSizes) {
+  EXPECT_EQ(attn_artifact_num_derived_sizes(art, "compress"), 1);
+  attn_derived_size_info d;
+  ASSERT_EQ(attn_artifact_derived_size_info(art, "compress", 0, &d), ATTN_OK);
+  EXPECT_STREQ(d.name, "N");
+  EXPECT_STREQ(d.base, "S");
+  EXPECT_EQ(d.kind, ATTN_DERIVED_WINDOWS);
+  EXPECT_EQ(d.a, 4);
+  EXPECT_EQ(d.b, 2);
+  ASSERT_EQ(attn_artifact_derived_size_info(art, "select", 0, &d), ATTN_OK);
+  EXPECT_EQ(d.kind, ATTN_DERIVED_CEIL_DIV);
+  EXPECT_EQ(attn_artifact_derived_size_info(art, "select", 1, &d),
+            ATTN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("has 1 derived sizes, index 1"),
+            std::string::npos);
+  EXPECT_EQ(attn_artifact_num_derived_sizes(art, "nope"), -1);
+  attn_arg_info info;
+  ASSERT_EQ(attn_artifact_input_info(art, "selected", 3, &info), ATTN_OK);
+  EXPECT_STREQ(info.role, "blocks");
+  EXPECT_STREQ(info.symbols[2], "Sq_blocks");
+}
+
+TEST_F(SparseTest, SelectWritesEveryIndex) {
+  Qkv p(2, 10, 9); // 3 query blocks, 3 key blocks: all chosen
+  Tensor idx(ATTN_DTYPE_I32, {2, 2, 3, 3});
+  std::fill_n(static_cast<int32_t *>(idx.t.data), 36, 12345);
+  ASSERT_EQ(attn_call(rt, art, "select", std::vector<attn_tensor>{p.q.t, p.k.t}
+                                              .data(),
+                      2, &idx.t, 1, nullptr),
+            ATTN_OK)
+      << attn_last_error();
+  const int32_t *x = static_cast<const int32_t *>(idx.t.data);
+  for (int i = 0; i < 36; i += 3)
+    EXPECT_EQ(std::vector<int32_t>(x + i, x + i + 3),
+              (std::vector<int32_t>{0, 1, 2}))
+        << "row " << i / 3;
+  // 10 rows make ceil(10 / 4) = 3 query blocks: 4 are refused, naming the
+  // derived size and its rule.
+  Tensor wrong(ATTN_DTYPE_I32, {2, 2, 4, 3});
+  expectCall("select", {p.q.t, p.k.t}, {wrong.t}, ATTN_ERROR_SHAPE_MISMATCH,
+             "output 0 (indices) [2, 2, 4, 3]: dim 2 (Sq_blocks) is 4, "
+             "expected Sq_blocks = ceil(Sq / 4) = 3 (Sq = 10)");
+}
+
+TEST_F(SparseTest, CompressBindsWindowsAndRefusesShortKeys) {
+  const int64_t b = 1, len = 9, n = 3;
+  Tensor k(ATTN_DTYPE_F32, {b, 2, len, 8}), v(ATTN_DTYPE_F32, {b, 2, len, 8}),
+      w(ATTN_DTYPE_F32, {2, 4}), ck(ATTN_DTYPE_F32, {b, 2, n, 8}),
+      cv(ATTN_DTYPE_F32, {b, 2, n, 8});
+  k.random(4);
+  v.random(5);
+  float *weights = static_cast<float *>(w.t.data);
+  for (int i = 0; i < 8; ++i)
+    weights[i] = 0.125f * float(i + 1);
+  ck.fill(NAN);
+  cv.fill(NAN);
+  std::vector<attn_tensor> out = {ck.t, cv.t};
+  ASSERT_EQ(attn_call(rt, art, "compress",
+                      std::vector<attn_tensor>{k.t, v.t, w.t}.data(), 3,
+                      out.data(), 2, nullptr),
+            ATTN_OK)
+      << attn_last_error();
+  for (int64_t g = 0; g < 2; ++g)
+    for (int64_t slot = 0; slot < n; ++slot)
+      for (int64_t x = 0; x < 8; ++x) {
+        double key = 0, value = 0;
+        for (int64_t t = 0; t < 4; ++t) {
+          key += weights[g * 4 + t] * k.f(0, g, slot * 2 + t, x);
+          value += weights[g * 4 + t] * v.f(0, g, slot * 2 + t, x);
+        }
+        ASSERT_NEAR(ck.f(0, g, slot, x), key, 1e-5);
+        ASSERT_NEAR(cv.f(0, g, slot, x), value, 1e-5);
+      }
+  // Slots the window rule does not give, and keys shorter than a window.
+  Tensor ck4(ATTN_DTYPE_F32, {b, 2, 4, 8});
+  expectCall("compress", {k.t, v.t, w.t}, {ck4.t, cv.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "output 0 (compressed_key) [1, 2, 4, 8]: dim 2 (N) is 4, "
+             "expected N = (S - 4) / 2 + 1 = 3 (S = 9)");
+  Tensor k3(ATTN_DTYPE_F32, {b, 2, 3, 8}), v3(ATTN_DTYPE_F32, {b, 2, 3, 8});
+  expectCall("compress", {k3.t, v3.t, w.t}, {ck.t, cv.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "attn_call('compress'): size N = (S - 4) / 2 + 1 (windows of 4 "
+             "every 2) needs S >= 4; the call has S = 3");
+}
+
+TEST_F(SparseTest, SelectedAttentionGetsTheBlocksList) {
+  Qkv p(2, 10, 12);
+  Tensor blocks(ATTN_DTYPE_I32, {2, 2, 3, 3});
+  // Every key block listed, in two orders: dense attention.
+  int32_t *list = static_cast<int32_t *>(blocks.t.data);
+  for (int i = 0; i < 36; i += 3) {
+    list[i] = 2;
+    list[i + 1] = i % 2 ? 1 : 0;
+    list[i + 2] = i % 2 ? 0 : 1;
+  }
+  ASSERT_EQ(attn_call(rt, art, "selected",
+                      std::vector<attn_tensor>{p.q.t, p.k.t, p.v.t, blocks.t}
+                          .data(),
+                      4, &p.out.t, 1, nullptr),
+            ATTN_OK)
+      << attn_last_error();
+  EXPECT_LT(maxError(p.q, p.k, p.v, p.out, false), 1e-5);
+  // Nothing listed: every row sees no key and is zero.
+  std::fill_n(list, 36, -1);
+  ASSERT_EQ(attn_call(rt, art, "selected",
+                      std::vector<attn_tensor>{p.q.t, p.k.t, p.v.t, blocks.t}
+                          .data(),
+                      4, &p.out.t, 1, nullptr),
+            ATTN_OK);
+  for (int64_t h = 0; h < 4; ++h)
+    EXPECT_EQ(p.out.f(1, h, 9, 7), 0.0f);
+  // A list of another query-block count: refused before anything runs.
+  Qkv q(2, 10, 12);
+  Tensor four(ATTN_DTYPE_I32, {2, 2, 4, 3});
+  expectCall("selected", {q.q.t, q.k.t, q.v.t, four.t}, {q.out.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "input 3 (blocks) [2, 2, 4, 3]: dim 2 (Sq_blocks) is 4, expected "
+             "Sq_blocks = ceil(Sq / 4) = 3 (Sq = 10)");
+  EXPECT_TRUE(q.untouched());
 }
 
 //===----------------------------------------------------------------------===//

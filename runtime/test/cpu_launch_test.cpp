@@ -95,10 +95,25 @@ float get(const TensorView &t, int64_t b, int64_t h, int64_t s, int64_t x) {
       t.data)[b * t.strides[0] + h * t.strides[1] + s * t.strides[2] + x];
 }
 
-/// softmax(QK^T / sqrt(D)) V in double; causal keeps k <= q + Skv - Sq and
-/// a row that sees no key is zero.
+/// Blocks lists of the fake kernels: [B, Hkv, nqb, slots] of 4-row query
+/// blocks and 4-key blocks, contiguous.
+struct BlocksList {
+  std::vector<int32_t> data;
+  TensorView view;
+  bool lists(int64_t b, int64_t kvh, int64_t r, int64_t t) const {
+    const int32_t *row = data.data() + b * view.strides[0] +
+                         kvh * view.strides[1] + (r / 4) * view.strides[2];
+    return std::find(row, row + view.sizes[3], int32_t(t / 4)) !=
+           row + view.sizes[3];
+  }
+};
+
+/// softmax(QK^T / sqrt(D)) V in double; causal keeps k <= q + Skv - Sq,
+/// `blocks` (when given) the keys of the listed blocks, and a row that sees
+/// no key is zero.
 std::vector<double> reference(const TensorView &q, const TensorView &k,
-                              const TensorView &v, bool causal) {
+                              const TensorView &v, bool causal,
+                              const BlocksList *blocks = nullptr) {
   const int64_t b = q.sizes[0], hq = q.sizes[1], sq = q.sizes[2],
                 d = q.sizes[3], skv = k.sizes[2], group = hq / k.sizes[1];
   std::vector<double> out(b * hq * sq * d, 0.0), scores(skv);
@@ -109,12 +124,18 @@ std::vector<double> reference(const TensorView &q, const TensorView &k,
             causal ? std::clamp<int64_t>(r + skv - sq + 1, 0, skv) : skv;
         double max = -INFINITY, sum = 0.0;
         for (int64_t j = 0; j < visible; ++j) {
+          if (blocks && !blocks->lists(bi, h / group, r, j)) {
+            scores[j] = -INFINITY;
+            continue;
+          }
           double dot = 0.0;
           for (int64_t x = 0; x < d; ++x)
             dot += double(get(q, bi, h, r, x)) * get(k, bi, h / group, j, x);
           scores[j] = dot / std::sqrt(double(d));
           max = std::max(max, scores[j]);
         }
+        if (max == -INFINITY)
+          continue; // no key listed: zeros
         for (int64_t j = 0; j < visible; ++j)
           sum += scores[j] = std::exp(scores[j] - max);
         double *row = &out[((bi * hq + h) * sq + r) * d];
@@ -233,6 +254,232 @@ TEST(CpuLaunch, GatedKernelZeroFillsSkippedPairs) {
   ASSERT_TRUE(kernel.launch(pool, p.q, p.k, p.v, p.o, nullptr, 0).ok());
   EXPECT_TRUE(std::all_of(p.oData.begin(), p.oData.end(),
                           [](float x) { return x == 0.0f; }));
+}
+
+//===----------------------------------------------------------------------===//
+// Issue 8: selected attention, select_blocks, compress_kv
+//===----------------------------------------------------------------------===//
+
+/// Random blocks lists for `s`: per (b, g, query block) some of the key
+/// blocks in any order, a duplicate, -1 and an out-of-range entry among
+/// them (the kernels ignore those).
+BlocksList randomBlocks(const Shape &s, int64_t slots, unsigned seed) {
+  const int64_t nqb = (s.sq + 3) / 4, nkb = (s.skv + 3) / 4;
+  BlocksList list;
+  list.data.resize(s.b * s.hkv * nqb * slots);
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int32_t> pick(-1, int32_t(nkb));
+  for (int32_t &x : list.data)
+    x = pick(gen);
+  list.view = TensorView::contiguous(list.data.data(), s.b, s.hkv, nqb, slots);
+  return list;
+}
+
+TEST(CpuLaunch, SelectedAttentionSeesTheListedBlocks) {
+  const Shape s{2, 4, 2, 22, 30, 8};
+  CpuKernelInfo info;
+  info.blocks = true;
+  info.headDim = 8;
+  CpuKernel kernel = loadFake("fake_selected", info);
+  BlocksList blocks = randomBlocks(s, 3, 5);
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    Problem p(s);
+    Status status =
+        kernel.launch(pool, p.q, p.k, p.v, p.o, nullptr, 0, 1, &blocks.view);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_LT(maxError(p.o, reference(p.q, p.k, p.v, false, &blocks)), 1e-5)
+        << "threads " << threads;
+  }
+  // The same kernel without the list, or a list of another batch: refused.
+  ThreadPool pool(1);
+  Problem p(s);
+  Status missing = kernel.launch(pool, p.q, p.k, p.v, p.o);
+  EXPECT_EQ(missing.code(), ATTN_ERROR_SHAPE_MISMATCH);
+  EXPECT_NE(missing.message().find("takes a blocks list; none was given"),
+            std::string::npos)
+      << missing.message();
+  BlocksList other = randomBlocks({1, 4, 2, 22, 30, 8}, 3, 5);
+  Status wrong =
+      kernel.launch(pool, p.q, p.k, p.v, p.o, nullptr, 0, 1, &other.view);
+  EXPECT_NE(wrong.message().find("blocks [1, 2, 6, 3] must be [B, Hkv, query "
+                                 "blocks, slots] with B = 2, Hkv = 2"),
+            std::string::npos)
+      << wrong.message();
+  // A kernel without blocks refuses a list.
+  CpuKernel dense = loadFake("fake_dense");
+  EXPECT_NE(dense.launch(pool, p.q, p.k, p.v, p.o, nullptr, 0, 1, &blocks.view)
+                .message()
+                .find("a blocks list was given to a kernel that takes none"),
+            std::string::npos);
+}
+
+TEST(CpuLaunch, GatedSelectedAttentionTakesTheListAfterActive) {
+  const Shape s{2, 2, 1, 13, 17, 8};
+  CpuKernelInfo info;
+  info.blocks = true;
+  info.gated = true;
+  CpuKernel kernel = loadFake("fake_gated_selected", info);
+  BlocksList blocks = randomBlocks(s, 2, 9);
+  const std::vector<int32_t> active = {0, 3};
+  ThreadPool pool(2);
+  Problem p(s);
+  Status status = kernel.launch(pool, p.q, p.k, p.v, p.o, active.data(), 2, 1,
+                                &blocks.view);
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::vector<double> expected = reference(p.q, p.k, p.v, false, &blocks);
+  for (int64_t pair : {1, 2})
+    std::fill_n(expected.begin() + pair * s.sq * s.d, s.sq * s.d, 0.0);
+  EXPECT_LT(maxError(p.o, expected), 1e-5);
+}
+
+/// select_blocks of the fake (blocks of 4, not causal, no forced blocks) in
+/// double, as docs/sparse-projection.md section 1 defines it; `gap` gets
+/// the smallest score difference at a top-k boundary it relied on.
+std::vector<int32_t> referenceSelect(const Shape &s, const std::vector<float> &q,
+                                     const std::vector<float> &k,
+                                     const std::vector<float> *pooled,
+                                     int64_t topk, double &gap) {
+  const int64_t nqb = (s.sq + 3) / 4, nkb = (s.skv + 3) / 4,
+                group = s.hq / s.hkv;
+  std::vector<int32_t> out;
+  gap = INFINITY;
+  for (int64_t b = 0; b < s.b; ++b)
+    for (int64_t g = 0; g < s.hkv; ++g)
+      for (int64_t i = 0; i < nqb; ++i) {
+        const int64_t r1 = std::min(s.sq, 4 * i + 4);
+        std::vector<double> pq(s.d, 0.0);
+        for (int64_t h = g * group; h < (g + 1) * group; ++h)
+          for (int64_t r = 4 * i; r < r1; ++r)
+            for (int64_t x = 0; x < s.d; ++x)
+              pq[x] += q[((b * s.hq + h) * s.sq + r) * s.d + x] /
+                       double(group * (r1 - 4 * i));
+        std::vector<std::pair<double, int32_t>> scores;
+        for (int64_t j = 0; j < nkb; ++j) {
+          const int64_t t1 = std::min(s.skv, 4 * j + 4);
+          double score = 0;
+          for (int64_t x = 0; x < s.d; ++x) {
+            double key = 0;
+            if (pooled) {
+              key = (*pooled)[((b * s.hkv + g) * nkb + j) * s.d + x];
+            } else {
+              for (int64_t t = 4 * j; t < t1; ++t)
+                key += k[((b * s.hkv + g) * s.skv + t) * s.d + x];
+              key /= double(t1 - 4 * j);
+            }
+            score += pq[x] * key;
+          }
+          scores.push_back({-score, int32_t(j)}); // decreasing score, then index
+        }
+        std::sort(scores.begin(), scores.end());
+        const int64_t chosen = std::min<int64_t>(topk, nkb);
+        if (chosen < nkb)
+          gap = std::min(gap, scores[chosen].first - scores[chosen - 1].first);
+        std::vector<int32_t> row;
+        for (int64_t c = 0; c < chosen; ++c)
+          row.push_back(scores[c].second);
+        std::sort(row.begin(), row.end());
+        row.resize(topk, -1);
+        out.insert(out.end(), row.begin(), row.end());
+      }
+  return out;
+}
+
+TEST(CpuLaunch, SelectKernelsGetOneDescriptorPerTensor) {
+  const Shape s{2, 4, 2, 18, 26, 8};
+  const int64_t nqb = 5, nkb = 7, topk = 3;
+  CpuKernelInfo info;
+  info.operands = true;
+  for (bool pooled : {false, true}) {
+    CpuKernel kernel =
+        loadFake(pooled ? "fake_select_pooled" : "fake_select", info);
+    std::vector<float> q = randomBuffer(s.b * s.hq * s.sq * s.d, 11),
+                       k = randomBuffer(s.b * s.hkv * s.skv * s.d, 12),
+                       pk = randomBuffer(s.b * s.hkv * nkb * s.d, 13);
+    std::vector<int32_t> idx(s.b * s.hkv * nqb * topk, 12345);
+    std::vector<StridedView> operands = {
+        StridedView::contiguous(q.data(), {s.b, s.hq, s.sq, s.d}),
+        StridedView::contiguous(k.data(), {s.b, s.hkv, s.skv, s.d})};
+    if (pooled)
+      operands.push_back(
+          StridedView::contiguous(pk.data(), {s.b, s.hkv, nkb, s.d}));
+    ThreadPool pool(3);
+    Status status = kernel.launchOperands(
+        pool, operands,
+        {StridedView::contiguous(idx.data(), {s.b, s.hkv, nqb, topk})},
+        s.b * s.hkv, s.sq, s.skv);
+    ASSERT_TRUE(status.ok()) << status.message();
+    double gap = 0;
+    std::vector<int32_t> expected =
+        referenceSelect(s, q, k, pooled ? &pk : nullptr, topk, gap);
+    ASSERT_GT(gap, 1e-4) << "near-tie at a top-k boundary: pick other seeds";
+    EXPECT_EQ(idx, expected) << (pooled ? "pooled" : "mean-pooled keys");
+  }
+}
+
+TEST(CpuLaunch, CompressKernelsTakeRank2Weights) {
+  const int64_t b = 2, hkv = 3, len = 11, d = 4, dv = 6, n = (11 - 4) / 2 + 1;
+  std::vector<float> k = randomBuffer(b * hkv * len * d, 21),
+                     v = randomBuffer(b * hkv * len * dv, 22),
+                     w = randomBuffer(hkv * 4, 23);
+  CpuKernelInfo info;
+  info.operands = true;
+  for (bool linear : {false, true}) {
+    CpuKernel kernel =
+        loadFake(linear ? "fake_compress_linear" : "fake_compress", info);
+    std::vector<float> ck(b * hkv * n * d, NAN), cv(b * hkv * n * dv, NAN);
+    std::vector<StridedView> operands = {
+        StridedView::contiguous(k.data(), {b, hkv, len, d}),
+        StridedView::contiguous(v.data(), {b, hkv, len, dv})};
+    if (linear)
+      operands.push_back(StridedView::contiguous(w.data(), {hkv, 4}));
+    ThreadPool pool(2);
+    Status status = kernel.launchOperands(
+        pool, operands,
+        {StridedView::contiguous(ck.data(), {b, hkv, n, d}),
+         StridedView::contiguous(cv.data(), {b, hkv, n, dv})},
+        b * hkv, n, len);
+    ASSERT_TRUE(status.ok()) << status.message();
+    for (int which = 0; which < 2; ++which) {
+      const std::vector<float> &x = which ? v : k, &got = which ? cv : ck;
+      const int64_t dd = which ? dv : d;
+      for (int64_t p = 0; p < b * hkv; ++p)
+        for (int64_t slot = 0; slot < n; ++slot)
+          for (int64_t e = 0; e < dd; ++e) {
+            double sum = 0;
+            for (int64_t t = 0; t < 4; ++t)
+              sum += (linear ? w[(p % hkv) * 4 + t] : 0.25) *
+                     x[(p * len + slot * 2 + t) * dd + e];
+            ASSERT_NEAR(got[(p * n + slot) * dd + e], sum, 1e-5)
+                << (linear ? "linear" : "mean") << " tensor " << which
+                << " pair " << p << " slot " << slot;
+          }
+    }
+  }
+}
+
+TEST(CpuLaunch, OperandKernelsAndAttentionKernelsAreNotMixedUp) {
+  CpuKernelInfo info;
+  info.operands = true;
+  CpuKernel select = loadFake("fake_select", info);
+  CpuKernel dense = loadFake("fake_dense");
+  ThreadPool pool(1);
+  Problem p({1, 1, 1, 4, 4, 4});
+  EXPECT_NE(select.launch(pool, p.q, p.k, p.v, p.o).message().find(
+                "launch it with launchOperands"),
+            std::string::npos);
+  std::vector<StridedView> none;
+  EXPECT_NE(dense.launchOperands(pool, none, none, 1, 1, 1).message().find(
+                "is an attention kernel"),
+            std::string::npos);
+  std::vector<float> x(16);
+  StridedView strided = StridedView::contiguous(x.data(), {4, 4});
+  strided.strides[1] = 2;
+  Status s = select.launchOperands(pool, {strided}, {}, 1, 1, 1);
+  EXPECT_EQ(s.code(), ATTN_ERROR_SHAPE_MISMATCH);
+  EXPECT_NE(s.message().find("operand 0 must have innermost stride 1, found 2"),
+            std::string::npos)
+      << s.message();
 }
 
 //===----------------------------------------------------------------------===//

@@ -17,6 +17,7 @@
 
 #include "cuda_launch.h"
 #include "cuda_test_manifests.h"
+#include "sparse_test_manifests.h"
 #include "manifest.h"
 
 #include <gtest/gtest.h>
@@ -442,6 +443,129 @@ TEST(CudaLaunchPlan, PositionTilesLaunchNothingWithoutRows) {
   Status s = call.plan(m, p);
   if (s.ok())
     EXPECT_FALSE(p.launches());
+}
+
+//===----------------------------------------------------------------------===//
+// Issue 8: select_blocks and attention over a blocks list
+//===----------------------------------------------------------------------===//
+
+constexpr uint64_t kIdx = 0x7f0500000000, kBlocks = 0x7f0600000000;
+
+TEST(CudaLaunchPlan, SelectKernelTakesGenericParameters) {
+  Manifest m = parsed(sparseCudaManifest());
+  const KernelSpec &k = m.kernels[0];
+  // B = 3, Sq = 300 (5 query blocks of 64), Skv = 500; the indices padded
+  // in their last dim (stride 10 for 8 slots).
+  std::vector<attn_tensor> inputs = {
+      tensor(kQ, ATTN_DTYPE_BF16, {3, 8, 300, 128}),
+      tensor(kK, ATTN_DTYPE_BF16, {3, 2, 500, 128}, {1000 * 128, 500 * 128,
+                                                     128, 1})};
+  std::vector<attn_tensor> outputs = {
+      tensor(kIdx, ATTN_DTYPE_I32, {3, 2, 5, 8}, {100, 50, 10, 1})};
+  const SizeBindings sizes = {
+      {"B", 3}, {"Sq", 300}, {"Skv", 500}, {"Sq_blocks", 5}};
+  CudaLaunchPlan p;
+  Status s = planCudaLaunch(k, inputs.data(), outputs.data(), p, sizes);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 2u); // ceil(Sq_blocks / 4)
+  EXPECT_EQ(p.grid.y, 6u); // B * Hkv
+  EXPECT_EQ(p.grid.z, 1u);
+  ASSERT_EQ(p.params.size(), 17u);
+  EXPECT_EQ(slotU64(p, 0), kQ);
+  EXPECT_EQ(slotU64(p, 1), kK);
+  EXPECT_EQ(slotU64(p, 2), kIdx);
+  const attn_tensor *ts[] = {&inputs[0], &inputs[1], &outputs[0]};
+  for (int t = 0; t < 3; ++t)
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(slotI64(p, 3 + 3 * t + i), ts[t]->strides[i])
+          << "tensor " << t << " stride " << i;
+  EXPECT_EQ(slotI32(p, 12), 300); // Sq, the function's size
+  EXPECT_EQ(slotI32(p, 13), 500); // Skv
+  EXPECT_EQ(slotI32(p, 14), 5);   // Sq_blocks, derived
+  EXPECT_EQ(slotI64(p, 15), 500); // operand[1].shape[2]
+  EXPECT_EQ(slotI32(p, 16), 2);   // Hkv
+  EXPECT_TRUE(p.zeroFills.empty()); // the kernel writes all of its result
+
+  // Indices of another block count, and a size the call does not bind.
+  std::vector<attn_tensor> short4 = {
+      tensor(kIdx, ATTN_DTYPE_I32, {3, 2, 4, 8})};
+  expectError(planCudaLaunch(k, inputs.data(), short4.data(), p, sizes),
+              ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'select_sel0': the indices (output 0) is [3, 2, 4, 8], "
+              "expected [B, Hkv, ceil(Sq / 64), top_k] = [3, 2, 5, 8]");
+  expectError(planCudaLaunch(k, inputs.data(), outputs.data(), p,
+                             {{"B", 3}, {"Sq", 300}, {"Skv", 500}}),
+              ATTN_ERROR_UNSUPPORTED,
+              "kernel 'select_sel0': grid size 'Sq_blocks' is not a size of "
+              "this call");
+  // More key blocks than the kernel's scores fit: ceil(600 / 64) = 10 > 8.
+  std::vector<attn_tensor> longKeys = {
+      inputs[0], tensor(kK, ATTN_DTYPE_BF16, {3, 2, 600, 128})};
+  expectError(planCudaLaunch(k, longKeys.data(), outputs.data(), p, sizes),
+              ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'select_sel0': the key (input 1) [3, 2, 600, 128] has "
+              "ceil(Skv / 64) = 10 key blocks, more than the kernel's "
+              "max_key_blocks 8");
+  // CUDA's y limit: B * Hkv rows.
+  std::vector<attn_tensor> big = {
+      tensor(kQ, ATTN_DTYPE_BF16, {40000, 8, 300, 128}),
+      tensor(kK, ATTN_DTYPE_BF16, {40000, 2, 500, 128})};
+  std::vector<attn_tensor> bigOut = {
+      tensor(kIdx, ATTN_DTYPE_I32, {40000, 2, 5, 8})};
+  SizeBindings bigSizes = sizes;
+  bigSizes["B"] = 40000;
+  expectError(planCudaLaunch(k, big.data(), bigOut.data(), p, bigSizes),
+              ATTN_ERROR_SHAPE_MISMATCH,
+              "a grid of 2 x 80000 blocks (tiles_x_kv_pairs) exceeds CUDA's "
+              "limits");
+}
+
+TEST(CudaLaunchPlan, TilesXKvPairsOverATensorsExtent) {
+  // What attn-compile writes: ceil(Sq / (8 query blocks of 64)) tiles.
+  std::string text = sparseCudaManifest();
+  const std::string from = R"("size": "Sq_blocks", "tile": 4)";
+  text.replace(text.find(from), from.size(),
+               R"("size": "operand[0].shape[2]", "tile": 512)");
+  Manifest m = parsed(text);
+  std::vector<attn_tensor> inputs = {
+      tensor(kQ, ATTN_DTYPE_BF16, {1, 8, 1100, 128}),
+      tensor(kK, ATTN_DTYPE_BF16, {1, 2, 500, 128})};
+  std::vector<attn_tensor> outputs = {
+      tensor(kIdx, ATTN_DTYPE_I32, {1, 2, 18, 8})};
+  CudaLaunchPlan p;
+  // No size bindings needed: the extent is the query's.
+  Status s = planCudaLaunch(m.kernels[0], inputs.data(), outputs.data(), p,
+                            {{"Sq", 1100}, {"Skv", 500}, {"Sq_blocks", 18}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 3u); // ceil(1100 / 512)
+  EXPECT_EQ(p.grid.y, 2u);
+}
+
+TEST(CudaLaunchPlan, SelectedAttentionGetsItsBlocksList) {
+  Manifest m = parsed(sparseCudaManifest());
+  const KernelSpec &k = m.kernels[1];
+  Call call(2, 130, 260); // ceil(130 / 64) = 3 query blocks
+  call.inputs.push_back(tensor(kBlocks, ATTN_DTYPE_I32, {2, 2, 3, 8}));
+  CudaLaunchPlan p;
+  Status s = planCudaLaunch(k, call.inputs.data(), call.outputs.data(), p,
+                            {{"B", 2}, {"Sq", 130}, {"Skv", 260},
+                             {"Sq_blocks", 3}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 3u);  // ceil(Sq / 64) query tiles
+  EXPECT_EQ(p.grid.y, 16u); // B * Hq
+  ASSERT_EQ(p.params.size(), 24u);
+  expectCommonParams(p, call);
+  EXPECT_EQ(slotU64(p, 19), kBlocks);
+  EXPECT_EQ(slotI64(p, 20), 48); // 2 * 3 * 8
+  EXPECT_EQ(slotI64(p, 21), 24);
+  EXPECT_EQ(slotI64(p, 22), 8);
+  EXPECT_EQ(slotI32(p, 23), 8); // slots
+  // A list of another query-block count or KV-head count is refused.
+  call.inputs[3] = tensor(kBlocks, ATTN_DTYPE_I32, {2, 2, 2, 8});
+  expectError(planCudaLaunch(k, call.inputs.data(), call.outputs.data(), p),
+              ATTN_ERROR_SHAPE_MISMATCH,
+              "kernel 'selected_attn0': the blocks (input 3) is [2, 2, 2, 8], "
+              "expected [B, Hkv, ceil(Sq / 64), slots] = [2, 2, 3, 8]");
 }
 
 TEST(CudaManifest, RefusesUnknownTileAlignments) {

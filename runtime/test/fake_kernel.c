@@ -14,6 +14,22 @@
  *   fake_gated   dense, gated: computes only the pairs in `active`
  *   fake_broken  has its entry point but no _work_items (for error tests)
  *
+ * Issue 8's kernels (docs/sparse-projection.md), with blocks of 4 rows or
+ * keys (what the test manifests declare):
+ *
+ *   fake_selected        dense over the key blocks listed in `blocks`
+ *                        (#attn.selected<4, 4>), ungated
+ *   fake_gated_selected  the same, gated
+ *   fake_select          select_blocks(q, k), query_block = key_block = 4,
+ *                        top_k = the indices' last extent, not causal, no
+ *                        forced blocks: mean-pooled scores, the top_k best
+ *                        (ties to the lower index), ascending, -1 padded;
+ *                        one item per (b, g, query block)
+ *   fake_select_pooled   the same with pooled keys given
+ *   fake_compress        compress_kv(k, v), mean of 4 positions every 2;
+ *                        one item per (b, g, slot)
+ *   fake_compress_linear the same with weights [Hkv, 4]: sum_t w[g, t] x[t]
+ *
  *===----------------------------------------------------------------------===*/
 
 #include "attn_runtime/cpu_kernel_abi.h"
@@ -32,9 +48,27 @@ static float *at(const attn_memref4d *m, int64_t b, int64_t h, int64_t s) {
          h * m->strides[1] + s * m->strides[2];
 }
 
+enum { kBlock = 4 };
+
+/* Whether row r of query head h (batch b) sees key t through `blocks`
+ * (NULL: every key). */
+static int listed(const attn_memref4d *blocks, int64_t b, int64_t kvh,
+                  int64_t r, int64_t t) {
+  if (!blocks)
+    return 1;
+  const int32_t *row = (const int32_t *)blocks->aligned + blocks->offset +
+                       b * blocks->strides[0] + kvh * blocks->strides[1] +
+                       (r / kBlock) * blocks->strides[2];
+  for (int64_t s = 0; s < blocks->sizes[3]; ++s)
+    if (row[s] == t / kBlock)
+      return 1;
+  return 0;
+}
+
 static void runItems(const attn_memref4d *q, const attn_memref4d *k,
                      const attn_memref4d *v, const attn_memref4d *o,
-                     const attn_memref1d *active, int causal, int64_t begin,
+                     const attn_memref1d *active, int causal,
+                     const attn_memref4d *blocks, int64_t begin,
                      int64_t end) {
   const int64_t hq = q->sizes[1], sq = q->sizes[2], d = q->sizes[3];
   const int64_t group = hq / k->sizes[1], skv = k->sizes[2];
@@ -60,6 +94,10 @@ static void runItems(const attn_memref4d *q, const attn_memref4d *k,
       }
       float max = -INFINITY, sum = 0.0f;
       for (int64_t j = 0; j < visible; ++j) {
+        if (!listed(blocks, b, kvh, r, j)) {
+          scores[j] = -INFINITY;
+          continue;
+        }
         const float *kr = at(k, b, kvh, j);
         float dot = 0.0f;
         for (int64_t x = 0; x < d; ++x)
@@ -68,10 +106,12 @@ static void runItems(const attn_memref4d *q, const attn_memref4d *k,
         if (scores[j] > max)
           max = scores[j];
       }
-      for (int64_t j = 0; j < visible; ++j)
-        sum += scores[j] = expf(scores[j] - max);
       for (int64_t x = 0; x < d; ++x)
         orow[x] = 0.0f;
+      if (max == -INFINITY) /* no listed block: zeros */
+        continue;
+      for (int64_t j = 0; j < visible; ++j)
+        sum += scores[j] = expf(scores[j] - max);
       for (int64_t j = 0; j < visible; ++j) {
         const float *vr = at(v, b, kvh, j);
         for (int64_t x = 0; x < d; ++x)
@@ -85,7 +125,7 @@ static void runItems(const attn_memref4d *q, const attn_memref4d *k,
 void _mlir_ciface_fake_dense(attn_memref4d *q, attn_memref4d *k,
                              attn_memref4d *v, attn_memref4d *o,
                              int64_t begin, int64_t end) {
-  runItems(q, k, v, o, NULL, 0, begin, end);
+  runItems(q, k, v, o, NULL, 0, NULL, begin, end);
 }
 int64_t fake_dense_work_items(int64_t pairs, int64_t sq, int64_t skv) {
   (void)skv;
@@ -95,7 +135,7 @@ int64_t fake_dense_work_items(int64_t pairs, int64_t sq, int64_t skv) {
 void _mlir_ciface_fake_causal(attn_memref4d *q, attn_memref4d *k,
                               attn_memref4d *v, attn_memref4d *o,
                               int64_t begin, int64_t end) {
-  runItems(q, k, v, o, NULL, 1, begin, end);
+  runItems(q, k, v, o, NULL, 1, NULL, begin, end);
 }
 int64_t fake_causal_work_items(int64_t pairs, int64_t sq, int64_t skv) {
   (void)skv;
@@ -106,7 +146,7 @@ void _mlir_ciface_fake_gated(attn_memref4d *q, attn_memref4d *k,
                              attn_memref4d *v, attn_memref4d *o,
                              attn_memref1d *active, int64_t begin,
                              int64_t end) {
-  runItems(q, k, v, o, active, 0, begin, end);
+  runItems(q, k, v, o, active, 0, NULL, begin, end);
 }
 int64_t fake_gated_work_items(int64_t pairs, int64_t sq, int64_t skv) {
   (void)skv;
@@ -116,5 +156,168 @@ int64_t fake_gated_work_items(int64_t pairs, int64_t sq, int64_t skv) {
 void _mlir_ciface_fake_broken(attn_memref4d *q, attn_memref4d *k,
                               attn_memref4d *v, attn_memref4d *o,
                               int64_t begin, int64_t end) {
-  runItems(q, k, v, o, NULL, 0, begin, end);
+  runItems(q, k, v, o, NULL, 0, NULL, begin, end);
+}
+
+/*===-- Issue 8: selected attention, select_blocks, compress_kv --------===*/
+
+void _mlir_ciface_fake_selected(attn_memref4d *q, attn_memref4d *k,
+                                attn_memref4d *v, attn_memref4d *o,
+                                attn_memref4d *blocks, int64_t begin,
+                                int64_t end) {
+  runItems(q, k, v, o, NULL, 0, blocks, begin, end);
+}
+int64_t fake_selected_work_items(int64_t pairs, int64_t sq, int64_t skv) {
+  (void)skv;
+  return itemsFor(pairs, sq);
+}
+
+void _mlir_ciface_fake_gated_selected(attn_memref4d *q, attn_memref4d *k,
+                                      attn_memref4d *v, attn_memref4d *o,
+                                      attn_memref1d *active,
+                                      attn_memref4d *blocks, int64_t begin,
+                                      int64_t end) {
+  runItems(q, k, v, o, active, 0, blocks, begin, end);
+}
+int64_t fake_gated_selected_work_items(int64_t pairs, int64_t sq,
+                                       int64_t skv) {
+  (void)skv;
+  return itemsFor(pairs, sq);
+}
+
+static int32_t *at32(const attn_memref4d *m, int64_t b, int64_t h,
+                     int64_t s) {
+  return (int32_t *)m->aligned + m->offset + b * m->strides[0] +
+         h * m->strides[1] + s * m->strides[2];
+}
+
+static void selectBlocks(const attn_memref4d *q, const attn_memref4d *k,
+                   const attn_memref4d *pk, const attn_memref4d *idx,
+                   int64_t begin, int64_t end) {
+  const int64_t hkv = k->sizes[1], group = q->sizes[1] / hkv;
+  const int64_t sq = q->sizes[2], skv = k->sizes[2], d = q->sizes[3];
+  const int64_t nqb = idx->sizes[2], topk = idx->sizes[3];
+  const int64_t nkb = (skv + kBlock - 1) / kBlock;
+  float *pq = malloc(sizeof(float) * (size_t)d);
+  float *scores = malloc(sizeof(float) * (size_t)nkb);
+  char *taken = malloc((size_t)nkb);
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t i = item % nqb, pair = item / nqb;
+    const int64_t b = pair / hkv, g = pair % hkv;
+    const int64_t r0 = i * kBlock, r1 = r0 + kBlock < sq ? r0 + kBlock : sq;
+    for (int64_t x = 0; x < d; ++x) {
+      float sum = 0.0f;
+      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+        for (int64_t r = r0; r < r1; ++r)
+          sum += at(q, b, h, r)[x];
+      pq[x] = sum / (float)(group * (r1 - r0));
+    }
+    for (int64_t j = 0; j < nkb; ++j) {
+      float s = 0.0f;
+      const int64_t t0 = j * kBlock, t1 = t0 + kBlock < skv ? t0 + kBlock : skv;
+      for (int64_t x = 0; x < d; ++x) {
+        float key = 0.0f;
+        if (pk) {
+          key = at(pk, b, g, j)[x];
+        } else {
+          for (int64_t t = t0; t < t1; ++t)
+            key += at(k, b, g, t)[x];
+          key /= (float)(t1 - t0);
+        }
+        s += pq[x] * key;
+      }
+      scores[j] = s;
+      taken[j] = 0;
+    }
+    const int64_t chosen = topk < nkb ? topk : nkb;
+    for (int64_t c = 0; c < chosen; ++c) {
+      int64_t best = -1;
+      for (int64_t j = 0; j < nkb; ++j)
+        if (!taken[j] && (best < 0 || scores[j] > scores[best]))
+          best = j;
+      taken[best] = 1;
+    }
+    int32_t *row = at32(idx, b, g, i);
+    int64_t slot = 0;
+    for (int64_t j = 0; j < nkb; ++j)
+      if (taken[j])
+        row[slot++] = (int32_t)j;
+    while (slot < topk)
+      row[slot++] = -1;
+  }
+  free(pq);
+  free(scores);
+  free(taken);
+}
+
+void _mlir_ciface_fake_select(attn_memref4d *q, attn_memref4d *k,
+                              attn_memref4d *idx, int64_t begin, int64_t end) {
+  selectBlocks(q, k, NULL, idx, begin, end);
+}
+int64_t fake_select_work_items(int64_t pairs, int64_t sq, int64_t skv) {
+  (void)skv;
+  return pairs * ((sq + kBlock - 1) / kBlock);
+}
+
+void _mlir_ciface_fake_select_pooled(attn_memref4d *q, attn_memref4d *k,
+                                     attn_memref4d *pk, attn_memref4d *idx,
+                                     int64_t begin, int64_t end) {
+  selectBlocks(q, k, pk, idx, begin, end);
+}
+int64_t fake_select_pooled_work_items(int64_t pairs, int64_t sq,
+                                      int64_t skv) {
+  return fake_select_work_items(pairs, sq, skv);
+}
+
+enum { kWindow = 4, kStride = 2 };
+
+/* One item per (b, g, slot): items beyond the results' slots are skipped,
+ * so a runtime that passed too few items leaves slots unwritten (the
+ * tests fill outputs with NaN). */
+static void compress(const attn_memref4d *k, const attn_memref4d *v,
+                     const attn_memref2d *w, attn_memref4d *ck,
+                     attn_memref4d *cv, int64_t begin, int64_t end) {
+  const int64_t hkv = k->sizes[1], n = ck->sizes[2];
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t slot = item % n, pair = item / n;
+    const int64_t b = pair / hkv, g = pair % hkv;
+    const attn_memref4d *in[2] = {k, v};
+    attn_memref4d *out[2] = {ck, cv};
+    for (int which = 0; which < 2; ++which) {
+      const int64_t d = in[which]->sizes[3];
+      float *dst = at(out[which], b, g, slot);
+      for (int64_t x = 0; x < d; ++x) {
+        float sum = 0.0f;
+        for (int64_t t = 0; t < kWindow; ++t) {
+          const float weight =
+              w ? ((const float *)w->aligned)[w->offset + g * w->strides[0] +
+                                              t * w->strides[1]]
+                : 1.0f / kWindow;
+          sum += weight * at(in[which], b, g, slot * kStride + t)[x];
+        }
+        dst[x] = sum;
+      }
+    }
+  }
+}
+
+void _mlir_ciface_fake_compress(attn_memref4d *k, attn_memref4d *v,
+                                attn_memref4d *ck, attn_memref4d *cv,
+                                int64_t begin, int64_t end) {
+  compress(k, v, NULL, ck, cv, begin, end);
+}
+int64_t fake_compress_work_items(int64_t pairs, int64_t slots, int64_t len) {
+  (void)len;
+  return pairs * slots;
+}
+
+void _mlir_ciface_fake_compress_linear(attn_memref4d *k, attn_memref4d *v,
+                                       attn_memref2d *w, attn_memref4d *ck,
+                                       attn_memref4d *cv, int64_t begin,
+                                       int64_t end) {
+  compress(k, v, w, ck, cv, begin, end);
+}
+int64_t fake_compress_linear_work_items(int64_t pairs, int64_t slots,
+                                        int64_t len) {
+  return fake_compress_work_items(pairs, slots, len);
 }

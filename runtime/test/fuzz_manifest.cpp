@@ -101,6 +101,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           __builtin_trap();
       if (kernel.resultIndex >= static_cast<int64_t>(f.outputs.size()))
         __builtin_trap();
+      for (int64_t arg : kernel.resultArgs)
+        if (arg < 0 || arg >= static_cast<int64_t>(f.outputs.size()))
+          __builtin_trap();
+      if (kernel.operandArgs.size() != kernel.operandTypes().size() ||
+          kernel.resultArgs.size() != kernel.resultTypes().size())
+        __builtin_trap();
     }
   // Launch plans: whatever parsed must plan or be refused with a message.
   // Contiguous tensors; false for ones past 2^24 elements, which a real
@@ -133,12 +139,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       small &= make(f.outputs[i], 0x10000000 * (i + 1), outputs[i]);
     if (!small)
       continue;
+    // Every size the tensors name is 3; the derived ones follow (a window
+    // longer than 3 is refused with a message).
+    SizeBindings sizes;
+    for (const auto *list : {&f.inputs, &f.outputs})
+      for (const TensorSpec &t : *list)
+        for (const Dim &d : t.shape)
+          if (d.isDynamic() && !f.findDerived(d.symbol))
+            sizes[d.symbol] = 3;
+    Status bound = bindDerivedSizes(f, sizes);
+    if (!bound.ok() && (bound.code() == ATTN_OK || bound.message().empty()))
+      __builtin_trap();
     for (size_t k : f.kernels) {
       const KernelSpec &kernel = manifest.kernels.at(k);
       if (kernel.device != KernelDevice::CUDA)
         continue;
       CudaLaunchPlan plan;
-      Status s = planCudaLaunch(kernel, inputs.data(), outputs.data(), plan);
+      Status s =
+          planCudaLaunch(kernel, inputs.data(), outputs.data(), plan, sizes);
       if (!s.ok() && (s.code() == ATTN_OK || s.message().empty()))
         __builtin_trap();
       if (s.ok() && plan.params.size() != kernel.cuda.params.size())

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "cuda_test_manifests.h"
+#include "sparse_test_manifests.h"
 #include "json.h"
 #include "manifest.h"
 #include "sha256.h"
@@ -335,7 +336,7 @@ TEST(Manifest, ChecksFieldsByPath) {
   expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
                    "\"operand_args\": [0, 1, 2]"),
               ATTN_ERROR_CORRUPT_ARTIFACT,
-              "must have 4 entries (query, key, value, gates or active list)");
+              "must have 4 entries (query, key, value, gates), found 3");
   expectError(edit(good, "\"operand_args\": [0, 1, 2, 3]",
                    "\"operand_args\": [0, 1, 2, -1]"),
               ATTN_ERROR_CORRUPT_ARTIFACT, "operand_args[3]: must be in [0,");
@@ -544,7 +545,9 @@ TEST(Manifest, RefusesMalformedGatedCudaKernels) {
       "is not a parameter the runtime can pass (query, key, value, out, "
       "gates or active as ptr; query/key/value/out.stride[0-3], "
       "gates.stride[0-1], B, Sq, Skv, pairs, Hq, Hkv or active_count as "
-      "i32/i64; scale as f32)";
+      "i32/i64; scale as f32; operand[i] or result[i] as ptr; "
+      "operand[i].stride[j], operand[i].shape[j], result[i].stride[j], "
+      "result[i].shape[j] or a size name of the function as i32/i64)";
   expectError(edit(gates, "\"gates.stride[1]\"", "\"gates.stride[2]\""),
               ATTN_ERROR_CORRUPT_ARTIFACT,
               where + "21].value: \"gates.stride[2]\" with type \"i64\" " +
@@ -651,6 +654,290 @@ public:
     return Status::success();
   }
 };
+
+//===----------------------------------------------------------------------===//
+// Issue 8: select_blocks, compress_kv, blocks lists, derived sizes
+//===----------------------------------------------------------------------===//
+
+TEST(Manifest, ReadsSparseProjectionKernels) {
+  Manifest m;
+  Status s = parse(sparseCpuManifest(), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.kernels.size(), 3u);
+  const KernelSpec &sel = m.kernels[0], &cmp = m.kernels[1],
+                   &att = m.kernels[2];
+  EXPECT_EQ(sel.op, KernelOp::SelectBlocks);
+  EXPECT_EQ(sel.select.topK, 16);
+  EXPECT_EQ(sel.select.keepSink, 1);
+  EXPECT_EQ(sel.select.keepLocal, 2);
+  EXPECT_TRUE(sel.select.causal);
+  EXPECT_EQ(sel.resultArgs, std::vector<int64_t>{0});
+  EXPECT_EQ(cmp.op, KernelOp::CompressKV);
+  EXPECT_TRUE(cmp.compress.linear);
+  EXPECT_EQ(cmp.compress.stride, 16);
+  EXPECT_EQ(cmp.operandTypes().size(), 3u);
+  EXPECT_EQ(cmp.operandTypes()[2].rank, 2);
+  EXPECT_EQ(cmp.resultArgs, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(att.op, KernelOp::Attention);
+  EXPECT_TRUE(att.hasBlocks);
+  EXPECT_EQ(att.blocksOperand(), 3);
+  EXPECT_EQ(att.blocks.slots, 16);
+  const FunctionSpec &compress = m.functions[1];
+  ASSERT_EQ(compress.derivedSizes.size(), 1u);
+  EXPECT_EQ(compress.derivedSizes[0].kind, DerivedSize::Kind::Windows);
+  EXPECT_EQ(compress.derivedSizes[0].base, "Skv");
+  EXPECT_EQ(compress.derivedSizes[0].a, 32);
+  EXPECT_EQ(compress.derivedSizes[0].b, 16);
+
+  // Binding: ceil(200 / 64) = 4; (100 - 32) / 16 + 1 = 5; a window longer
+  // than its size is refused naming both.
+  SizeBindings sizes = {{"B", 1}, {"Sq", 200}, {"Skv", 100}};
+  ASSERT_TRUE(bindDerivedSizes(m.functions[0], sizes).ok());
+  EXPECT_EQ(sizes["Sq_blocks"], 4);
+  ASSERT_TRUE(bindDerivedSizes(compress, sizes).ok());
+  EXPECT_EQ(sizes["Skv_slots"], 5);
+  sizes["Skv"] = 31;
+  Status shortKeys = bindDerivedSizes(compress, sizes);
+  EXPECT_EQ(shortKeys.code(), ATTN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(shortKeys.message(),
+            "size Skv_slots = (Skv - 32) / 16 + 1 (windows of 32 every 16) "
+            "needs Skv >= 32; the call has Skv = 31");
+
+  // Kernels of attention only still read without result_args.
+  ASSERT_TRUE(parse(manifest(), m).ok());
+  EXPECT_EQ(m.kernels[0].resultArgs, std::vector<int64_t>{0});
+}
+
+TEST(Manifest, RefusesMalformedSparseProjectionEntries) {
+  const std::string good = sparseCpuManifest();
+  const auto C = ATTN_ERROR_CORRUPT_ARTIFACT;
+  const std::string sel = "kernels[0] (\"select_sel0\")",
+                    cmp = "kernels[1] (\"compress_cmp0\")",
+                    att = "kernels[2] (\"selected_attn0\")";
+  expectError(edit(good, R"("op": "select_blocks")", R"("op": "topk")"), C,
+              sel + ".op: \"topk\" is not an op this runtime runs "
+                    "(attention, select_blocks, compress_kv)");
+  // Operand and result counts per op.
+  expectError(edit(good, R"("operand_args": [0, 1], "result_args": [0]})",
+                   R"("operand_args": [0, 1, 0], "result_args": [0]})"),
+              C, sel + ".operand_args: must have 2 entries (query, key), "
+                       "found 3");
+  expectError(edit(good, R"("pooled_keys": false)", R"("pooled_keys": true)"),
+              C, sel + ".operand_args: must have 3 entries (query, key, "
+                       "pooled keys), found 2");
+  expectError(edit(good, R"("result_args": [0, 1]})", R"("result_args": [0]})"),
+              C, cmp + ".result_args: must have 2 entries (compressed key, "
+                       "compressed value), found 1");
+  expectError(edit(good, R"("method": "linear")", R"("method": "mean")"), C,
+              cmp + ".operand_args: must have 2 entries (key, value), found 3");
+  expectError(edit(good, R"("operand_args": [0, 1], "result_args": [0]})",
+                   R"("operand_args": [0, 1]})"),
+              C, sel + ": missing field \"result_args\"");
+  expectError(edit(good, R"("result_index": 0, "result_args": [0]})",
+                   R"("result_index": 0, "result_args": [1]})"),
+              C, att + ".result_index: is 0, but result_args[0] is 1; they "
+                       "name one output");
+  expectError(edit(good, R"("operand_args": [0, 1, 2, 3], "result_index")",
+                   R"("operand_args": [0, 1, 2], "result_index")"),
+              C, att + ".operand_args: must have 4 entries (query, key, "
+                       "value, blocks), found 3");
+  // Fields: presence and range.
+  expectError(edit(good, R"("top_k": 16, )", ""), C,
+              sel + ": missing field \"top_k\"");
+  expectError(edit(good, R"("top_k": 16)", R"("top_k": 0)"), C,
+              sel + ".top_k: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("keep_sink": 1)", R"("keep_sink": -1)"), C,
+              sel + ".keep_sink: must be in [0, 1048576], found -1");
+  expectError(edit(good, R"("causal": true, "pooled_keys")",
+                   R"("causal": 1, "pooled_keys")"),
+              C, sel + ".causal: must be a boolean, found a number");
+  expectError(edit(good, R"("method": "linear")", R"("method": "max")"), C,
+              cmp + ".method: \"max\" is not \"mean\" or \"linear\"");
+  expectError(edit(good, R"("weights_dtype": "f32")",
+                   R"("weights_dtype": "i32")"),
+              C, cmp + ".weights_dtype: \"i32\" is not a float type");
+  expectError(edit(good, R"("stride": 16)", R"("stride": 0)"), C,
+              cmp + ".stride: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("window": 32, "stride")", R"("stride")"), C,
+              cmp + ": missing field \"window\"");
+  expectError(edit(good, R"("slots": 16)", R"("slots": 0)"), C,
+              att + ".blocks.slots: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("blocks": {"query_block": 64)",
+                   R"("blocks": {"query_block": "64")"),
+              C, att + ".blocks.query_block: must be a number, found a string");
+  expectError(edit(good, R"("gated": false, "gates": "none",
+     "blocks")",
+                   R"("gated": false, "gates": "none", "blocks": [],
+     "x")"),
+              C, att + ".blocks: must be an object, found an array");
+  expectError(edit(good, R"("op": "select_blocks")",
+                   R"("op": "select_blocks", "gated": true)"),
+              C, sel + ".gated: a select_blocks kernel is never gated");
+  // Tensors of the kernel's types: a blocks list is i32 of rank 4.
+  expectError(edit(good, R"({"role": "blocks", "dtype": "i32")",
+                   R"({"role": "blocks", "dtype": "f32")"),
+              C, "kernel \"selected_attn0\".operand_args[3]: the blocks "
+                 "(input 3 of \"selected\") is declared f32 of rank 4; the "
+                 "kernel takes i32 of rank 4");
+  expectError(edit(good, R"("blocks", "dtype": "i32", "shape": ["B", 2, "Sq_blocks", 16])",
+                   R"("blocks", "dtype": "i32", "shape": ["B", 2, "Sq_blocks"])"),
+              C, "the blocks (input 3 of \"selected\") is declared i32 of "
+                 "rank 3; the kernel takes i32 of rank 4");
+  expectError(edit(good, R"("blocks", "dtype": "i32", "shape": ["B", 2, "Sq_blocks", 16])",
+                   R"("blocks", "dtype": "i32", "shape": ["B", 2, "Sq_blocks", 15])"),
+              C, "the blocks list of \"selected\" has slots 15, the kernel "
+                 "was compiled for 16");
+  expectError(edit(good, R"({"role": "indices", "dtype": "i32")",
+                   R"({"role": "indices", "dtype": "bf16")"),
+              C, "the indices (output 0 of \"select\") is declared bf16 of "
+                 "rank 4; the kernel writes i32 of rank 4");
+  expectError(edit(good, R"({"role": "weights", "dtype": "f32", "shape": [2, 32]})",
+                   R"({"role": "weights", "dtype": "f32", "shape": [2, 16]})"),
+              C, "the weights of \"compress\" has window positions "
+                 "16, the kernel was compiled for 32");
+  expectError(edit(good, R"("result_args": [0, 1]})",
+                   R"("result_args": [0, 0]})"),
+              C, "kernel \"compress_cmp0\" lists twice output 0");
+  // Derived sizes: of sizes the inputs name, one rule each, in range.
+  const std::string ceil = R"({"name": "Sq_blocks", "ceil_div": ["Sq", 64]})";
+  const std::string fn = "functions[0] (\"select\").derived_sizes[0]";
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "ceil_div": ["T", 64]})"),
+              C, fn + ".ceil_div[0]: \"T\" is not a size the function's "
+                      "inputs name or an earlier derived one (B, Skv, Sq)");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "ceil_div": ["Sq", 0]})"),
+              C, fn + ".ceil_div[1]: must be in [1, 1099511627776], found 0");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "ceil_div": ["Sq"]})"),
+              C, fn + ".ceil_div: must be [size, divisor]");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "ceil_div": [64, "Sq"]})"),
+              C, fn + ".ceil_div[0]: must be a size name, found a number");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks"})"), C,
+              fn + ": must have exactly one of \"ceil_div\": [size, divisor] "
+                   "and \"windows\": [size, block, stride]");
+  expectError(edit(good, ceil,
+                   R"({"name": "Sq_blocks", "ceil_div": ["Sq", 64], "windows": ["Sq", 1, 1]})"),
+              C, fn + ": must have exactly one of");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "windows": ["Sq", 4, 0]})"),
+              C, fn + ".windows[2]: must be in [1, 1099511627776], found 0");
+  expectError(edit(good, ceil, ceil + ", " + ceil), C,
+              "functions[0] (\"select\").derived_sizes[1].name: \"Sq_blocks\" "
+              "is derived twice");
+  expectError(edit(good, ceil, R"({"name": "Sq_blocks", "ceil_div": ["Sq_blocks", 64]})"),
+              C, fn + ".ceil_div[0]: \"Sq_blocks\" is not a size the "
+                      "function's inputs name or an earlier derived one");
+  // A derived size may build on an earlier one.
+  Manifest m;
+  EXPECT_TRUE(parse(edit(good, ceil,
+                         ceil + R"(, {"name": "half", "ceil_div": ["Sq_blocks", 2]})"),
+                    m)
+                  .ok());
+}
+
+TEST(Manifest, ReadsSparseCudaKernels) {
+  Manifest m;
+  Status s = parse(sparseCudaManifest(), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const CudaKernelSpec &sel = m.kernels[0].cuda;
+  EXPECT_EQ(sel.gridRule, kGridTilesXKvPairs);
+  EXPECT_EQ(sel.gridSize, "Sq_blocks");
+  EXPECT_EQ(sel.gridTile, 4);
+  EXPECT_EQ(sel.params[0].operand, 0);
+  EXPECT_EQ(sel.params[2].result, 0);
+  EXPECT_EQ(sel.params[3].source, CudaParam::Source::Stride);
+  const CudaParam &nqb = sel.params[14];
+  EXPECT_EQ(nqb.source, CudaParam::Source::FunctionSize);
+  EXPECT_EQ(nqb.size, "Sq_blocks");
+  const CudaParam &keyLen = sel.params[15];
+  EXPECT_EQ(keyLen.source, CudaParam::Source::Shape);
+  EXPECT_EQ(keyLen.operand, 1);
+  EXPECT_EQ(keyLen.dim, 2);
+  EXPECT_EQ(sel.params[16].source, CudaParam::Source::Size);
+}
+
+TEST(Manifest, RefusesMalformedSparseCudaKernels) {
+  const std::string good = sparseCudaManifest();
+  const auto C = ATTN_ERROR_CORRUPT_ARTIFACT;
+  const std::string sel = "kernels[0] (\"select_sel0\").cuda",
+                    att = "kernels[1] (\"selected_attn0\").cuda";
+  expectError(edit(good, R"("size": "Sq_blocks", "tile": 4)",
+                   R"("size": "Sq_blocks", "tile": 0)"),
+              C, sel + ".grid.tile: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("size": "Sq_blocks", "tile": 4)", R"("tile": 4)"),
+              C, sel + ".grid: missing field \"size\"");
+  expectError(edit(good, R"("size": "Sq_blocks", "tile": 4)",
+                   R"("size": "Nq", "tile": 4)"),
+              C, sel + ".grid.size: \"Nq\" is not a size name of function "
+                       "\"select\" (it has B, Skv, Sq, Sq_blocks)");
+  expectError(edit(good, R"({"rule": "tiles_x_kv_pairs", "size": "Sq_blocks", "tile": 4})",
+                   R"({"rule": "query_tiles_x_pairs", "query_tile": 64})"),
+              C, sel + ".grid.rule: \"query_tiles_x_pairs\" tiles an attention "
+                       "kernel's queries; a select_blocks kernel is launched "
+                       "with \"tiles_x_kv_pairs\"");
+  // Generic values: indices and dims in range, types that carry them.
+  expectError(edit(good, R"("value": "operand[1].shape[2]")",
+                   R"("value": "operand[2].shape[2]")"),
+              C, sel + ".params[15].value: \"operand[2].shape[2]\": the kernel "
+                       "has 2 operands (select_blocks)");
+  expectError(edit(good, R"("value": "operand[1].shape[2]")",
+                   R"("value": "operand[1].shape[4]")"),
+              C, sel + ".params[15].value: \"operand[1].shape[4]\": the key "
+                       "has rank 4");
+  expectError(edit(good, R"("value": "operand[1].shape[2]")",
+                   R"("value": "result[1]")"),
+              C, sel + ".params[15].value: \"result[1]\": the kernel has 1 "
+                       "results (select_blocks)");
+  expectError(edit(good, R"("type": "i64", "value": "operand[1].shape[2]")",
+                   R"("type": "ptr", "value": "operand[1].shape[2]")"),
+              C, "\"operand[1].shape[2]\" with type \"ptr\" is not a "
+                 "parameter the runtime can pass");
+  expectError(edit(good, R"("value": "operand[1].shape[2]")",
+                   R"("value": "operand[1].size[2]")"),
+              C, "\"operand[1].size[2]\" with type \"i64\" is not a "
+                 "parameter the runtime can pass");
+  expectError(edit(good, R"("type": "ptr", "value": "operand[0]")",
+                   R"("type": "i64", "value": "operand[0]")"),
+              C, sel + ".params[0].value: \"operand[0]\" with type \"i64\"");
+  expectError(edit(good, R"("value": "Sq_blocks")", R"("value": "Skv_blocks")"),
+              C, sel + ".params[14].value: \"Skv_blocks\" with type \"i32\" is "
+                       "not a parameter the runtime can pass");
+  expectError(edit(good, R"("value": "Sq_blocks")", R"("value": "Skv_blocks")"),
+              C, "function \"select\" has the size names B, Skv, Sq, "
+                 "Sq_blocks");
+  expectError(edit(good, R"("value": "operand[0]")", R"("value": "query")"),
+              C, sel + ".params[0].value: \"query\" names a tensor of "
+                       "attention kernels; a select_blocks kernel passes its "
+                       "tensors as operand[i] and result[i]");
+  expectError(edit(good, R"("max_key_blocks": 8)", R"("max_key_blocks": 0)"),
+              C, "kernels[0] (\"select_sel0\").max_key_blocks: must be in [1, "
+                 "1099511627776], found 0");
+  // A grid size may be an extent of the kernel's tensors.
+  Manifest m;
+  ASSERT_TRUE(parse(edit(good, R"("size": "Sq_blocks")",
+                         R"("size": "result[0].shape[2]")"),
+                    m)
+                  .ok());
+  EXPECT_EQ(m.kernels[0].cuda.gridSizeShape.source, CudaParam::Source::Shape);
+  EXPECT_EQ(m.kernels[0].cuda.gridSizeShape.result, 0);
+  for (const char *bad : {"operand[2].shape[2]", "operand[0].shape[4]",
+                          "operand[0]", "result[0].stride[2]"})
+    expectError(edit(good, R"("size": "Sq_blocks")",
+                     std::string(R"("size": ")") + bad + "\""),
+                C, sel + ".grid.size: \"" + bad +
+                       "\" is not an extent of the kernel's tensors "
+                       "(operand[i] or result[i].shape[j] within the op's 2 "
+                       "operands, 1 results and their ranks) nor a size name");
+  // Every tensor of a select kernel, and an attention kernel's blocks list,
+  // is passed.
+  expectError(edit(good, R"("name": "idx", "type": "ptr", "value": "result[0]")",
+                   R"("name": "idx", "type": "i64", "value": "result[0].stride[3]")"),
+              C, sel + ".params: the kernel's indices (result 0) is none of "
+                       "its parameters; expected {\"type\": \"ptr\", "
+                       "\"value\": \"result[0]\"}");
+  expectError(edit(good, R"({"name": "blocks", "type": "ptr", "value": "operand[3]"},)",
+                   ""),
+              C, att + ".params: the kernel's blocks (operand 3) is none of "
+                       "its parameters; expected {\"type\": \"ptr\", "
+                       "\"value\": \"operand[3]\"}");
+}
 
 TEST(Manifest, VerifiesFiles) {
   Manifest m;

@@ -37,7 +37,7 @@ lib=$here/../lib
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$here/../include" -I"$lib" \
   "$here/fuzz_manifest.cpp" "$lib/json.cpp" "$lib/manifest.cpp" \
-  "$lib/cuda_launch.cpp" \
+  "$lib/cuda_launch.cpp" "$lib/kernel_shapes.cpp" \
   "$lib/sha256.cpp" "$lib/host_cpu.cpp" \
   -o "$work/fuzz_manifest" || { echo "FAIL: the fuzz target does not build"; exit 1; }
 

@@ -49,8 +49,9 @@ namespace {
 
 const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --input I=FILE.npy     input I (argument number, or name: query, key,
-                         value, gates, active) from a .npy file (repeatable);
-                         the others are random, uniform in [-1, 1]
+                         value, gates, active, blocks, ...) from a .npy file
+                         (repeatable); the others are random, uniform in
+                         [-1, 1] (blocks lists: random valid block lists)
   --shape N=V,...        sizes the manifest leaves dynamic (B, Sq, Skv, ...);
                          default B=1, Sq=1024, Skv=Sq, or taken from --input
   --gates LIST           heads computed in every batch ("0,2,5-7"; "none"),
@@ -59,7 +60,8 @@ const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --expect F.npy[,F.npy] compare output N with the N-th file
   --check-reference      compare with a double-precision reference computed
                          here (dense, causal, local, chunked, strided,
-                         global, union, per_head patterns)
+                         global, union, per_head, selected patterns;
+                         select_blocks indices exactly, compress_kv)
   --rtol R --atol A      pass iff |out - ref| <= atol + rtol * |ref|
                          everywhere (defaults by dtype: f32 1e-3/1e-5,
                          f16 1e-2/1e-2, bf16 3e-2/3e-2)
@@ -936,10 +938,26 @@ struct ArgInfo {
 /// does not say: read from manifest.json (docs/compile.md).
 struct KernelInfo {
   std::string name, pattern, gates;
+  std::string op = "attention"; // or select_blocks, compress_kv
   double scale = 0;
   int64_t headDim = 0, valueDim = 0;
-  std::vector<int> operandArgs; // query, key, value[, gates/active]
+  /// attention: query, key, value[, gates/active][, blocks]; select_blocks:
+  /// query, key[, pooled keys]; compress_kv: key, value[, weights].
+  std::vector<int> operandArgs;
+  std::vector<int> resultArgs;
   int resultIndex = 0;
+  /// Attention over a blocks list (the manifest's `blocks`), or the block
+  /// sizes of select_blocks.
+  bool hasBlocks = false, causal = false;
+  int64_t queryBlock = 0, keyBlock = 0, slots = 0;
+  /// select_blocks.
+  int64_t topK = 0, keepSink = 0, keepLocal = 0;
+  bool pooledKeys = false;
+  /// compress_kv.
+  int64_t block = 0, stride = 0;
+  bool linear = false;
+
+  int blocksArg() const { return hasBlocks ? operandArgs.back() : -1; }
 };
 
 struct FunctionInfo {
@@ -1024,21 +1042,78 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
     if (const Json *ops = k.get("operand_args"))
       for (const Json &o : ops->items)
         info.operandArgs.push_back(static_cast<int>(o.number));
-    // Indices the reference will use: keep only kernels that fit.
-    bool fits = info.operandArgs.size() >= 3 && info.resultIndex >= 0 &&
-                info.resultIndex < numOutputs;
+    if (const Json *results = k.get("result_args"))
+      for (const Json &o : results->items)
+        info.resultArgs.push_back(static_cast<int>(o.number));
+    if (info.resultArgs.empty())
+      info.resultArgs.push_back(info.resultIndex);
+    info.resultIndex = info.resultArgs[0];
+    if (!string(k, "op").empty())
+      info.op = string(k, "op");
+    auto flag = [](const Json &k, const char *key) {
+      const Json *v = k.get(key);
+      return v && v->kind == Json::Bool && v->boolean;
+    };
+    auto integer = [&](const Json &k, const char *key) {
+      return static_cast<int64_t>(number(k, key, 0));
+    };
+    if (const Json *blocks = k.get("blocks");
+        blocks && blocks->kind == Json::Object && info.op == "attention") {
+      info.hasBlocks = true;
+      info.queryBlock = integer(*blocks, "query_block");
+      info.keyBlock = integer(*blocks, "key_block");
+      info.slots = integer(*blocks, "slots");
+      info.causal = flag(*blocks, "causal");
+    } else if (info.op == "select_blocks") {
+      info.queryBlock = integer(k, "query_block");
+      info.keyBlock = integer(k, "key_block");
+      info.topK = integer(k, "top_k");
+      info.keepSink = integer(k, "keep_sink");
+      info.keepLocal = integer(k, "keep_local");
+      info.causal = flag(k, "causal");
+      info.pooledKeys = flag(k, "pooled_keys");
+    } else if (info.op == "compress_kv") {
+      info.block = integer(k, "window");
+      info.stride = integer(k, "stride");
+      info.linear = string(k, "method") == "linear";
+    }
+    // Indices the reference will use: keep only kernels that fit (the
+    // runtime has checked the counts; this guards the indexing).
+    const size_t operands = info.op == "attention" ? 3 : 2;
+    bool fits = info.operandArgs.size() >= operands &&
+                (!info.hasBlocks || info.operandArgs.size() >= 4) &&
+                info.resultIndex >= 0 && info.queryBlock >= 0 &&
+                info.keyBlock >= 0 &&
+                (info.op == "attention" ||
+                 (info.op == "select_blocks" && info.queryBlock > 0 &&
+                  info.keyBlock > 0 && info.topK > 0) ||
+                 (info.op == "compress_kv" && info.block > 0 &&
+                  info.stride > 0)) &&
+                (!info.hasBlocks || (info.queryBlock > 0 && info.keyBlock > 0));
     for (int o : info.operandArgs)
       fits &= o >= 0 && o < numInputs;
+    for (int o : info.resultArgs)
+      fits &= o >= 0 && o < numOutputs;
     if (fits)
       f.kernels.push_back(info);
   }
   // Roles the manifest leaves out follow from the kernels' operands.
   for (const KernelInfo &k : f.kernels)
     for (size_t j = 0; j < k.operandArgs.size(); ++j) {
-      static const char *operands[3] = {"query", "key", "value"};
+      static const char *attention[3] = {"query", "key", "value"};
+      static const char *select[3] = {"query", "key", "pooled_keys"};
+      static const char *compress[3] = {"key", "value", "weights"};
       std::string &role = f.inputs[k.operandArgs[j]].role;
-      if (role.empty())
-        role = j < 3 ? operands[j] : k.gates == "active" ? "active" : "gates";
+      if (!role.empty())
+        continue;
+      if (k.op == "select_blocks" && j < 3)
+        role = select[j];
+      else if (k.op == "compress_kv" && j < 3)
+        role = compress[j];
+      else if (k.hasBlocks && k.operandArgs[j] == k.blocksArg())
+        role = "blocks";
+      else
+        role = j < 3 ? attention[j] : k.gates == "active" ? "active" : "gates";
     }
   return f;
 }
@@ -1295,6 +1370,43 @@ std::vector<bool> activePairs(const KernelInfo &k, const Extent &e,
 /// Naive attention in double precision over the visible keys of each row,
 /// rows with no visible key (and gated-off pairs) being zero. Returns the
 /// contiguous [B, Hq, Sq, Dv] values, kept in double for the comparison.
+/// The blocks row query row `r` of KV head `kvh` (batch b) reads: which of
+/// the nkb key blocks are listed (entries outside [0, nkb), -1 included,
+/// are ignored; duplicates count once; docs/sparse-projection.md, 1).
+void listedBlocks(const KernelInfo &k, const HostTensor &blocks, int64_t b,
+                  int64_t kvh, int64_t r, int64_t nkb, std::vector<char> &on) {
+  on.assign(static_cast<size_t>(nkb), 0);
+  const int64_t i = r / k.queryBlock;
+  for (int64_t s = 0; s < blocks.shape[3]; ++s) {
+    const double entry = blocks.get(blocks.offset({b, kvh, i, s}));
+    if (entry >= 0 && entry < double(nkb))
+      on[static_cast<size_t>(entry)] = 1;
+  }
+}
+
+/// The fraction of (query, key) pairs a blocks list lets through, over all
+/// rows of every KV-head group (query heads of a group share the list).
+double blocksDensity(const KernelInfo &k, const Extent &e,
+                     const HostTensor &blocks) {
+  if (e.sq == 0 || e.skv == 0)
+    return -1;
+  const int64_t nkb = (e.skv + k.keyBlock - 1) / k.keyBlock;
+  std::vector<char> on;
+  double visible = 0;
+  for (int64_t b = 0; b < e.b; ++b)
+    for (int64_t g = 0; g < e.hkv; ++g)
+      for (int64_t r = 0; r < e.sq; ++r) {
+        listedBlocks(k, blocks, b, g, r, nkb, on);
+        const int64_t last = k.causal ? r + e.skv - e.sq : e.skv - 1;
+        for (int64_t j = 0; j < nkb; ++j)
+          if (on[j])
+            visible += std::max<int64_t>(
+                0, std::min({e.skv - 1, last, (j + 1) * k.keyBlock - 1}) -
+                       j * k.keyBlock + 1);
+      }
+  return visible / (double(e.b) * e.hkv * e.sq * e.skv);
+}
+
 std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
                               const Extent &e,
                               const std::vector<HostTensor> &inputs,
@@ -1314,20 +1426,35 @@ std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
   const std::vector<bool> on = activePairs(k, e, inputs);
   const int64_t group = e.hkv > 0 ? std::max<int64_t>(1, e.hq / e.hkv) : 1,
                 pairs = e.b * e.hq;
+  const int64_t nkb =
+      k.hasBlocks ? (e.skv + k.keyBlock - 1) / k.keyBlock : 0;
   auto work = [&](int64_t firstPair, int64_t step) {
     std::vector<double> scores, acc(e.dv);
+    std::vector<char> listed;
     std::vector<int64_t> keys;
     std::vector<std::pair<int64_t, int64_t>> ranges;
     for (int64_t pair = firstPair; pair < pairs; pair += step) {
       if (!on[pair])
         continue;
       const int64_t b = pair / e.hq, h = pair % e.hq, kvh = h / group;
-      const bool exact = pattern.exactRanges(h);
+      const bool exact = k.hasBlocks || pattern.exactRanges(h);
       for (int64_t r = 0; r < e.sq; ++r) {
         const int64_t p = r + e.skv - e.sq;
         ranges.clear();
         keys.clear();
-        pattern.ranges(h, p, e.skv, ranges);
+        if (k.hasBlocks) {
+          // #attn.selected: the keys of the listed blocks, up to the row's
+          // position when causal.
+          listedBlocks(k, inputs[k.blocksArg()], b, kvh, r, nkb, listed);
+          for (int64_t j = 0; j < nkb; ++j)
+            if (listed[j])
+              ranges.emplace_back(
+                  j * k.keyBlock,
+                  std::min({e.skv, (j + 1) * k.keyBlock,
+                            k.causal ? std::max<int64_t>(p + 1, 0) : e.skv}));
+        } else {
+          pattern.ranges(h, p, e.skv, ranges);
+        }
         for (auto [lo, hi] : ranges)
           for (int64_t j = lo; j < hi; ++j)
             if (exact || pattern.visible(h, p, j))
@@ -1369,6 +1496,177 @@ std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
   for (std::thread &t : pool)
     t.join();
   return result;
+}
+
+/// random valid blocks lists for `t` ([B, Hkv, ceil(Sq / qb), slots] of
+/// kernel `k`): per query block a random number (1 to slots) of distinct
+/// valid key blocks (causal: none starting after the block's last
+/// position), ascending, -1 padded. Reproducible from `seed`.
+void randomBlocks(HostTensor &t, const KernelInfo &k, int64_t sq, int64_t skv,
+                  uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  const int64_t nkb = (skv + k.keyBlock - 1) / k.keyBlock;
+  std::vector<int64_t> valid;
+  for (int64_t b = 0; b < t.shape[0]; ++b)
+    for (int64_t g = 0; g < t.shape[1]; ++g)
+      for (int64_t i = 0; i < t.shape[2]; ++i) {
+        const int64_t last =
+            std::min(sq, (i + 1) * k.queryBlock) - 1 + skv - sq;
+        valid.clear();
+        for (int64_t j = 0; j < nkb; ++j)
+          if (!k.causal || j * k.keyBlock <= last)
+            valid.push_back(j);
+        std::shuffle(valid.begin(), valid.end(), gen);
+        const int64_t most =
+            std::min<int64_t>(t.shape[3], static_cast<int64_t>(valid.size()));
+        const int64_t count =
+            most ? 1 + static_cast<int64_t>(gen() % uint64_t(most)) : 0;
+        std::sort(valid.begin(), valid.begin() + count);
+        for (int64_t s = 0; s < t.shape[3]; ++s)
+          t.set(t.offset({b, g, i, s}), s < count ? double(valid[s]) : -1.0);
+      }
+}
+
+/// select_blocks in double, exactly as docs/sparse-projection.md section 1
+/// defines it, compared with the kernel's indices. Rows whose choice
+/// depends on two scores within 1e-3 (relative) of each other at the top-k
+/// boundary are skipped (rounding may order them either way) and counted.
+std::string checkSelect(const KernelInfo &k, const std::vector<HostTensor> &in,
+                        const HostTensor &got, bool &pass) {
+  const HostTensor &q = in[k.operandArgs[0]], &key = in[k.operandArgs[1]];
+  const int64_t batch = q.shape[0], hq = q.shape[1], sq = q.shape[2],
+                d = q.shape[3], hkv = key.shape[1], skv = key.shape[2];
+  const int64_t group = hq / hkv, qb = k.queryBlock, kb = k.keyBlock;
+  const int64_t nqb = (sq + qb - 1) / qb, nkb = (skv + kb - 1) / kb;
+  const HostTensor *pooled =
+      k.pooledKeys && k.operandArgs.size() > 2 ? &in[k.operandArgs[2]] : nullptr;
+  int64_t rows = 0, skipped = 0, mismatches = 0;
+  double smallestGap = INFINITY;
+  std::string first;
+  std::vector<double> pq(d), score(nkb);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t g = 0; g < hkv; ++g) {
+      // Pooled keys of this (b, g): given, or the mean of each block.
+      std::vector<double> pk(nkb * d, 0.0);
+      for (int64_t j = 0; j < nkb; ++j) {
+        const int64_t t1 = std::min(skv, (j + 1) * kb);
+        for (int64_t x = 0; x < d; ++x) {
+          if (pooled) {
+            pk[j * d + x] = pooled->get(pooled->offset({b, g, j, x}));
+            continue;
+          }
+          for (int64_t t = j * kb; t < t1; ++t)
+            pk[j * d + x] += key.get(key.offset({b, g, t, x}));
+          pk[j * d + x] /= double(t1 - j * kb);
+        }
+      }
+      for (int64_t i = 0; i < nqb; ++i, ++rows) {
+        const int64_t r1 = std::min(sq, (i + 1) * qb);
+        for (int64_t x = 0; x < d; ++x) {
+          double sum = 0;
+          for (int64_t h = g * group; h < (g + 1) * group; ++h)
+            for (int64_t r = i * qb; r < r1; ++r)
+              sum += q.get(q.offset({b, h, r, x}));
+          pq[x] = sum / double(group * (r1 - i * qb));
+        }
+        for (int64_t j = 0; j < nkb; ++j) {
+          score[j] = 0;
+          for (int64_t x = 0; x < d; ++x)
+            score[j] += pq[x] * pk[j * d + x];
+        }
+        const int64_t last = r1 - 1 + skv - sq;
+        std::vector<char> valid(nkb, 0), chosen(nkb, 0);
+        for (int64_t j = 0; j < nkb; ++j)
+          valid[j] = !k.causal || (last >= 0 && j * kb <= last);
+        int64_t count = 0;
+        // Forced: sinks, then the local blocks ending at the block holding
+        // the last position.
+        const int64_t local = last < 0 ? -1 : std::min(last / kb, nkb - 1);
+        for (int64_t j = 0; j < nkb; ++j) {
+          const bool forced = j < k.keepSink ||
+                              (local >= 0 && j <= local &&
+                               j >= local - k.keepLocal + 1);
+          if (forced && valid[j] && count < k.topK) {
+            chosen[j] = 1;
+            ++count;
+          }
+        }
+        // The rest by decreasing score, ties to the lower index, NaN last.
+        std::vector<int64_t> rest;
+        for (int64_t j = 0; j < nkb; ++j)
+          if (valid[j] && !chosen[j])
+            rest.push_back(j);
+        std::stable_sort(rest.begin(), rest.end(), [&](int64_t a, int64_t c) {
+          if (std::isnan(score[a]) || std::isnan(score[c]))
+            return !std::isnan(score[a]) && std::isnan(score[c]);
+          return score[a] > score[c];
+        });
+        const size_t take =
+            std::min<size_t>(rest.size(), static_cast<size_t>(k.topK - count));
+        for (size_t n = 0; n < take; ++n)
+          chosen[rest[n]] = 1;
+        if (take > 0 && take < rest.size()) {
+          const double a = score[rest[take - 1]], c = score[rest[take]];
+          const double gap = std::fabs(a - c);
+          if (gap <= 1e-3 * std::max(std::fabs(a), std::fabs(c))) {
+            ++skipped;
+            continue;
+          }
+          smallestGap = std::min(smallestGap, gap);
+        }
+        std::vector<int64_t> want;
+        for (int64_t j = 0; j < nkb; ++j)
+          if (chosen[j])
+            want.push_back(j);
+        want.resize(static_cast<size_t>(k.topK), -1);
+        for (int64_t sl = 0; sl < k.topK; ++sl) {
+          const double found = got.get(got.offset({b, g, i, sl}));
+          if (found != double(want[sl])) {
+            if (first.empty())
+              first = "indices[" + std::to_string(b) + ", " +
+                      std::to_string(g) + ", " + std::to_string(i) + ", " +
+                      std::to_string(sl) + "] = " + jsonNumber(found) +
+                      ", expected " + std::to_string(want[sl]);
+            ++mismatches;
+            break;
+          }
+        }
+      }
+    }
+  pass = mismatches == 0;
+  return "{\"rows\": " + std::to_string(rows) +
+         ", \"rows_skipped_near_tie\": " + std::to_string(skipped) +
+         ", \"smallest_gap\": " +
+         (std::isinf(smallestGap) ? std::string("null")
+                                  : jsonNumber(smallestGap)) +
+         ", \"mismatched_rows\": " + std::to_string(mismatches) +
+         (first.empty() ? "" : ", \"first_mismatch\": " + jsonString(first)) +
+         ", \"pass\": " + (pass ? "true" : "false") + "}";
+}
+
+/// compress_kv in double (docs/sparse-projection.md, section 1): slot n of
+/// output `which` (0: keys, 1: values) is the mean, or the weighted sum
+/// with the weights [Hkv, block], of positions [n stride, n stride +
+/// block). Contiguous [B, Hkv, N, D].
+std::vector<double> compressReference(const KernelInfo &k,
+                                      const std::vector<HostTensor> &in,
+                                      int which, int64_t n) {
+  const HostTensor &x = in[k.operandArgs[which]];
+  const HostTensor *w =
+      k.linear && k.operandArgs.size() > 2 ? &in[k.operandArgs[2]] : nullptr;
+  const int64_t batch = x.shape[0], hkv = x.shape[1], d = x.shape[3];
+  std::vector<double> out(static_cast<size_t>(batch * hkv * n * d), 0.0);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t g = 0; g < hkv; ++g)
+      for (int64_t slot = 0; slot < n; ++slot)
+        for (int64_t e = 0; e < d; ++e) {
+          double sum = 0;
+          for (int64_t t = 0; t < k.block; ++t)
+            sum += (w ? w->get(w->offset({g, t})) : 1.0 / double(k.block)) *
+                   x.get(x.offset({b, g, slot * k.stride + t, e}));
+          out[((b * hkv + g) * n + slot) * d + e] = sum;
+        }
+  return out;
 }
 
 struct Comparison {
@@ -1540,6 +1838,23 @@ int run(const Options &o) {
     sizes["Sq"] = sizes["Skv"];
   sizes.emplace("Sq", 1024);
   sizes.emplace("Skv", sizes["Sq"]);
+  // Derived sizes follow from the others, in order (a blocks list's query
+  // blocks, compressed slots). A window longer than its size gets 1 here:
+  // the runtime refuses the call, naming both sizes.
+  const int numDerived =
+      attn_artifact_num_derived_sizes(s.artifact, o.function.c_str());
+  for (int i = 0; i < numDerived; ++i) {
+    attn_derived_size_info d{};
+    if (attn_artifact_derived_size_info(s.artifact, o.function.c_str(), i,
+                                        &d) != ATTN_OK ||
+        !sizes.count(d.base))
+      continue;
+    const int64_t base = sizes[d.base];
+    sizes.emplace(d.name, d.kind == ATTN_DERIVED_CEIL_DIV
+                              ? (base + d.a - 1) / d.a
+                          : base < d.a ? 1
+                                       : (base - d.a) / d.b + 1);
+  }
 
   // Gates: the heads --gates names (all by default) in every batch.
   int64_t batch = -1, hq = -1;
@@ -1600,7 +1915,22 @@ int run(const Options &o) {
       continue;
     }
     inputs[i] = HostTensor::make(a.dtype, resolve(a, what), what);
-    if (a.role == "gates") {
+    const KernelInfo *blocksOf = nullptr;
+    for (const KernelInfo &k : fn.kernels)
+      if (k.blocksArg() == i)
+        blocksOf = &k;
+    if (blocksOf && inputs[i].shape.size() == 4) {
+      // Random valid lists: the kernel's query and key lengths say which
+      // key blocks each query block may list.
+      const std::vector<int64_t> q =
+          resolve(fn.inputs[blocksOf->operandArgs[0]], what);
+      const std::vector<int64_t> key =
+          resolve(fn.inputs[blocksOf->operandArgs[1]], what);
+      randomBlocks(inputs[i], *blocksOf, q.size() == 4 ? q[2] : 0,
+                   key.size() == 4 ? key[2] : 0,
+                   o.seed * 0x9E3779B97F4A7C15ull + i + 1);
+      sources[i] = "random blocks";
+    } else if (a.role == "gates") {
       for (int64_t j = 0; j < inputs[i].numel(); ++j)
         inputs[i].set(j, headOn[j % hq] ? 1 : 0);
       sources[i] = o.gatesGiven ? "--gates" : "all heads";
@@ -1694,7 +2024,12 @@ int run(const Options &o) {
   std::vector<std::string> referenceJson(numOutputs), expectJson(numOutputs);
   bool checked = false, passed = true;
 
-  attn_dtype outDtype = numOutputs ? outputs[0].dtype : ATTN_DTYPE_F32;
+  // Tolerances follow the first floating-point output (select_blocks'
+  // indices are compared exactly).
+  attn_dtype outDtype = ATTN_DTYPE_F32;
+  for (int i = numOutputs - 1; i >= 0; --i)
+    if (outputs[i].dtype != ATTN_DTYPE_I32 && outputs[i].dtype != ATTN_DTYPE_BOOL)
+      outDtype = outputs[i].dtype;
   const double rtol = o.rtol >= 0 ? o.rtol
                       : outDtype == ATTN_DTYPE_F32 ? 1e-3
                       : outDtype == ATTN_DTYPE_F16 ? 1e-2 : 3e-2;
@@ -1705,7 +2040,57 @@ int run(const Options &o) {
                              ? static_cast<int>(o.threads)
                              : std::max(1u, std::thread::hardware_concurrency());
 
+  // select_blocks and compress_kv: their arithmetic for the flop rate,
+  // and their references. False when the shapes do not fit (the runtime
+  // accepted them, so this is defensive).
+  auto checkOtherOp = [&](const KernelInfo &k) {
+    const HostTensor &a = inputs[k.operandArgs[0]], &b = inputs[k.operandArgs[1]];
+    if (a.shape.size() != 4 || b.shape.size() != 4 ||
+        outputs[k.resultIndex].shape.size() != 4)
+      return false;
+    if (k.op == "select_blocks") {
+      // Scores of every (query block, key block) pair: 2 * D each, after
+      // pooling every query and key element once.
+      const int64_t nqb = (a.shape[2] + k.queryBlock - 1) / k.queryBlock,
+                    nkb = (b.shape[2] + k.keyBlock - 1) / k.keyBlock;
+      flops += 2.0 * b.shape[0] * b.shape[1] * nqb * nkb * a.shape[3] +
+               double(a.numel()) + double(b.numel());
+      if (o.checkReference) {
+        checked = true;
+        bool pass = true;
+        referenceJson[k.resultIndex] =
+            checkSelect(k, inputs, outputs[k.resultIndex], pass);
+        passed &= pass;
+      }
+      return true;
+    }
+    // compress_kv: block multiply-adds per element of each result.
+    const int64_t n = outputs[k.resultIndex].shape[2];
+    flops += 2.0 * n * k.block * (double(a.numel()) + double(b.numel())) /
+             std::max<int64_t>(1, a.shape[2]);
+    if (o.checkReference && k.resultArgs.size() == 2) {
+      checked = true;
+      for (int which = 0; which < 2; ++which) {
+        const int out = k.resultArgs[which];
+        std::vector<double> ref = compressReference(k, inputs, which, n);
+        if (static_cast<int64_t>(ref.size()) != outputs[out].numel())
+          return false;
+        Comparison c = compare(
+            outputs[out], [&](int64_t i) { return ref[i]; }, rtol, atol);
+        referenceJson[out] = c.json();
+        passed &= c.pass;
+      }
+    }
+    return true;
+  };
+
   for (const KernelInfo &k : fn.kernels) {
+    if (k.op == "select_blocks" || k.op == "compress_kv") {
+      if (!checkOtherOp(k) && o.checkReference)
+        referenceNotes.push_back("no reference for kernel '" + k.name +
+                                 "': its shapes do not fit together");
+      continue;
+    }
     patterns.push_back(k.pattern);
     if (k.operandArgs.size() < 3)
       continue;
@@ -1713,10 +2098,20 @@ int run(const Options &o) {
     Pattern pattern;
     std::string why;
     bool known = PatternParser(k.pattern).parse(pattern, why);
+    const bool blocksFit =
+        k.hasBlocks && inputs[k.blocksArg()].shape.size() == 4 &&
+        inputs[k.blocksArg()].shape[0] == e.b &&
+        inputs[k.blocksArg()].shape[1] == e.hkv &&
+        inputs[k.blocksArg()].shape[2] ==
+            (e.sq + k.queryBlock - 1) / k.queryBlock;
+    if (k.hasBlocks) // #attn.selected: the blocks list says what is seen
+      known = blocksFit;
     if (known && pattern.kind == "per_head" &&
         static_cast<int64_t>(pattern.members.size()) != e.hq)
       known = false, why = "per_head of " + std::to_string(pattern.members.size()) + " members";
-    double dens = known ? density(pattern, e) : -1;
+    double dens = !known       ? -1
+                  : k.hasBlocks ? blocksDensity(k, e, inputs[k.blocksArg()])
+                                : density(pattern, e);
     if (dens < 0) {
       densityKnown = false;
       dens = 1;
@@ -1821,8 +2216,13 @@ int run(const Options &o) {
   for (size_t i = 0; i < patterns.size(); ++i)
     js << (i ? ", " : "") << jsonString(patterns[i]);
   js << "]";
+  // Functions of select_blocks or compress_kv only count their arithmetic.
+  const char *basis = densities.empty() ? "op"
+                      : densityKnown    ? "pattern"
+                                        : "dense";
   std::string densityJson = "null";
-  if (densityKnown && densities.size() == 1) {
+  if (densities.empty()) {
+  } else if (densityKnown && densities.size() == 1) {
     densityJson = jsonNumber(densities[0]);
   } else if (densityKnown) { // one per kernel
     densityJson = "[";
@@ -1831,7 +2231,7 @@ int run(const Options &o) {
     densityJson += "]";
   }
   js << ", \"density\": " << densityJson
-     << ", \"flops_basis\": \"" << (densityKnown ? "pattern" : "dense") << "\""
+     << ", \"flops_basis\": \"" << basis << "\""
      << ", \"active_fraction\": " << jsonNumber(activeFraction)
      << ", \"threads\": " << attn_runtime_num_threads(s.runtime) << ", \"warmup\": " << o.warmup
      << ", \"reps\": " << o.reps << ", \"ms_median\": " << jsonNumber(median)

@@ -121,7 +121,8 @@ ATTN_API int attn_artifact_num_outputs(const attn_artifact *artifact,
 /* One declared input or output of a function. */
 typedef struct attn_arg_info {
   const char *role;       /* "query", "key", "value", "gates", "active",
-                           * "out", or "" when the manifest names none */
+                           * "blocks", "out", ..., or "" when the manifest
+                           * names none */
   attn_dtype dtype;
   attn_device device;     /* where the function expects it */
   int32_t rank;
@@ -140,6 +141,36 @@ ATTN_API attn_status attn_artifact_input_info(const attn_artifact *artifact,
 ATTN_API attn_status attn_artifact_output_info(const attn_artifact *artifact,
                                                const char *function, int index,
                                                attn_arg_info *out);
+
+/* A size a function derives from another (the manifest's `derived_sizes`),
+ * bound at a call after the sizes its inputs name:
+ *   ATTN_DERIVED_CEIL_DIV  name = ceil(base / a)
+ *   ATTN_DERIVED_WINDOWS   name = (base - a) / b + 1 (a call with base < a
+ *                          is refused)
+ * Tools use them to shape outputs and inputs (a blocks list's
+ * ceil(Sq / 64) query blocks) before a call. */
+typedef enum attn_derived_kind {
+  ATTN_DERIVED_CEIL_DIV = 0,
+  ATTN_DERIVED_WINDOWS = 1
+} attn_derived_kind;
+
+typedef struct attn_derived_size_info {
+  const char *name;
+  const char *base; /* a size the inputs name, or an earlier derived one */
+  attn_derived_kind kind;
+  int64_t a, b;     /* b is 1 for ATTN_DERIVED_CEIL_DIV */
+} attn_derived_size_info;
+
+/* The number of derived sizes of `function` (-1 for an unknown function),
+ * and derived size `index`, in the order they are bound (strings live as
+ * long as the artifact). INVALID_ARGUMENT for an unknown function or
+ * index. */
+ATTN_API int attn_artifact_num_derived_sizes(const attn_artifact *artifact,
+                                             const char *function);
+ATTN_API attn_status
+attn_artifact_derived_size_info(const attn_artifact *artifact,
+                                const char *function, int index,
+                                attn_derived_size_info *out);
 
 /* A top-level string of the manifest: "format", "compiler", "target",
  * "table_target", "llvm_cpu", "triple", "arch" (host_requirements.arch),

@@ -14,6 +14,7 @@
  *   void _mlir_ciface_<kernel>(attn_memref4d *query, attn_memref4d *key,
  *                              attn_memref4d *value, attn_memref4d *out,
  *                              [attn_memref1d *active,]   // gated ops only
+ *                              [attn_memref4d *blocks,]   // #attn.selected
  *                              int64_t item_begin, int64_t item_end);
  *
  * and it computes work items [item_begin, item_end). Items are independent:
@@ -32,6 +33,28 @@
  * Gated kernels take `active`, a list of b * Hq + h (int32) naming the
  * (batch, head) pairs to compute; the kernel never touches other pairs, so
  * the caller zero-fills `out` first (gated-off heads are defined as zero).
+ *
+ * Kernels of `#attn.selected` attention (the manifest's `blocks` field)
+ * take `blocks`, int32 [B, Hkv, ceil(Sq / query_block), slots]: the key
+ * blocks each query block of a KV-head group sees (docs/sparse-projection.md;
+ * -1 and entries outside [0, ceil(Skv / key_block)) are ignored).
+ *
+ * Kernels of the other ops (the manifest's `op`: `select_blocks`,
+ * `compress_kv`) take one descriptor per operand, then one per result, in
+ * the op's order, each of its own rank (attn_memref1d ... attn_memref4d):
+ *
+ *   void _mlir_ciface_<kernel>(<operand descriptors>, <result descriptors>,
+ *                              int64_t item_begin, int64_t item_end);
+ *   int64_t <kernel>_work_items(int64_t pairs, int64_t query_len,
+ *                               int64_t key_len);
+ *
+ * with pairs = B * Hkv, and query_len, key_len: Sq and Skv for
+ * select_blocks (query [B, Hq, Sq, D], key [B, Hkv, Skv, D], optional
+ * pooled keys [B, Hkv, ceil(Skv / key_block), D] -> indices int32
+ * [B, Hkv, ceil(Sq / query_block), top_k]); N and S for compress_kv (key
+ * [B, Hkv, S, D], value [B, Hkv, S, Dv], optional weights [Hkv, block] ->
+ * [B, Hkv, N, D], [B, Hkv, N, Dv], N = (S - block) / stride + 1). Such a
+ * kernel writes every element of its results (the caller fills nothing).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -53,6 +76,22 @@ typedef struct attn_memref4d {
   int64_t strides[4];
 } attn_memref4d;
 
+typedef struct attn_memref3d {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} attn_memref3d;
+
+typedef struct attn_memref2d {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} attn_memref2d;
+
 typedef struct attn_memref1d {
   void *allocated;
   void *aligned;
@@ -67,6 +106,16 @@ typedef void (*attn_cpu_kernel_fn)(attn_memref4d *, attn_memref4d *,
 typedef void (*attn_cpu_gated_kernel_fn)(attn_memref4d *, attn_memref4d *,
                                          attn_memref4d *, attn_memref4d *,
                                          attn_memref1d *, int64_t, int64_t);
+typedef void (*attn_cpu_blocks_kernel_fn)(attn_memref4d *, attn_memref4d *,
+                                          attn_memref4d *, attn_memref4d *,
+                                          attn_memref4d *, int64_t, int64_t);
+typedef void (*attn_cpu_gated_blocks_kernel_fn)(attn_memref4d *,
+                                                attn_memref4d *,
+                                                attn_memref4d *,
+                                                attn_memref4d *,
+                                                attn_memref1d *,
+                                                attn_memref4d *, int64_t,
+                                                int64_t);
 typedef int64_t (*attn_cpu_work_items_fn)(int64_t, int64_t, int64_t);
 
 #ifdef __cplusplus

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace attn::rt {
 
@@ -81,6 +82,19 @@ struct TensorView {
 /// The MLIR memref descriptor of `view` (allocated = aligned = data).
 attn_memref4d toMemref(const TensorView &view);
 
+/// A tensor of any rank from 1 to ATTN_MAX_RANK in caller memory (strides
+/// in elements): the operands and results of kernels that take one
+/// descriptor of its own rank per tensor (select_blocks, compress_kv).
+struct StridedView {
+  void *data = nullptr;
+  int rank = 0;
+  int64_t sizes[ATTN_MAX_RANK] = {};
+  int64_t strides[ATTN_MAX_RANK] = {};
+
+  /// Row-major contiguous.
+  static StridedView contiguous(void *data, std::vector<int64_t> sizes);
+};
+
 /// What the caller knows about a kernel beyond its name (from the artifact
 /// manifest): the ABI does not let a library say it.
 struct CpuKernelInfo {
@@ -95,6 +109,13 @@ struct CpuKernelInfo {
   /// The tensors' element type; the launcher needs only its size (to
   /// zero-fill the output of gated kernels).
   ElementType elementType = ElementType::F32;
+  /// An attention kernel of #attn.selected: it takes the int32
+  /// [B, Hkv, nqb, slots] blocks list after out (and after the active list
+  /// when gated).
+  bool blocks = false;
+  /// A kernel of the operand convention (select_blocks, compress_kv): one
+  /// descriptor per operand and result, launched with launchOperands().
+  bool operands = false;
 };
 
 /// One kernel of a loaded library. Holds the library open (dlopen counts
@@ -128,10 +149,14 @@ public:
   int64_t workItems(int64_t pairs, int64_t queryLen, int64_t keyLen) const;
 
   /// Checks the shapes that launch() would run on, without running.
-  /// `active` lists numActive pairs b * Hq + h (gated kernels only).
+  /// `active` lists numActive pairs b * Hq + h (gated kernels only);
+  /// `blocks` is the int32 blocks list (kernels with info().blocks only;
+  /// its B and Hkv are checked here, its block count by the caller, who
+  /// knows the query block).
   Status validate(const TensorView &query, const TensorView &key,
                   const TensorView &value, const TensorView &out,
-                  const int32_t *active = nullptr, int64_t numActive = 0) const;
+                  const int32_t *active = nullptr, int64_t numActive = 0,
+                  const TensorView *blocks = nullptr) const;
 
   /// Validates, then runs all work items on `pool` (dynamic scheduling,
   /// `grain` items per grab). Gated kernels zero-fill `out` first, since
@@ -139,7 +164,20 @@ public:
   Status launch(ThreadPool &pool, const TensorView &query,
                 const TensorView &key, const TensorView &value,
                 const TensorView &out, const int32_t *active = nullptr,
-                int64_t numActive = 0, int64_t grain = 1) const;
+                int64_t numActive = 0, int64_t grain = 1,
+                const TensorView *blocks = nullptr) const;
+
+  /// Runs a kernel of the operand convention (info().operands): one
+  /// descriptor per operand, then per result, each of its rank, over the
+  /// items workItems(pairs, queryLen, keyLen) (cpu_kernel_abi.h). The
+  /// kernel writes all of its results; the shapes are the caller's to
+  /// check (they depend on the op), this checks data, ranks and the
+  /// innermost stride.
+  Status launchOperands(ThreadPool &pool,
+                        const std::vector<StridedView> &operands,
+                        const std::vector<StridedView> &results, int64_t pairs,
+                        int64_t queryLen, int64_t keyLen,
+                        int64_t grain = 1) const;
 
 private:
   void reset();

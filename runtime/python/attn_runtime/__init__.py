@@ -97,10 +97,25 @@ ArgSpec.__doc__ = """An input or output as the runtime describes it: `name`
 bf16, i32, bool) and `shape`, ints where fixed and names (B, Sq, Skv, ...)
 where dynamic."""
 
-FunctionSpec = namedtuple("FunctionSpec", "name inputs outputs kernels device")
+FunctionSpec = namedtuple("FunctionSpec", "name inputs outputs kernels device derived",
+                          defaults=((),))
 FunctionSpec.__doc__ = """A function: ArgSpecs of its inputs and outputs, its
-kernels' manifest entries (dicts with pattern, scale, gates, ...) and the
-device its tensors live on ("cpu" or "cuda")."""
+kernels' manifest entries (dicts with op, pattern, scale, gates, ...), the
+device its tensors live on ("cpu" or "cuda") and its derived sizes
+(DerivedSize, in the order they are bound)."""
+
+DerivedSize = namedtuple("DerivedSize", "name base rule a b")
+DerivedSize.__doc__ = """A size a function derives from another at each call:
+`rule` "ceil_div" (ceil(base / a)) or "windows" ((base - a) / b + 1, windows
+of a positions every b; a call with base < a is refused)."""
+
+
+def _derive(d, base):
+    """The value of derived size `d` for `base`; None where the runtime will
+    refuse the call (a window longer than its size)."""
+    if d.rule == "ceil_div":
+        return -(-base // d.a)
+    return None if base < d.a else (base - d.a) // d.b + 1
 
 
 def _arg_spec(lib, info):
@@ -276,13 +291,32 @@ class Artifact:
             kernels = [k for k in self._read_manifest().get("kernels", [])
                        if isinstance(k, dict) and k.get("source") == name]
             # Roles the manifest leaves out follow from the kernels' operands.
+            roles = {"attention": ("query", "key", "value"),
+                     "select_blocks": ("query", "key", "pooled_keys"),
+                     "compress_kv": ("key", "value", "weights")}
             for k in kernels:
-                for j, arg in enumerate(k.get("operand_args", [])):
+                args = k.get("operand_args", [])
+                op = k.get("op", "attention")
+                for j, arg in enumerate(args):
                     if isinstance(arg, int) and 0 <= arg < len(inputs) and not inputs[arg].name:
-                        role = ("query", "key", "value")[j] if j < 3 else \
-                            "active" if k.get("gates") == "active" else "gates"
+                        if j < 3:
+                            role = roles.get(op, ("",) * 3)[j]
+                        elif "blocks" in k and j == len(args) - 1:
+                            role = "blocks"
+                        else:
+                            role = "active" if k.get("gates") == "active" else "gates"
                         inputs[arg] = inputs[arg]._replace(name=role)
-            self._specs[name] = FunctionSpec(name, inputs, outputs, kernels, device)
+            derived = []
+            for i in range(max(0, lib.attn_artifact_num_derived_sizes(h, name.encode()))):
+                info = _capi.DerivedSizeInfo()
+                _check(lib, lib.attn_artifact_derived_size_info(h, name.encode(), i,
+                                                                ctypes.byref(info)))
+                derived.append(DerivedSize(
+                    info.name.decode(), info.base.decode(),
+                    "ceil_div" if info.kind == _capi.DERIVED_CEIL_DIV else "windows",
+                    int(info.a), int(info.b)))
+            self._specs[name] = FunctionSpec(name, inputs, outputs, kernels, device,
+                                             tuple(derived))
         return self._specs[name]
 
     def _read_manifest(self):
@@ -352,27 +386,49 @@ class Artifact:
         _check(self._lib, status)
         return outputs
 
-    def _allocate(self, name, inputs):
-        """Outputs shaped as declared, dynamic sizes bound from the
-        inputs' shapes (a mismatch among inputs is the runtime's to report).
-        Gated outputs need no zeroing: the runtime zero-fills them."""
+    def sizes(self, name, inputs):
+        """The sizes a call of `name` on `inputs` binds: each size name the
+        inputs' shapes give (the first input naming it), then the derived
+        ones (a window longer than its size is left out: the runtime refuses
+        that call, naming both sizes)."""
         spec = self.signature(name)
+        derived = {d.name for d in spec.derived}
         sizes = {}
         for x, arg in zip(inputs, spec.inputs):
             shape = getattr(x, "shape", None)
             if shape is None or len(shape) != len(arg.shape):
                 continue
             for dim, size in zip(arg.shape, shape):
-                if isinstance(dim, str):
+                if isinstance(dim, str) and dim not in derived:
                     sizes.setdefault(dim, int(size))
+        for d in spec.derived:
+            if d.base in sizes:
+                value = _derive(d, sizes[d.base])
+                if value is not None:
+                    sizes[d.name] = value
+        return sizes
+
+    def _allocate(self, name, inputs):
+        """Outputs shaped as declared, dynamic sizes bound from the
+        inputs' shapes and derived from those (a mismatch among inputs is
+        the runtime's to report). Gated outputs need no zeroing: the runtime
+        zero-fills them; select_blocks and compress_kv kernels write all of
+        theirs."""
+        spec = self.signature(name)
+        sizes = self.sizes(name, inputs)
         like = next((x for x in inputs if _is_torch(x)), None)
         outputs = []
         for i, arg in enumerate(spec.outputs):
             shape = []
             for dim in arg.shape:
                 if isinstance(dim, str) and dim not in sizes:
-                    raise ValueError("attn_runtime: cannot size output %d of %s: "
-                                     "no input gives %s; pass out=" % (i, name, dim))
+                    if any(d.name == dim for d in spec.derived):
+                        # A window longer than its size: a 1 here lets the
+                        # runtime refuse the call with the sizes named.
+                        sizes[dim] = 1
+                    else:
+                        raise ValueError("attn_runtime: cannot size output %d of %s: "
+                                         "no input gives %s; pass out=" % (i, name, dim))
                 shape.append(sizes[dim] if isinstance(dim, str) else int(dim))
             if like is not None:
                 import torch

@@ -66,6 +66,22 @@ class ArgInfo(ctypes.Structure):
     ]
 
 
+DERIVED_CEIL_DIV, DERIVED_WINDOWS = 0, 1
+
+
+class DerivedSizeInfo(ctypes.Structure):
+    """attn_derived_size_info: name = ceil(base / a) (DERIVED_CEIL_DIV) or
+    (base - a) / b + 1 (DERIVED_WINDOWS)."""
+
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("base", ctypes.c_char_p),
+        ("kind", ctypes.c_int),
+        ("a", ctypes.c_int64),
+        ("b", ctypes.c_int64),
+    ]
+
+
 class CudaDeviceInfo(ctypes.Structure):
     """attn_cuda_device_info."""
 
@@ -132,6 +148,11 @@ def _declare(lib):
     for name in ("attn_artifact_input_info", "attn_artifact_output_info"):
         getattr(lib, name).restype = i
         getattr(lib, name).argtypes = [vp, cp, i, c.POINTER(ArgInfo)]
+    lib.attn_artifact_num_derived_sizes.restype = i
+    lib.attn_artifact_num_derived_sizes.argtypes = [vp, cp]
+    lib.attn_artifact_derived_size_info.restype = i
+    lib.attn_artifact_derived_size_info.argtypes = [vp, cp, i,
+                                                    c.POINTER(DerivedSizeInfo)]
     lib.attn_artifact_info.restype = cp
     lib.attn_artifact_info.argtypes = [vp, cp]
     lib.attn_cuda_device.restype = i

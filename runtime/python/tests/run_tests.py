@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Runs the binding's tests for ctest (python-binding-cpu).
+"""Runs the binding's tests for ctest (python-binding-cpu; with a file
+pattern as argument, only those files: python-binding-sparse runs
+test_sparse.py).
 
 The environment names the artifact and the library (ATTN_TEST_ARTIFACT,
 ATTN_RUNTIME_LIB); this picks a Python that has numpy, because the one CMake
@@ -35,13 +37,15 @@ def main():
         if has_numpy(python):
             break
     else:
-        print("python-binding-cpu: skipped: numpy is missing in %s "
+        print("python binding tests: skipped: numpy is missing in %s "
               "(apt-get install python3-numpy, or set ATTN_PYTHON)" % ", ".join(seen))
         return 77
-    for var in ("ATTN_TEST_ARTIFACT", "ATTN_RUNTIME_LIB"):
+    for var in ("ATTN_TEST_ARTIFACT", "ATTN_SPARSE_ARTIFACT", "ATTN_RUNTIME_LIB"):
         print("%s=%s" % (var, os.environ.get(var, "(unset)")))
     print("python: %s" % python, flush=True)
-    return subprocess.call([python, "-m", "unittest", "discover", "-s", here, "-v"])
+    pattern = ["-p", sys.argv[1]] if len(sys.argv) > 1 else []
+    return subprocess.call([python, "-m", "unittest", "discover", "-s", here, "-v"]
+                           + pattern)
 
 
 if __name__ == "__main__":
