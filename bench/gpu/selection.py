@@ -128,8 +128,8 @@ def select(pq, pk, Sq, Skv, qb, kb, top_k, keep_sink=0, keep_local=0, causal=Fal
         raise ValueError("pooled shapes %s, %s do not match Sq=%d Skv=%d qb=%d kb=%d"
                          % (pq.shape, pk.shape, Sq, Skv, qb, kb))
     with np.errstate(invalid="ignore", over="ignore"):
-        scores = np.einsum("bgid,bgjd->bgij", pq, pk)
-        mags = np.einsum("bgid,bgjd->bgij", np.abs(pq), np.abs(pk))
+        scores = np.matmul(pq, pk.swapaxes(-1, -2))                 # BLAS, float64
+        mags = np.matmul(np.abs(pq), np.abs(pk).swapaxes(-1, -2))
     i = np.arange(nqb, dtype=np.int64)[:, None]
     j = np.arange(nkb, dtype=np.int64)[None, :]
     P = np.minimum(Sq, (i + 1) * qb) - 1 + Skv - Sq                 # [nqb, 1]
