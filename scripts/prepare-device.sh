@@ -7,7 +7,10 @@
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
-# failed row of the bench, not an error here), plus kernels only the
+# failed row of the bench, not an error here), the select_blocks and
+# selected-attention functions of bench/gpu/cases_selected (issue 8's
+# benchmark, build/device/gpu-selected, for scripts/device-selected-bench.sh;
+# the same rule for failures), plus kernels only the
 # compute-sanitizer steps of device-tests.sh run (build/device/gpu-extra: a
 # 64-row query tile, --query-tile=64, an explicit active list, an explicit
 # block layout and random blocks). Carry build/device to the device.
@@ -20,6 +23,11 @@ mkdir -p "$build/device"
 "$build/bin/attn-compile" "$root/examples/cpu_attention.mlir" --target=x86-64-v4 -o "$build/device/cpu"
 "$root/runtime/test/gpu_fixture/make-artifact.sh" "$build/device/gpu"
 "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels" "$build/bin/attn-compile" sm_90
+# Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
+# one artifact per function file of bench/gpu/cases_selected (select_<case>,
+# attend_<case>) in build/device/gpu-selected; a function that does not
+# compile leaves <function>.error and is a failed row of the bench.
+"$root/bench/gpu/compile-selected.sh" "$build/device/gpu-selected" "$build/bin/attn-compile" sm_90
 # Paths of the generated kernels the bench cases do not reach: the one-m-tile
 # kernel (--query-tile=64; Q fragments in registers at D = 128), the grid
 # over an active list (the runtime zero-fills the output first) and block

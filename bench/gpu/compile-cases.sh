@@ -8,19 +8,25 @@
 # cases are stale or attn-compile is missing.
 #
 #   bench/gpu/compile-cases.sh OUTDIR [ATTN_COMPILE] [CHIP]   # CHIP: sm_90
+#
+# ATTN_CASES_DIR and ATTN_CASES_GEN name another directory of cases and its
+# generator (bench/gpu/compile-selected.sh: cases_selected/ and
+# gen_selected_cases.py).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+cases_dir=${ATTN_CASES_DIR:-$here/cases}
+cases_gen=${ATTN_CASES_GEN:-$here/gen_cases.py}
 outdir=${1:?usage: compile-cases.sh OUTDIR [ATTN_COMPILE] [CHIP]}
 compiler=${2:-$here/../../build/bin/attn-compile}
 chip=${3:-sm_90}
 [[ -x $compiler ]] || { echo "compile-cases.sh: no attn-compile at $compiler" >&2; exit 1; }
-python3 "$here/gen_cases.py" --check || exit 1
+python3 "$cases_gen" --check || exit 1
 rm -rf "$outdir"
 mkdir -p "$outdir"
 status=$outdir/compile.jsonl
 : >"$status"
 ok=0 failed=0
-for src in "$here"/cases/*.mlir; do
+for src in "$cases_dir"/*.mlir; do
   name=$(basename "$src" .mlir)
   start=$(date +%s.%N)
   if "$compiler" "$src" --target="$chip" -o "$outdir/$name" 2>"$outdir/$name.error"; then
