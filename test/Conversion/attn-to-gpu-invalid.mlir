@@ -87,7 +87,7 @@ func.func @budget(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
 // -----
 
 func.func @other_ops(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
-  // expected-error @+1 {{attn-convert-to-gpu compiles functions made of attn.attention ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
+  // expected-error @+1 {{attn-convert-to-gpu compiles functions made of attn.attention, attn.select_blocks and attn.compress_kv ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
   %x = arith.addf %q, %q : tensor<1x2x64x64xbf16>
   %o = attn.attention %x, %q, %q : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
   return %o : tensor<1x2x64x64xbf16>

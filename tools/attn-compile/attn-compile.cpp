@@ -252,7 +252,9 @@ static FailureOr<json::Object> describeKernel(func::FuncOp kernel,
     return entry;
 
   // The attention kernel's own memref arguments, informational.
-  StringRef dtype = *entry->getString("dtype");
+  // A copy: json::Value keeps a StringRef by reference, and `entry` moves
+  // its strings when "arguments" is added below.
+  std::string dtype = entry->getString("dtype")->str();
   int64_t headDim = *entry->getInteger("head_dim");
   int64_t valueDim = entry->getInteger("value_dim").value_or(headDim);
   int64_t batch = entry->getInteger("batch").value_or(-1);
