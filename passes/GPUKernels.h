@@ -21,8 +21,9 @@
 namespace mlir {
 namespace attn {
 
-/// attn.select_blocks: query blocks per CTA (one warp selects for two).
-constexpr int64_t kSelectQueryBlocksPerCTA = 8;
+/// attn.select_blocks: query blocks per CTA (one per warp: more CTAs keep
+/// more loads in flight than more work per CTA would).
+constexpr int64_t kSelectQueryBlocksPerCTA = 4;
 constexpr int64_t kSelectThreads = 128;
 
 /// The most key blocks one call may have on `chip` (a CTA's scores and
@@ -33,7 +34,7 @@ int64_t selectMaxKeyBlocks(StringRef chip);
 int64_t selectBlocksSharedBytes(int64_t headDim, StringRef chip);
 
 /// Signature: query, key, [pooled_keys], indices (global pointers), their
-/// strides [0..2] in that order (i64), Sq, Skv (i32). Grid: (ceil(nqb / 8),
+/// strides [0..2] in that order (i64), Sq, Skv (i32). Grid: (ceil(nqb / 4),
 /// B * Hkv); block: 128 threads.
 gpu::GPUFuncOp buildSelectBlocksKernel(SelectBlocksOp op,
                                        gpu::GPUModuleOp gpuModule,

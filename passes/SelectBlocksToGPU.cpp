@@ -23,7 +23,7 @@
 //     32 blocks), then -1.
 //
 // The kernel reads all keys of its pair once per run of query blocks: with
-// 8 query blocks per run that is Sq / 512 passes over K, small next to the
+// 4 query blocks per run that is Sq / 256 passes over K, small next to the
 // attention it selects for (docs/sparse-projection.md, section 2).
 //
 //===----------------------------------------------------------------------===//
@@ -109,8 +109,6 @@ private:
   Value sumRows(Value mem, Value base, Value stride, int64_t rows,
                 function_ref<Value(int64_t)> rowOf,
                 function_ref<Value(int64_t)> rowOk);
-  void storePartial(Value partial, int64_t slot);
-  void finishMean(int64_t slot, Value count, Value dst, Value dstBase);
   void emitPooledQueries();
   void emitScores();
   void emitTopK(Value qi);
@@ -121,16 +119,13 @@ private:
   IndexMath m;
 
   int64_t D = 0, HQ = 0, HKV = 0, G = 1, QB = 0, KB = 0, topK = 0;
-  /// Pooling: thread t sums columns [8 (t % (D/8)), +8) (its `chunk`) of
-  /// rows part, part + parts, ... where part = t / (D/8).
-  int64_t parts = 1;
   Type elementType;
   bool pooled = false;
   Value q, k, pk, out;
   SmallVector<Value> qStrides, kStrides, pkStrides, outStrides;
   Value queryLen, keyLen, numQueryBlocks, numKeyBlocks, batch, group, run0;
-  Value tid, lane, warp, chunk, part;
-  Value sScores, sKeys, sQuery, sPart;
+  Value tid, lane, warp;
+  Value sScores, sKeys, sQuery;
   int64_t maxKeyBlocks = 0;
 };
 
@@ -178,43 +173,67 @@ Value SelectKernelBuilder::sumRows(Value mem, Value base, Value stride,
 }
 
 /// Phase 1: sQuery[qi][d] = mean of q over the group's heads and the rows of
-/// query block run0 + qi (zeros for blocks past the end).
+/// query block run0 + qi (zeros for blocks past the end), one warp per query
+/// block: lanes own 8 columns of 32 / (D / 8) (head, row) pairs per pass,
+/// 16 passes' loads in flight, the pairs combined by xor shuffles.
 void SelectKernelBuilder::emitPooledQueries() {
-  const int64_t rowsPerThread = llvm::divideCeil(QB, parts);
-  forLoop(idx(0), idx(kSelectQueryBlocksPerCTA), idx(1), [&](Value qi) {
-    Value block = m.add(run0, qi);
-    Value r0 = m.mul(block, idx(QB));
-    Value r1 = m.min(m.addConst(r0, QB), queryLen);
-    auto sum = scf::ForOp::create(
-        b, loc, idx(0), idx(G), idx(1),
-        ValueRange{arith::ConstantOp::create(
-            b, loc,
-            DenseElementsAttr::get(VectorType::get({8}, b.getF32Type()),
-                                   b.getF32FloatAttr(0.0)))},
-        [&](OpBuilder &, Location, Value h, ValueRange acc) {
-          Value head = m.add(m.mul(group, idx(G)), h);
-          Value base = m.add(m.add(m.mul(batch, qStrides[0]),
-                                   m.mul(head, qStrides[1])),
-                             m.mul(chunk, idx(8)));
-          auto rowOf = [&](int64_t r) {
-            return m.add(r0, m.addConst(part, r * parts));
-          };
-          Value rows = sumRows(
-              q, base, qStrides[2], rowsPerThread, rowOf, [&](int64_t r) {
-                Value row = rowOf(r);
-                return m.andI(m.cmp(CmpIPredicate::slt, row, r1),
-                              m.cmp(CmpIPredicate::slt,
-                                    m.addConst(part, r * parts), idx(QB)));
-              });
-          scf::YieldOp::create(
-              b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], rows)});
-        });
-    Value count = m.mul(m.max(m.sub(r1, r0), idx(1)), idx(G));
-    storePartial(sum.getResult(0), 0);
-    barrier();
-    finishMean(0, count, sQuery, m.mul(qi, idx(D)));
-    barrier();
-  });
+  auto f32x8 = VectorType::get({8}, b.getF32Type());
+  auto elemx8 = VectorType::get({8}, elementType);
+  const int64_t chunksPerRow = D / 8;
+  const int64_t rowsPerPass = 32 / chunksPerRow;
+  const int64_t passes = llvm::divideCeil(G * QB, rowsPerPass);
+  const int64_t batchPasses = std::min<int64_t>(passes, 16);
+  Value laneChunk = m.positiveMod(lane, chunksPerRow);
+  Value laneRow = m.floorDiv(lane, chunksPerRow);
+  Value qi = warp;
+  Value block = m.add(run0, qi);
+  Value r0 = m.mul(block, idx(QB));
+  Value r1 = m.min(m.addConst(r0, QB), queryLen);
+  Value zero8 = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)));
+  auto sum = scf::ForOp::create(
+      b, loc, idx(0), idx(passes), idx(batchPasses), ValueRange{zero8},
+      [&](OpBuilder &, Location, Value p0, ValueRange acc) {
+        SmallVector<Value> loaded;
+        for (int64_t p = 0; p < batchPasses; ++p) {
+          // Flat (head, row) pair e of the block: head e / QB, row e % QB.
+          Value e = m.add(laneRow, m.mul(m.addConst(p0, p), idx(rowsPerPass)));
+          Value head = m.add(m.mul(group, idx(G)), m.floorDiv(e, QB));
+          Value row = m.add(r0, m.positiveMod(e, QB));
+          Value ok = m.andI(m.cmp(CmpIPredicate::slt, e, idx(G * QB)),
+                            m.cmp(CmpIPredicate::slt, row, r1));
+          Value at = m.add(
+              m.add(m.add(m.mul(batch, qStrides[0]),
+                          m.mul(m.select(ok, head, idx(0)), qStrides[1])),
+                    m.mul(m.select(ok, row, idx(0)), qStrides[2])),
+              m.mul(laneChunk, idx(8)));
+          Value x = vector::LoadOp::create(b, loc, elemx8, q, ValueRange{at});
+          loaded.push_back(arith::SelectOp::create(
+              b, loc, ok, arith::ExtFOp::create(b, loc, f32x8, x), zero8));
+        }
+        Value total = acc[0];
+        for (Value x : loaded)
+          total = arith::AddFOp::create(b, loc, total, x);
+        scf::YieldOp::create(b, loc, ValueRange{total});
+      });
+  Value count = m.mul(m.max(m.sub(r1, r0), idx(1)), idx(G));
+  Value countF = arith::UIToFPOp::create(
+      b, loc, b.getF32Type(),
+      arith::IndexCastOp::create(b, loc, b.getI32Type(), count));
+  Value inv = arith::DivFOp::create(b, loc, f32c(1.0), countF);
+  for (int64_t e = 0; e < 8; ++e) {
+    Value x = vector::ExtractOp::create(b, loc, sum.getResult(0), e);
+    for (int64_t off = chunksPerRow; off < 32; off *= 2)
+      x = arith::AddFOp::create(b, loc, x, shuffleXor(x, off));
+    x = arith::MulFOp::create(b, loc, x, inv);
+    ifThen(m.cmp(CmpIPredicate::eq, laneRow, idx(0)), [&] {
+      memref::StoreOp::create(
+          b, loc, x, sQuery,
+          ValueRange{m.add(m.mul(qi, idx(D)),
+                           m.addConst(m.mul(laneChunk, idx(8)), e))});
+    });
+  }
+  barrier();
 }
 
 /// Phase 2: sScores[qi][j] = pooled query qi . pooled key j for every key
@@ -334,35 +353,6 @@ void SelectKernelBuilder::emitScores() {
     }
   });
   barrier();
-}
-
-/// This thread's 8-column partial sum into sPart[slot][part][chunk * 8..].
-void SelectKernelBuilder::storePartial(Value partial, int64_t slot) {
-  vector::StoreOp::create(
-      b, loc, partial, sPart,
-      ValueRange{m.add(m.mul(m.addConst(part, slot * parts), idx(D)),
-                       m.mul(chunk, idx(8)))});
-}
-
-/// Threads < D add the parts of column `tid` of sPart[slot] and store the
-/// mean over `count` to `dst[dstBase + tid]`.
-void SelectKernelBuilder::finishMean(int64_t slot, Value count, Value dst,
-                                     Value dstBase) {
-  ifThen(m.cmp(CmpIPredicate::slt, tid, idx(D)), [&] {
-    Value total = f32c(0.0);
-    for (int64_t p = 0; p < parts; ++p)
-      total = arith::AddFOp::create(
-          b, loc, total,
-          memref::LoadOp::create(
-              b, loc, sPart,
-              ValueRange{m.addConst(tid, (slot * parts + p) * D)}));
-    Value countF = arith::UIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::IndexCastOp::create(b, loc, b.getI32Type(), count));
-    memref::StoreOp::create(b, loc,
-                            arith::DivFOp::create(b, loc, total, countF), dst,
-                            ValueRange{m.add(dstBase, tid)});
-  });
 }
 
 /// Phases 3 and 4 for query block run0 + qi, by one warp: the keys of all
@@ -521,7 +511,6 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   KB = op.getKeyBlock();
   topK = op.getTopK();
   pooled = static_cast<bool>(op.getPooledKeys());
-  parts = kThreads / (D / 8);
 
   auto global = [&](Type t) { return MemRefType::get({int64_t(1) << 32}, t); };
   // q, k, [pooled keys], out; their strides [0..2]; Sq, Skv.
@@ -560,7 +549,7 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   keyLen = toIndex(entry->getArgument(a++));
 
   // Shared memory: the warps' key rows [4][maxKeyBlocks] (u64), scores
-  // [8][maxKeyBlocks], pooled queries [8][D], pooling partials [parts][D].
+  // [4][maxKeyBlocks], pooled queries [4][D].
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -579,13 +568,10 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   sKeys = carve(b.getI64Type(), kWarps * maxKeyBlocks, 8);
   sScores = carve(b.getF32Type(), rows * maxKeyBlocks, 4);
   sQuery = carve(b.getF32Type(), rows * D, 4);
-  sPart = carve(b.getF32Type(), parts * D, 4);
 
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = m.positiveMod(tid, 32);
   warp = m.floorDiv(tid, 32);
-  chunk = m.positiveMod(tid, D / 8);
-  part = m.floorDiv(tid, D / 8);
   Value pair = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   batch = m.floorDiv(pair, HKV);
   group = m.positiveMod(pair, HKV);
@@ -608,10 +594,9 @@ int64_t mlir::attn::selectMaxKeyBlocks(StringRef chip) {
 }
 
 int64_t mlir::attn::selectBlocksSharedBytes(int64_t headDim, StringRef chip) {
-  int64_t parts = SelectKernelBuilder::kThreads / (headDim / 8);
   return selectMaxKeyBlocks(chip) *
              (SelectKernelBuilder::kWarps * 8 + kSelectQueryBlocksPerCTA * 4) +
-         (kSelectQueryBlocksPerCTA + parts) * headDim * 4;
+         kSelectQueryBlocksPerCTA * headDim * 4;
 }
 
 gpu::GPUFuncOp mlir::attn::buildSelectBlocksKernel(SelectBlocksOp op,

@@ -261,13 +261,13 @@ func.func @attend(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tens
 
 // -----
 
-// attn.select_blocks: one kernel per op, 8 query blocks per block of 128
-// threads over (ceil(Sq / 512), B * Hkv), its operands and result as
+// attn.select_blocks: one kernel per op, 4 query blocks per block of 128
+// threads over (ceil(Sq / 256), B * Hkv), its operands and result as
 // generic params; scores and flags in dynamic shared memory.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @select_select0(%arg0: memref<4294967296xbf16>, %arg1: memref<4294967296xbf16>, %arg2: memref<4294967296xi32>, {{.*}}, %arg11: i64, %arg12: i32, %arg13: i32)
 // CHECK-SAME:    causal = true
-// CHECK-SAME:    grid = {rule = "tiles_x_kv_pairs", size = "operand[0].shape[2]", tile = 512 : i64}
+// CHECK-SAME:    grid = {rule = "tiles_x_kv_pairs", size = "operand[0].shape[2]", tile = 256 : i64}
 // CHECK-SAME:    keep_local = 2 : i64, keep_sink = 1 : i64, key_block = 64 : i64
 // CHECK-SAME:    op = "select_blocks", operand_args = array<i64: 0, 1>
 // CHECK-SAME:    {name = "q", type = "ptr", value = "operand[0]"}
