@@ -89,6 +89,9 @@ struct GPUKernelConfig {
   /// `slots` key blocks of `keyBlockTiles` key tiles each; query tiles are
   /// the selection's query blocks, counted in rows (not positions).
   bool selected = false;
+  /// A `#attn.random_blocks` pattern: the key loop carries the row's
+  /// kept-block stream and steps from kept block to kept block.
+  bool streamed = false;
   int64_t slots = 0;
   int64_t keyBlockTiles = 1;
 
@@ -102,6 +105,7 @@ struct GPUKernelConfig {
   static bool choose(int64_t d, PatternAttrInterface pattern,
                      int64_t queryTile, GPUKernelConfig &cfg) {
     cfg.headDim = d;
+    cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
     if (auto selected = dyn_cast<SelectedAttr>(pattern)) {
       if (queryTile == 0)
@@ -243,6 +247,10 @@ private:
   /// Selected blocks: this lane's slots (lane + 32 i) of the query block's
   /// list, as i32, loaded once.
   SmallVector<Value> laneBlocks;
+  /// Random blocks: the stream's state and last kept block (loop-carried;
+  /// emitNextVisibleTile advances them), and the row's query block.
+  SmallVector<Value> cursor;
+  Value streamQueryBlock;
   std::unique_ptr<PatternEmitter> pattern;
 };
 
@@ -341,6 +349,14 @@ SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
 Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
   if (cfg.selected)
     return emitNextSelectedTile(from);
+  if (cfg.streamed) {
+    auto [tile, stream] = pattern->emitNextKeptTile(
+        cast<RandomBlocksAttr>(op.getEffectivePattern()),
+        {cursor[0], cursor[1]}, streamQueryBlock, from,
+        GPUKernelConfig::kKeyTile, tileEnd);
+    cursor = {stream.state, stream.last};
+    return tile;
+  }
   const int64_t BC = GPUKernelConfig::kKeyTile;
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
@@ -639,6 +655,16 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     }
   }
 
+  if (cfg.streamed) {
+    // The tile lies in one block (checkSupported): its block seeds the
+    // stream.
+    auto random = cast<RandomBlocksAttr>(op.getEffectivePattern());
+    streamQueryBlock = m.floorDiv(first, random.getBlock());
+    PatternEmitter::BlockStream start =
+        pattern->emitBlockStreamStart(random, streamQueryBlock);
+    cursor = {start.state, start.last};
+  }
+
   // Prologue: the Q tile and the first visible K tile in flight together.
   copyTile(q, qbase, strides[2], r0, queryLen, sQ, BR);
   Value firstTile = emitNextVisibleTile(m.floorDiv(lo, BC));
@@ -671,6 +697,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
   // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
   SmallVector<Value> inits = {firstTile};
+  const size_t numCursor = cursor.size();
+  inits.append(cursor.begin(), cursor.end());
   inits.append(MT * NDN, zero4);
   inits.append(MT, ninf2);
   inits.append(MT, zero2);
@@ -684,9 +712,14 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
             b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
       },
       [&](OpBuilder &, Location, ValueRange args) {
-        scf::YieldOp::create(b, loc, emitKeyTile(args[0], args.drop_front()));
+        cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
+        SmallVector<Value> next =
+            emitKeyTile(args[0], args.drop_front(1 + numCursor));
+        // emitKeyTile advanced the cursor with the next tile.
+        next.insert(next.begin() + 1, cursor.begin(), cursor.end());
+        scf::YieldOp::create(b, loc, next);
       });
-  ValueRange res = loop.getResults().drop_front();
+  ValueRange res = loop.getResults().drop_front(1 + numCursor);
 
   // Epilogue: O / l, to the element type, through this warp's rows of sQ,
   // then 16-byte stores of the real rows.
@@ -758,8 +791,16 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   // The element mask, only on tiles that need it: -inf where the pattern
   // hides the pair or the key is past Skv.
   MaskContext context;
-  KeyTileClass cls = pattern->emitTileClass(first, last, keyStart,
-                                            addC(keyStart, BC - 1), context);
+  KeyTileClass cls;
+  if (cfg.streamed) {
+    // The stream only visits kept tiles: every pair is visible.
+    Value yes = m.boolConst(b.getI1Type(), true);
+    context.blockFlags.push_back(yes);
+    cls = {yes, yes};
+  } else {
+    cls = pattern->emitTileClass(first, last, keyStart,
+                                 addC(keyStart, BC - 1), context);
+  }
   Value ragged = m.cmp(CmpIPredicate::sgt, addC(keyStart, BC), keyLen);
   Value needMask = m.orI(m.notI(cls.full), ragged);
   SmallVector<Value> flat;

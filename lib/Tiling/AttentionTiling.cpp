@@ -538,6 +538,61 @@ std::pair<Value, Value> PatternEmitter::emitStreamStep(double density,
   return {next, m.add(last, step)};
 }
 
+PatternEmitter::BlockStream
+PatternEmitter::emitBlockStreamStart(RandomBlocksAttr attr, Value queryBlock) {
+  return {emitStreamSeed(attr, queryBlock),
+          m.constant(m.b.getI64Type(), -1)};
+}
+
+std::pair<Value, PatternEmitter::BlockStream>
+PatternEmitter::emitNextKeptTile(RandomBlocksAttr attr, BlockStream stream,
+                                 Value queryBlock, Value from, int64_t keyTile,
+                                 Value end) {
+  using P = CmpIPredicate;
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  Type i64 = b.getI64Type();
+  const int64_t tilesPerBlock = attr.getBlock() / keyTile;
+  Value fromBlock = m.floorDiv(from, tilesPerBlock);
+  Value fromBlock64 = arith::IndexCastOp::create(b, loc, i64, fromBlock);
+  double density = attr.getDensityValue();
+  BlockStream next = stream;
+  if (density < 1.0) {
+    // Draw until the stream reaches from's block.
+    auto draw = scf::WhileOp::create(
+        b, loc, TypeRange{i64, i64}, ValueRange{stream.state, stream.last},
+        [&](OpBuilder &, Location, ValueRange args) {
+          scf::ConditionOp::create(b, loc, m.cmp(P::slt, args[1], fromBlock64),
+                                   args);
+        },
+        [&](OpBuilder &, Location, ValueRange args) {
+          auto [state, last] = emitStreamStep(density, args[0], args[1]);
+          scf::YieldOp::create(b, loc, ValueRange{state, last});
+        });
+    next = {draw.getResult(0), draw.getResult(1)};
+  } else {
+    next.last = m.max(stream.last, fromBlock64);
+  }
+  // The kept block at or after from's block: from itself inside it, else
+  // its first tile. Blocks past 2^42 (the capped gap) end the row.
+  Value last = arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      arith::MinSIOp::create(b, loc, next.last,
+                             m.constant(i64, int64_t(1) << 42)));
+  Value tile = m.select(m.cmp(P::eq, last, fromBlock), from,
+                        m.mul(last, m.index(tilesPerBlock)));
+  if (attr.getDiagonal()) {
+    Value diagonal = m.select(
+        m.cmp(P::eq, queryBlock, fromBlock), from,
+        m.select(m.cmp(P::sgt, queryBlock, fromBlock),
+                 m.mul(queryBlock, m.index(tilesPerBlock)), end));
+    tile = m.min(tile, diagonal);
+  }
+  // Rows before position 0 (Sq > Skv) keep nothing.
+  tile = m.select(m.cmp(P::slt, queryBlock, m.index(0)), end, tile);
+  return {m.min(tile, end), next};
+}
+
 Value PatternEmitter::emitRandomBlockKept(RandomBlocksAttr attr,
                                           Value queryBlock, Value keyBlock) {
   using P = CmpIPredicate;

@@ -137,6 +137,23 @@ public:
   Value emitNextKeyTile(Value first, Value last, Value from, int64_t keyTile,
                         Value keyLen);
 
+  /// A random-block row's kept-block stream as a key loop walks it: the
+  /// state after drawing kept block `last` (i64 both; last = -1 before the
+  /// first draw).
+  struct BlockStream {
+    Value state, last;
+  };
+  BlockStream emitBlockStreamStart(RandomBlocksAttr attr, Value queryBlock);
+  /// The first key tile at or after `from` in a block the row keeps (the
+  /// stream's blocks and, with `diagonal`, the query block itself), or
+  /// `end`; draws only as far as `from` needs, so a loop that walks the
+  /// kept tiles in order draws each kept block once and never looks at the
+  /// blocks in between.
+  std::pair<Value, BlockStream> emitNextKeptTile(RandomBlocksAttr attr,
+                                                 BlockStream stream,
+                                                 Value queryBlock, Value from,
+                                                 int64_t keyTile, Value end);
+
   /// The class of key tile `[keyFirst, keyLast]` for rows `[first, last]`;
   /// fills `context` with what the element mask of this tile needs.
   KeyTileClass emitTileClass(Value first, Value last, Value keyFirst,
