@@ -211,14 +211,20 @@ func.func @layout(%q: tensor<?x2x?x64xbf16>) -> tensor<?x2x?x64xbf16> {
 
 // -----
 
-// Random blocks: the tile class walks the seeded stream of the query tile's
-// block (f64 log included), in the scan for the next visible key tile and
-// for the tile's mask flag.
+// Random blocks: the key loop carries the query block's kept-block stream
+// (state and last kept block, i64): the prologue draws up to the first
+// kept tile, each key tile draws on from where the stream stopped (f64 log
+// of the geometric gap), and no tile is classified or masked for the
+// pattern (only ragged tiles are masked).
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @random_attn0(
 // CHECK-SAME:    grid = {query_tile = 128 : i64, query_tiles = "positions", rule = "query_tiles_x_pairs"}
-// CHECK:         scf.while
+// CHECK:         %[[FIRST:.*]]:2 = scf.while ({{.*}}) : (i64, i64) -> (i64, i64)
 // CHECK:           math.log %{{.*}} : f64
+// CHECK:         scf.while (%{{.*}} = %{{.*}}, %{{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1,
+// CHECK:           nvvm.mma.sync
+// CHECK:           scf.while ({{.*}}) : (i64, i64) -> (i64, i64)
+// CHECK:             math.log %{{.*}} : f64
 func.func @random(%q: tensor<?x4x?x128xbf16>) -> tensor<?x4x?x128xbf16> {
   %o = attn.attention %q, %q, %q {pattern = #attn.random_blocks<density = 0.25, seed = 1>}
       : tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x4x?x128xbf16>
