@@ -141,3 +141,88 @@ llvm::json::Object mlir::attn::costToJSON(const AttentionCost &cost) {
       {"bound", cost.bound},
   };
 }
+
+//===----------------------------------------------------------------------===//
+// Sparse projection
+//===----------------------------------------------------------------------===//
+
+static void finishProjection(ProjectionCost &cost,
+                             const TargetDescription &target) {
+  cost.computeSeconds =
+      (cost.poolFlops + cost.scoreFlops + cost.compareOps) / target.vectorFlops;
+  cost.memorySeconds = cost.totalBytes() / target.bandwidth;
+  cost.estimateSeconds = std::max(cost.computeSeconds, cost.memorySeconds);
+  cost.bound =
+      cost.estimateSeconds == cost.memorySeconds ? "memory" : "compute";
+}
+
+ProjectionCost mlir::attn::estimateSelectCost(const SelectProblem &problem,
+                                              const TargetDescription &target) {
+  ProjectionCost cost;
+  const double b = double(problem.batch), hq = double(problem.queryHeads),
+               hkv = double(problem.keyValueHeads),
+               sq = double(problem.querySeqLen),
+               skv = double(problem.keySeqLen), d = double(problem.headDim),
+               bytes = double(problem.elementBytes);
+  const int64_t queryBlocks =
+      llvm::divideCeil(problem.querySeqLen, problem.queryBlock);
+  const int64_t keyBlocks =
+      llvm::divideCeil(problem.keySeqLen, problem.keyBlock);
+  const double nqb = double(queryBlocks), nkb = double(keyBlocks);
+  // Every query element is added once into its block's mean; keys too,
+  // unless pooled keys are given.
+  cost.poolFlops = b * hq * sq * d + (problem.pooledKeys ? 0.0 : b * hkv * skv * d);
+  cost.scoreFlops = 2.0 * b * hkv * nqb * nkb * d;
+  // top_k rounds of a max over the key blocks, per query block.
+  cost.compareOps = b * hkv * nqb * nkb *
+                    double(std::min(problem.topK, keyBlocks));
+  cost.readBytes = b * hq * sq * d * bytes +
+                   (problem.pooledKeys ? b * hkv * nkb * d * bytes
+                                       : b * hkv * skv * d * bytes);
+  cost.outputsPerHead = queryBlocks * problem.topK;
+  cost.writeBytes = b * hkv * double(cost.outputsPerHead) * 4.0;
+  finishProjection(cost, target);
+  return cost;
+}
+
+ProjectionCost
+mlir::attn::estimateCompressCost(const CompressProblem &problem,
+                                 const TargetDescription &target) {
+  ProjectionCost cost;
+  const int64_t slots =
+      problem.seqLen < problem.block
+          ? 0
+          : (problem.seqLen - problem.block) / problem.stride + 1;
+  const double b = double(problem.batch), hkv = double(problem.keyValueHeads),
+               dims = double(problem.headDim + problem.valueDim),
+               bytes = double(problem.elementBytes);
+  cost.outputsPerHead = slots;
+  // One fused multiply-add per window element and column, keys and values.
+  cost.poolFlops = 2.0 * b * hkv * double(slots) * double(problem.block) * dims;
+  // Overlapping windows (stride < block) read their tokens once from DRAM;
+  // tokens past the last window are never read.
+  const int64_t covered =
+      slots ? (slots - 1) * problem.stride + problem.block : 0;
+  cost.readBytes = b * hkv * double(covered) * dims * bytes;
+  cost.writeBytes = b * hkv * double(slots) * dims * bytes;
+  finishProjection(cost, target);
+  return cost;
+}
+
+llvm::json::Object
+mlir::attn::projectionCostToJSON(const ProjectionCost &cost) {
+  return llvm::json::Object{
+      {"flops",
+       llvm::json::Object{{"pool", cost.poolFlops},
+                          {"score", cost.scoreFlops},
+                          {"compare", cost.compareOps}}},
+      {"bytes", llvm::json::Object{{"read", cost.readBytes},
+                                   {"write", cost.writeBytes},
+                                   {"total", cost.totalBytes()}}},
+      {"outputs_per_head", cost.outputsPerHead},
+      {"time_us", llvm::json::Object{{"compute", cost.computeSeconds * 1e6},
+                                     {"memory", cost.memorySeconds * 1e6},
+                                     {"estimate", cost.estimateSeconds * 1e6}}},
+      {"bound", cost.bound},
+  };
+}

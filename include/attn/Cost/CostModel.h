@@ -91,6 +91,66 @@ AttentionCost estimateCost(const BlockPlan &plan,
 /// Writes `cost` as the JSON object documented in docs/cost-model.md.
 llvm::json::Object costToJSON(const AttentionCost &cost);
 
+//===----------------------------------------------------------------------===//
+// Sparse projection: block selection and K/V compression
+//===----------------------------------------------------------------------===//
+
+/// The sizes of one attn.select_blocks op, all static.
+struct SelectProblem {
+  int64_t batch = 1;
+  int64_t queryHeads = 1;
+  int64_t keyValueHeads = 1;
+  int64_t querySeqLen = 0;
+  int64_t keySeqLen = 0;
+  int64_t headDim = 0;
+  int64_t queryBlock = 64;
+  int64_t keyBlock = 64;
+  int64_t topK = 1;
+  /// Pooled keys given (read ceil(Skv / keyBlock) rows) or pooled from K.
+  bool pooledKeys = false;
+  int64_t elementBytes = 2;
+};
+
+/// The sizes of one attn.compress_kv op, all static.
+struct CompressProblem {
+  int64_t batch = 1;
+  int64_t keyValueHeads = 1;
+  int64_t seqLen = 0;
+  int64_t headDim = 0;
+  int64_t valueDim = 0;
+  int64_t block = 1;
+  int64_t stride = 1;
+  int64_t elementBytes = 2;
+};
+
+/// What a selection or compression costs: its work (no tensor cores: the
+/// kernels are SIMT), its compulsory DRAM traffic, and a roofline time.
+struct ProjectionCost {
+  /// Pooling adds (selection) or weighted adds (compression).
+  double poolFlops = 0;
+  /// Pooled query . pooled key dot products (selection): 2 D per score.
+  double scoreFlops = 0;
+  /// Candidates compared per chosen block (selection): nkb per round.
+  double compareOps = 0;
+  double readBytes = 0;
+  double writeBytes = 0;
+  double totalBytes() const { return readBytes + writeBytes; }
+  /// The slots it writes: ceil(Sq / qb) * top_k (selection) or N
+  /// (compression), per (batch, KV head).
+  int64_t outputsPerHead = 0;
+  double computeSeconds = 0;
+  double memorySeconds = 0;
+  double estimateSeconds = 0;
+  llvm::StringRef bound; ///< "compute" or "memory".
+};
+
+ProjectionCost estimateSelectCost(const SelectProblem &problem,
+                                  const TargetDescription &target);
+ProjectionCost estimateCompressCost(const CompressProblem &problem,
+                                    const TargetDescription &target);
+/// Writes `cost` as the JSON object documented in docs/cost-model.md.
+llvm::json::Object projectionCostToJSON(const ProjectionCost &cost);
+
 } // namespace attn
 } // namespace mlir
 
