@@ -65,10 +65,10 @@ fi
 ls -l "$artifact"
 
 echo "== run each kernel (B = 1, Sq = Skv = 1024, all cores)"
-python3 - "$artifact/manifest.json" "$build/runtime/attn-cpu-bench" "$opt" "$plan_target" <<'PY'
+python3 - "$artifact/manifest.json" "$build/runtime/attn-cpu-bench" "$opt" "$plan_target" "$build/runtime/attn-run" <<'PY'
 import json, subprocess, sys
 manifest = json.load(open(sys.argv[1]))
-bench, opt, plan_target = sys.argv[2:5]
+bench, opt, plan_target, attn_run = sys.argv[2:6]
 
 def tile_density(k, s):
     """Fraction of key tiles the kernel visits at length s (attn-report)."""
@@ -83,7 +83,36 @@ def tile_density(k, s):
 
 lib = sys.argv[1].rsplit("/", 1)[0] + "/" + manifest["library"]
 failed = False
+# Selection, compression and attention over selected blocks take inputs
+# attn-cpu-bench does not make (block lists, weights): attn-run calls their
+# functions with valid random inputs and checks them against its references.
+by_run = set()
 for k in manifest["kernels"]:
+    if k.get("op", "attention") != "attention" or "blocks" in k:
+        fn = k["source"]
+        if fn in by_run:
+            continue
+        by_run.add(fn)
+        func = next(f for f in manifest["functions"] if f["name"] == fn)
+        names = {d for t in func["inputs"] for d in t["shape"] if isinstance(d, str)}
+        shape = ",".join(f"{n}={v}" for n, v in (("B", 1), ("Sq", 1024), ("Skv", 1024))
+                         if n in names)
+        run = subprocess.run([attn_run, sys.argv[1].rsplit("/", 1)[0], "--function", fn,
+                              "--shape", shape, "--check-reference",
+                              "--threads", "0", "--reps", "5"],
+                             capture_output=True, text=True)
+        try:
+            r = json.loads(run.stdout)
+        except ValueError:
+            r = {}
+        if run.returncode != 0 or r.get("result") not in ("pass", None):
+            failed = True
+            print(run.stdout + run.stderr, end="")
+            continue
+        what = k.get("op", "attention") + (" over selected blocks" if "blocks" in k else "")
+        print(f"{fn:<22} {what:<60.60} {r['ms_median']:8.3f} ms  "
+              f"{r['gflops']:7.1f} GFLOP/s, check {r.get('result', 'none')}")
+        continue
     hq, hkv, d = k["query_heads"], k["key_heads"], k["head_dim"]
     cmd = [bench, "--lib", lib, "--kernel", k["name"], "--dtype", k["dtype"],
            "--B", "1", "--Hq", str(hq), "--Hkv", str(hkv), "--Sq", "1024",
