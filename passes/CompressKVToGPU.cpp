@@ -137,7 +137,8 @@ gpu::GPUFuncOp mlir::attn::buildCompressKVKernel(CompressKVOp op,
             Value x = vector::LoadOp::create(
                 b, loc, elemx8, side.in,
                 ValueRange{m.add(side.base,
-                                 m.mul(m.add(t0, row), side.rowStride))});
+                                 m.mul(m.add(t0, row), side.rowStride))},
+                /*nontemporal=*/false, llvm::MaybeAlign(16));
             rows.push_back(arith::ExtFOp::create(b, loc, f32x8, x));
           }
           for (int64_t t = 0; t < count; ++t) {
@@ -177,7 +178,8 @@ gpu::GPUFuncOp mlir::attn::buildCompressKVKernel(CompressKVOp op,
           acc = addRows(acc, m.index(full), block - full);
         Value rounded = arith::TruncFOp::create(b, loc, elemx8, acc);
         vector::StoreOp::create(b, loc, rounded, side.out,
-                                ValueRange{side.outAt});
+                                ValueRange{side.outAt}, /*nontemporal=*/false,
+                                llvm::MaybeAlign(16));
         if (side.dim < width)
           b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
       }

@@ -159,7 +159,11 @@ Value SelectKernelBuilder::sumRows(Value mem, Value base, Value stride,
   for (int64_t r = 0; r < rows; ++r) {
     Value ok = rowOk(r);
     Value at = m.add(base, m.mul(m.select(ok, rowOf(r), idx(0)), stride));
-    Value x = vector::LoadOp::create(b, loc, vecType, mem, ValueRange{at});
+    // 16 bytes at once: rows start at multiples of 8 elements (as the
+    // attention kernel requires of its tensors).
+    Value x = vector::LoadOp::create(b, loc, vecType, mem, ValueRange{at},
+                                     /*nontemporal=*/false,
+                                     llvm::MaybeAlign(16));
     Value zero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)));
     loaded.push_back(arith::SelectOp::create(
@@ -207,7 +211,9 @@ void SelectKernelBuilder::emitPooledQueries() {
                           m.mul(m.select(ok, head, idx(0)), qStrides[1])),
                     m.mul(m.select(ok, row, idx(0)), qStrides[2])),
               m.mul(laneChunk, idx(8)));
-          Value x = vector::LoadOp::create(b, loc, elemx8, q, ValueRange{at});
+          Value x = vector::LoadOp::create(b, loc, elemx8, q, ValueRange{at},
+                                           /*nontemporal=*/false,
+                                           llvm::MaybeAlign(16));
           loaded.push_back(arith::SelectOp::create(
               b, loc, ok, arith::ExtFOp::create(b, loc, f32x8, x), zero8));
         }
@@ -274,7 +280,9 @@ void SelectKernelBuilder::emitScores() {
             Value key = arith::ExtFOp::create(
                 b, loc, f32x8,
                 vector::LoadOp::create(b, loc, elemx8, pk,
-                                       ValueRange{m.add(base, col)})
+                                       ValueRange{m.add(base, col)},
+                                       /*nontemporal=*/false,
+                                       llvm::MaybeAlign(16))
                     .getResult());
             SmallVector<Value> next(acc.begin(), acc.end());
             for (int64_t e = 0; e < 8; ++e) {
