@@ -6,7 +6,8 @@
 //
 // REQUIRES: ptxas
 // RUN: attn-compile %s --target=sm_90 --emit=asm \
-// RUN:   | FileCheck %s --check-prefix=PTX --implicit-check-not=.local
+// RUN:   | FileCheck %s --check-prefix=PTX --implicit-check-not=.local \
+// RUN:       --implicit-check-not=ld.global.b16
 // RUN: rm -rf %t && attn-compile %s --target=sm_90 -o %t
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: rm -rf %t.86 && attn-compile %s --target=sm_86 -o %t.86
@@ -14,12 +15,16 @@
 // RUN: attn-compile %s --target=sm_80 --emit=obj -o %t.80.cubin
 // RUN: attn-compile %s --target=sm_89 --emit=obj -o %t.89.cubin
 
+// Loads of 16 bytes (never split into 2-byte loads).
 // PTX: .visible .entry select_select0(
+// PTX: ld.global.v4.b32
 // PTX: shfl.sync.bfly
 // PTX: shfl.sync.up
 // PTX: .visible .entry attend_attn0(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .visible .entry compress_compress0(
+// PTX: ld.global.v4.b32
+// PTX: st.global.v4.b32
 
 // CHECK:       "name": "select",
 // CHECK:       "derived_sizes": [
