@@ -722,7 +722,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   ValueRange res = loop.getResults().drop_front(1 + numCursor);
 
   // Epilogue: O / l, to the element type, through this warp's rows of sQ,
-  // then 16-byte stores of the real rows.
+  // then 16-byte stores of the real rows. The wait matters when the loop
+  // ran no tile and Q stayed in shared memory: Q's copy may still be in
+  // flight and would land on the output rows (a row-aligned tile of
+  // selected blocks before position 0, or an empty list).
+  waitCopies();
   barrier();
   for (int64_t mt = 0; mt < MT; ++mt) {
     SmallVector<Value> inv;
