@@ -191,10 +191,74 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     });
     if (result.wasInterrupted())
       return signalPassFailure();
+    // Selection and compression: their own cost entries (static shapes
+    // only; a dynamic size is reported as not counted).
+    projections.clear();
+    getOperation().walk([&](Operation *op) {
+      if (auto select = dyn_cast<SelectBlocksOp>(op))
+        analyzeSelect(select, *desc);
+      else if (auto compress = dyn_cast<CompressKVOp>(op))
+        analyzeCompress(compress, *desc);
+    });
     if (format == "json")
       printJSON(rows, *desc);
     else
       printTable(rows, *desc);
+  }
+
+  /// One attn.select_blocks or attn.compress_kv op of the report.
+  struct ProjectionRow {
+    std::string kind, location, shape;
+    bool counted = false;
+    ProjectionCost cost;
+  };
+  std::vector<ProjectionRow> projections;
+
+  static std::string shapeText(ArrayRef<int64_t> dims) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvm::interleave(
+        dims, os,
+        [&](int64_t d) {
+          if (ShapedType::isDynamic(d))
+            os << "?";
+          else
+            os << d;
+        },
+        "x");
+    return text;
+  }
+
+  void analyzeSelect(SelectBlocksOp op, const TargetDescription &desc) {
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    ProjectionRow row{"select_blocks", printed(op.getLoc()),
+                      shapeText(q.getShape()) + " / " + shapeText(k.getShape()),
+                      q.hasStaticShape() && k.hasStaticShape(), {}};
+    if (row.counted)
+      row.cost = estimateSelectCost(
+          {q.getDimSize(0), q.getDimSize(1), k.getDimSize(1), q.getDimSize(2),
+           k.getDimSize(2), q.getDimSize(3), int64_t(op.getQueryBlock()),
+           int64_t(op.getKeyBlock()), int64_t(op.getTopK()),
+           static_cast<bool>(op.getPooledKeys()),
+           q.getElementType().getIntOrFloatBitWidth() / 8},
+          desc);
+    projections.push_back(std::move(row));
+  }
+
+  void analyzeCompress(CompressKVOp op, const TargetDescription &desc) {
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    ProjectionRow row{"compress_kv", printed(op.getLoc()),
+                      shapeText(k.getShape()) + " / " + shapeText(v.getShape()),
+                      k.hasStaticShape() && v.hasStaticShape(), {}};
+    if (row.counted)
+      row.cost = estimateCompressCost(
+          {k.getDimSize(0), k.getDimSize(1), k.getDimSize(2), k.getDimSize(3),
+           v.getDimSize(3), int64_t(op.getBlock()), op.getEffectiveStride(),
+           k.getElementType().getIntOrFloatBitWidth() / 8},
+          desc);
+    projections.push_back(std::move(row));
   }
 
   void printJSON(ArrayRef<ReportRow> rows, const TargetDescription &desc) {
@@ -223,11 +287,23 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
         entry[kv.first] = std::move(kv.second);
       ops.push_back(std::move(entry));
     }
+    llvm::json::Array projected;
+    for (const ProjectionRow &row : projections) {
+      llvm::json::Object entry{{"kind", row.kind},
+                               {"location", row.location},
+                               {"shape", row.shape},
+                               {"counted", row.counted}};
+      if (row.counted)
+        for (auto &kv : projectionCostToJSON(row.cost))
+          entry[kv.first] = std::move(kv.second);
+      projected.push_back(std::move(entry));
+    }
     llvm::json::Object report{
         {"version", 1},
         {"target", llvm::json::Object{{"name", desc.name},
                                       {"description", desc.description}}},
-        {"ops", std::move(ops)}};
+        {"ops", std::move(ops)},
+        {"projections", std::move(projected)}};
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
                  << "\n";
   }
@@ -265,6 +341,21 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
           : row.gates == "budget" ? " (gate budget: costliest heads counted)"
           : row.gates == "static" ? " (static gates)"
                                   : "");
+    }
+    for (const ProjectionRow &row : projections) {
+      if (!row.counted) {
+        os << llvm::formatv("{0,-14} {1,-40} not counted: dynamic sizes\n",
+                            row.kind, row.shape);
+        continue;
+      }
+      os << llvm::formatv(
+          "{0,-14} {1,-40} {2,10:F3} GFLOP {3,10:F3} MB {4,10:F2} est. us "
+          "{5}\n",
+          row.kind, row.shape,
+          (row.cost.poolFlops + row.cost.scoreFlops + row.cost.compareOps) /
+              1e9,
+          row.cost.totalBytes() / 1e6, row.cost.estimateSeconds * 1e6,
+          row.cost.bound);
     }
   }
 };

@@ -5,6 +5,25 @@
 // RUN: attn-opt %S/Inputs/report-decode.mlir -attn-report="format=json target=x86-64-v4 batch=2 query-len=1 key-len=4096" -o /dev/null | FileCheck %s --check-prefix=DECODE
 // RUN: not attn-opt %S/Inputs/report-decode.mlir -attn-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=DYNAMIC
 // RUN: not attn-opt %s -attn-report="format=xml" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FORMAT
+// Selection and compression get their own cost entries (docs/cost-model.md,
+// "Selection and compression"); dynamic sizes are listed, not counted.
+// RUN: attn-opt %S/Inputs/report-projection.mlir -attn-report -o /dev/null | FileCheck %s --check-prefix=PROJ
+// RUN: attn-opt %S/Inputs/report-projection.mlir -attn-report="format=json" -o /dev/null | FileCheck %s --check-prefix=PROJJSON
+
+// PROJ: select_blocks 1x16x16384x128 / 1x2x16384x128 0.075 GFLOP 75.563 MB 22.56 est. us memory
+// PROJ-NEXT: compress_kv 1x2x16384x128 / 1x2x16384x128 0.034 GFLOP 17.825 MB 5.32 est. us memory
+// PROJ-NEXT: compress_kv ?x2x?x128 / ?x2x?x128 not counted: dynamic sizes
+
+// 2 x 256 query blocks x 256 key blocks x 32 rounds compared; Q and K read.
+// PROJJSON: "projections": [
+// PROJJSON:   "compare": 4194304,
+// PROJJSON:   "pool": 37748736,
+// PROJJSON:   "score": 33554432
+// PROJJSON:   "kind": "select_blocks",
+// PROJJSON:   "outputs_per_head": 8192,
+// PROJJSON:   "kind": "compress_kv",
+// PROJJSON:   "outputs_per_head": 1023,
+// PROJJSON:   "counted": false,
 
 // TABLE: attn-report: target sm_90 (H100 SXM 80GB
 // TABLE: op pattern B x Hq/Hkv x Sq x Skv x D tiles plan density tiles visited GFLOP MB est. us bound
