@@ -801,17 +801,13 @@ FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
           [&] { return attention.emitError(); })))
     return failure();
   auto selected = dyn_cast<SelectedAttr>(pattern);
-  if (Value blocks = attention.getBlocks()) {
-    // checkSupported accepts #attn.selected only as the whole pattern; the
-    // manifest's "blocks" field names a fixed number of slots.
-    auto type = cast<RankedTensorType>(blocks.getType());
-    if (type.isDynamicDim(3))
-      return attention.emitError()
-             << "attn-convert-to-cpu needs a static number of block slots "
-                "(dimension 3 of the blocks operand), found "
-             << type;
+  if (attention.getBlocks()) {
+    // checkSupported accepts #attn.selected only as the whole pattern.
+    FailureOr<int64_t> slots = staticBlockSlots(attention, getArgument());
+    if (failed(slots))
+      return failure();
     config.selected = true;
-    config.slots = type.getDimSize(3);
+    config.slots = *slots;
     config.keyBlockTiles = selected.getKeyBlock() / config.keyTile;
   }
 

@@ -247,6 +247,8 @@ private:
   /// Selected blocks: this lane's slots (lane + 32 i) of the query block's
   /// list, as i32, loaded once.
   SmallVector<Value> laneBlocks;
+  /// tileEnd (i32) and the first block at or past it, computed once.
+  Value selectedEnd, selectedEndBlocks;
   /// Random blocks: the stream's state and last kept block (loop-carried;
   /// emitNextVisibleTile advances them), and the row's query block.
   SmallVector<Value> cursor;
@@ -403,11 +405,8 @@ Value GPUKernelBuilder::emitNextSelectedTile(Value from) {
     return arith::MinSIOp::create(b, loc, x, y);
   };
   const int64_t T = cfg.keyBlockTiles;
-  Value from32 = toI32(from), end32 = toI32(tileEnd);
-  // Blocks at or past this one start at or past tileEnd; checking first
-  // keeps blk * T from overflowing for garbage entries.
-  Value endBlocks = arith::DivSIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, end32, c32(T - 1)), c32(T));
+  Value from32 = toI32(from), end32 = selectedEnd;
+  Value endBlocks = selectedEndBlocks;
   Value best = end32;
   for (Value blk : laneBlocks) {
     Value start = arith::MulIOp::create(b, loc, blk, c32(T));
@@ -643,6 +642,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
         add(add(mul(batch, toIndex(entry->getArgument(blocksArg + 1))),
                 mul(kvHead, toIndex(entry->getArgument(blocksArg + 2)))),
             mul(bx, toIndex(entry->getArgument(blocksArg + 3))));
+    // Blocks at or past the first one past tileEnd start at or past it;
+    // checking that first keeps blk * T from overflowing for garbage.
+    selectedEnd = arith::IndexCastOp::create(b, loc, b.getI32Type(), tileEnd);
+    selectedEndBlocks = arith::IndexCastOp::create(
+        b, loc, b.getI32Type(), m.ceilDiv(tileEnd, cfg.keyBlockTiles));
     for (int64_t i = 0, n = llvm::divideCeil(cfg.slots, 32); i < n; ++i) {
       Value slot = addC(lane, 32 * i);
       Value inList = m.cmp(CmpIPredicate::slt, slot, idx(cfg.slots));
@@ -968,21 +972,18 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
     return attention.emitError()
            << "the op still carries " << attention.getBudgetAttr()
            << "; run attn-resolve-budgets first";
-  if (Value blocks = attention.getBlocks()) {
-    // The verifier checked rank, element type and the leading sizes; the
-    // kernel keeps the list of one query block in registers, so its length
-    // must be known.
-    auto type = cast<RankedTensorType>(blocks.getType());
-    if (type.isDynamicDim(3))
-      return attention.emitError()
-             << "attn-convert-to-gpu needs a static number of block slots "
-                "(dimension 3 of the blocks operand), found "
-             << type;
-    if (type.getDimSize(3) > 32 * 16)
+  if (attention.getBlocks()) {
+    // The kernel keeps the list of one query block in registers, so its
+    // length must be known and bounded.
+    FailureOr<int64_t> slots =
+        staticBlockSlots(attention, "attn-convert-to-gpu");
+    if (failed(slots))
+      return failure();
+    if (*slots > 32 * 16)
       return attention.emitError()
              << "attn-convert-to-gpu keeps at most 512 block slots per query "
                 "block, found "
-             << type.getDimSize(3);
+             << *slots;
   }
   Type elementType = attention.getQueryType().getElementType();
   if (!elementType.isBF16() && !elementType.isF16())
@@ -1027,6 +1028,16 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
   return PatternEmitter::checkSupported(
       pattern, queryTile, GPUKernelConfig::kKeyTile,
       [&] { return attention.emitError(); });
+}
+
+/// The manifest's description of a kernel parameter.
+static DictionaryAttr kernelParam(OpBuilder &b, StringRef name, StringRef type,
+                                  StringRef value) {
+  NamedAttrList p;
+  p.append("name", b.getStringAttr(name));
+  p.append("type", b.getStringAttr(type));
+  p.append("value", b.getStringAttr(value));
+  return p.getDictionary(b.getContext());
 }
 
 LogicalResult
@@ -1121,11 +1132,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     StringRef dtype = elementType.isF16() ? "f16" : "bf16";
     SmallVector<Attribute> params;
     auto param = [&](StringRef n, StringRef type, StringRef value) {
-      NamedAttrList p;
-      p.append("name", b.getStringAttr(n));
-      p.append("type", b.getStringAttr(type));
-      p.append("value", b.getStringAttr(value));
-      params.push_back(p.getDictionary(b.getContext()));
+      params.push_back(kernelParam(b, n, type, value));
     };
     for (auto [n, role] : {std::pair<StringRef, StringRef>{"q", "query"},
                            {"k", "key"},
@@ -1227,16 +1234,6 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       return failure();
   func.erase();
   return success();
-}
-
-/// The manifest's description of a kernel parameter.
-static DictionaryAttr kernelParam(OpBuilder &b, StringRef name, StringRef type,
-                                  StringRef value) {
-  NamedAttrList p;
-  p.append("name", b.getStringAttr(name));
-  p.append("type", b.getStringAttr(type));
-  p.append("value", b.getStringAttr(value));
-  return p.getDictionary(b.getContext());
 }
 
 LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(

@@ -90,6 +90,18 @@ BlockArgument mlir::attn::getKernelArgument(Value v) {
   return dyn_cast<BlockArgument>(v);
 }
 
+FailureOr<int64_t> mlir::attn::staticBlockSlots(AttentionOp attention,
+                                               StringRef passName) {
+  auto type = cast<RankedTensorType>(attention.getBlocks().getType());
+  if (type.isDynamicDim(3))
+    return attention.emitError()
+           << passName
+           << " needs a static number of block slots (dimension 3 of the "
+              "blocks operand), found "
+           << type;
+  return type.getDimSize(3);
+}
+
 bool mlir::attn::hasKernelOps(func::FuncOp func) {
   if (func.getBody().empty())
     return false;

@@ -49,6 +49,12 @@ enum KernelOpKinds : unsigned {
   kAllKernelOps = 7,
 };
 
+/// The number of block slots of `attention`'s `blocks` operand (dimension
+/// 3), which both back ends compile in (the manifest's "blocks" field names
+/// a fixed count); an error worded for `passName` when it is dynamic.
+FailureOr<int64_t> staticBlockSlots(AttentionOp attention,
+                                    llvm::StringRef passName);
+
 /// Whether `func` holds an op that becomes a kernel (attn.attention,
 /// attn.select_blocks, attn.compress_kv): the functions the back ends and
 /// attn-compile's manifest take.
