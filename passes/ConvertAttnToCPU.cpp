@@ -845,15 +845,8 @@ FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
               b.getI64IntegerAttr(staticOrMinusOne(queryType.getDimSize(2))));
   info.append("key_len", b.getI64IntegerAttr(staticOrMinusOne(
                              attention.getKeyType().getDimSize(2))));
-  if (config.selected) {
-    NamedAttrList blocksInfo;
-    blocksInfo.append("query_block",
-                      b.getI64IntegerAttr(selected.getQueryBlock()));
-    blocksInfo.append("key_block", b.getI64IntegerAttr(selected.getKeyBlock()));
-    blocksInfo.append("slots", b.getI64IntegerAttr(config.slots));
-    blocksInfo.append("causal", b.getBoolAttr(selected.getCausal()));
-    info.append("blocks", blocksInfo.getDictionary(b.getContext()));
-  }
+  if (config.selected)
+    appendSelectedBlocksInfo(selected, config.slots, info);
   buildWorkItemsFunc(b, attention.getLoc(), getOperation(),
                      (name + "_work_items").str(), config.queryTile,
                      /*rowAligned=*/config.selected);

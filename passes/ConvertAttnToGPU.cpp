@@ -1210,15 +1210,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("result_index", b.getI64IntegerAttr(resultIndex));
     info.append("result_args", b.getDenseI64ArrayAttr({resultIndex}));
     info.append("op", b.getStringAttr("attention"));
-    if (auto selected = dyn_cast<SelectedAttr>(attention.getEffectivePattern())) {
-      NamedAttrList blocksInfo;
-      blocksInfo.append("query_block",
-                        b.getI64IntegerAttr(selected.getQueryBlock()));
-      blocksInfo.append("key_block", b.getI64IntegerAttr(selected.getKeyBlock()));
-      blocksInfo.append("slots", b.getI64IntegerAttr(config.slots));
-      blocksInfo.append("causal", b.getBoolAttr(selected.getCausal()));
-      info.append("blocks", blocksInfo.getDictionary(b.getContext()));
-    }
+    if (auto selected = dyn_cast<SelectedAttr>(attention.getEffectivePattern()))
+      appendSelectedBlocksInfo(selected, config.slots, info);
     kernel->setAttr(AttnDialect::kGPUKernelAttrName,
                     info.getDictionary(b.getContext()));
   }
@@ -1307,13 +1300,7 @@ LogicalResult ConvertAttnToGPUPass::convertSelectBlocks(
   info.append("head_dim", b.getI64IntegerAttr(headDim));
   info.append("query_heads", b.getI64IntegerAttr(queryType.getDimSize(1)));
   info.append("key_heads", b.getI64IntegerAttr(keyType.getDimSize(1)));
-  info.append("query_block", b.getI64IntegerAttr(select.getQueryBlock()));
-  info.append("key_block", b.getI64IntegerAttr(select.getKeyBlock()));
-  info.append("top_k", b.getI64IntegerAttr(select.getTopK()));
-  info.append("keep_sink", b.getI64IntegerAttr(select.getKeepSink()));
-  info.append("keep_local", b.getI64IntegerAttr(select.getKeepLocal()));
-  info.append("causal", b.getBoolAttr(select.getCausal()));
-  info.append("pooled_keys", b.getBoolAttr(bool(select.getPooledKeys())));
+  appendSelectBlocksInfo(select, info);
   // The scores of a CTA's query blocks live in shared memory.
   info.append("max_key_blocks", b.getI64IntegerAttr(selectMaxKeyBlocks(chip)));
   info.append("block", b.getDenseI64ArrayAttr({kSelectThreads, 1, 1}));
@@ -1348,6 +1335,14 @@ LogicalResult ConvertAttnToGPUPass::convertCompressKV(
              << "attn-convert-to-gpu compresses head dims 64, 128 and 256, "
                 "found a "
              << what << " head dim of " << dim;
+  if (Value weights = compress.getWeights()) {
+    Type type = cast<RankedTensorType>(weights.getType()).getElementType();
+    if (!type.isF32() && !type.isF16() && !type.isBF16())
+      return compress.emitError()
+             << "attn-convert-to-gpu takes compress_kv weights of f32, f16 or "
+                "bf16 (the runtime's types), found "
+             << type;
+  }
   std::string name =
       (ptxIdentifier(func.getSymName()) + "_compress" + Twine(counter)).str();
   if (SymbolTable::lookupSymbolIn(gpuModule, name))
@@ -1402,16 +1397,7 @@ LogicalResult ConvertAttnToGPUPass::convertCompressKV(
   // "block" is the op's window here (the manifest's compress field); the
   // CUDA thread block goes by "cuda_block".
   info.append("cuda_block", b.getDenseI64ArrayAttr({kCompressThreads, 1, 1}));
-  info.append("block", b.getI64IntegerAttr(compress.getBlock()));
-  info.append("stride", b.getI64IntegerAttr(compress.getEffectiveStride()));
-  info.append("method", b.getStringAttr(linear ? "linear" : "mean"));
-  if (linear) {
-    Type weightType =
-        cast<RankedTensorType>(compress.getWeights().getType()).getElementType();
-    std::string text;
-    llvm::raw_string_ostream(text) << weightType;
-    info.append("weights_dtype", b.getStringAttr(text));
-  }
+  appendCompressKVInfo(compress, info);
   info.append("dynamic_shared_memory", b.getI64IntegerAttr(0));
   info.append("grid", grid.getDictionary(b.getContext()));
   info.append("params", b.getArrayAttr(params));

@@ -102,6 +102,43 @@ FailureOr<int64_t> mlir::attn::staticBlockSlots(AttentionOp attention,
   return type.getDimSize(3);
 }
 
+void mlir::attn::appendSelectedBlocksInfo(SelectedAttr selected,
+                                          int64_t slots, NamedAttrList &info) {
+  Builder b(selected.getContext());
+  NamedAttrList blocks;
+  blocks.append("query_block", b.getI64IntegerAttr(selected.getQueryBlock()));
+  blocks.append("key_block", b.getI64IntegerAttr(selected.getKeyBlock()));
+  blocks.append("slots", b.getI64IntegerAttr(slots));
+  blocks.append("causal", b.getBoolAttr(selected.getCausal()));
+  info.append("blocks", blocks.getDictionary(b.getContext()));
+}
+
+void mlir::attn::appendSelectBlocksInfo(SelectBlocksOp op,
+                                        NamedAttrList &info) {
+  Builder b(op.getContext());
+  info.append("query_block", b.getI64IntegerAttr(op.getQueryBlock()));
+  info.append("key_block", b.getI64IntegerAttr(op.getKeyBlock()));
+  info.append("top_k", b.getI64IntegerAttr(op.getTopK()));
+  info.append("keep_sink", b.getI64IntegerAttr(op.getKeepSink()));
+  info.append("keep_local", b.getI64IntegerAttr(op.getKeepLocal()));
+  info.append("causal", b.getBoolAttr(op.getCausal()));
+  info.append("pooled_keys", b.getBoolAttr(bool(op.getPooledKeys())));
+}
+
+void mlir::attn::appendCompressKVInfo(CompressKVOp op, NamedAttrList &info) {
+  Builder b(op.getContext());
+  info.append("block", b.getI64IntegerAttr(op.getBlock()));
+  info.append("stride", b.getI64IntegerAttr(op.getEffectiveStride()));
+  info.append("method",
+              b.getStringAttr(stringifyCompressionMethod(op.getMethod())));
+  if (Value weights = op.getWeights()) {
+    Type type = cast<RankedTensorType>(weights.getType()).getElementType();
+    info.append("weights_dtype", b.getStringAttr(type.isF32()   ? "f32"
+                                                 : type.isF16() ? "f16"
+                                                                : "bf16"));
+  }
+}
+
 bool mlir::attn::hasKernelOps(func::FuncOp func) {
   if (func.getBody().empty())
     return false;

@@ -55,6 +55,16 @@ enum KernelOpKinds : unsigned {
 FailureOr<int64_t> staticBlockSlots(AttentionOp attention,
                                     llvm::StringRef passName);
 
+/// The op's own fields of a kernel's info dictionary (what the manifest
+/// writer copies; docs/sparse-projection.md section 3), the same for both
+/// back ends: a selected-blocks attention's "blocks", a select kernel's
+/// selection parameters, a compress kernel's window ("block"), stride,
+/// method and weights' dtype.
+void appendSelectedBlocksInfo(SelectedAttr selected, int64_t slots,
+                              NamedAttrList &info);
+void appendSelectBlocksInfo(SelectBlocksOp op, NamedAttrList &info);
+void appendCompressKVInfo(CompressKVOp op, NamedAttrList &info);
+
 /// Whether `func` holds an op that becomes a kernel (attn.attention,
 /// attn.select_blocks, attn.compress_kv): the functions the back ends and
 /// attn-compile's manifest take.

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CPUKernels.h"
+#include "PlanSupport.h"
 #include "attn/Tiling/AttentionTiling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -522,13 +523,7 @@ mlir::attn::buildSelectBlocksCPUKernel(SelectBlocksOp op, ModuleOp module,
               b.getI64IntegerAttr(staticOrMinusOne(queryType.getDimSize(2))));
   info.append("key_len",
               b.getI64IntegerAttr(staticOrMinusOne(keyType.getDimSize(2))));
-  info.append("query_block", b.getI64IntegerAttr(op.getQueryBlock()));
-  info.append("key_block", b.getI64IntegerAttr(op.getKeyBlock()));
-  info.append("top_k", b.getI64IntegerAttr(op.getTopK()));
-  info.append("keep_sink", b.getI64IntegerAttr(op.getKeepSink()));
-  info.append("keep_local", b.getI64IntegerAttr(op.getKeepLocal()));
-  info.append("causal", b.getBoolAttr(op.getCausal()));
-  info.append("pooled_keys", b.getBoolAttr(bool(op.getPooledKeys())));
+  appendSelectBlocksInfo(op, info);
   return kernel;
 }
 
@@ -563,13 +558,6 @@ mlir::attn::buildCompressKVCPUKernel(CompressKVOp op, ModuleOp module,
               b.getI64IntegerAttr(staticOrMinusOne(keyType.getDimSize(0))));
   info.append("key_len",
               b.getI64IntegerAttr(staticOrMinusOne(keyType.getDimSize(2))));
-  info.append("block", b.getI64IntegerAttr(op.getBlock()));
-  info.append("stride", b.getI64IntegerAttr(op.getEffectiveStride()));
-  info.append("method",
-              b.getStringAttr(stringifyCompressionMethod(op.getMethod())));
-  if (Value weights = op.getWeights())
-    info.append("weights_dtype",
-                b.getStringAttr(dtypeName(
-                    cast<RankedTensorType>(weights.getType()).getElementType())));
+  appendCompressKVInfo(op, info);
   return kernel;
 }
