@@ -118,9 +118,14 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
                    q.getElementType().getIntOrFloatBitWidth() / 8,
                    0};
     if (Value blocks = op.getBlocks()) {
+      // Each slot names one key block of key_block keys: that many key
+      // tiles (the kernels visit whole tiles of a listed block).
       int64_t slots = cast<RankedTensorType>(blocks.getType()).getDimSize(3);
+      int64_t tilesPerBlock = 1;
+      if (auto selected = dyn_cast<SelectedAttr>(op.getEffectivePattern()))
+        tilesPerBlock = ceilDiv(selected.getKeyBlock(), tiles->key);
       row.problem.selectedTilesPerQueryTile =
-          ShapedType::isDynamic(slots) ? 0 : slots;
+          ShapedType::isDynamic(slots) ? 0 : slots * tilesPerBlock;
     }
     row.tiles = *tiles;
     row.kind = plan->getOverallKind();

@@ -138,6 +138,49 @@ FailureOr<Knob> findKnob(MLIRContext *ctx, PatternAttrInterface pattern,
       });
 }
 
+/// Query-key pairs one head visits over runtime-selected blocks when each
+/// query block keeps `topK` of them: every row of block i sees
+/// min(top_k, valid_i) blocks of key_block keys (valid_i: the blocks a
+/// causal selection may choose; an upper bound, since the last block may be
+/// short). Fails past 2^24 query blocks, which no realistic budget needs.
+static FailureOr<double> selectedWorkPerHead(SelectedAttr selected,
+                                             int64_t topK, int64_t sq,
+                                             int64_t skv) {
+  const int64_t qb = selected.getQueryBlock(), kb = selected.getKeyBlock();
+  const int64_t numKeyBlocks = ceilDiv(skv, kb);
+  const int64_t numQueryBlocks = ceilDiv(sq, qb);
+  if (!selected.getCausal())
+    return double(sq) *
+           double(std::min(std::min(topK, numKeyBlocks) * kb, skv));
+  if (numQueryBlocks > (int64_t(1) << 24))
+    return failure();
+  double work = 0;
+  for (int64_t i = 0; i < numQueryBlocks; ++i) {
+    int64_t end = std::min(sq, (i + 1) * qb);
+    int64_t lastPosition = end - 1 + skv - sq;
+    if (lastPosition < 0)
+      continue;
+    int64_t valid = std::min(numKeyBlocks, lastPosition / kb + 1);
+    work += double(end - i * qb) *
+            double(std::min(std::min(topK, valid) * kb, skv));
+  }
+  return work;
+}
+
+/// A selection or compression kernel priced in the budget's currency,
+/// query-key pairs: those the tensor cores would process in its estimated
+/// time. It makes "top_k 16 plus its selection" and "top_k 12 plus more
+/// heads" comparable under one budget.
+static double equivalentWork(const ProjectionCost &cost,
+                             const TargetDescription &desc, AttentionOp op) {
+  auto value = cast<RankedTensorType>(op.getValue().getType());
+  double rate = op.getQueryType().getElementType().getIntOrFloatBitWidth() >= 32
+                    ? desc.matmulFlopsF32
+                    : desc.matmulFlops;
+  return cost.estimateSeconds * rate /
+         (2.0 * double(op.getHeadDim() + value.getDimSize(3)));
+}
+
 struct ResolveBudgetsPass
     : public mlir::attn::impl::AttnResolveBudgetsBase<ResolveBudgetsPass> {
   using Base::Base;
@@ -171,21 +214,40 @@ struct ResolveBudgetsPass
       auto list = active.getDefiningOp<ActiveHeadsOp>();
       gates = list ? list.getGates() : active; // Compacted, same heads.
     }
+    HeadGateOp gate;
     if (gates) {
-      auto gate = gates.getDefiningOp<HeadGateOp>();
+      gate = gates.getDefiningOp<HeadGateOp>();
       if (!gate)
         return op.emitError()
                << "has budget " << formatReal(budget) << " and gates that attn-resolve-"
                << "budgets cannot see (not from an attn.head_gate); drop the "
                   "budget or compute the gates with attn.head_gate";
-      return resolveWithGate(op, gate, pricer, pattern, budget);
+    }
+    if (auto selected = dyn_cast<SelectedAttr>(pattern))
+      return resolveSelected(op, selected, gate, pricer, desc, budget);
+    if (gate) {
+      // One plan, counted head by head (a per-head pattern gives each head
+      // its own cost).
+      FailureOr<BlockPlan> plan = BlockPlan::build(
+          pattern, pricer.extent, pricer.tiles, [&] { return op.emitError(); });
+      if (failed(plan))
+        return failure();
+      SmallVector<double> costs;
+      for (int64_t h = 0; h < pricer.extent.numHeads; ++h)
+        costs.push_back(double(
+            countPlan(*plan, [h](int64_t other) { return other == h; })
+                .visitedElements));
+      return resolveWithGate(op, gate, costs, /*fixedWork=*/0,
+                             pricer.denseWork(), budget);
     }
     return resolveWithPattern(op, pricer, pattern, budget);
   }
 
+  /// Resolves `op`'s budget into `gate`'s: head h costs `costs[h]` and
+  /// `fixedWork` is paid whatever the gates say (a selection kernel).
   LogicalResult resolveWithGate(AttentionOp op, HeadGateOp gate,
-                                Pricer &pricer, PatternAttrInterface pattern,
-                                double budget) {
+                                ArrayRef<double> headCosts, double fixedWork,
+                                double dense, double budget) {
     if (!gate.getBudgetAttr())
       return op.emitError()
              << "has budget " << formatReal(budget) << " but its gates come from an "
@@ -196,40 +258,39 @@ struct ResolveBudgetsPass
       if (user != op.getOperation())
         return op.emitError() << "shares its attn.head_gate with another op; "
                                  "each budgeted op needs its own gate";
-    int64_t heads = pricer.extent.numHeads;
-    // One plan, counted head by head (a per-head pattern gives each head its
-    // own cost).
-    FailureOr<BlockPlan> plan = BlockPlan::build(
-        pattern, pricer.extent, pricer.tiles, [&] { return op.emitError(); });
-    if (failed(plan))
-      return failure();
+    int64_t heads = headCosts.size();
     SmallVector<double> costs;
-    for (int64_t h = 0; h < heads; ++h) {
-      double w = double(
-          countPlan(*plan, [h](int64_t other) { return other == h; })
-              .visitedElements);
-      costs.push_back(std::max(w, 1.0));
-    }
+    for (double c : headCosts)
+      costs.push_back(std::max(c, 1.0));
     double all = 0;
     for (double c : costs)
       all += c;
-    double dense = pricer.denseWork();
-    // Heads whose summed cost is at most g x all cost at most budget x dense.
-    double gateBudget = std::min(1.0, budget * dense / all);
+    if (fixedWork > budget * dense * (1 + 1e-9))
+      return op.emitError()
+             << "budget " << formatReal(budget)
+             << " is impossible: its block selection alone costs "
+             << llvm::formatv("{0:F4}", fixedWork / dense) << " of dense";
+    // Heads whose summed cost is at most g x all cost at most
+    // budget x dense - fixedWork.
+    double gateBudget =
+        std::max(0.0, std::min(1.0, (budget * dense - fixedWork) / all));
     // Whatever heads the router picks, min_active of them may be forced on.
     SmallVector<double> sorted(costs);
     llvm::sort(sorted, std::greater<double>());
     double forced = 0;
     for (int64_t i = 0; i < std::min<int64_t>(gate.getMinActive(), heads); ++i)
       forced += sorted[i];
-    if (forced > budget * dense * (1 + 1e-9))
+    if (fixedWork + forced > budget * dense * (1 + 1e-9))
       return op.emitError() << "budget " << formatReal(budget)
                             << " is impossible: the attn.head_gate keeps at "
                                "least min_active = "
                             << gate.getMinActive()
                             << " heads, which may cost "
-                            << llvm::formatv("{0:F4}", forced / dense)
-                            << " of dense";
+                            << llvm::formatv("{0:F4}",
+                                             (fixedWork + forced) / dense)
+                            << " of dense"
+                            << (fixedWork > 0 ? " with the block selection"
+                                              : "");
     MLIRContext *ctx = op.getContext();
     gate.setBudgetAttr(BudgetAttr::get(ctx, gateBudget));
     bool uniform = llvm::all_of(costs, [&](double c) { return c == costs[0]; });
@@ -245,9 +306,165 @@ struct ResolveBudgetsPass
                     << llvm::formatv("{0:F4}", gateBudget)
                     << (uniform ? "" : " over per-head costs")
                     << ", active heads cost at most "
-                    << llvm::formatv("{0:F4}", std::max(gateBudget * all,
-                                                        forced) / dense)
-                    << " of dense";
+                    << llvm::formatv("{0:F4}",
+                                     (std::max(gateBudget * all, forced) +
+                                      fixedWork) /
+                                         dense)
+                    << " of dense"
+                    << (fixedWork > 0 ? " with the block selection" : "");
+    return success();
+  }
+
+  /// Selected blocks: the work is what the selection lets each query block
+  /// see (at most top_k blocks), plus the selection kernel (and the
+  /// compression feeding its pooled keys) priced by equivalentWork. With
+  /// gates, the heads pay for what remains after the selection; without,
+  /// the knob is the selection's top_k.
+  LogicalResult resolveSelected(AttentionOp op, SelectedAttr selected,
+                                HeadGateOp gate, Pricer &pricer,
+                                const TargetDescription &desc,
+                                double budget) {
+    const int64_t sq = pricer.extent.querySeqLen,
+                  skv = pricer.extent.keySeqLen,
+                  heads = pricer.extent.numHeads;
+    const double dense = pricer.denseWork();
+    auto blocksType = cast<RankedTensorType>(op.getBlocks().getType());
+    auto select = op.getBlocks().getDefiningOp<SelectBlocksOp>();
+    int64_t slots = blocksType.getDimSize(3);
+    if (!select && ShapedType::isDynamic(slots))
+      return op.emitError()
+             << "cannot price budget " << formatReal(budget)
+             << ": its block indices come from no attn.select_blocks and have "
+                "a dynamic number of slots";
+    const int64_t topK = select ? int64_t(select.getTopK()) : slots;
+
+    auto attendWork = [&](int64_t k) -> FailureOr<double> {
+      FailureOr<double> perHead = selectedWorkPerHead(selected, k, sq, skv);
+      if (failed(perHead))
+        return op.emitError()
+               << "cannot price budget " << formatReal(budget) << ": "
+               << ceilDiv(sq, selected.getQueryBlock())
+               << " query blocks, more than 2^24";
+      return *perHead;
+    };
+    // The selection's own kernel, and the compression feeding it.
+    double compressWork = 0;
+    CompressKVOp compress;
+    if (select && select.getPooledKeys())
+      compress = select.getPooledKeys().getDefiningOp<CompressKVOp>();
+    if (compress) {
+      auto k = cast<RankedTensorType>(compress.getKey().getType());
+      auto v = cast<RankedTensorType>(compress.getValue().getType());
+      int64_t len = k.isDynamicDim(2) ? skv : k.getDimSize(2);
+      compressWork = equivalentWork(
+          estimateCompressCost({1, k.getDimSize(1), len, k.getDimSize(3),
+                                v.getDimSize(3), int64_t(compress.getBlock()),
+                                compress.getEffectiveStride(),
+                                k.getElementType().getIntOrFloatBitWidth() / 8},
+                               desc),
+          desc, op);
+    }
+    auto selectionWork = [&](int64_t k) -> double {
+      if (!select)
+        return 0;
+      auto q = cast<RankedTensorType>(select.getQuery().getType());
+      auto key = cast<RankedTensorType>(select.getKey().getType());
+      SelectProblem problem{
+          1,
+          q.getDimSize(1),
+          key.getDimSize(1),
+          q.isDynamicDim(2) ? sq : q.getDimSize(2),
+          key.isDynamicDim(2) ? skv : key.getDimSize(2),
+          q.getDimSize(3),
+          int64_t(select.getQueryBlock()),
+          int64_t(select.getKeyBlock()),
+          k,
+          static_cast<bool>(select.getPooledKeys()),
+          q.getElementType().getIntOrFloatBitWidth() / 8};
+      return equivalentWork(estimateSelectCost(problem, desc), desc, op) +
+             compressWork;
+    };
+
+    if (gate) {
+      FailureOr<double> perHead = attendWork(topK);
+      if (failed(perHead))
+        return failure();
+      SmallVector<double> costs(heads, *perHead);
+      return resolveWithGate(op, gate, costs, selectionWork(topK), dense,
+                             budget);
+    }
+
+    auto total = [&](int64_t k) -> FailureOr<double> {
+      FailureOr<double> perHead = attendWork(k);
+      if (failed(perHead))
+        return failure();
+      return (selectionWork(k) + double(heads) * *perHead) / dense;
+    };
+    FailureOr<double> current = total(topK);
+    if (failed(current))
+      return failure();
+    auto describe = [&](int64_t k, double fraction) {
+      if (!select)
+        return llvm::formatv("{0} blocks per query block cost {1:F4} of dense",
+                             k, fraction)
+            .str();
+      return llvm::formatv("top_k = {0} costs {1:F4} of dense, its selection "
+                           "{2:F4}",
+                           k, fraction, selectionWork(k) / dense)
+          .str();
+    };
+    if (*current <= budget) {
+      op.removeBudgetAttr();
+      op.emitRemark() << "budget " << formatReal(budget)
+                      << " already met: " << describe(topK, *current);
+      return success();
+    }
+    if (!select)
+      return op.emitError()
+             << "cannot meet budget " << formatReal(budget) << ": "
+             << describe(topK, *current)
+             << ", and its block indices come from no attn.select_blocks "
+                "whose top_k could shrink";
+    for (Operation *user : select->getUsers())
+      if (user != op.getOperation())
+        return op.emitError()
+               << "cannot meet budget " << formatReal(budget)
+               << " by shrinking top_k: its attn.select_blocks' indices are "
+                  "also used by '"
+               << user->getName() << "'";
+    const int64_t lowest =
+        std::max<int64_t>(1, select.getKeepSink() + select.getKeepLocal());
+    FailureOr<double> cheapest = total(lowest);
+    if (failed(cheapest))
+      return failure();
+    if (*cheapest > budget)
+      return op.emitError()
+             << "budget " << formatReal(budget)
+             << " is impossible: the cheapest selection, "
+             << describe(lowest, *cheapest)
+             << " (top_k cannot go below keep_sink + keep_local)";
+    // Largest top_k that fits; the work only grows with top_k.
+    int64_t lo = lowest, hi = topK;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo + 1) / 2;
+      FailureOr<double> f = total(mid);
+      if (failed(f))
+        return failure();
+      if (*f <= budget)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    OpBuilder b(op.getContext());
+    select.setTopKAttr(b.getI64IntegerAttr(lo));
+    SmallVector<int64_t> shape(blocksType.getShape());
+    shape.back() = lo;
+    select.getResult().setType(
+        RankedTensorType::get(shape, blocksType.getElementType()));
+    op.removeBudgetAttr();
+    op.emitRemark() << "budget " << formatReal(budget)
+                    << " resolved by the selection's top_k (was " << topK
+                    << "): " << describe(lo, *total(lo));
     return success();
   }
 

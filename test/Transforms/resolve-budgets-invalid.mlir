@@ -75,3 +75,39 @@ func.func @too_large(%q: tensor<1x1x4294967296x16xbf16>) -> tensor<1x1x429496729
   %0 = attn.attention %q, %q, %q {pattern = #attn.causal, budget = #attn.budget<0.1>} : tensor<1x1x4294967296x16xbf16>, tensor<1x1x4294967296x16xbf16>, tensor<1x1x4294967296x16xbf16> -> tensor<1x1x4294967296x16xbf16>
   return %0 : tensor<1x1x4294967296x16xbf16>
 }
+
+// -----
+
+func.func @indices_from_outside(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x8x4096x128xbf16>, %v: tensor<1x8x4096x128xbf16>, %blocks: tensor<1x8x64x16xi32>) -> tensor<1x32x4096x128xbf16> {
+  // expected-error @+1 {{cannot meet budget 0.1: 16 blocks per query block cost 0.2500 of dense, and its block indices come from no attn.select_blocks whose top_k could shrink}}
+  %o = attn.attention %q, %k, %v blocks(%blocks : tensor<1x8x64x16xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>, budget = #attn.budget<0.1>} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x32x4096x128xbf16>
+  return %o : tensor<1x32x4096x128xbf16>
+}
+
+// -----
+
+func.func @indices_also_returned(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x8x4096x128xbf16>, %v: tensor<1x8x4096x128xbf16>) -> (tensor<1x32x4096x128xbf16>, tensor<1x8x64x16xi32>) {
+  %blocks = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 16} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x8x64x16xi32>
+  // expected-error @+1 {{cannot meet budget 0.1 by shrinking top_k: its attn.select_blocks' indices are also used by 'func.return'}}
+  %o = attn.attention %q, %k, %v blocks(%blocks : tensor<1x8x64x16xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>, budget = #attn.budget<0.1>} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x32x4096x128xbf16>
+  return %o, %blocks : tensor<1x32x4096x128xbf16>, tensor<1x8x64x16xi32>
+}
+
+// -----
+
+func.func @forced_blocks_too_costly(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x8x4096x128xbf16>, %v: tensor<1x8x4096x128xbf16>) -> tensor<1x32x4096x128xbf16> {
+  %blocks = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 16, keep_sink = 4, keep_local = 4} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x8x64x16xi32>
+  // expected-error @+1 {{budget 0.1 is impossible: the cheapest selection, top_k = 8 costs 0.1701 of dense, its selection 0.0451 (top_k cannot go below keep_sink + keep_local)}}
+  %o = attn.attention %q, %k, %v blocks(%blocks : tensor<1x8x64x16xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>, budget = #attn.budget<0.1>} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x32x4096x128xbf16>
+  return %o : tensor<1x32x4096x128xbf16>
+}
+
+// -----
+
+func.func @selection_alone_too_costly(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x8x4096x128xbf16>, %v: tensor<1x8x4096x128xbf16>, %s: tensor<1x32xf32>) -> tensor<1x32x4096x128xbf16> {
+  %g = attn.head_gate %s {budget = #attn.budget<1.0>} : tensor<1x32xf32> -> tensor<1x32xi1>
+  %blocks = attn.select_blocks %q, %k {query_block = 64, key_block = 64, top_k = 16} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x8x64x16xi32>
+  // expected-error @+1 {{budget 0.02 is impossible: its block selection alone costs 0.0451 of dense}}
+  %o = attn.attention %q, %k, %v gates(%g : tensor<1x32xi1>) blocks(%blocks : tensor<1x8x64x16xi32>) {pattern = #attn.selected<query_block = 64, key_block = 64>, budget = #attn.budget<0.02>} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16> -> tensor<1x32x4096x128xbf16>
+  return %o : tensor<1x32x4096x128xbf16>
+}
