@@ -21,10 +21,11 @@
 namespace mlir {
 namespace attn {
 
-/// attn.select_blocks: query blocks per CTA (one per warp: more CTAs keep
-/// more loads in flight than more work per CTA would).
+/// attn.select_blocks: query blocks per CTA (more CTAs keep more loads in
+/// flight than more work per CTA would), and threads per CTA (16 warps:
+/// 4 pool each query block, all 16 pool keys).
 constexpr int64_t kSelectQueryBlocksPerCTA = 4;
-constexpr int64_t kSelectThreads = 128;
+constexpr int64_t kSelectThreads = 512;
 
 /// The most key blocks one call may have on `chip` (a CTA's scores and
 /// selection keys stay in shared memory); the runtime refuses longer keys.

@@ -5,14 +5,16 @@
 //===----------------------------------------------------------------------===//
 //
 // The selection kernel of sparse projection (docs/sparse-projection.md,
-// section 1 has the exact rules). One block of 128 threads per (batch, KV
-// head) pair and run of kQueryBlocksPerCTA query blocks:
+// section 1 has the exact rules). One block of 16 warps per (batch, KV
+// head) pair and run of kQueryBlocksPerCTA (4) query blocks:
 //
 //  1. pooled queries: the mean over the group's heads and the block's rows,
-//     one f32 row of D per query block, in shared memory;
+//     one f32 row of D per query block, in shared memory (4 warps per query
+//     block, their partial sums added in a fixed order);
 //  2. scores: for every key block, its pooled key (the mean of its keys, or
 //     the row of `pooled_keys`) dotted with each pooled query; all scores of
-//     the run stay in shared memory (kMaxKeyBlocks per query block);
+//     the run stay in shared memory (kMaxKeyBlocks per query block). Without
+//     pooled keys each warp pools every 16th key block;
 //  3. top-k: one warp per query block picks, top_k times, the largest
 //     64-bit key (class, order-preserving score bits, inverted index) over
 //     the blocks with a butterfly max, so forced blocks come first, then
@@ -23,8 +25,11 @@
 //     32 blocks), then -1.
 //
 // The kernel reads all keys of its pair once per run of query blocks: with
-// 4 query blocks per run that is Sq / 256 passes over K, small next to the
-// attention it selects for (docs/sparse-projection.md, section 2).
+// 4 query blocks per run that is Sq / (4 qb) passes over K, from L2 mostly.
+// The work is latency-bound (few CTAs, long dependent load chains), so the
+// warps are many: 16 rather than one per query block cut the key pooling's
+// chain of dependent loads per warp by 4 (docs/sparse-projection.md,
+// section 5).
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,8 +52,16 @@ namespace {
 
 class SelectKernelBuilder {
 public:
-  static constexpr int64_t kThreads = 128;
+  static constexpr int64_t kThreads = kSelectThreads;
   static constexpr int64_t kWarps = kThreads / 32;
+  /// Query blocks of a CTA, and the warps pooling each of them.
+  static constexpr int64_t kRows = kSelectQueryBlocksPerCTA;
+  static constexpr int64_t kPoolParts = kWarps / kRows;
+  static_assert(kWarps % kRows == 0, "warps must split evenly over blocks");
+  /// 16-byte loads a warp issues before it uses them: 8 keep the kernel
+  /// within 64 registers (at 512 threads ptxas allots no more without
+  /// spilling), and 16 warps keep 128 per SM in flight.
+  static constexpr int64_t kLoadsInFlight = 8;
 
   SelectKernelBuilder(SelectBlocksOp op, int64_t maxKeyBlocks)
       : op(op), b(op.getContext()), loc(op.getLoc()), m(b, loc),
@@ -125,7 +138,7 @@ private:
   SmallVector<Value> qStrides, kStrides, pkStrides, outStrides;
   Value queryLen, keyLen, numQueryBlocks, numKeyBlocks, batch, group, run0;
   Value tid, lane, warp;
-  Value sScores, sKeys, sQuery;
+  Value sScores, sKeys, sQuery, sQueryParts;
   int64_t maxKeyBlocks = 0;
 };
 
@@ -177,26 +190,31 @@ Value SelectKernelBuilder::sumRows(Value mem, Value base, Value stride,
 }
 
 /// Phase 1: sQuery[qi][d] = mean of q over the group's heads and the rows of
-/// query block run0 + qi (zeros for blocks past the end), one warp per query
-/// block: lanes own 8 columns of 32 / (D / 8) (head, row) pairs per pass,
-/// 16 passes' loads in flight, the pairs combined by xor shuffles.
+/// query block run0 + qi (zeros for blocks past the end), kPoolParts warps
+/// per query block, each summing every kPoolParts-th batch of passes: lanes
+/// own 8 columns of 32 / (D / 8) (head, row) pairs per pass, kLoadsInFlight passes'
+/// loads in flight, the pairs combined by xor shuffles; the warps' partial
+/// sums meet in shared memory (in a fixed order: the result does not depend
+/// on timing).
 void SelectKernelBuilder::emitPooledQueries() {
   auto f32x8 = VectorType::get({8}, b.getF32Type());
   auto elemx8 = VectorType::get({8}, elementType);
   const int64_t chunksPerRow = D / 8;
   const int64_t rowsPerPass = 32 / chunksPerRow;
   const int64_t passes = llvm::divideCeil(G * QB, rowsPerPass);
-  const int64_t batchPasses = std::min<int64_t>(passes, 16);
+  const int64_t batchPasses = std::min<int64_t>(passes, kLoadsInFlight);
   Value laneChunk = m.positiveMod(lane, chunksPerRow);
   Value laneRow = m.floorDiv(lane, chunksPerRow);
-  Value qi = warp;
+  Value qi = m.positiveMod(warp, kRows);
+  Value part = m.floorDiv(warp, kRows);
   Value block = m.add(run0, qi);
   Value r0 = m.mul(block, idx(QB));
   Value r1 = m.min(m.addConst(r0, QB), queryLen);
   Value zero8 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32x8, b.getF32FloatAttr(0.0)));
   auto sum = scf::ForOp::create(
-      b, loc, idx(0), idx(passes), idx(batchPasses), ValueRange{zero8},
+      b, loc, m.mul(part, idx(batchPasses)), idx(passes),
+      idx(batchPasses * kPoolParts), ValueRange{zero8},
       [&](OpBuilder &, Location, Value p0, ValueRange acc) {
         SmallVector<Value> loaded;
         for (int64_t p = 0; p < batchPasses; ++p) {
@@ -222,23 +240,37 @@ void SelectKernelBuilder::emitPooledQueries() {
           total = arith::AddFOp::create(b, loc, total, x);
         scf::YieldOp::create(b, loc, ValueRange{total});
       });
-  Value count = m.mul(m.max(m.sub(r1, r0), idx(1)), idx(G));
-  Value countF = arith::UIToFPOp::create(
-      b, loc, b.getF32Type(),
-      arith::IndexCastOp::create(b, loc, b.getI32Type(), count));
-  Value inv = arith::DivFOp::create(b, loc, f32c(1.0), countF);
+  Value partBase = m.mul(m.add(m.mul(part, idx(kRows)), qi), idx(D));
   for (int64_t e = 0; e < 8; ++e) {
     Value x = vector::ExtractOp::create(b, loc, sum.getResult(0), e);
     for (int64_t off = chunksPerRow; off < 32; off *= 2)
       x = arith::AddFOp::create(b, loc, x, shuffleXor(x, off));
-    x = arith::MulFOp::create(b, loc, x, inv);
     ifThen(m.cmp(CmpIPredicate::eq, laneRow, idx(0)), [&] {
       memref::StoreOp::create(
-          b, loc, x, sQuery,
-          ValueRange{m.add(m.mul(qi, idx(D)),
-                           m.addConst(m.mul(laneChunk, idx(8)), e))});
+          b, loc, x, sQueryParts,
+          ValueRange{m.add(partBase, m.addConst(m.mul(laneChunk, idx(8)), e))});
     });
   }
+  barrier();
+  // The parts' sums, in part order, over the block's (head, row) count.
+  forLoop(tid, idx(kRows * D), idx(kThreads), [&](Value i) {
+    Value row = m.floorDiv(i, D);
+    Value first = m.mul(m.add(run0, row), idx(QB));
+    Value end = m.min(m.addConst(first, QB), queryLen);
+    Value count = m.mul(m.max(m.sub(end, first), idx(1)), idx(G));
+    Value countF = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastOp::create(b, loc, b.getI32Type(), count));
+    Value total = f32c(0.0);
+    for (int64_t p = 0; p < kPoolParts; ++p)
+      total = arith::AddFOp::create(
+          b, loc, total,
+          memref::LoadOp::create(b, loc, sQueryParts,
+                                 ValueRange{m.addConst(i, p * kRows * D)}));
+    memref::StoreOp::create(b, loc,
+                            arith::DivFOp::create(b, loc, total, countF),
+                            sQuery, ValueRange{i});
+  });
   barrier();
 }
 
@@ -306,7 +338,7 @@ void SelectKernelBuilder::emitScores() {
   const int64_t chunksPerRow = D / 8;
   const int64_t rowsPerPass = 32 / chunksPerRow;
   const int64_t passes = llvm::divideCeil(KB, rowsPerPass);
-  const int64_t batchPasses = std::min<int64_t>(passes, 16);
+  const int64_t batchPasses = std::min<int64_t>(passes, kLoadsInFlight);
   Value laneChunk = m.positiveMod(lane, chunksPerRow);
   Value laneRow = m.floorDiv(lane, chunksPerRow);
   forLoop(warp, numKeyBlocks, idx(kWarps), [&](Value j) {
@@ -315,7 +347,7 @@ void SelectKernelBuilder::emitScores() {
     Value base = m.add(
         m.add(m.mul(batch, kStrides[0]), m.mul(group, kStrides[1])),
         m.mul(laneChunk, idx(8)));
-    // Batches of up to 16 passes: their loads in flight together.
+    // Batches of kLoadsInFlight passes: their loads in flight together.
     auto sum = scf::ForOp::create(
         b, loc, idx(0), idx(passes), idx(batchPasses),
         ValueRange{arith::ConstantOp::create(
@@ -373,7 +405,7 @@ void SelectKernelBuilder::emitTopK(Value qi) {
   ifThen(m.cmp(P::slt, block, numQueryBlocks), [&] {
     SelectBlocksOp o = op;
     Value scoreBase = m.mul(qi, idx(maxKeyBlocks));
-    Value keyBase = m.mul(warp, idx(maxKeyBlocks));
+    Value keyBase = m.mul(qi, idx(maxKeyBlocks));
     // The last position of the block, and the block holding it.
     Value lastRow =
         m.sub(m.min(m.mul(m.addConst(block, 1), idx(QB)), queryLen), idx(1));
@@ -556,8 +588,9 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   queryLen = toIndex(entry->getArgument(a++));
   keyLen = toIndex(entry->getArgument(a++));
 
-  // Shared memory: the warps' key rows [4][maxKeyBlocks] (u64), scores
-  // [4][maxKeyBlocks], pooled queries [4][D].
+  // Shared memory: the query blocks' key rows [4][maxKeyBlocks] (u64),
+  // scores [4][maxKeyBlocks], pooled queries [4][D] and their parts
+  // [kPoolParts][4][D].
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -573,9 +606,10 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     return view;
   };
   const int64_t rows = kSelectQueryBlocksPerCTA;
-  sKeys = carve(b.getI64Type(), kWarps * maxKeyBlocks, 8);
+  sKeys = carve(b.getI64Type(), rows * maxKeyBlocks, 8);
   sScores = carve(b.getF32Type(), rows * maxKeyBlocks, 4);
   sQuery = carve(b.getF32Type(), rows * D, 4);
+  sQueryParts = carve(b.getF32Type(), kPoolParts * rows * D, 4);
 
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = m.positiveMod(tid, 32);
@@ -590,8 +624,8 @@ gpu::GPUFuncOp SelectKernelBuilder::build(gpu::GPUModuleOp gpuModule,
 
   emitPooledQueries();
   emitScores();
-  for (int64_t qw = 0; qw < kSelectQueryBlocksPerCTA / kWarps; ++qw)
-    emitTopK(m.addConst(warp, qw * kWarps));
+  // One warp per query block picks its top_k; the other warps are done.
+  ifThen(m.cmp(CmpIPredicate::slt, warp, idx(rows)), [&] { emitTopK(warp); });
   gpu::ReturnOp::create(b, loc);
   return func;
 }
@@ -602,9 +636,9 @@ int64_t mlir::attn::selectMaxKeyBlocks(StringRef chip) {
 }
 
 int64_t mlir::attn::selectBlocksSharedBytes(int64_t headDim, StringRef chip) {
-  return selectMaxKeyBlocks(chip) *
-             (SelectKernelBuilder::kWarps * 8 + kSelectQueryBlocksPerCTA * 4) +
-         kSelectQueryBlocksPerCTA * headDim * 4;
+  constexpr int64_t rows = kSelectQueryBlocksPerCTA;
+  return selectMaxKeyBlocks(chip) * rows * (8 + 4) +
+         (1 + SelectKernelBuilder::kPoolParts) * rows * headDim * 4;
 }
 
 gpu::GPUFuncOp mlir::attn::buildSelectBlocksKernel(SelectBlocksOp op,
