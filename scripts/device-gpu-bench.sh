@@ -26,20 +26,11 @@ limit=${ATTN_BENCH_TIMEOUT:-540}
 mkdir -p "$out"
 
 start=$(date +%s)
-gen=()
-command -v ninja >/dev/null && gen=(-G Ninja)
-if ! { cmake "${gen[@]}" -S "$root/runtime" -B "$rt" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$rt" -j "$(nproc)" --target attn_runtime_shared; } >"$out/runtime_build.log" 2>&1; then
-  echo "device-gpu-bench.sh: the runtime did not build ($out/runtime_build.log):" >&2
-  tail -30 "$out/runtime_build.log" >&2
-  exit 2
-fi
-echo "runtime built in $(( $(date +%s) - start ))s: $rt/libattn_runtime.so"
-
-# A Python with torch: $ATTN_PYTHON, /usr/bin/python3, or python3 on PATH.
-py=${ATTN_PYTHON:-/usr/bin/python3}
-"$py" -c "import torch" 2>/dev/null || py=python3
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$out/nvidia-smi.txt"
+# shellcheck source=scripts/lib/device-runtime.sh
+source "$root/scripts/lib/device-runtime.sh"
+attn_build_runtime_shared device-gpu-bench.sh || exit 2
+py=$(attn_torch_python)
+attn_log_gpu
 [[ -d $art/gpu-kernels ]] ||
   echo "device-gpu-bench.sh: no $art/gpu-kernels: run scripts/prepare-device.sh and carry build/device" >&2
 

@@ -41,7 +41,6 @@ CUDA/torch.
 """
 
 import argparse
-import datetime
 import json
 import math
 import os
@@ -56,6 +55,7 @@ sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
 sys.path.insert(0, HERE)
 
 import patterns  # noqa: E402
+from common import environment, event_bench, fmt, import_cuda_torch, now_iso  # noqa: E402
 
 # (B, Sq, Skv): ragged tails, Sq != Skv both ways (Sq > Skv: negative
 # positions, rows that see nothing under causal-type patterns), one tile,
@@ -71,10 +71,6 @@ MEAN_ABS_TOL = 2e-3
 GATE_FRACTIONS = (0.5, 0.25)
 SAMPLE_ROWS = 128          # per sampled region at the benchmark shapes
 BLOCK = 128                # Flex BLOCK_SIZE and the density's block
-
-
-def now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def gate_tensor(torch, B, H, fraction, device, vary_by_batch):
@@ -280,7 +276,7 @@ class Suite:
             do_bench = lambda fn: triton.testing.do_bench(fn, warmup=25, rep=100)  # noqa: E731
             self.timer = "triton.testing.do_bench(warmup=25, rep=100), mean"
         except Exception:
-            do_bench = self.event_bench(torch)
+            do_bench = event_bench(torch)
             self.timer = "CUDA events (no triton), mean of the timed calls"
         try:
             from torch.nn.attention.flex_attention import flex_attention, create_block_mask
@@ -504,37 +500,7 @@ class Suite:
     def call_fixed(self, case, q, k, v, o, gates):
         self.arts[case["name"]].call(case["function"], [q, k, v, gates], [o])
 
-    @staticmethod
-    def event_bench(torch):
-        def run(fn, warmup_ms=25, rep_ms=100):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(5):
-                fn()
-            end.record()
-            torch.cuda.synchronize()
-            est = max(start.elapsed_time(end) / 5, 1e-3)
-            for _ in range(max(1, int(warmup_ms / est))):
-                fn()
-            n = max(1, int(rep_ms / est))
-            start.record()
-            for _ in range(n):
-                fn()
-            end.record()
-            torch.cuda.synchronize()
-            return start.elapsed_time(end) / n
-        return run
-
-
 # -- reports -------------------------------------------------------------------
-
-def fmt(x, digits=3):
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return ("%%.%df" % digits) % x
-    return str(x)
-
 
 def peer_cell(p):
     if p is None:
@@ -711,13 +677,8 @@ def main():
                     help="only cases whose name contains this (repeatable)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    try:
-        import torch
-    except ImportError as e:
-        print("bench.py: needs torch: %s" % e, file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("bench.py: no CUDA device", file=sys.stderr)
+    torch = import_cuda_torch("bench.py")
+    if torch is None:
         return 2
     suite = Suite(args)
     import attn_runtime
@@ -725,16 +686,8 @@ def main():
         info = attn_runtime.cuda_device(0)
     except Exception as e:
         info = {"error": str(e)}
-    try:
-        import triton
-        triton_version = triton.__version__
-    except Exception:
-        triton_version = "none"
+    device_name, triton_version = environment(torch)
     state = {"stage": "starting"}
-    try:
-        device_name = torch.cuda.get_device_name()
-    except Exception as e:  # noqa: BLE001 - the report must still be written
-        device_name = "unknown (%s)" % e
 
     def finish(final):
         """Writes gpu_bench.json/.md from what is done so far; returns the

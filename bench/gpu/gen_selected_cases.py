@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import sys
+from common import write_case_files  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES_DIR = os.path.join(HERE, "cases_selected")
@@ -132,29 +133,7 @@ def main():
                     help="exit 1 if bench/gpu/cases_selected/ differs from what this writes")
     ap.add_argument("--dir", default=CASES_DIR)
     args = ap.parse_args()
-    want = files()
-    if args.check:
-        stale = [n for n, text in want.items()
-                 if not os.path.exists(os.path.join(args.dir, n))
-                 or open(os.path.join(args.dir, n)).read() != text]
-        extra = sorted(set(f for f in os.listdir(args.dir) if f.endswith(".mlir"))
-                       - set(want)) if os.path.isdir(args.dir) else []
-        if stale or extra:
-            print("gen_selected_cases.py --check: stale %s, unexpected %s; run "
-                  "python3 bench/gpu/gen_selected_cases.py" % (stale, extra), file=sys.stderr)
-            return 1
-        print("gen_selected_cases.py --check: %d files up to date" % len(want))
-        return 0
-    os.makedirs(args.dir, exist_ok=True)
-    for f in os.listdir(args.dir):
-        if f.endswith(".mlir") and f not in want:
-            os.remove(os.path.join(args.dir, f))
-    for name, text in want.items():
-        with open(os.path.join(args.dir, name), "w") as f:
-            f.write(text)
-    print("wrote %d files to %s" % (len(want), args.dir))
-    return 0
-
+    return write_case_files("gen_selected_cases.py", files(), args.dir, args.check)
 
 if __name__ == "__main__":
     sys.exit(main())

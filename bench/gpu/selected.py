@@ -65,7 +65,6 @@ CUDA/torch; 124 stopped (partial report).
 """
 
 import argparse
-import datetime
 import inspect
 import json
 import math
@@ -81,6 +80,7 @@ sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
 sys.path.insert(0, HERE)
 
 import selection  # noqa: E402
+from common import environment, event_bench, fmt, import_cuda_torch, now_iso  # noqa: E402
 
 # (B, Sq, Skv): square ragged, two batch rows, Sq < Skv, Sq > Skv (query
 # blocks at negative positions), a 4096 square. Per case one more: square
@@ -92,10 +92,6 @@ SAMPLE_ROWS = 128
 FULL_REF_LIMIT = 6e8          # B * Hq * rows * Skv above this: sampled rows
 ACCEPT_S, ACCEPT_DENSITY = 16384, 1.0 / 8
 ACCEPT_FLASH = 4.0
-
-
-def now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def causal_mask_mod(b, h, q_idx, kv_idx):
@@ -719,38 +715,7 @@ class Run:
         return equal
 
 
-def event_bench(torch):
-    def run(fn, warmup_ms=25, rep_ms=100):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(5):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        est = max(start.elapsed_time(end) / 5, 1e-3)
-        for _ in range(max(1, int(warmup_ms / est))):
-            fn()
-        n = max(1, int(rep_ms / est))
-        start.record()
-        for _ in range(n):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        return start.elapsed_time(end) / n
-    return run
-
-
 # -- reports ---------------------------------------------------------------------------
-
-def fmt(x, digits=3):
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e6):
-            return "%.2e" % x
-        return ("%%.%df" % digits) % x
-    return str(x)
-
 
 def ms_cell(ms, tflops=None):
     if ms is None:
@@ -939,24 +904,11 @@ def main():
                     help="only cases whose name contains this (repeatable)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    try:
-        import torch
-    except ImportError as e:
-        print("selected.py: needs torch: %s" % e, file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("selected.py: no CUDA device", file=sys.stderr)
+    torch = import_cuda_torch("selected.py")
+    if torch is None:
         return 2
     run = Run(args, torch)
-    try:
-        import triton
-        triton_version = triton.__version__
-    except Exception:  # noqa: BLE001
-        triton_version = "none"
-    try:
-        device_name = torch.cuda.get_device_name()
-    except Exception as e:  # noqa: BLE001
-        device_name = "unknown (%s)" % e
+    device_name, triton_version = environment(torch)
     state = {"stage": "starting"}
 
     def finish(final):
