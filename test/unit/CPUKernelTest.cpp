@@ -32,6 +32,7 @@
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Reference/Reference.h"
 #include "attn/Target/CPUBackend.h"
+#include "CPUKernelHarness.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -63,33 +64,11 @@ const char *typeName(DType t) {
   return t == DType::F32 ? "f32" : t == DType::F16 ? "f16" : "bf16";
 }
 
-// Round-to-nearest-even conversions for the 16-bit storage types.
-uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-float fromBF16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-uint16_t toF16(float f) {
-  llvm::APFloat x(f);
-  bool lost;
-  x.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  return static_cast<uint16_t>(x.bitcastToAPInt().getZExtValue());
-}
-float fromF16(uint16_t h) {
-  llvm::APFloat x(llvm::APFloat::IEEEhalf(), llvm::APInt(16, h));
-  bool lost;
-  x.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  return x.convertToFloat();
-}
+using attn_test::fromBF16;
+using attn_test::fromF16;
+using attn_test::KernelBuffer;
+using attn_test::toBF16;
+using attn_test::toF16;
 
 double roundTo(DType t, double x) {
   switch (t) {
@@ -119,74 +98,9 @@ std::ostream &operator<<(std::ostream &os, const Case &c) {
   return os << c.name;
 }
 
-/// Row-major storage of one tensor in the kernel's element type.
-struct Buffer {
-  DType dtype;
-  std::vector<int64_t> shape;
-  std::vector<float> f32;
-  std::vector<uint16_t> half;
-
-  Buffer(DType dtype, std::vector<int64_t> shape) : dtype(dtype), shape(shape) {
-    int64_t n = 1;
-    for (int64_t s : shape)
-      n *= s;
-    if (dtype == DType::F32)
-      f32.assign(n, 0.f);
-    else
-      half.assign(n, 0);
-  }
-  int64_t size() const {
-    return dtype == DType::F32 ? f32.size() : half.size();
-  }
-  void set(int64_t i, double x) {
-    if (dtype == DType::F32)
-      f32[i] = static_cast<float>(x);
-    else if (dtype == DType::F16)
-      half[i] = toF16(static_cast<float>(x));
-    else
-      half[i] = toBF16(static_cast<float>(x));
-  }
-  double get(int64_t i) const {
-    if (dtype == DType::F32)
-      return f32[i];
-    return dtype == DType::F16 ? fromF16(half[i]) : fromBF16(half[i]);
-  }
-  void *data() {
-    return dtype == DType::F32 ? static_cast<void *>(f32.data())
-                               : static_cast<void *>(half.data());
-  }
-  StridedMemRefType<char, 4> descriptor() {
-    StridedMemRefType<char, 4> d;
-    d.basePtr = d.data = static_cast<char *>(data());
-    d.offset = 0;
-    for (int i = 0; i < 4; ++i)
-      d.sizes[i] = shape[i];
-    d.strides[3] = 1;
-    for (int i = 2; i >= 0; --i)
-      d.strides[i] = d.strides[i + 1] * shape[i + 1];
-    return d;
-  }
-};
-
-class CPUKernelTest : public ::testing::TestWithParam<Case> {
+class CPUKernelTest : public ::testing::TestWithParam<Case>,
+                      protected attn_test::CPUKernelCompiler {
 protected:
-  static void SetUpTestSuite() {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  }
-
-  CPUKernelTest() {
-    DialectRegistry registry;
-    registry.insert<AttnDialect, func::FuncDialect, arith::ArithDialect,
-                    tensor::TensorDialect, memref::MemRefDialect,
-                    scf::SCFDialect, vector::VectorDialect, math::MathDialect,
-                    LLVM::LLVMDialect>();
-    registerBuiltinDialectTranslation(registry);
-    registerLLVMDialectTranslation(registry);
-    context.appendDialectRegistry(registry);
-    context.loadAllAvailableDialects();
-  }
-
   std::string buildIR(const Case &c) {
     std::string t = typeName(c.dtype);
     auto tensor = [&](int64_t heads) {
@@ -208,28 +122,8 @@ protected:
   }
 
   std::unique_ptr<ExecutionEngine> compile(const Case &c) {
-    OwningOpRef<ModuleOp> module =
-        parseSourceString<ModuleOp>(buildIR(c), &context);
-    if (!module)
-      return nullptr;
-    PassManager pm(&context);
-    ConvertAttnToCPUOptions options;
-    options.target = c.target;
-    pm.addPass(createConvertAttnToCPU(options));
-    addCPULoweringToLLVMPasses(pm);
-    if (failed(pm.run(*module)))
-      return nullptr;
-    ExecutionEngineOptions engineOptions;
-    engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
-    auto engine = ExecutionEngine::create(*module, engineOptions);
-    if (!engine) {
-      llvm::consumeError(engine.takeError());
-      return nullptr;
-    }
-    return std::move(*engine);
+    return CPUKernelCompiler::compile(buildIR(c), c.target);
   }
-
-  MLIRContext context;
 };
 
 /// Plain attention computed in the low-precision type: scores, the softmax
@@ -282,11 +176,11 @@ TEST_P(CPUKernelTest, MatchesReference) {
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   std::vector<int64_t> qShape = {c.batch, c.queryHeads, c.queryLen, c.headDim};
   std::vector<int64_t> kvShape = {c.batch, c.kvHeads, c.keyLen, c.headDim};
-  Buffer qBuf(c.dtype, qShape), kBuf(c.dtype, kvShape), vBuf(c.dtype, kvShape),
-      oBuf(c.dtype, qShape);
+  KernelBuffer qBuf(typeName(c.dtype), qShape), kBuf(typeName(c.dtype), kvShape),
+      vBuf(typeName(c.dtype), kvShape), oBuf(typeName(c.dtype), qShape);
   HostTensor q(qShape), k(kvShape), v(kvShape);
-  auto fill = [&](Buffer &buf, HostTensor &host) {
-    for (int64_t i = 0; i < buf.size(); ++i) {
+  auto fill = [&](KernelBuffer &buf, HostTensor &host) {
+    for (int64_t i = 0; i < buf.numElements(); ++i) {
       buf.set(i, dist(rng));
       host.data[i] = buf.get(i); // The reference sees the rounded inputs.
     }
@@ -294,7 +188,7 @@ TEST_P(CPUKernelTest, MatchesReference) {
   fill(qBuf, q);
   fill(kBuf, k);
   fill(vBuf, v);
-  for (int64_t i = 0; i < oBuf.size(); ++i)
+  for (int64_t i = 0; i < oBuf.numElements(); ++i)
     oBuf.set(i, 0.0);
 
   // Active pairs: the gates' compacted list, as the runtime builds it.
@@ -330,14 +224,15 @@ TEST_P(CPUKernelTest, MatchesReference) {
     int64_t begin = std::min(cuts[part], items), end = std::min(cuts[part + 1], items);
     if (begin >= end)
       continue;
+    using Call4 = void (*)(void *, void *, void *, void *, int64_t, int64_t);
+    using Call5 = void (*)(void *, void *, void *, void *, void *, int64_t,
+                           int64_t);
     if (c.gated())
-      reinterpret_cast<void (*)(void *, void *, void *, void *, void *, int64_t,
-                                int64_t)>(*kernel)(&qd, &kd, &vd, &od, &ad,
-                                                   begin, end);
+      reinterpret_cast<Call5>(*kernel)(qd.data(), kd.data(), vd.data(),
+                                       od.data(), &ad, begin, end);
     else
-      reinterpret_cast<void (*)(void *, void *, void *, void *, int64_t,
-                                int64_t)>(*kernel)(&qd, &kd, &vd, &od, begin,
-                                                   end);
+      reinterpret_cast<Call4>(*kernel)(qd.data(), kd.data(), vd.data(),
+                                       od.data(), begin, end);
   }
 
   Attribute patternAttr = parseAttribute(c.pattern, &context);
@@ -347,14 +242,14 @@ TEST_P(CPUKernelTest, MatchesReference) {
   HostTensor ref = referenceAttention(q, k, v, pattern, scale,
                                       c.gated() ? &gates : nullptr, nullptr);
   double err = 0;
-  for (int64_t i = 0; i < oBuf.size(); ++i)
+  for (int64_t i = 0; i < oBuf.numElements(); ++i)
     err = std::max(err, std::abs(oBuf.get(i) - ref.data[i]));
   if (c.dtype == DType::F32) {
     EXPECT_LE(err, 2e-5) << c.name;
   } else {
     HostTensor low = lowPrecisionAttention(c, q, k, v, pattern, scale);
     double lowErr = 0;
-    for (int64_t i = 0; i < oBuf.size(); ++i) {
+    for (int64_t i = 0; i < oBuf.numElements(); ++i) {
       int64_t h = (i / (c.queryLen * c.headDim)) % c.queryHeads;
       if (!llvm::is_contained(c.gatedOff, h))
         lowErr = std::max(lowErr, std::abs(low.data[i] - ref.data[i]));

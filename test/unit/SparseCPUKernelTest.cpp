@@ -28,6 +28,7 @@
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Reference/Reference.h"
 #include "attn/Target/CPUBackend.h"
+#include "CPUKernelHarness.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -53,138 +54,17 @@ using namespace mlir::attn;
 
 namespace {
 
-uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-float fromBF16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+using attn_test::fromBF16;
+using attn_test::KernelBuffer;
 
-/// A row-major tensor in the kernel's element type (f32, bf16 or i32) and
-/// its MLIR memref descriptor of any rank up to 4.
-struct Buffer {
-  std::string type; // "f32", "bf16", "i32"
-  std::vector<int64_t> shape;
-  std::vector<float> f32;
-  std::vector<uint16_t> bf16;
-  std::vector<int32_t> i32;
-
-  Buffer(std::string type, std::vector<int64_t> shape)
-      : type(std::move(type)), shape(std::move(shape)) {
-    int64_t n = numElements();
-    if (this->type == "f32")
-      f32.assign(n, 0.f);
-    else if (this->type == "bf16")
-      bf16.assign(n, 0);
-    else
-      i32.assign(n, 0);
-  }
-  int64_t numElements() const {
-    int64_t n = 1;
-    for (int64_t s : shape)
-      n *= s;
-    return n;
-  }
-  void set(int64_t i, double x) {
-    if (type == "f32")
-      f32[i] = float(x);
-    else if (type == "bf16")
-      bf16[i] = toBF16(float(x));
-    else
-      i32[i] = int32_t(x);
-  }
-  double get(int64_t i) const {
-    if (type == "f32")
-      return f32[i];
-    if (type == "bf16")
-      return fromBF16(bf16[i]);
-    return i32[i];
-  }
-  void *data() {
-    if (type == "f32")
-      return f32.data();
-    if (type == "bf16")
-      return bf16.data();
-    return i32.data();
-  }
-  /// The descriptor: {allocated, aligned, offset, sizes[rank],
-  /// strides[rank]}, stored in a rank-4 shaped struct (a smaller rank's
-  /// fields are a prefix with the strides right after its sizes).
-  std::vector<int64_t> descriptor() {
-    std::vector<int64_t> d(3 + 2 * shape.size());
-    void *p = data();
-    std::memcpy(&d[0], &p, sizeof(p));
-    std::memcpy(&d[1], &p, sizeof(p));
-    d[2] = 0;
-    int64_t stride = 1;
-    for (int64_t i = shape.size() - 1; i >= 0; --i) {
-      d[3 + i] = shape[i];
-      d[3 + shape.size() + i] = stride;
-      stride *= shape[i];
-    }
-    return d;
-  }
-  /// The host copy the reference sees (rounded values).
-  HostTensor host() const {
-    HostTensor t(shape);
-    for (int64_t i = 0; i < numElements(); ++i)
-      t.data[i] = get(i);
-    return t;
-  }
-};
-
-class SparseCPUKernelTest : public ::testing::Test {
+class SparseCPUKernelTest : public ::testing::Test,
+                            protected attn_test::CPUKernelCompiler {
 protected:
-  static void SetUpTestSuite() {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  }
-
-  SparseCPUKernelTest() {
-    DialectRegistry registry;
-    registry.insert<AttnDialect, func::FuncDialect, arith::ArithDialect,
-                    tensor::TensorDialect, memref::MemRefDialect,
-                    scf::SCFDialect, vector::VectorDialect, math::MathDialect,
-                    LLVM::LLVMDialect>();
-    registerBuiltinDialectTranslation(registry);
-    registerLLVMDialectTranslation(registry);
-    context.appendDialectRegistry(registry);
-    context.loadAllAvailableDialects();
-  }
-
-  std::unique_ptr<ExecutionEngine> compile(const std::string &ir,
-                                           const std::string &target) {
-    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(ir, &context);
-    if (!module)
-      return nullptr;
-    PassManager pm(&context);
-    ConvertAttnToCPUOptions options;
-    options.target = target;
-    pm.addPass(createConvertAttnToCPU(options));
-    addCPULoweringToLLVMPasses(pm);
-    if (failed(pm.run(*module)))
-      return nullptr;
-    ExecutionEngineOptions engineOptions;
-    engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
-    auto engine = ExecutionEngine::create(*module, engineOptions);
-    if (!engine) {
-      llvm::consumeError(engine.takeError());
-      return nullptr;
-    }
-    return std::move(*engine);
-  }
-
   /// Runs `kernel` of `engine` on `buffers` (operands then results) over
   /// its work items `workItems(pairs, queryLen, keyLen)`, in three uneven
   /// chunks.
   void run(ExecutionEngine &engine, const std::string &kernel,
-           std::vector<Buffer *> buffers, int64_t pairs, int64_t queryLen,
+           std::vector<KernelBuffer *> buffers, int64_t pairs, int64_t queryLen,
            int64_t keyLen) {
     auto workItems = engine.lookup(kernel + "_work_items");
     ASSERT_TRUE(bool(workItems)) << llvm::toString(workItems.takeError());
@@ -194,7 +74,7 @@ protected:
     auto entry = engine.lookup("_mlir_ciface_" + kernel);
     ASSERT_TRUE(bool(entry)) << llvm::toString(entry.takeError());
     std::vector<std::vector<int64_t>> descriptors;
-    for (Buffer *buffer : buffers)
+    for (KernelBuffer *buffer : buffers)
       descriptors.push_back(buffer->descriptor());
     using P = void *;
     std::vector<P> d;
@@ -229,18 +109,17 @@ protected:
     }
   }
 
-  void fillNormal(Buffer &buffer) {
+  void fillNormal(KernelBuffer &buffer) {
     std::normal_distribution<double> dist(0.0, 1.0);
     for (int64_t i = 0; i < buffer.numElements(); ++i)
       buffer.set(i, dist(rng));
   }
-  void fillUniform(Buffer &buffer) {
+  void fillUniform(KernelBuffer &buffer) {
     std::uniform_real_distribution<double> dist(-1.0, 1.0);
     for (int64_t i = 0; i < buffer.numElements(); ++i)
       buffer.set(i, dist(rng));
   }
 
-  MLIRContext context;
   std::mt19937_64 rng{2026};
 };
 
@@ -296,7 +175,7 @@ protected:
     std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v3");
     ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
 
-    Buffer qb(c.dtype, {c.batch, c.queryHeads, c.queryLen, c.dim}),
+    KernelBuffer qb(c.dtype, {c.batch, c.queryHeads, c.queryLen, c.dim}),
         kb(c.dtype, {c.batch, c.kvHeads, c.keyLen, c.dim}),
         pkb(c.dtype, {c.batch, c.kvHeads, numKeyBlocks, c.dim}),
         out("i32", {c.batch, c.kvHeads, numQueryBlocks, p.topK});
@@ -307,7 +186,7 @@ protected:
       kb.set(t * c.dim, std::numeric_limits<double>::quiet_NaN());
     for (int64_t i = 0; i < out.numElements(); ++i)
       out.set(i, 12345); // Every slot must be written.
-    std::vector<Buffer *> buffers = {&qb, &kb};
+    std::vector<KernelBuffer *> buffers = {&qb, &kb};
     if (c.pooled)
       buffers.push_back(&pkb);
     buffers.push_back(&out);
@@ -430,7 +309,7 @@ TEST_P(SelectedAttentionKernel, MatchesReference) {
   std::unique_ptr<ExecutionEngine> engine = compile(ir, c.target);
   ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
 
-  Buffer qb("f32", {c.batch, c.queryHeads, c.queryLen, c.dim}),
+  KernelBuffer qb("f32", {c.batch, c.queryHeads, c.queryLen, c.dim}),
       kb("f32", {c.batch, c.kvHeads, c.keyLen, c.dim}),
       vb("f32", {c.batch, c.kvHeads, c.keyLen, c.dim}),
       ob("f32", {c.batch, c.queryHeads, c.queryLen, c.dim}),
@@ -456,12 +335,12 @@ TEST_P(SelectedAttentionKernel, MatchesReference) {
       if (!off)
         active.push_back(int32_t(b * c.queryHeads + h));
     }
-  Buffer activeBuffer("i32", {int64_t(active.size())});
+  KernelBuffer activeBuffer("i32", {int64_t(active.size())});
   for (size_t i = 0; i < active.size(); ++i)
     activeBuffer.set(i, active[i]);
 
   // Operands in the ABI's order: query, key, value, out, [active,] blocks.
-  std::vector<Buffer *> buffers = {&qb, &kb, &vb, &ob};
+  std::vector<KernelBuffer *> buffers = {&qb, &kb, &vb, &ob};
   if (gated)
     buffers.push_back(&activeBuffer);
   buffers.push_back(&blocks);
@@ -526,7 +405,7 @@ TEST_F(SparseCPUKernelTest, SelectThenAttend) {
       q + ", " + kv + ", " + kv + " -> " + q + "\n  return %o : " + q + "\n}\n";
   std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v4");
   ASSERT_TRUE(engine) << ir;
-  Buffer qb("f32", {B, Hq, S, D}), kb("f32", {B, Hkv, S, D}),
+  KernelBuffer qb("f32", {B, Hq, S, D}), kb("f32", {B, Hkv, S, D}),
       vb("f32", {B, Hkv, S, D}), ob("f32", {B, Hq, S, D}),
       blocks("i32", {B, Hkv, nb, K});
   fillNormal(qb);
@@ -592,7 +471,7 @@ protected:
                      ", " + v + "\n}\n";
     std::unique_ptr<ExecutionEngine> engine = compile(ir, "x86-64-v3");
     ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
-    Buffer kb(c.dtype, {c.batch, c.kvHeads, c.length, c.dim}),
+    KernelBuffer kb(c.dtype, {c.batch, c.kvHeads, c.length, c.dim}),
         vb(c.dtype, {c.batch, c.kvHeads, c.length, c.valueDim}),
         wb("f32", {c.kvHeads, c.block}),
         ck(c.dtype, {c.batch, c.kvHeads, slots, c.dim}),
@@ -600,7 +479,7 @@ protected:
     fillUniform(kb);
     fillUniform(vb);
     fillUniform(wb);
-    std::vector<Buffer *> buffers = {&kb, &vb};
+    std::vector<KernelBuffer *> buffers = {&kb, &vb};
     if (c.linear)
       buffers.push_back(&wb);
     buffers.push_back(&ck);
@@ -612,7 +491,7 @@ protected:
     HostTensor weights = wb.host();
     auto [refK, refV] = referenceCompressKV(
         kb.host(), vb.host(), c.linear ? &weights : nullptr, c.block, c.stride);
-    for (auto [out, ref] : {std::pair<Buffer *, HostTensor *>{&ck, &refK},
+    for (auto [out, ref] : {std::pair<KernelBuffer *, HostTensor *>{&ck, &refK},
                             {&cv, &refV}}) {
       ASSERT_EQ(out->numElements(), ref->numElements());
       for (int64_t i = 0; i < out->numElements(); ++i) {
