@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "PlanSupport.h"
+#include "attn/Dialect/Attn/Transforms/Passes.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 

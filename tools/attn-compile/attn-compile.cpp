@@ -319,10 +319,7 @@ static SmallVector<SourceFunction> captureSourceFunctions(ModuleOp module) {
   // The functions the back ends convert: those with ops that become
   // kernels.
   for (func::FuncOp func : module.getOps<func::FuncOp>()) {
-    if (func.getBody().empty() ||
-        llvm::none_of(func.getBody().getOps(), [](Operation &op) {
-          return isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op);
-        }))
+    if (!hasKernelOps(func))
       continue;
     SourceFunction f;
     f.name = func.getSymName().str();
