@@ -160,6 +160,12 @@ mlir::attn::explore::loadLayer(StringRef dir, const ModelDescription &model,
     if (llvm::Error error = checkShape(path, array->shape,
                                        expectedShape(model, tensor), tensor))
       return error;
+    // A NaN would poison every sum and the front's ordering: refuse it.
+    for (auto [i, x] : llvm::enumerate(array->data))
+      if (!std::isfinite(x))
+        return makeError(path + ": element " + llvm::Twine(i) + " is " +
+                         (std::isnan(x) ? "NaN" : "infinite") +
+                         " (expected finite activations)");
     int64_t perSequence = array->shape[1] * array->shape[2] * array->shape[3];
     target->shape = array->shape;
     target->shape[0] = result.sequences;

@@ -118,3 +118,7 @@
 // RUN: FileCheck %s --check-prefix=RECALL-CHOICE < %t/recall/choice.json
 // RECALL: mean attention-mass recall (higher is better)
 // RECALL-CHOICE: "objective": "recall"
+
+// A subsample of the sequences, drawn with the seed.
+// RUN: attn-explore %t/calib -o %t/sub --sequences=3 --seed=5 --patterns="#attn.dense;#attn.local<window = 4>" --gates=none --budget=1 2>&1 >/dev/null | FileCheck %s --check-prefix=SUB
+// SUB: attn-explore: synthetic, 2 layers, 3 of 6 sequences, 2 patterns/selections x 1 gates = 2 options per layer

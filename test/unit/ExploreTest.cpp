@@ -195,6 +195,50 @@ TEST(ModelDescription, RejectsBadFields) {
             std::string::npos);
 }
 
+TEST(Calibration, ChecksFilesAndRefusesNonFiniteValues) {
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("attn-calib", dir));
+  ModelDescription model;
+  model.model = "tiny";
+  model.layers = 2;
+  model.heads = 4;
+  model.kvHeads = 2;
+  model.headDim = 4;
+  model.hidden = 16;
+  model.sequences = 3;
+  model.seqLen = 8;
+  ASSERT_EQ(errorOf(writeSyntheticCalibration(dir, model, 1)), "");
+  llvm::Expected<ModelDescription> read = readModelDescription(dir);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->kvHeads, 2);
+  EXPECT_EQ(errorOf(checkCalibration(dir, *read)), "");
+  llvm::Expected<LayerActivations> layer = loadLayer(dir, model, 1, {2, 0});
+  ASSERT_TRUE(bool(layer)) << llvm::toString(layer.takeError());
+  // Sequences 2 and 0, in that order.
+  llvm::Expected<NpyArray> k = readNpy(activationPath(dir, 1, "k"));
+  ASSERT_TRUE(bool(k));
+  EXPECT_EQ(layer->key.shape, (llvm::SmallVector<int64_t, 4>{2, 2, 8, 4}));
+  EXPECT_EQ(layer->key.data[0], k->data[2 * 2 * 8 * 4]);
+  EXPECT_EQ(layer->key.data[2 * 8 * 4], k->data[0]);
+
+  std::vector<float> values(3 * 2 * 8 * 4, 1.0f);
+  values[17] = std::nanf("");
+  ASSERT_EQ(
+      errorOf(writeNpy(activationPath(dir, 0, "v"), {3, 2, 8, 4}, values)), "");
+  EXPECT_NE(errorOf(loadLayer(dir, model, 0, {0}))
+                .find("layer0_v.npy: element 17 is NaN (expected finite "
+                      "activations)"),
+            std::string::npos);
+  ASSERT_EQ(errorOf(writeNpy(activationPath(dir, 1, "q"), {3, 4, 8, 2},
+                             std::vector<float>(3 * 4 * 8 * 2))),
+            "");
+  EXPECT_NE(errorOf(checkCalibration(dir, model))
+                .find("layer1_q.npy: shape [3, 4, 8, 2] does not match "
+                      "model.json: expected [3, 4, 8, 4]"),
+            std::string::npos);
+  llvm::sys::fs::remove_directories(dir);
+}
+
 //===----------------------------------------------------------------------===//
 // Metrics on a tiny model
 //===----------------------------------------------------------------------===//
