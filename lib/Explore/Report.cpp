@@ -214,7 +214,7 @@ std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
     }
   if (yMax - yMin < 1e-9)
     yMax = yMin + 1e-3;
-  double xStep = niceStep(xMax, 5), yStep = niceStep(yMax - yMin, 6);
+  double xStep = niceStep(xMax, 8), yStep = niceStep(yMax - yMin, 6);
   xMax = std::ceil(xMax / xStep - 1e-9) * xStep;
   if (byError)
     yMax = std::ceil(yMax / yStep - 1e-9) * yStep;
