@@ -43,8 +43,11 @@ class ModelError(Exception):
 # --------------------------------------------------------------------------
 
 def default_pydeps_dir():
-    return Path(os.environ.get("ATTN_PYDEPS_DIR",
-                               Path.home() / ".cache" / "attn" / "pydeps"))
+    """$ATTN_PYDEPS_DIR, else $HOME/.cache/attn/pydeps (/tmp/... without
+    HOME), as scripts/setup-python.sh chooses it."""
+    if os.environ.get("ATTN_PYDEPS_DIR"):
+        return Path(os.environ["ATTN_PYDEPS_DIR"])
+    return Path(os.environ.get("HOME") or "/tmp") / ".cache" / "attn" / "pydeps"
 
 
 def find_model_dir(explicit=None):

