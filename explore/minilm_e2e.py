@@ -158,6 +158,10 @@ class ScheduledAttention:
     def __init__(self, artifact, entries, heads, head_dim):
         self.art, self.entries = artifact, entries
         self.active = []  # fraction of heads on, per call
+        # Attention work done / dense work, weighted by S^2 per call: heads on
+        # times the pattern's density at the call's length (None where the
+        # pattern has no numpy mask: top-k, tables).
+        self.work, self.dense_work = 0.0, 0.0
         names = artifact.functions
         self.specs = []
         for e in entries:
@@ -207,6 +211,12 @@ class ScheduledAttention:
         if gates is None:
             gates = np.ones(q.shape[:2], dtype=bool)
         self.active.append(float(gates.mean()))
+        mask = None if entry.get("top_k") else _pattern_mask(entry["pattern"], q.shape[2])
+        if self.work is not None and mask is not None:
+            self.work += float(gates.mean()) * float(mask.sum())
+            self.dense_work += float(q.shape[2]) ** 2
+        else:
+            self.work = None
         if not gates.any():
             return np.zeros_like(q)
         blocks = None
@@ -299,7 +309,9 @@ def markdown(report):
     lines = [f"## MiniLM end to end: {report['schedule']}", "",
              f"{report['sentences']} sentences ({report['text']}), {report['tokens']} tokens; "
              f"budget {report['budget']}, cost fraction {report['cost_fraction']}; "
-             f"heads on: {report['active_heads_fraction']:.3f}.", "",
+             f"heads on: {report['active_heads_fraction']:.3f}; attention work on these "
+             f"sentences: " + ("n/a" if report["work_fraction"] is None
+                               else f"{report['work_fraction']:.3f}") + " of dense.", "",
              "| cosine mean | cosine min | cosine p5 | NN agreement |",
              "|---:|---:|---:|---:|",
              f"| {q['cosine_mean']:.6f} | {q['cosine_min']:.6f} | {q['cosine_p5']:.6f} | "
@@ -387,11 +399,14 @@ def run(args):
     report = {
         "model": minilm.MODEL_NAME,
         "package": f"{minilm.PACKAGE}=={minilm.PACKAGE_VERSION}",
-        "schedule": choice.get("quality", {}).get("schedule", str(explore)),
+        "schedule": (choice.get("quality") or {}).get("schedule", str(explore))
+                    if isinstance(choice.get("quality") or {}, dict) else str(explore),
         "explore_dir": str(explore), "artifact": str(artifact_dir),
         "text": str(args.text), "sentences": len(sents), "tokens": tokens,
         "budget": choice.get("budget"), "cost_fraction": choice.get("cost_fraction"),
         "active_heads_fraction": float(np.mean(scheduled.active)),
+        "work_fraction": (None if scheduled.work is None
+                          else scheduled.work / scheduled.dense_work),
         "quality": compare(dense, sched),
         "seconds": round(seconds, 2), "threads": runtime.threads,
         "layers": entries,

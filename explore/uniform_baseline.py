@@ -43,13 +43,16 @@ def main(argv=None):
             return rc
         r = json.loads((d / "e2e.json").read_text())
         rows.append({"schedule": r["schedule"], "budget": r["budget"],
-                     "cost_fraction": r["cost_fraction"], **r["quality"],
+                     "cost_fraction": r["cost_fraction"], "work_fraction": r["work_fraction"],
+                     **r["quality"],
                      "sentences": r["sentences"], "seconds": r["seconds"]})
     (out / "uniform_baseline.json").write_text(json.dumps(rows, indent=2) + "\n")
-    md = ["| schedule | budget | cost fraction | cosine mean | cosine min | cosine p5 | NN agreement |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+    md = ["| schedule | budget | cost fraction (S = 128) | work on the sentences | cosine mean "
+          "| cosine min | cosine p5 | NN agreement |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        md.append(f"| {r['schedule']} | {r['budget']} | {r['cost_fraction']:.3f} | "
+        work = "n/a" if r["work_fraction"] is None else f"{r['work_fraction']:.3f}"
+        md.append(f"| {r['schedule']} | {r['budget']} | {r['cost_fraction']:.3f} | {work} | "
                   f"{r['cosine_mean']:.4f} | {r['cosine_min']:.4f} | {r['cosine_p5']:.4f} | "
                   f"{r['nn_agreement']:.3f} |")
     (out / "uniform_baseline.md").write_text("\n".join(md) + "\n")

@@ -110,6 +110,7 @@ class EndToEndTest(unittest.TestCase):
         rc, report, err = e2e(artifacts() / "uniform6", "--emulate")
         self.assertEqual(rc, 0, err)
         self.assertEqual(report["active_heads_fraction"], 0.5)
+        self.assertEqual(report["work_fraction"], 0.5)
         # The kernels and gating equal the numpy emulation ...
         self.assertLess(report["emulation"]["max_abs_diff"], 1e-4)
         # ... and pruning half the heads does change the embeddings.
@@ -118,6 +119,7 @@ class EndToEndTest(unittest.TestCase):
     def test_local_window_matches_its_emulation(self):
         rc, report, err = e2e(artifacts() / "local8", "--emulate")
         self.assertEqual(rc, 0, err)
+        self.assertTrue(0.3 < report["work_fraction"] < 0.9, report["work_fraction"])
         self.assertLess(report["emulation"]["max_abs_diff"], 1e-4)
         self.assertLess(report["quality"]["cosine_mean"], 0.9999)
 
@@ -125,6 +127,7 @@ class EndToEndTest(unittest.TestCase):
         """Two functions a layer: the select kernel's indices feed the attend kernel."""
         rc, report, err = e2e(artifacts() / "topk")
         self.assertEqual(rc, 0, err)
+        self.assertIsNone(report["work_fraction"])
         self.assertLess(report["quality"]["cosine_mean"], 0.99)
         self.assertGreater(report["quality"]["cosine_min"], 0.0)
         rc, _, err = e2e(artifacts() / "topk", "--emulate")
