@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every system package attn needs to build and test, with apt.
+# Installs every system package attn needs to build and test, with apt,
+# then the pinned Python packages of explore/ (scripts/setup-python.sh).
 #
 # Idempotent: when everything is already present it checks with dpkg and returns
 # in well under a second without touching the network. Run as root (or with sudo
@@ -8,7 +9,7 @@ set -euo pipefail
 
 packages=(
   # Compiler, build, test.
-  cmake ninja-build g++ git python3 python3-numpy
+  cmake ninja-build g++ git python3 python3-numpy python3-pip
   # LLVM/MLIR 22: headers, CMake configs, libMLIR.so, mlir-tblgen, lit, FileCheck.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # C++ test and benchmark frameworks.
@@ -26,7 +27,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 && "${ATTN_DEPS_FORCE:-0}" != 1 ]]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+  exec "$(dirname "$0")/setup-python.sh"
 fi
 
 SUDO=""
@@ -42,3 +43,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: done"
+exec "$(dirname "$0")/setup-python.sh"
