@@ -65,9 +65,9 @@ void appendSelectedBlocksInfo(SelectedAttr selected, int64_t slots,
 void appendSelectBlocksInfo(SelectBlocksOp op, NamedAttrList &info);
 void appendCompressKVInfo(CompressKVOp op, NamedAttrList &info);
 
-/// Whether `func` holds an op that becomes a kernel (attn.attention,
-/// attn.select_blocks, attn.compress_kv): the functions the back ends and
-/// attn-compile's manifest take.
+/// Whether `func` holds, at any depth, an op that becomes a kernel
+/// (attn.attention, attn.select_blocks, attn.compress_kv): the functions the
+/// back ends and attn-compile's manifest take.
 bool hasKernelOps(func::FuncOp func);
 
 /// Whether the back ends can turn `func` into kernels: a single block of
