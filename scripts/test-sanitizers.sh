@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The sanitizer and fuzzing step of CI (scripts/test.sh runs it after the
-# normal tests unless ATTN_SKIP_SANITIZERS=1):
+# The sanitizer and fuzzing step (scripts/test.sh runs it after the normal
+# tests when ATTN_SANITIZERS=1; docs/robustness.md):
 #
 #   1. builds attn with clang-22, -fsanitize=address,undefined and libFuzzer
 #      coverage into build-asan/ (ATTN_ASAN_BUILD_DIR), without benchmarks;
