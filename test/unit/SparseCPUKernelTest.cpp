@@ -44,6 +44,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -171,7 +172,12 @@ protected:
     if (failed(pm.run(*module)))
       return nullptr;
     ExecutionEngineOptions engineOptions;
-    engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
+    // `transformer` is a function_ref: the std::function it refers to must
+    // outlive create() (assigning the temporary left it dangling; ASan:
+    // stack-use-after-scope).
+    std::function<llvm::Error(llvm::Module *)> optimize =
+        makeOptimizingTransformer(2, 0, nullptr);
+    engineOptions.transformer = optimize;
     auto engine = ExecutionEngine::create(*module, engineOptions);
     if (!engine) {
       llvm::consumeError(engine.takeError());
