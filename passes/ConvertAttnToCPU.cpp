@@ -543,10 +543,13 @@ Value CPUKernelBuilder::emitNextSelectedTile(Value queryBlock, Value from,
             arith::IndexCastOp::create(b, loc, b.getIndexType(), listed);
         Value start = m.mul(block, m.index(perBlock));
         Value candidate = m.max(from, start);
-        Value ok = m.andI(m.andI(m.cmpConst(CmpIPredicate::sge, block, 0),
-                                 m.cmp(CmpIPredicate::slt, block, numKeyBlocks)),
-                          m.cmp(CmpIPredicate::slt, from,
-                                m.addConst(start, perBlock)));
+        // One op per statement: as call arguments their order would be the
+        // compiler's (gcc and clang differ; the lit test reads it).
+        Value reaches =
+            m.cmp(CmpIPredicate::slt, from, m.addConst(start, perBlock));
+        Value inRange = m.cmp(CmpIPredicate::slt, block, numKeyBlocks);
+        Value listedValid = m.cmpConst(CmpIPredicate::sge, block, 0);
+        Value ok = m.andI(m.andI(listedValid, inRange), reaches);
         scf::YieldOp::create(
             b, loc, ValueRange{m.min(best[0], m.select(ok, candidate, tileEnd))});
       });

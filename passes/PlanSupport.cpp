@@ -140,12 +140,23 @@ void mlir::attn::appendCompressKVInfo(CompressKVOp op, NamedAttrList &info) {
   }
 }
 
-bool mlir::attn::hasKernelOps(func::FuncOp func) {
-  if (func.getBody().empty())
-    return false;
-  return llvm::any_of(func.getBody().getOps(), [](Operation &op) {
-    return isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op);
+/// The first kernel op of `func` at any depth, or null.
+static Operation *findKernelOp(func::FuncOp func, bool nestedOnly) {
+  Operation *found = nullptr;
+  func.walk([&](Operation *op) {
+    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op) ||
+        (nestedOnly && op->getParentOp() == func))
+      return WalkResult::advance();
+    found = op;
+    return WalkResult::interrupt();
   });
+  return found;
+}
+
+bool mlir::attn::hasKernelOps(func::FuncOp func) {
+  // At any depth: a kernel op inside a loop or a branch must reach
+  // checkKernelFunction's diagnostic, not slip past the back end.
+  return findKernelOp(func, /*nestedOnly=*/false) != nullptr;
 }
 
 /// The kernel ops of `lowered`, for diagnostics: "attn.attention",
@@ -173,8 +184,18 @@ static std::string kernelOpNames(unsigned lowered) {
 LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
                                               StringRef passName,
                                               unsigned lowered) {
-  if (func.getBody().getBlocks().size() != 1)
-    return func.emitError() << "expected a single-block function";
+  size_t numBlocks = func.getBody().getBlocks().size();
+  if (numBlocks != 1)
+    return func.emitError() << passName
+                            << " compiles single-block functions; @"
+                            << func.getSymName() << " has " << numBlocks
+                            << " blocks";
+  if (Operation *nested = findKernelOp(func, /*nestedOnly=*/true))
+    return nested->emitError()
+           << "'" << nested->getName() << "' inside '"
+           << nested->getParentOp()->getName() << "' in @"
+           << func.getSymName() << ": " << passName
+           << " compiles kernel ops at the top level of a function only";
   for (Operation &inner : func.getBody().getOps()) {
     if (isa<func::ReturnOp>(inner))
       continue;

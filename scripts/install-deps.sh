@@ -14,7 +14,8 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # C++ test and benchmark frameworks.
   libgtest-dev libbenchmark-dev
-  # clang with libFuzzer, for the runtime's manifest fuzzer (runtime-fuzz-manifest).
+  # clang with libFuzzer: the runtime's manifest fuzzer (runtime-fuzz-manifest) and
+  # scripts/test-sanitizers.sh (the ASan+UBSan build and test/fuzz targets).
   clang-22 libclang-rt-22-dev
 )
 

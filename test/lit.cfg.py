@@ -12,7 +12,7 @@ config.suffixes = [".mlir"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.attn_obj_root, "test")
 # Inputs for RUN lines, not tests of their own.
-config.excludes = ["Inputs", "lib", "unit", "CMakeLists.txt", "lit.cfg.py",
+config.excludes = ["Inputs", "lib", "unit", "fuzz", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
 config.substitutions.append(("%attn_src_root", config.attn_src_root))

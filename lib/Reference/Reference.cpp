@@ -96,6 +96,7 @@ HostTensor mlir::attn::referenceAttention(const HostTensor &query,
       int64_t kvh = h / group;
       for (int64_t q = 0; q < rows; ++q) {
         double maxLogit = -std::numeric_limits<double>::infinity();
+        bool nanLogit = false;
         for (int64_t k = 0; k < keys; ++k) {
           if (!visible(pattern, h, q, k)) {
             logits[k] = -std::numeric_limits<double>::infinity();
@@ -105,7 +106,16 @@ HostTensor mlir::attn::referenceAttention(const HostTensor &query,
           for (int64_t d = 0; d < dim; ++d)
             dot += query.at({b, h, q, d}) * key.at({b, kvh, k, d});
           logits[k] = scale * dot;
+          nanLogit |= std::isnan(logits[k]);
           maxLogit = std::max(maxLogit, logits[k]);
+        }
+        // IEEE semantics, as the kernels compute them: a NaN score of a
+        // visible key makes its row NaN (std::max would skip it, and a row
+        // of NaN scores would read as a row without keys).
+        if (nanLogit) {
+          for (int64_t d = 0; d < valueDim; ++d)
+            out.at({b, h, q, d}) = std::numeric_limits<double>::quiet_NaN();
+          continue;
         }
         if (maxLogit == -std::numeric_limits<double>::infinity())
           continue; // No visible key: zeros.

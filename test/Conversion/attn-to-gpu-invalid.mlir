@@ -101,3 +101,31 @@ func.func @result_used(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
   %x = arith.addf %o, %o : tensor<1x2x64x64xbf16>
   return %x : tensor<1x2x64x64xbf16>
 }
+
+// -----
+
+// Found by the bad-input catalogue: a kernel op inside a loop used to slip
+// past the back end and fail later in the LLVM lowering ("failed to legalize
+// operation 'cf.br'").
+func.func @in_loop(%q: tensor<1x2x64x64xf16>, %n: index) -> tensor<1x2x64x64xf16> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %q) -> tensor<1x2x64x64xf16> {
+    // expected-error @+1 {{'attn.attention' inside 'scf.for' in @in_loop: attn-convert-to-gpu compiles kernel ops at the top level of a function only}}
+    %o = attn.attention %acc, %q, %q {pattern = #attn.causal} : tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16> -> tensor<1x2x64x64xf16>
+    scf.yield %o : tensor<1x2x64x64xf16>
+  }
+  return %r : tensor<1x2x64x64xf16>
+}
+
+// -----
+
+// expected-error @+1 {{attn-convert-to-gpu compiles single-block functions; @branches has 3 blocks}}
+func.func @branches(%q: tensor<1x2x64x64xf16>, %b: i1) -> tensor<1x2x64x64xf16> {
+  cf.cond_br %b, ^bb1, ^bb2
+^bb1:
+  %o = attn.attention %q, %q, %q : tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16> -> tensor<1x2x64x64xf16>
+  return %o : tensor<1x2x64x64xf16>
+^bb2:
+  return %q : tensor<1x2x64x64xf16>
+}

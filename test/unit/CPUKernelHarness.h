@@ -31,6 +31,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -174,8 +175,12 @@ public:
     if (mlir::failed(pm.run(*module)))
       return nullptr;
     mlir::ExecutionEngineOptions engineOptions;
-    engineOptions.transformer =
+    // `transformer` is a function_ref: the std::function it refers to must
+    // outlive create() (assigning the temporary left it dangling; ASan:
+    // stack-use-after-scope).
+    std::function<llvm::Error(llvm::Module *)> optimize =
         mlir::makeOptimizingTransformer(2, 0, nullptr);
+    engineOptions.transformer = optimize;
     auto engine = mlir::ExecutionEngine::create(*module, engineOptions);
     if (!engine) {
       llvm::consumeError(engine.takeError());

@@ -50,7 +50,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <cstring>
+#include <limits>
 #include <random>
 
 using namespace mlir;
@@ -92,6 +94,11 @@ struct Case {
   /// Heads (per batch row) switched off through a `gates` operand.
   std::vector<int64_t> gatedOff = {};
   bool gated() const { return !gatedOff.empty(); }
+  /// A non-finite input (docs/robustness.md): NaN in every element of query
+  /// row `poisonRow` of head 0, NaN in key `poisonKey` (element 0) of KV
+  /// head 0, or +inf in value `poisonKey` (element 1) of KV head 0.
+  enum class Poison { None, NaNQueryRow, NaNKey, InfValue } poison = Poison::None;
+  int64_t poisonRow = 0, poisonKey = 0;
 };
 
 std::ostream &operator<<(std::ostream &os, const Case &c) {
@@ -188,6 +195,26 @@ TEST_P(CPUKernelTest, MatchesReference) {
   fill(qBuf, q);
   fill(kBuf, k);
   fill(vBuf, v);
+  auto poison = [](KernelBuffer &buf, HostTensor &host, int64_t i, double x) {
+    buf.set(i, x);
+    host.data[i] = buf.get(i);
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  switch (c.poison) {
+  case Case::Poison::None:
+    break;
+  case Case::Poison::NaNQueryRow:
+    for (int64_t d = 0; d < c.headDim; ++d)
+      poison(qBuf, q, q.offset({0, 0, c.poisonRow, d}), nan);
+    break;
+  case Case::Poison::NaNKey:
+    poison(kBuf, k, k.offset({0, 0, c.poisonKey, 0}), nan);
+    break;
+  case Case::Poison::InfValue:
+    poison(vBuf, v, v.offset({0, 0, c.poisonKey, 1}),
+           std::numeric_limits<double>::infinity());
+    break;
+  }
   for (int64_t i = 0; i < oBuf.numElements(); ++i)
     oBuf.set(i, 0.0);
 
@@ -242,8 +269,26 @@ TEST_P(CPUKernelTest, MatchesReference) {
   HostTensor ref = referenceAttention(q, k, v, pattern, scale,
                                       c.gated() ? &gates : nullptr, nullptr);
   double err = 0;
-  for (int64_t i = 0; i < oBuf.numElements(); ++i)
-    err = std::max(err, std::abs(oBuf.get(i) - ref.data[i]));
+  for (int64_t i = 0; i < oBuf.numElements(); ++i) {
+    // Non-finite inputs give non-finite outputs exactly where the reference
+    // has them (IEEE propagation), and nowhere else.
+    double ours = oBuf.get(i);
+    if (!std::isfinite(ref.data[i]) || !std::isfinite(ours)) {
+      ASSERT_EQ(std::isnan(ours), std::isnan(ref.data[i]))
+          << c.name << ": output " << i << " is " << ours
+          << ", the reference has " << ref.data[i];
+      if (!std::isnan(ours))
+        ASSERT_EQ(ours, ref.data[i]) << c.name << ": output " << i;
+      continue;
+    }
+    err = std::max(err, std::abs(ours - ref.data[i]));
+  }
+  if (c.poison != Case::Poison::None) {
+    // The poisoned inputs reach some outputs (the cases are chosen so).
+    int64_t nonFinite = llvm::count_if(
+        ref.data, [](double x) { return !std::isfinite(x); });
+    EXPECT_GT(nonFinite, 0) << c.name;
+  }
   if (c.dtype == DType::F32) {
     EXPECT_LE(err, 2e-5) << c.name;
   } else {
@@ -295,6 +340,29 @@ std::vector<Case> allCases() {
   add({"f16_causal_gqa", "#attn.causal", DType::F16, 1, 4, 2, 90, 120});
   add({"bf16_dense", "#attn.dense", DType::BF16, 1, 2, 2, 100, 100});
   add({"bf16_local", "#attn.local<window = 24, causal>", DType::BF16, 1, 2, 1, 130, 130, 128});
+  // Non-finite inputs stay in the rows they reach: a NaN query row (head 0,
+  // row 7) is NaN and nothing else is; a NaN key (key 40) reaches only the
+  // causal rows >= 40 of the heads that read KV head 0; an infinite value
+  // makes element 1 of every row of those heads infinite. (Under a mask, an
+  // infinite value also turns rows of its tile that do not see it into NaN:
+  // their zero probabilities multiply it, 0 x inf, as in FlashAttention-style
+  // kernels; docs/robustness.md.)
+  Case nanRow{"nan_query_row", "#attn.causal", DType::F32, 1, 2, 2, 100, 100};
+  nanRow.poison = Case::Poison::NaNQueryRow;
+  nanRow.poisonRow = 7;
+  add(nanRow);
+  Case nanKey{"nan_key_gqa", "#attn.causal", DType::F32, 1, 4, 2, 100, 100};
+  nanKey.poison = Case::Poison::NaNKey;
+  nanKey.poisonKey = 40;
+  add(nanKey);
+  Case infValue{"inf_value_dense_v3", "#attn.dense", DType::F32, 1, 4, 2, 100, 100, 64, "x86-64-v3"};
+  infValue.poison = Case::Poison::InfValue;
+  infValue.poisonKey = 40;
+  add(infValue);
+  Case nanBf16{"nan_query_row_bf16", "#attn.dense", DType::BF16, 1, 2, 2, 70, 70};
+  nanBf16.poison = Case::Poison::NaNQueryRow;
+  nanBf16.poisonRow = 69;
+  add(nanBf16);
   Case gated{"gated_heads", "#attn.causal", DType::F32, 2, 4, 2, 100, 100};
   gated.gatedOff = {1, 2};
   add(gated);

@@ -136,6 +136,13 @@ LogicalResult StridedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (failed(verifySize(emitError, "strided", "stride", stride)) ||
       failed(verifySize(emitError, "strided", "block", block)))
     return failure();
+  // The period is stride x block keys; planning steps through periods, so a
+  // product past 2^40 would overflow there (found by the catalogue: a union
+  // with such a member planned for minutes and gigabytes).
+  if (stride > kMaxPatternSize / block)
+    return emitError() << "#attn.strided expects stride x block <= 2^40 (its "
+                          "period in keys), found "
+                       << stride << " x " << block;
   return success();
 }
 

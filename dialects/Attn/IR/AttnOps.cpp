@@ -124,6 +124,11 @@ static LogicalResult verifyQueryKeyPair(Operation *op, RankedTensorType query,
     return op->emitOpError()
            << "expects query and key head dimensions to agree, found "
            << query.getDimSize(3) << " and " << key.getDimSize(3);
+  // Scores are dot products over D and the default scale is 1 / sqrt(D):
+  // D = 0 would compile to a kernel scaled by inf.
+  if (query.getDimSize(3) < 1)
+    return op->emitOpError()
+           << "expects a head dimension (D) >= 1, found " << query.getDimSize(3);
   return verifySameSize(op, "batch sizes", "query", query.getDimSize(0), "key",
                         key.getDimSize(0));
 }

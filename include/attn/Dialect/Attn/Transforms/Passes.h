@@ -41,10 +41,10 @@ void populateLowerHeadGatePatterns(RewritePatternSet &patterns);
 /// they can (or there is nothing to fuse).
 std::string whyHeadsCannotBeFused(AttentionOp op);
 
-/// Whether `func` holds an op that becomes a kernel (attn.attention,
-/// attn.select_blocks, attn.compress_kv): the functions the code generators
-/// (attn-convert-to-cpu, attn-convert-to-gpu) convert and attn-compile's
-/// manifest lists.
+/// Whether `func` holds, at any depth, an op that becomes a kernel
+/// (attn.attention, attn.select_blocks, attn.compress_kv): the functions the
+/// code generators (attn-convert-to-cpu, attn-convert-to-gpu) convert and
+/// attn-compile's manifest lists.
 bool hasKernelOps(func::FuncOp func);
 
 #define GEN_PASS_REGISTRATION
