@@ -31,7 +31,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import subprocess
 import sys
 import time
@@ -152,6 +151,30 @@ def import_runtime():
     return attn_runtime
 
 
+def _selected_pairs(blocks, top_k, S, gates):
+    """Query-key pairs the attention over `blocks` ([B, Hkv, nqb, K], the
+    selection's output) visits at length S, per (batch, head) on average:
+    each query block's distinct listed blocks, whole, times its rows, for the
+    heads that fire (as the mask path counts heads on x visible pairs)."""
+    qb, kb = int(top_k["query_block"]), int(top_k["key_block"])
+    B, hkv, nqb, _ = blocks.shape
+    H = gates.shape[1]
+    group = H // hkv
+    nkb = -(-S // kb)
+    total = 0.0
+    for b in range(B):
+        for g in range(hkv):
+            on = float(gates[b, g * group:(g + 1) * group].sum())
+            if on == 0:
+                continue
+            for i in range(nqb):
+                rows = min(qb, S - i * qb)
+                listed = {int(j) for j in blocks[b, g, i] if 0 <= j < nkb}
+                keys = sum(min(kb, S - j * kb) for j in listed)
+                total += on * rows * keys
+    return total / (B * H)
+
+
 class ScheduledAttention:
     """attention(layer, q, k, v) through the artifact's functions."""
 
@@ -215,9 +238,11 @@ class ScheduledAttention:
         if self.work is not None and mask is not None:
             self.work += float(gates.mean()) * float(mask.sum())
             self.dense_work += float(q.shape[2]) ** 2
-        else:
+        elif self.work is not None and not entry.get("top_k"):
             self.work = None
         if not gates.any():
+            if entry.get("top_k") and self.work is not None:
+                self.dense_work += float(q.shape[2]) ** 2
             return np.zeros_like(q)
         blocks = None
         if len(specs) == 2:
@@ -229,6 +254,9 @@ class ScheduledAttention:
                                    f"found {a.name!r}")
                 args.append(q if a.name == "query" else k)
             blocks = self.art(sel.name, *args)
+            if self.work is not None:
+                self.work += _selected_pairs(blocks, entry["top_k"], q.shape[2], gates)
+                self.dense_work += float(q.shape[2]) ** 2
         attend = specs[-1]
         args = []
         for a in attend.inputs:
@@ -258,6 +286,25 @@ def _pattern_mask(pattern, s):
             return None
         m = np.abs(diff) <= window
         return m & (diff >= 0) if causal else m
+    if p.startswith("#attn.chunked<size=") and p.endswith(">") and p[19:-1].isdigit():
+        size = int(p[19:-1])
+        return (pos[:, None] // size) == (pos[None, :] // size)
+    if p.startswith("#attn.global<tokens=") and p.endswith(">") and p[20:-1].isdigit():
+        tokens = int(p[20:-1])
+        return (pos[:, None] < tokens) | (pos[None, :] < tokens)
+    if p.startswith("#attn.union<[") and p.endswith("]>"):
+        members, depth, start = [], 0, 0
+        body = p[len("#attn.union<["):-2]
+        for i, ch in enumerate(body):
+            depth += ch in "<[" and 1 or (-1 if ch in ">]" else 0)
+            if ch == "," and depth == 0:
+                members.append(body[start:i])
+                start = i + 1
+        members.append(body[start:])
+        masks = [_pattern_mask(m, s) for m in members]
+        if any(m is None for m in masks):
+            return None
+        return np.logical_or.reduce(masks)
     return None
 
 
