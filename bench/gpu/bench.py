@@ -55,7 +55,8 @@ sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
 sys.path.insert(0, HERE)
 
 import patterns  # noqa: E402
-from common import environment, event_bench, fmt, import_cuda_torch, now_iso  # noqa: E402
+from common import (artifact_error, environment, event_bench, fmt,  # noqa: E402
+                    import_cuda_torch, load_case_index, now_iso, read_compile_status)
 
 # (B, Sq, Skv): ragged tails, Sq != Skv both ways (Sq > Skv: negative
 # positions, rows that see nothing under causal-type patterns), one tile,
@@ -101,33 +102,15 @@ class Suite:
     # -- setup ---------------------------------------------------------------
 
     def load(self):
-        with open(self.args.cases) as f:
-            index = json.load(f)
-        self.cases = [c for c in index["cases"]
-                      if not self.args.only or any(s in c["name"] for s in self.args.only)]
+        index, self.cases = load_case_index(self.args.cases, self.args.only)
         self.not_lowered = index.get("not_lowered", [])
-        status_file = os.path.join(self.args.artifacts, "compile.json")
-        if os.path.exists(status_file):
-            with open(status_file) as f:
-                compiled = json.load(f)
-            self.compiler = compiled.get("compiler")
-            self.compile_status = {r["case"]: r for r in compiled["cases"]}
-        else:
-            self.compiler = None
-            self.notes.append("no %s: compile status taken from the artifact directories"
-                              % status_file)
+        self.compiler, self.compile_status = read_compile_status(self.args.artifacts,
+                                                                 self.notes)
         import attn_runtime
         for c in self.cases:
             name = c["name"]
             path = os.path.join(self.args.artifacts, name)
-            status = self.compile_status.get(name)
-            error = None
-            if status is not None and status["result"] != "ok":
-                error = status.get("error") or "attn-compile failed"
-            elif not os.path.isdir(path):
-                err_file = path + ".error"
-                error = (open(err_file).read().strip() if os.path.exists(err_file)
-                         else "no artifact at %s (run scripts/prepare-device.sh)" % path)
+            error = artifact_error(self.args.artifacts, name, self.compile_status)
             if error is None:
                 try:
                     self.arts[name] = attn_runtime.Artifact(path)

@@ -103,3 +103,42 @@ def write_case_files(tool, want, directory, check):
             f.write(text)
     print("wrote %d files to %s" % (len(want), directory))
     return 0
+
+
+def load_case_index(path, only):
+    """The case index (cases.json) and its cases, those whose name contains
+    one of `only` when given."""
+    import json
+    with open(path) as f:
+        index = json.load(f)
+    cases = [c for c in index["cases"] if not only or any(s in c["name"] for s in only)]
+    return index, cases
+
+
+def read_compile_status(artifacts, notes):
+    """(compiler, {function: status}) from compile-cases.sh's compile.json
+    in `artifacts`; without one, a note and nothing."""
+    import json
+    import os
+    path = os.path.join(artifacts, "compile.json")
+    if not os.path.exists(path):
+        notes.append("no %s: compile status taken from the artifact directories" % path)
+        return None, {}
+    with open(path) as f:
+        compiled = json.load(f)
+    return compiled.get("compiler"), {r["case"]: r for r in compiled["cases"]}
+
+
+def artifact_error(artifacts, name, status):
+    """Why function `name` has no artifact to load (its compile failure, its
+    .error file, or no directory), or None when it has one."""
+    import os
+    path = os.path.join(artifacts, name)
+    st = status.get(name)
+    if st is not None and st["result"] != "ok":
+        return st.get("error") or "attn-compile failed"
+    if not os.path.isdir(path):
+        err_file = path + ".error"
+        return (open(err_file).read().strip() if os.path.exists(err_file)
+                else "no artifact at %s (run scripts/prepare-device.sh)" % path)
+    return None

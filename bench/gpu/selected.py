@@ -80,7 +80,8 @@ sys.path.insert(0, os.path.join(ROOT, "runtime", "python"))
 sys.path.insert(0, HERE)
 
 import selection  # noqa: E402
-from common import environment, event_bench, fmt, import_cuda_torch, now_iso  # noqa: E402
+from common import (artifact_error, environment, event_bench, fmt,  # noqa: E402
+                    import_cuda_torch, load_case_index, now_iso, read_compile_status)
 
 # (B, Sq, Skv): square ragged, two batch rows, Sq < Skv, Sq > Skv (query
 # blocks at negative positions), a 4096 square. Per case one more: square
@@ -123,19 +124,8 @@ class Run:
     # -- setup -------------------------------------------------------------------
 
     def load(self):
-        with open(self.args.cases) as f:
-            index = json.load(f)
-        self.cases = [c for c in index["cases"]
-                      if not self.args.only or any(s in c["name"] for s in self.args.only)]
-        status = {}
-        path = os.path.join(self.args.artifacts, "compile.json")
-        if os.path.exists(path):
-            with open(path) as f:
-                compiled = json.load(f)
-            self.compiler = compiled.get("compiler")
-            status = {r["case"]: r for r in compiled["cases"]}
-        else:
-            self.notes.append("no %s: compile status taken from the artifact directories" % path)
+        _, self.cases = load_case_index(self.args.cases, self.args.only)
+        self.compiler, status = read_compile_status(self.args.artifacts, self.notes)
         try:
             import attn_runtime
         except Exception as e:  # noqa: BLE001 - every function then fails, reported
@@ -144,15 +134,8 @@ class Run:
         for c in self.cases:
             for fn in (c["select_function"], c["attend_function"]):
                 art_path = os.path.join(self.args.artifacts, fn)
-                st = status.get(fn)
-                error = None
-                if st is not None and st["result"] != "ok":
-                    error = st.get("error") or "attn-compile failed"
-                elif not os.path.isdir(art_path):
-                    err_file = art_path + ".error"
-                    error = (open(err_file).read().strip() if os.path.exists(err_file)
-                             else "no artifact at %s (run scripts/prepare-device.sh)" % art_path)
-                elif attn_runtime is None:
+                error = artifact_error(self.args.artifacts, fn, status)
+                if error is None and attn_runtime is None:
                     error = "attn_runtime does not import"
                 if error is None:
                     try:
