@@ -544,3 +544,142 @@ LogicalResult CompressKVOp::verify() {
                      {batch, hkv, slots, value.getDimSize(3)},
                      "B x Hkv x (S - block) / stride + 1 x Dv");
 }
+
+//===----------------------------------------------------------------------===//
+// SparseBranchesOp
+//===----------------------------------------------------------------------===//
+
+double SparseBranchesOp::getEffectiveScale() {
+  if (auto scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+LogicalResult SparseBranchesOp::verify() {
+  Operation *op = getOperation();
+  RankedTensorType query = getQueryType(), key = getKeyType(),
+                   value = getValue().getType(),
+                   compressedKey = getCompressedKey().getType(),
+                   compressedValue = getCompressedValue().getType(),
+                   blocks = getBlocks().getType(),
+                   weights = getWeights().getType(),
+                   result = getResult().getType();
+  if (failed(verifyQueryKeyPair(op, query, key)) ||
+      failed(verifyRank(op, "value", value, 4, "B x Hkv x Skv x Dv")) ||
+      failed(verifyStatic(op, "head dimension", value.getDimSize(3), "value")))
+    return failure();
+  Type elt = query.getElementType();
+  if (!isAttentionElementType(elt))
+    return emitOpError() << "expects a query element type among f16, bf16, "
+                            "f32, found "
+                         << elt;
+  for (auto [name, type] :
+       {std::pair<StringRef, RankedTensorType>{"key", key},
+        {"value", value},
+        {"compressed key", compressedKey},
+        {"compressed value", compressedValue},
+        {"result", result}})
+    if (type.getElementType() != elt)
+      return emitOpError() << "expects the " << name << " element type to be "
+                           << elt << " (the query's), found "
+                           << type.getElementType();
+
+  int64_t batch = query.getDimSize(0);
+  if (ShapedType::isDynamic(batch))
+    batch = key.getDimSize(0);
+  const int64_t hq = query.getDimSize(1), hkv = key.getDimSize(1),
+                sq = query.getDimSize(2), skv = key.getDimSize(2),
+                d = query.getDimSize(3), dv = value.getDimSize(3);
+  if (failed(verifyShape(op, "value", value, {batch, hkv, skv, dv},
+                         "B x Hkv x Skv x Dv")))
+    return failure();
+
+  // The compressed branch: N = (Skv - block) / stride + 1 slots.
+  int64_t block = getCompressBlock(), stride = getEffectiveCompressStride();
+  if (block < 1)
+    return emitOpError() << "expects compress_block >= 1, found " << block;
+  if (stride < 1 || stride > block)
+    return emitOpError() << "expects 1 <= compress_stride <= compress_block ("
+                         << block << "), found " << stride;
+  int64_t slots = kDynamic;
+  if (!ShapedType::isDynamic(skv)) {
+    if (skv < block)
+      return emitOpError() << "expects at least one compressed block of "
+                           << block << " keys, found Skv = " << skv;
+    slots = (skv - block) / stride + 1;
+  }
+  if (failed(verifyShape(op, "compressed key", compressedKey,
+                         {batch, hkv, slots, d},
+                         "B x Hkv x (Skv - compress_block) / compress_stride "
+                         "+ 1 x D")) ||
+      failed(verifyShape(op, "compressed value", compressedValue,
+                         {batch, hkv, slots, dv},
+                         "B x Hkv x (Skv - compress_block) / compress_stride "
+                         "+ 1 x Dv")))
+    return failure();
+  if (!sizesAgree(compressedKey.getDimSize(2), compressedValue.getDimSize(2)))
+    return emitOpError() << "expects compressed key and value of one length, "
+                            "found "
+                         << compressedKey.getDimSize(2) << " and "
+                         << compressedValue.getDimSize(2);
+
+  // The selected branch: attention's #attn.selected rule.
+  SelectedAttr selected = getSelected();
+  AttentionShape shape{hq, sq, skv};
+  if (failed(selected.verifyForShape([&]() { return emitOpError(); }, shape)))
+    return failure();
+  if (selected.getCausal() != getCausal())
+    return emitOpError() << "has " << (getCausal() ? "" : "no ")
+                         << "causal but its selected branch " << selected
+                         << (selected.getCausal() ? " is" : " is not")
+                         << " causal; the branches of one op share causality";
+  if (!blocks.getElementType().isInteger(32))
+    return emitOpError() << "expects block indices of i32, found "
+                         << blocks.getElementType();
+  int64_t numQueryBlocks = ShapedType::isDynamic(sq)
+                               ? kDynamic
+                               : ceilDiv(sq, selected.getQueryBlock());
+  int64_t listSlots = blocks.getRank() == 4 ? blocks.getDimSize(3) : kDynamic;
+  if (failed(verifyShape(op, "block indices", blocks,
+                         {batch, hkv, numQueryBlocks, listSlots},
+                         "B x Hkv x ceil(Sq / query_block) x K")))
+    return failure();
+  if (ShapedType::isDynamic(listSlots) || listSlots < 1)
+    return emitOpError() << "expects a static slot count K >= 1 in the block "
+                            "indices, found "
+                         << (ShapedType::isDynamic(listSlots)
+                                 ? std::string("'?'")
+                                 : std::to_string(listSlots));
+
+  // The window branch: any static pattern.
+  PatternAttrInterface window = getWindow();
+  if (!getSelectedLeaves(window).empty())
+    return emitOpError() << "expects a window pattern without run-time "
+                            "blocks, found "
+                         << window
+                         << " (the selected branch is the op's `selected`)";
+  if (failed(window.verifyForShape([&]() { return emitOpError(); }, shape)))
+    return failure();
+
+  if (!isAttentionElementType(weights.getElementType()))
+    return emitOpError() << "expects branch weights of f16, bf16 or f32, found "
+                         << weights.getElementType();
+  if (failed(verifyShape(op, "weights", weights, {batch, hq, sq, 3},
+                         "B x Hq x Sq x 3: compressed, selected, window")))
+    return failure();
+  if (failed(verifyShape(op, "result", result, {batch, hq, sq, dv},
+                         "B x Hq x Sq x Dv")))
+    return failure();
+
+  if (std::optional<int64_t> layer = getLayer())
+    if (*layer < 0 || *layer > std::numeric_limits<int32_t>::max())
+      return emitOpError() << "expects a layer index in [0, 2^31), found "
+                           << *layer;
+  if (auto scale = getScaleAttr()) {
+    double s = scale.getValueAsDouble();
+    if (!std::isfinite(s) || s <= 0.0)
+      return emitOpError() << "expects a finite positive scale, found "
+                           << syntax::formatReal(s);
+  }
+  return success();
+}

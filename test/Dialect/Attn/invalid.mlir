@@ -759,3 +759,95 @@ func.func @active_heads_gates(%g: tensor<2xi1>) {
   %p = attn.active_heads %g : tensor<2xi1> -> tensor<?xi32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// attn.sparse_branches
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @branches_slots(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{'attn.sparse_branches' op expects compressed key of shape 1x2x15x64 (B x Hkv x (Skv - compress_block) / compress_stride + 1 x D), found 1x2x8x64}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, compress_stride = 16, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_short(%q: tensor<1x4x16x64xf16>, %k: tensor<1x2x16x64xf16>, %v: tensor<1x2x16x64xf16>, %ck: tensor<1x2x1x64xf16>, %cv: tensor<1x2x1x64xf16>, %idx: tensor<1x2x1x1xi32>, %w: tensor<1x4x16x3xf32>) {
+  // expected-error @+1 {{expects at least one compressed block of 32 keys, found Skv = 16}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x16x64xf16>, tensor<1x2x16x64xf16>, tensor<1x2x16x64xf16>, tensor<1x2x1x64xf16>, tensor<1x2x1x64xf16>, tensor<1x2x1x1xi32>, tensor<1x4x16x3xf32> -> tensor<1x4x16x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_stride(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x4x64xf16>, %cv: tensor<1x2x4x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{expects 1 <= compress_stride <= compress_block (32), found 64}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, compress_stride = 64, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x4x64xf16>, tensor<1x2x4x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_causal(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{has causal but its selected branch #attn.selected<query_block = 64, key_block = 64> is not causal; the branches of one op share causality}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, causal, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32, causal>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_blocks_shape(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x4x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{expects block indices of shape 1x2x4x2 (B x Hkv x ceil(Sq / query_block) x K), found 1x4x4x2}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x4x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_dynamic_slots(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x?xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{expects a static slot count K >= 1 in the block indices, found '?'}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x?xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_window_selected(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{expects a window pattern without run-time blocks, found #attn.selected<query_block = 64, key_block = 64> (the selected branch is the op's `selected`)}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.selected<query_block = 64, key_block = 64>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_weights(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x2xf32>) {
+  // expected-error @+1 {{expects weights of shape 1x4x256x3 (B x Hq x Sq x 3: compressed, selected, window), found 1x4x256x2}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x2xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_weights_type(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xi8>) {
+  // expected-error @+1 {{expects branch weights of f16, bf16 or f32, found 'i8'}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xi8> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_element_type(%q: tensor<1x4x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xbf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x4x256x3xf32>) {
+  // expected-error @+1 {{expects the compressed key element type to be 'f16' (the query's), found 'bf16'}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x4x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xbf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x4x256x3xf32> -> tensor<1x4x256x64xf16>
+  return
+}
+
+// -----
+
+func.func @branches_gqa(%q: tensor<1x3x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>, %ck: tensor<1x2x8x64xf16>, %cv: tensor<1x2x8x64xf16>, %idx: tensor<1x2x4x2xi32>, %w: tensor<1x3x256x3xf32>) {
+  // expected-error @+1 {{expects the query heads (Hq = 3) to be a multiple of the key/value heads (Hkv = 2)}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w {compress_block = 32, selected = #attn.selected<query_block = 64, key_block = 64>, window = #attn.local<window = 32>} : tensor<1x3x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x8x64xf16>, tensor<1x2x4x2xi32>, tensor<1x3x256x3xf32> -> tensor<1x3x256x64xf16>
+  return
+}

@@ -138,3 +138,38 @@ func.func @compress_dynamic(%k: tensor<?x4x?x64xf16>, %v: tensor<?x4x?x32xf16>) 
       : tensor<?x4x?x64xf16>, tensor<?x4x?x32xf16> -> tensor<?x4x?x64xf16>, tensor<?x4x?x32xf16>
   return
 }
+
+// NSA's combined form: compressed, selected and window branches.
+// CHECK-LABEL: func @sparse_branches
+// CHECK: attn.sparse_branches %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal, compress_block = 32 : i64, compress_stride = 16 : i64, selected = #attn.selected<query_block = 64, key_block = 64, causal>, window = #attn.local<window = 511, causal>} : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<1x8x255x128xbf16>, tensor<1x8x255x128xbf16>, tensor<1x8x64x16xi32>, tensor<1x32x4096x3xf32> -> tensor<1x32x4096x128xbf16>
+func.func @sparse_branches(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x8x4096x128xbf16>,
+                           %v: tensor<1x8x4096x128xbf16>, %ck: tensor<1x8x255x128xbf16>,
+                           %cv: tensor<1x8x255x128xbf16>, %idx: tensor<1x8x64x16xi32>,
+                           %w: tensor<1x32x4096x3xf32>) {
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 511, causal>}
+      : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>,
+        tensor<1x8x4096x128xbf16>, tensor<1x8x255x128xbf16>,
+        tensor<1x8x255x128xbf16>, tensor<1x8x64x16xi32>,
+        tensor<1x32x4096x3xf32> -> tensor<1x32x4096x128xbf16>
+  return
+}
+
+// Dynamic lengths, a union as the window, f16 weights, a scale.
+// CHECK-LABEL: func @sparse_branches_dynamic
+// CHECK: attn.sparse_branches {{.*}} {compress_block = 16 : i64, layer = 3 : i64, scale = 1.250000e-01 : f32, selected = #attn.selected<query_block = 64, key_block = 32>, window = #attn.union<[#attn.global<tokens = 4>, #attn.local<window = 64>]>}
+func.func @sparse_branches_dynamic(%q: tensor<?x4x?x64xf16>, %k: tensor<?x2x?x64xf16>,
+                                   %v: tensor<?x2x?x32xf16>, %ck: tensor<?x2x?x64xf16>,
+                                   %cv: tensor<?x2x?x32xf16>, %idx: tensor<?x2x?x8xi32>,
+                                   %w: tensor<?x4x?x3xf16>) {
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 16, scale = 0.125 : f32, layer = 3,
+       selected = #attn.selected<query_block = 64, key_block = 32>,
+       window = #attn.union<[#attn.global<tokens = 4>, #attn.local<window = 64>]>}
+      : tensor<?x4x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>,
+        tensor<?x2x?x64xf16>, tensor<?x2x?x32xf16>, tensor<?x2x?x8xi32>,
+        tensor<?x4x?x3xf16> -> tensor<?x4x?x32xf16>
+  return
+}

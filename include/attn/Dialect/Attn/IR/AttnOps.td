@@ -277,4 +277,96 @@ def Attn_CompressKVOp : Attn_Op<"compress_kv", [Pure]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// attn.sparse_branches
+//===----------------------------------------------------------------------===//
+
+def Attn_SparseBranchesOp : Attn_Op<"sparse_branches", [Pure]> {
+  let summary = "NSA-style attention: compressed, selected and window branches, mixed per row";
+  let description = [{
+    Native-sparse-attention's combined form: three attentions of the same
+    queries, each a softmax normalised on its own, mixed per query row by
+    `weights` (NSA's gates):
+
+    `out[b, h, r] = w0 * O_cmp + w1 * O_sel + w2 * O_win`, with
+    `(w0, w1, w2) = weights[b, h, r, :]`.
+
+    Row `r` sits at key position `p = r + Skv - Sq`; query head `h` reads KV
+    head `g = h / (Hq / Hkv)`; logits are `scale * q . k` (`scale` defaults
+    to `1 / sqrt(D)`).
+
+    - **Compressed branch** over `compressed_key`/`compressed_value`
+      (`B x Hkv x N x D/Dv`, e.g. from `attn.compress_kv` of the same keys):
+      slot `n` summarises positions `[n stride, n stride + block)` with
+      `block = compress_block`, `stride = compress_stride`; `N` must be
+      `(Skv - block) / stride + 1`. With `causal`, slot `n` is visible iff
+      its last position `n stride + block - 1 <= p` (a row sees only slots
+      wholly in its past). This is why the form is one op: the rule needs
+      the uncompressed length `Skv`, which `N` alone does not give.
+    - **Selected branch** over `key`/`value`: the key blocks listed in
+      `blocks` (`B x Hkv x ceil(Sq / qb) x K`, from `attn.select_blocks`),
+      exactly `attn.attention` with the pattern `selected`
+      (`#attn.selected<qb, kb[, causal]>`, whose `causal` must equal the
+      op's).
+    - **Window branch** over `key`/`value`: the static pattern `window`,
+      e.g. `#attn.local<window = 511, causal>` (any pattern without
+      run-time blocks).
+
+    A branch whose row sees no key contributes zero. `weights` is
+    `B x Hq x Sq x 3` of any float type, used as given (NSA takes a
+    sigmoid of a projection of the hidden state).
+
+    ```mlir
+    %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+        {compress_block = 32 : i64, compress_stride = 16 : i64, causal,
+         selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+         window = #attn.local<window = 511, causal>}
+        : tensor<1x32x4096x128xbf16>, tensor<1x8x4096x128xbf16>,
+          tensor<1x8x4096x128xbf16>, tensor<1x8x255x128xbf16>,
+          tensor<1x8x255x128xbf16>, tensor<1x8x64x16xi32>,
+          tensor<1x32x4096x3xf32> -> tensor<1x32x4096x128xbf16>
+    ```
+    Lowers to one kernel per back end that runs the three key loops for a
+    query tile in turn and writes the mixed rows once.
+  }];
+
+  let arguments = (ins
+    AnyRankedTensor:$query,
+    AnyRankedTensor:$key,
+    AnyRankedTensor:$value,
+    AnyRankedTensor:$compressed_key,
+    AnyRankedTensor:$compressed_value,
+    AnyRankedTensor:$blocks,
+    AnyRankedTensor:$weights,
+    I64Attr:$compress_block,
+    OptionalAttr<I64Attr>:$compress_stride,
+    UnitAttr:$causal,
+    Attn_SelectedAttr:$selected,
+    Attn_PatternAttrInterface:$window,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<I64Attr>:$layer
+  );
+  let results = (outs AnyRankedTensor:$result);
+
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $compressed_key `,` $compressed_value `,`
+    $blocks `,` $weights attr-dict `:` type($query) `,` type($key) `,`
+    type($value) `,` type($compressed_key) `,` type($compressed_value) `,`
+    type($blocks) `,` type($weights) `->` type($result)
+  }];
+
+  let extraClassDeclaration = [{
+    int64_t getEffectiveCompressStride() {
+      return getCompressStride() ? *getCompressStride() : getCompressBlock();
+    }
+    /// The scale, `1 / sqrt(D)` when none is given.
+    double getEffectiveScale();
+    RankedTensorType getQueryType() { return getQuery().getType(); }
+    RankedTensorType getKeyType() { return getKey().getType(); }
+    int64_t getNumQueryHeads() { return getQueryType().getDimSize(1); }
+    int64_t getNumKeyValueHeads() { return getKeyType().getDimSize(1); }
+    int64_t getHeadDim() { return getQueryType().getDimSize(3); }
+  }];
+}
+
 #endif // ATTN_DIALECT_ATTN_IR_ATTNOPS_TD
