@@ -67,15 +67,61 @@ struct CPUKernelConfig {
   int64_t keyBlockTiles = 1;
 };
 
+/// One key loop of a kernel: attention has one; `attn.sparse_branches` has
+/// its compressed, selected and window branches, run in turn over the same
+/// query tile.
+struct KeyBranch {
+  /// Decides visibility (on mapped slots for the compressed branch).
+  PatternAttrInterface pattern;
+  /// Walks the `blocks` list instead of the pattern's hull.
+  bool selected = false;
+  /// Keys are compressed slots placed at positions by this map.
+  std::optional<CompressedKeyMap> compressed;
+  /// The kernel arguments holding this branch's keys and values.
+  unsigned keyArg = 1, valueArg = 2;
+};
+
 /// Builds the kernel of one attn.attention.
 class CPUKernelBuilder {
 public:
   CPUKernelBuilder(AttentionOp op, const CPUKernelConfig &config,
                    ModuleOp module)
-      : op(op), cfg(config), module(module), b(op.getContext()),
-        loc(op.getLoc()), m(b, loc) {}
+      : cfg(config), module(module), b(op.getContext()), loc(op.getLoc()),
+        m(b, loc) {
+    describe(op.getQueryType(), op.getKeyType(), op.getValue().getType(),
+             op.getEffectiveScale());
+    KeyBranch branch;
+    branch.pattern = op.getEffectivePattern();
+    branch.selected = config.selected;
+    branches.push_back(branch);
+  }
+  /// `attn.sparse_branches`: `config` describes the selected branch (query
+  /// tiles are its query blocks, for all three branches).
+  CPUKernelBuilder(SparseBranchesOp op, const CPUKernelConfig &config,
+                   ModuleOp module)
+      : cfg(config), module(module), b(op.getContext()), loc(op.getLoc()),
+        m(b, loc) {
+    describe(op.getQueryType(), op.getKeyType(), op.getValue().getType(),
+             op.getEffectiveScale());
+    weightsType = op.getWeights().getType().getElementType();
+    CompressedKeyMap map{op.getCompressBlock(),
+                         op.getEffectiveCompressStride(), op.getCausal()};
+    KeyBranch compressed, selected, window;
+    compressed.pattern = map.pattern(op.getContext());
+    compressed.compressed = map;
+    compressed.keyArg = 3;
+    compressed.valueArg = 4;
+    selected.pattern = op.getSelected();
+    selected.selected = true;
+    window.pattern = op.getWindow();
+    branches = {compressed, selected, window};
+  }
 
+  /// The attention kernel: (q, k, v, out[, active][, blocks], begin, end).
   func::FuncOp build(StringRef name, bool gated);
+  /// The sparse_branches kernel, of the operand convention: (q, k, v, ck,
+  /// cv, blocks, weights, out, begin, end).
+  func::FuncOp buildBranches(StringRef name);
 
 private:
   Value f32Const(double v) {
@@ -162,7 +208,29 @@ private:
     return result;
   }
 
+  void describe(RankedTensorType queryType, RankedTensorType keyType,
+                RankedTensorType valueType, double scale) {
+    elementType = queryType.getElementType();
+    headDim = queryType.getDimSize(3);
+    valueDim = valueType.getDimSize(3);
+    queryHeads = queryType.getDimSize(1);
+    keyHeads = keyType.getDimSize(1);
+    groupSize = queryHeads / keyHeads;
+    foldedScale = scale * kLog2E;
+  }
+  /// The scratch and the item loop shared by both signatures.
+  void emitBody(Value begin, Value end);
   void emitItem(Value item);
+  /// One branch's key loop over `span`, from a fresh running state.
+  void emitBranchLoop(const KeyBranch &branch, const QueryTileSpan &span,
+                      Value localTile);
+  /// Writes `source` (Oᵀ-shaped) times the per-lane `factor` scratch to the
+  /// output rows of `span`.
+  void emitStoreRows(const QueryTileSpan &span, Value source, Value factor);
+  /// The key index a pattern sees for key (or slot) `k`.
+  Value mappedKey(Value k) {
+    return current->compressed ? current->compressed->emitPosition(m, k) : k;
+  }
   /// The class of key tile `keyTileIndex` for `span`; computes it (masked
   /// or not) unless it is skipped.
   void emitVisitKeyTile(const QueryTileSpan &span, Value keyTileIndex);
@@ -172,24 +240,30 @@ private:
   void emitKeyTile(const QueryTileSpan &span, Value keyStart, bool masked,
                    const MaskContext &context);
 
-  AttentionOp op;
   CPUKernelConfig cfg;
   ModuleOp module;
   OpBuilder b;
   Location loc;
   IndexMath m;
+  SmallVector<KeyBranch> branches;
+  const KeyBranch *current = nullptr; ///< the branch being emitted
 
-  Type elementType;
-  int64_t headDim = 0, valueDim = 0, queryHeads = 0, groupSize = 0;
+  Type elementType, weightsType;
+  int64_t headDim = 0, valueDim = 0, queryHeads = 0, keyHeads = 0,
+          groupSize = 0;
   bool gated = false;
   double foldedScale = 0;
 
-  // Kernel arguments and per-kernel values.
-  Value query, key, value, out, active, blocks;
-  Value queryLen, keyLen;
+  // Kernel arguments and per-kernel values. `key`, `value` and `keyLen` are
+  // the current branch's (compressed slots for the compressed branch);
+  // `positionLen` is Skv, which places the rows.
+  SmallVector<Value> arguments;
+  Value query, key, value, out, active, blocks, weights;
+  Value queryLen, keyLen, positionLen;
   QueryTiling tiling;
-  // Scratch (stack): Qᵀ, Sᵀ/Pᵀ, Oᵀ, and per-lane max, sum, rescale factor.
-  Value qT, sT, oT, rowMax, rowSum, rowAlpha;
+  // Scratch (stack): Qᵀ, Sᵀ/Pᵀ, Oᵀ, per-lane max, sum, rescale factor, and
+  // for several branches the mixed output Aᵀ.
+  Value qT, sT, oT, aT, rowMax, rowSum, rowAlpha;
   VectorType laneVector; ///< vector<LG x f32>.
   VectorType positionVector; ///< vector<LG x i64>.
 
@@ -201,36 +275,23 @@ private:
 } // namespace
 
 func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
-  MLIRContext *ctx = op.getContext();
+  MLIRContext *ctx = b.getContext();
   gated = isGated;
-  RankedTensorType queryType = op.getQueryType();
-  elementType = queryType.getElementType();
-  headDim = queryType.getDimSize(3);
-  valueDim = op.getValue().getType().getDimSize(3);
-  queryHeads = op.getNumQueryHeads();
-  groupSize = queryHeads / op.getNumKeyValueHeads();
-  foldedScale = op.getEffectiveScale() * kLog2E;
-  laneVector = VectorType::get({cfg.laneGroup}, b.getF32Type());
-  positionVector = VectorType::get({cfg.laneGroup}, b.getI64Type());
-
   int64_t dyn = ShapedType::kDynamic;
   auto layout = StridedLayoutAttr::get(ctx, dyn, {dyn, dyn, dyn, 1});
   auto memrefOf = [&](int64_t heads, int64_t dim) {
     return MemRefType::get({dyn, heads, dyn, dim}, elementType, layout);
   };
   SmallVector<Type> argTypes = {
-      memrefOf(queryHeads, headDim),
-      memrefOf(op.getNumKeyValueHeads(), headDim),
-      memrefOf(op.getNumKeyValueHeads(), valueDim),
-      memrefOf(queryHeads, valueDim)};
+      memrefOf(queryHeads, headDim), memrefOf(keyHeads, headDim),
+      memrefOf(keyHeads, valueDim), memrefOf(queryHeads, valueDim)};
   if (gated)
     argTypes.push_back(MemRefType::get(
         {dyn}, b.getI32Type(), StridedLayoutAttr::get(ctx, dyn, {dyn})));
   // Selected blocks: int32 [B, Hkv, ceil(Sq / qb), slots], after out (and
   // after active when gated), as cpu_kernel_abi.h says.
   if (cfg.selected)
-    argTypes.push_back(MemRefType::get({dyn, op.getNumKeyValueHeads(), dyn,
-                                        cfg.slots},
+    argTypes.push_back(MemRefType::get({dyn, keyHeads, dyn, cfg.slots},
                                        b.getI32Type(), layout));
   argTypes.push_back(b.getIndexType());
   argTypes.push_back(b.getIndexType());
@@ -241,19 +302,58 @@ func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
+  arguments.assign(entry->getArguments().begin(), entry->getArguments().end());
   unsigned arg = 0;
   query = entry->getArgument(arg++);
-  key = entry->getArgument(arg++);
-  value = entry->getArgument(arg++);
+  arg += 2; // key, value: taken per branch
   out = entry->getArgument(arg++);
   if (gated)
     active = entry->getArgument(arg++);
   if (cfg.selected)
     blocks = entry->getArgument(arg++);
   Value begin = entry->getArgument(arg++), end = entry->getArgument(arg++);
+  emitBody(begin, end);
+  return func;
+}
 
+func::FuncOp CPUKernelBuilder::buildBranches(StringRef name) {
+  MLIRContext *ctx = b.getContext();
+  int64_t dyn = ShapedType::kDynamic;
+  auto layout = StridedLayoutAttr::get(ctx, dyn, {dyn, dyn, dyn, 1});
+  auto memrefOf = [&](int64_t heads, int64_t dim, Type element) {
+    return MemRefType::get({dyn, heads, dyn, dim}, element, layout);
+  };
+  SmallVector<Type> argTypes = {
+      memrefOf(queryHeads, headDim, elementType),
+      memrefOf(keyHeads, headDim, elementType),
+      memrefOf(keyHeads, valueDim, elementType),
+      memrefOf(keyHeads, headDim, elementType),
+      memrefOf(keyHeads, valueDim, elementType),
+      memrefOf(keyHeads, cfg.slots, b.getI32Type()),
+      memrefOf(queryHeads, 3, weightsType),
+      memrefOf(queryHeads, valueDim, elementType),
+      b.getIndexType(),
+      b.getIndexType()};
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, loc, name,
+                                   b.getFunctionType(argTypes, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  arguments.assign(entry->getArguments().begin(), entry->getArguments().end());
+  query = entry->getArgument(0);
+  blocks = entry->getArgument(5);
+  weights = entry->getArgument(6);
+  out = entry->getArgument(7);
+  emitBody(entry->getArgument(8), entry->getArgument(9));
+  return func;
+}
+
+void CPUKernelBuilder::emitBody(Value begin, Value end) {
+  laneVector = VectorType::get({cfg.laneGroup}, b.getF32Type());
+  positionVector = VectorType::get({cfg.laneGroup}, b.getI64Type());
   queryLen = memref::DimOp::create(b, loc, query, 2);
-  keyLen = memref::DimOp::create(b, loc, key, 2);
+  positionLen = memref::DimOp::create(b, loc, arguments[1], 2);
   if (cfg.selected) {
     // Row-aligned query tiles: tile t is rows [t BQ, (t + 1) BQ), the
     // selection's query block t.
@@ -261,7 +361,7 @@ func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
     tiling.firstTile = m.index(0);
     tiling.numQueryTiles = m.ceilDiv(queryLen, cfg.queryTile);
   } else {
-    tiling = QueryTiling::build(m, cfg.queryTile, queryLen, keyLen);
+    tiling = QueryTiling::build(m, cfg.queryTile, queryLen, positionLen);
   }
 
   auto scratch = [&](ArrayRef<int64_t> shape) {
@@ -272,13 +372,14 @@ func::FuncOp CPUKernelBuilder::build(StringRef name, bool isGated) {
   qT = scratch({headDim, cfg.queryTile});
   sT = scratch({cfg.keyTile, cfg.queryTile});
   oT = scratch({valueDim, cfg.queryTile});
+  if (branches.size() > 1)
+    aT = scratch({valueDim, cfg.queryTile});
   rowMax = scratch({cfg.queryTile});
   rowSum = scratch({cfg.queryTile});
   rowAlpha = scratch({cfg.queryTile});
 
   forLoop(begin, end, 1, [&](Value item) { emitItem(item); });
   func::ReturnOp::create(b, loc);
-  return func;
 }
 
 void CPUKernelBuilder::emitItem(Value item) {
@@ -293,14 +394,12 @@ void CPUKernelBuilder::emitItem(Value item) {
   batch = m.floorDiv(pair, queryHeads);
   head = m.sub(pair, m.mul(batch, m.index(queryHeads)));
   kvHead = m.floorDiv(head, groupSize);
-  pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(), head,
-                                             module);
 
   QueryTileSpan span;
   if (cfg.selected) {
     // Rows [localTile BQ, ...): every lane's row is >= 0, so the first real
     // row is lane 0's.
-    span.offset = m.sub(keyLen, queryLen);
+    span.offset = m.sub(positionLen, queryLen);
     span.rowBegin = m.mul(localTile, m.index(cfg.queryTile));
     span.tileStart = m.add(span.rowBegin, span.offset);
     span.first = span.tileStart;
@@ -310,7 +409,7 @@ void CPUKernelBuilder::emitItem(Value item) {
         span.offset);
   } else {
     span = QueryTileSpan::build(m, m.add(tiling.firstTile, localTile),
-                                cfg.queryTile, queryLen, keyLen);
+                                cfg.queryTile, queryLen, positionLen);
   }
 
   // Qᵀ with the folded scale; lanes without a real row are zero. Blocks of
@@ -373,6 +472,81 @@ void CPUKernelBuilder::emitItem(Value item) {
     packLanes(m.index(0), cfg.queryTile);
   }
 
+  if (branches.size() == 1) {
+    emitBranchLoop(branches.front(), span, localTile);
+    // O = Oᵀ / l; rows that saw nothing (l = 0) get zeros.
+    forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
+      Value sum = vector::LoadOp::create(b, loc, laneVector, rowSum,
+                                         ValueRange{lane});
+      vector::StoreOp::create(b, loc, emitSafeReciprocal(b, loc, sum),
+                              rowAlpha, ValueRange{lane});
+    });
+    emitStoreRows(span, oT, rowAlpha);
+    return;
+  }
+
+  // Several branches: Aᵀ = sum over branches of w_b Oᵀ_b / l_b, each
+  // branch normalised on its own, then written once.
+  Value zeros = splat(laneVector, 0.0);
+  forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
+    forLoop(m.index(0), m.index(valueDim), 1, [&](Value d) {
+      vector::StoreOp::create(b, loc, zeros, aT, ValueRange{d, lane});
+    });
+  });
+  for (auto [index, branch] : llvm::enumerate(branches)) {
+    emitBranchLoop(branch, span, localTile);
+    forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
+      Value sum = vector::LoadOp::create(b, loc, laneVector, rowSum,
+                                         ValueRange{lane});
+      vector::StoreOp::create(b, loc, emitSafeReciprocal(b, loc, sum),
+                              rowAlpha, ValueRange{lane});
+    });
+    // Each real row's weight (rows past Sq keep 1 / l: they are not
+    // stored).
+    forLoop(m.index(0), m.index(cfg.queryTile), 1, [&](Value lane) {
+      Value row = m.add(span.rowBegin, lane);
+      Value real = m.andI(m.cmpConst(CmpIPredicate::sge, row, 0),
+                          m.cmp(CmpIPredicate::slt, row, queryLen));
+      ifThen(real, [&] {
+        Value w = loadF32(weights, {batch, head, row, m.index(index)});
+        Value inverse =
+            memref::LoadOp::create(b, loc, rowAlpha, ValueRange{lane});
+        memref::StoreOp::create(b, loc,
+                                arith::MulFOp::create(b, loc, w, inverse),
+                                rowAlpha, ValueRange{lane});
+      });
+    });
+    forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
+      Value factor = vector::LoadOp::create(b, loc, laneVector, rowAlpha,
+                                            ValueRange{lane});
+      forLoop(m.index(0), m.index(valueDim), 1, [&](Value d) {
+        Value o = vector::LoadOp::create(b, loc, laneVector, oT,
+                                         ValueRange{d, lane});
+        Value a = vector::LoadOp::create(b, loc, laneVector, aT,
+                                         ValueRange{d, lane});
+        vector::StoreOp::create(b, loc,
+                                vector::FMAOp::create(b, loc, o, factor, a),
+                                aT, ValueRange{d, lane});
+      });
+    });
+  }
+  Value ones = splat(laneVector, 1.0);
+  forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
+    vector::StoreOp::create(b, loc, ones, rowAlpha, ValueRange{lane});
+  });
+  emitStoreRows(span, aT, rowAlpha);
+}
+
+void CPUKernelBuilder::emitBranchLoop(const KeyBranch &branch,
+                                      const QueryTileSpan &span,
+                                      Value localTile) {
+  current = &branch;
+  key = arguments[branch.keyArg];
+  value = arguments[branch.valueArg];
+  keyLen = branch.compressed ? memref::DimOp::create(b, loc, key, 2).getResult()
+                             : positionLen;
+  pattern = std::make_unique<PatternEmitter>(m, branch.pattern, head, module);
+
   // Running state: max -inf, sum 0, Oᵀ 0.
   Value minusInf = splat(laneVector, -std::numeric_limits<double>::infinity());
   Value zeros = splat(laneVector, 0.0);
@@ -387,7 +561,7 @@ void CPUKernelBuilder::emitItem(Value item) {
   // Random blocks walk their kept-block stream once per query tile; every
   // other pattern visits the key tiles of its hull, each classified by index
   // arithmetic and computed unmasked, masked, or not at all.
-  if (auto random = dyn_cast<RandomBlocksAttr>(op.getEffectivePattern())) {
+  if (auto random = dyn_cast<RandomBlocksAttr>(branch.pattern)) {
     int64_t block = random.getBlock();
     MaskContext context;
     context.blockFlags.push_back(m.boolConst(b.getI1Type(), true));
@@ -412,7 +586,7 @@ void CPUKernelBuilder::emitItem(Value item) {
             }
           });
     });
-  } else if (cfg.selected) {
+  } else if (branch.selected) {
     // Selected blocks: the listed tiles in increasing order, each once,
     // within the bound's hull (causal: up to the last row's position).
     Value hi = pattern->emitKeyHull(span.first, span.last, keyLen).second;
@@ -430,6 +604,11 @@ void CPUKernelBuilder::emitItem(Value item) {
           emitVisitKeyTile(span, args[0]);
           scf::YieldOp::create(b, loc, ValueRange{m.addConst(args[0], 1)});
         });
+  } else if (branch.compressed) {
+    // Slots [0, end) hold every one the tile's last row sees.
+    Value slotEnd = branch.compressed->emitSlotEnd(m, span.last, keyLen);
+    forLoop(m.index(0), m.ceilDiv(slotEnd, cfg.keyTile), 1,
+            [&](Value keyTileIndex) { emitVisitKeyTile(span, keyTileIndex); });
   } else {
     auto [lo, hi] = pattern->emitKeyHull(span.first, span.last, keyLen);
     Value firstKeyTile = m.floorDiv(lo, cfg.keyTile);
@@ -439,13 +618,10 @@ void CPUKernelBuilder::emitItem(Value item) {
     });
   }
 
-  // O = Oᵀ / l, transposed back; rows that saw nothing (l = 0) get zeros.
-  forLoop(m.index(0), m.index(cfg.queryTile), cfg.laneGroup, [&](Value lane) {
-    Value sum = vector::LoadOp::create(b, loc, laneVector, rowSum,
-                                       ValueRange{lane});
-    vector::StoreOp::create(b, loc, emitSafeReciprocal(b, loc, sum), rowAlpha,
-                            ValueRange{lane});
-  });
+}
+
+void CPUKernelBuilder::emitStoreRows(const QueryTileSpan &span, Value source,
+                                     Value factor) {
   auto storeLanes = [&](Value firstLane, int64_t count) {
     forLoop(firstLane, m.addConst(firstLane, count), 1, [&](Value lane) {
       Value row = m.add(span.rowBegin, lane);
@@ -453,9 +629,9 @@ void CPUKernelBuilder::emitItem(Value item) {
                           m.cmp(CmpIPredicate::slt, row, queryLen));
       ifThen(real, [&] {
         Value inverse =
-            memref::LoadOp::create(b, loc, rowAlpha, ValueRange{lane});
+            memref::LoadOp::create(b, loc, factor, ValueRange{lane});
         forLoop(m.index(0), m.index(valueDim), 1, [&](Value d) {
-          Value x = memref::LoadOp::create(b, loc, oT, ValueRange{d, lane});
+          Value x = memref::LoadOp::create(b, loc, source, ValueRange{d, lane});
           x = arith::MulFOp::create(b, loc, x, inverse);
           memref::StoreOp::create(b, loc, toElement(x), out,
                                   ValueRange{batch, head, row, d});
@@ -474,12 +650,12 @@ void CPUKernelBuilder::emitItem(Value item) {
           allReal,
           [&] {
             Value inverse = vector::LoadOp::create(b, loc, blockVector(),
-                                                   rowAlpha, ValueRange{lane0});
+                                                   factor, ValueRange{lane0});
             forLoop(m.index(0), m.index(valueDim), kTransposeBlock, [&](Value d0) {
               SmallVector<Value> cols;
               for (int64_t i = 0; i < kTransposeBlock; ++i)
                 cols.push_back(vector::LoadOp::create(
-                    b, loc, blockVector(), oT,
+                    b, loc, blockVector(), source,
                     ValueRange{m.addConst(d0, i), lane0}));
               SmallVector<Value> rows = transposeBlock(cols);
               for (int64_t i = 0; i < kTransposeBlock; ++i) {
@@ -510,8 +686,9 @@ void CPUKernelBuilder::emitVisitKeyTile(const QueryTileSpan &span,
   Value keyStart = m.mul(keyTileIndex, m.index(cfg.keyTile));
   Value keyEnd = m.min(m.addConst(keyStart, cfg.keyTile), keyLen);
   MaskContext context;
-  KeyTileClass cls = pattern->emitTileClass(span.first, span.last, keyStart,
-                                            m.addConst(keyEnd, -1), context);
+  KeyTileClass cls =
+      pattern->emitTileClass(span.first, span.last, mappedKey(keyStart),
+                             mappedKey(m.addConst(keyEnd, -1)), context);
   ifThen(cls.any, [&] {
     Value ragged =
         m.cmp(CmpIPredicate::sgt, m.addConst(keyStart, cfg.keyTile), keyLen);
@@ -621,7 +798,8 @@ void CPUKernelBuilder::emitKeyTile(const QueryTileSpan &span, Value keyStart,
                                            ValueRange{j, lane});
           if (masked) {
             Value k = m.add(keyStart, j);
-            Value visible = pattern->emitVisible(context, positions, k);
+            Value visible =
+                pattern->emitVisible(context, positions, mappedKey(k));
             Value inRange = vector::BroadcastOp::create(
                 b, loc, visible.getType(),
                 m.cmp(CmpIPredicate::slt, k, keyLen));
@@ -687,11 +865,14 @@ void CPUKernelBuilder::emitKeyTile(const QueryTileSpan &span, Value keyStart,
   });
 }
 
-/// `work_items(pairs, Sq, Skv) = pairs * numQueryTiles`: position-aligned
-/// query tiles, or with `rowAligned` (selected blocks) ceil(Sq / queryTile).
+/// `work_items(pairs, Sq, Skv) = pairs * headsPerPair * numQueryTiles`:
+/// position-aligned query tiles, or with `rowAligned` (selected blocks)
+/// ceil(Sq / queryTile). Attention's pairs are (batch, query head); the
+/// operand convention passes (batch, KV head) pairs, so sparse_branches
+/// kernels multiply by the group size.
 static void buildWorkItemsFunc(OpBuilder &b, Location loc, ModuleOp module,
                                StringRef name, int64_t queryTile,
-                               bool rowAligned) {
+                               bool rowAligned, int64_t headsPerPair = 1) {
   b.setInsertionPointToEnd(module.getBody());
   Type i64 = b.getI64Type();
   auto func = func::FuncOp::create(b, loc, name,
@@ -708,7 +889,9 @@ static void buildWorkItemsFunc(OpBuilder &b, Location loc, ModuleOp module,
                  : QueryTiling::build(m, queryTile, queryLen,
                                       toIndex(entry->getArgument(2)))
                        .numQueryTiles;
-  Value items = m.mul(toIndex(entry->getArgument(0)), numQueryTiles);
+  Value items = m.mul(m.mul(toIndex(entry->getArgument(0)),
+                            m.index(headsPerPair)),
+                      numQueryTiles);
   func::ReturnOp::create(b, loc,
                          ValueRange{arith::IndexCastOp::create(b, loc, i64, items)});
 }
@@ -725,6 +908,11 @@ struct ConvertAttnToCPUPass
                                            StringRef name,
                                            const TargetDescription &targetDesc,
                                            NamedAttrList &info);
+  FailureOr<func::FuncOp>
+  convertSparseBranches(SparseBranchesOp op, StringRef name,
+                        StringRef workItems,
+                        const TargetDescription &targetDesc,
+                        NamedAttrList &info);
 };
 } // namespace
 
@@ -757,6 +945,43 @@ static int64_t staticOrMinusOne(int64_t v) {
   return ShapedType::isDynamic(v) ? int64_t(-1) : v;
 }
 
+/// Register blocking for query tiles of `queryTile` lanes and key tiles of
+/// `keyTile` keys on `target`, or an error on `op`.
+static FailureOr<CPUKernelConfig>
+chooseRegisterBlocking(Operation *op, const TargetDescription &target,
+                       int64_t queryTile, int64_t keyTile, int64_t headDim,
+                       int64_t valueDim) {
+  int64_t lanes = target.vectorLanes;
+  CPUKernelConfig config;
+  config.queryTile = queryTile;
+  config.keyTile = keyTile;
+  int64_t vectorsPerTile = config.queryTile / lanes;
+  if (config.queryTile % lanes != 0)
+    return op->emitError() << "query tile " << config.queryTile
+                           << " is not a multiple of " << target.name << "'s "
+                           << lanes << " f32 lanes";
+  int64_t vectorsPerGroup = std::min<int64_t>(
+      vectorsPerTile, std::max<int64_t>(1, target.accumulators / 4));
+  while (vectorsPerTile % vectorsPerGroup != 0)
+    --vectorsPerGroup;
+  config.laneGroup = vectorsPerGroup * lanes;
+  config.keyRows = std::max<int64_t>(1, target.accumulators / vectorsPerGroup);
+  config.valueCols = config.keyRows;
+  while (config.keyTile % config.keyRows != 0)
+    --config.keyRows;
+  if (ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim))
+    return op->emitError()
+           << "the CPU kernels need static head dims, found D = "
+           << (ShapedType::isDynamic(headDim) ? std::string("?")
+                                              : std::to_string(headDim))
+           << ", Dv = "
+           << (ShapedType::isDynamic(valueDim) ? std::string("?")
+                                               : std::to_string(valueDim));
+  while (valueDim % config.valueCols != 0)
+    --config.valueCols;
+  return config;
+}
+
 FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
     AttentionOp attention, StringRef name, const TargetDescription &targetDesc,
     NamedAttrList &info) {
@@ -767,37 +992,13 @@ FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
   FailureOr<TileSizes> tiles = chooseTiles(attention, targetDesc, 0, 0);
   if (failed(tiles))
     return failure();
-  int64_t lanes = targetDesc.vectorLanes;
-  CPUKernelConfig config;
-  config.queryTile = tiles->query;
-  config.keyTile = tiles->key;
-  int64_t vectorsPerTile = config.queryTile / lanes;
-  if (config.queryTile % lanes != 0)
-    return attention.emitError()
-           << "query tile " << config.queryTile << " is not a multiple of "
-           << targetDesc.name << "'s " << lanes << " f32 lanes";
-  int64_t vectorsPerGroup = std::min<int64_t>(
-      vectorsPerTile, std::max<int64_t>(1, targetDesc.accumulators / 4));
-  while (vectorsPerTile % vectorsPerGroup != 0)
-    --vectorsPerGroup;
-  config.laneGroup = vectorsPerGroup * lanes;
-  config.keyRows =
-      std::max<int64_t>(1, targetDesc.accumulators / vectorsPerGroup);
-  config.valueCols = config.keyRows;
-  while (config.keyTile % config.keyRows != 0)
-    --config.keyRows;
   int64_t valueDim = attention.getValue().getType().getDimSize(3);
   int64_t headDim = attention.getHeadDim();
-  if (ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim))
-    return attention.emitError()
-           << "the CPU kernels need static head dims, found D = "
-           << (ShapedType::isDynamic(headDim) ? std::string("?")
-                                              : std::to_string(headDim))
-           << ", Dv = "
-           << (ShapedType::isDynamic(valueDim) ? std::string("?")
-                                               : std::to_string(valueDim));
-  while (valueDim % config.valueCols != 0)
-    --config.valueCols;
+  FailureOr<CPUKernelConfig> blocking = chooseRegisterBlocking(
+      attention, targetDesc, tiles->query, tiles->key, headDim, valueDim);
+  if (failed(blocking))
+    return failure();
+  CPUKernelConfig config = *blocking;
   PatternAttrInterface pattern = attention.getEffectivePattern();
   if (failed(PatternEmitter::checkSupported(
           pattern, config.queryTile, config.keyTile,
@@ -856,6 +1057,38 @@ FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertAttention(
   return kernel;
 }
 
+FailureOr<func::FuncOp> ConvertAttnToCPUPass::convertSparseBranches(
+    SparseBranchesOp op, StringRef name, StringRef workItems,
+    const TargetDescription &targetDesc, NamedAttrList &info) {
+  SelectedAttr selected = op.getSelected();
+  // One query tile for the three branches: the selected branch's query
+  // block (row-aligned); key tiles are its key blocks.
+  int64_t valueDim = op.getValue().getType().getDimSize(3);
+  FailureOr<CPUKernelConfig> blocking = chooseRegisterBlocking(
+      op, targetDesc, selected.getQueryBlock(), selected.getKeyBlock(),
+      op.getHeadDim(), valueDim);
+  if (failed(blocking))
+    return failure();
+  CPUKernelConfig config = *blocking;
+  if (failed(checkSparseBranchesSupported(op, config.queryTile,
+                                          config.keyTile)))
+    return failure();
+  config.selected = true;
+  config.slots = op.getBlocks().getType().getDimSize(3);
+  config.keyBlockTiles = 1;
+  CPUKernelBuilder builder(op, config, getOperation());
+  func::FuncOp kernel = builder.buildBranches(name);
+
+  OpBuilder b(op.getContext());
+  appendSparseBranchesInfo(op, info);
+  info.append("query_tile", b.getI64IntegerAttr(config.queryTile));
+  info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
+  buildWorkItemsFunc(b, op.getLoc(), getOperation(), workItems,
+                     config.queryTile, /*rowAligned=*/true,
+                     op.getNumQueryHeads() / op.getNumKeyValueHeads());
+  return kernel;
+}
+
 LogicalResult
 ConvertAttnToCPUPass::convertFunction(func::FuncOp func,
                                       const TargetDescription &targetDesc) {
@@ -864,17 +1097,21 @@ ConvertAttnToCPUPass::convertFunction(func::FuncOp func,
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   // One counter per op kind: <func>_attn<N>, <func>_select<N>,
-  // <func>_compress<N>.
-  int64_t attentionCount = 0, selectCount = 0, compressCount = 0;
+  // <func>_compress<N>, <func>_branches<N>.
+  int64_t attentionCount = 0, selectCount = 0, compressCount = 0,
+          branchesCount = 0;
   for (Operation &inner : llvm::make_early_inc_range(func.getBody().getOps())) {
-    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(inner))
+    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp, SparseBranchesOp>(
+            inner))
       continue;
-    StringRef kind = isa<AttentionOp>(inner)      ? "attn"
-                     : isa<SelectBlocksOp>(inner) ? "select"
-                                                  : "compress";
-    int64_t &counter = isa<AttentionOp>(inner)      ? attentionCount
-                       : isa<SelectBlocksOp>(inner) ? selectCount
-                                                    : compressCount;
+    StringRef kind = isa<AttentionOp>(inner)        ? "attn"
+                     : isa<SelectBlocksOp>(inner)   ? "select"
+                     : isa<SparseBranchesOp>(inner) ? "branches"
+                                                    : "compress";
+    int64_t &counter = isa<AttentionOp>(inner)        ? attentionCount
+                       : isa<SelectBlocksOp>(inner)   ? selectCount
+                       : isa<SparseBranchesOp>(inner) ? branchesCount
+                                                      : compressCount;
     std::string name =
         (func.getSymName() + "_" + kind + Twine(counter++)).str();
     std::string workItems = name + "_work_items";
@@ -889,6 +1126,10 @@ ConvertAttnToCPUPass::convertFunction(func::FuncOp func,
     if (auto attention = dyn_cast<AttentionOp>(inner)) {
       opName = "attention";
       kernel = convertAttention(attention, name, targetDesc, info);
+    } else if (auto branches = dyn_cast<SparseBranchesOp>(inner)) {
+      opName = "sparse_branches";
+      kernel = convertSparseBranches(branches, name, workItems, targetDesc,
+                                     info);
     } else if (auto select = dyn_cast<SelectBlocksOp>(inner)) {
       opName = "select_blocks";
       kernel = buildSelectBlocksCPUKernel(select, module, name, workItems, info);

@@ -1043,7 +1043,8 @@ static DictionaryAttr kernelParam(OpBuilder &b, StringRef name, StringRef type,
 LogicalResult
 ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                       gpu::GPUModuleOp &gpuModule) {
-  if (failed(checkKernelFunction(func, getArgument(), kAllKernelOps)))
+  if (failed(checkKernelFunction(func, getArgument(),
+                                 kAllKernelOps & ~kSparseBranchesKernels)))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());

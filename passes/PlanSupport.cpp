@@ -6,6 +6,7 @@
 
 #include "PlanSupport.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Tiling/AttentionTiling.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -140,11 +141,64 @@ void mlir::attn::appendCompressKVInfo(CompressKVOp op, NamedAttrList &info) {
   }
 }
 
+static StringRef dtypeName(Type type) {
+  return type.isF32() ? "f32" : type.isF16() ? "f16" : "bf16";
+}
+
+void mlir::attn::appendSparseBranchesInfo(SparseBranchesOp op,
+                                          NamedAttrList &info) {
+  Builder b(op.getContext());
+  RankedTensorType query = op.getQueryType();
+  auto staticOrMinusOne = [](int64_t v) {
+    return ShapedType::isDynamic(v) ? int64_t(-1) : v;
+  };
+  info.append("dtype", b.getStringAttr(dtypeName(query.getElementType())));
+  info.append("head_dim", b.getI64IntegerAttr(op.getHeadDim()));
+  info.append("value_dim",
+              b.getI64IntegerAttr(op.getValue().getType().getDimSize(3)));
+  info.append("query_heads", b.getI64IntegerAttr(op.getNumQueryHeads()));
+  info.append("key_heads", b.getI64IntegerAttr(op.getNumKeyValueHeads()));
+  info.append("batch",
+              b.getI64IntegerAttr(staticOrMinusOne(query.getDimSize(0))));
+  info.append("query_len",
+              b.getI64IntegerAttr(staticOrMinusOne(query.getDimSize(2))));
+  info.append("key_len", b.getI64IntegerAttr(
+                             staticOrMinusOne(op.getKeyType().getDimSize(2))));
+  info.append("compress_window", b.getI64IntegerAttr(op.getCompressBlock()));
+  info.append("compress_stride",
+              b.getI64IntegerAttr(op.getEffectiveCompressStride()));
+  info.append("causal", b.getBoolAttr(op.getCausal()));
+  appendSelectedBlocksInfo(op.getSelected(),
+                           op.getBlocks().getType().getDimSize(3), info);
+  info.append("pattern", op.getWindow());
+  info.append("weights_dtype", b.getStringAttr(dtypeName(
+                                   op.getWeights().getType().getElementType())));
+  info.append("scale", b.getF64FloatAttr(op.getEffectiveScale()));
+}
+
+LogicalResult mlir::attn::checkSparseBranchesSupported(SparseBranchesOp op,
+                                                       int64_t queryTile,
+                                                       int64_t keyTile) {
+  LogicalResult result = success();
+  walkPatternLeaves(op.getWindow(), [&](PatternAttrInterface leaf) {
+    if (succeeded(result) && isa<RandomBlocksAttr, BlockLayoutAttr>(leaf))
+      result = op.emitError()
+               << "the window branch's " << leaf
+               << " is not lowered: the kernel's query tiles are the selected "
+                  "branch's query blocks, counted in rows, and block layouts "
+                  "need tiles aligned in positions";
+  });
+  if (failed(result))
+    return failure();
+  return PatternEmitter::checkSupported(op.getWindow(), queryTile, keyTile,
+                                        [&] { return op.emitError(); });
+}
+
 /// The first kernel op of `func` at any depth, or null.
 static Operation *findKernelOp(func::FuncOp func, bool nestedOnly) {
   Operation *found = nullptr;
   func.walk([&](Operation *op) {
-    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp>(op) ||
+    if (!isa<AttentionOp, SelectBlocksOp, CompressKVOp, SparseBranchesOp>(op) ||
         (nestedOnly && op->getParentOp() == func))
       return WalkResult::advance();
     found = op;
@@ -169,6 +223,8 @@ static std::string kernelOpNames(unsigned lowered) {
     names.push_back(SelectBlocksOp::getOperationName());
   if (lowered & kCompressKVKernels)
     names.push_back(CompressKVOp::getOperationName());
+  if (lowered & kSparseBranchesKernels)
+    names.push_back(SparseBranchesOp::getOperationName());
   std::string text;
   for (auto [i, name] : llvm::enumerate(names)) {
     if (i)
@@ -212,6 +268,8 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
       kind = kSelectBlocksKernels;
     else if (isa<CompressKVOp>(inner))
       kind = kCompressKVKernels;
+    else if (isa<SparseBranchesOp>(inner))
+      kind = kSparseBranchesKernels;
     if (kind && !(lowered & kind))
       return inner.emitError()
              << "'" << inner.getName() << "' in @" << func.getSymName()
@@ -225,9 +283,10 @@ LogicalResult mlir::attn::checkKernelFunction(func::FuncOp func,
              << "' in @" << func.getSymName()
              << " is not supported yet (compute it outside, or pass its "
                 "result as an argument)";
-    StringRef what = kind == kAttentionKernels      ? "attention"
-                     : kind == kSelectBlocksKernels ? "select_blocks"
-                                                    : "compress_kv";
+    StringRef what = kind == kAttentionKernels        ? "attention"
+                     : kind == kSelectBlocksKernels   ? "select_blocks"
+                     : kind == kSparseBranchesKernels ? "sparse_branches"
+                                                      : "compress_kv";
     for (OpOperand &use : inner.getOpOperands())
       if (Value operand = use.get(); !getKernelArgument(operand))
         return inner.emitError()

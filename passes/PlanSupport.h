@@ -46,7 +46,8 @@ enum KernelOpKinds : unsigned {
   kAttentionKernels = 1,
   kSelectBlocksKernels = 2,
   kCompressKVKernels = 4,
-  kAllKernelOps = 7,
+  kSparseBranchesKernels = 8,
+  kAllKernelOps = 15,
 };
 
 /// The number of block slots of `attention`'s `blocks` operand (dimension
@@ -64,6 +65,18 @@ void appendSelectedBlocksInfo(SelectedAttr selected, int64_t slots,
                               NamedAttrList &info);
 void appendSelectBlocksInfo(SelectBlocksOp op, NamedAttrList &info);
 void appendCompressKVInfo(CompressKVOp op, NamedAttrList &info);
+/// A sparse_branches kernel's fields: its shapes and dtypes, the compressed
+/// branch's window, stride and causality, the selected branch's "blocks",
+/// the window branch's "pattern", the weights' dtype and the scale.
+void appendSparseBranchesInfo(SparseBranchesOp op, NamedAttrList &info);
+
+/// Why both back ends cannot compile `op` with query tiles of `queryTile`
+/// rows and key tiles of `keyTile` keys (an error on `op`), or success:
+/// query tiles are the selected branch's query blocks, in rows, so the
+/// window pattern may not have leaves that need position-aligned tiles
+/// (random or explicit block layouts).
+LogicalResult checkSparseBranchesSupported(SparseBranchesOp op,
+                                           int64_t queryTile, int64_t keyTile);
 
 /// Whether the back ends can turn `func` into kernels: a single block of
 /// kernel ops among `lowered` on its arguments (attention gates possibly

@@ -195,6 +195,21 @@ private:
           values[c.getCompressedValue()] = std::move(value);
           return success();
         })
+        .Case([&](SparseBranchesOp s) {
+          SparseBranchesParams params;
+          params.compressBlock = s.getCompressBlock();
+          params.compressStride = s.getEffectiveCompressStride();
+          params.causal = s.getCausal();
+          params.selected = s.getSelected();
+          params.window = s.getWindow();
+          values[s] = referenceSparseBranches(
+              values.lookup(s.getQuery()), values.lookup(s.getKey()),
+              values.lookup(s.getValue()), values.lookup(s.getCompressedKey()),
+              values.lookup(s.getCompressedValue()),
+              values.lookup(s.getBlocks()), values.lookup(s.getWeights()),
+              params, s.getEffectiveScale());
+          return success();
+        })
         .Default([&](Operation *) -> LogicalResult {
           // Scalar arithmetic outside linalg ops (budgets, thresholds).
           if (op->getNumResults() == 1 &&

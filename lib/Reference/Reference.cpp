@@ -74,31 +74,33 @@ struct Visibility {
 };
 } // namespace
 
-HostTensor mlir::attn::referenceAttention(const HostTensor &query,
-                                          const HostTensor &key,
-                                          const HostTensor &value,
-                                          PatternAttrInterface pattern,
-                                          double scale, const HostTensor *gates,
-                                          const HostTensor *blocks) {
+/// Softmax attention of every (batch, head, row) over the keys `visible`
+/// lets it see, in double; rows that see nothing stay zero, a NaN logit of
+/// a visible key makes its row NaN. `keyHeadOf(h)` is the KV head of query
+/// head h; `skip(b, h)` leaves a pair's rows zero (gated off).
+static HostTensor attendWhere(
+    const HostTensor &query, const HostTensor &key, const HostTensor &value,
+    double scale,
+    llvm::function_ref<bool(int64_t b, int64_t h, int64_t row, int64_t k)>
+        visible,
+    llvm::function_ref<bool(int64_t b, int64_t h)> skip) {
   const int64_t batch = query.shape[0], heads = query.shape[1],
                 rows = query.shape[2], dim = query.shape[3];
   const int64_t kvHeads = key.shape[1], keys = key.shape[2],
                 valueDim = value.shape[3];
   const int64_t group = heads / kvHeads;
   HostTensor out(ArrayRef<int64_t>{batch, heads, rows, valueDim});
-  AttentionExtent extent{heads, rows, keys};
   std::vector<double> logits(keys);
   for (int64_t b = 0; b < batch; ++b) {
-    Visibility visible{extent, blocks, b, group};
     for (int64_t h = 0; h < heads; ++h) {
-      if (gates && gates->at({b, h}) == 0.0)
+      if (skip(b, h))
         continue; // A gated-off head outputs zeros.
       int64_t kvh = h / group;
       for (int64_t q = 0; q < rows; ++q) {
         double maxLogit = -std::numeric_limits<double>::infinity();
         bool nanLogit = false;
         for (int64_t k = 0; k < keys; ++k) {
-          if (!visible(pattern, h, q, k)) {
+          if (!visible(b, h, q, k)) {
             logits[k] = -std::numeric_limits<double>::infinity();
             continue;
           }
@@ -132,6 +134,66 @@ HostTensor mlir::attn::referenceAttention(const HostTensor &query,
         }
       }
     }
+  }
+  return out;
+}
+
+HostTensor mlir::attn::referenceAttention(const HostTensor &query,
+                                          const HostTensor &key,
+                                          const HostTensor &value,
+                                          PatternAttrInterface pattern,
+                                          double scale, const HostTensor *gates,
+                                          const HostTensor *blocks) {
+  const int64_t heads = query.shape[1];
+  const int64_t group = heads / key.shape[1];
+  AttentionExtent extent{heads, query.shape[2], key.shape[2]};
+  return attendWhere(
+      query, key, value, scale,
+      [&](int64_t b, int64_t h, int64_t q, int64_t k) {
+        return Visibility{extent, blocks, b, group}(pattern, h, q, k);
+      },
+      [&](int64_t b, int64_t h) { return gates && gates->at({b, h}) == 0.0; });
+}
+
+HostTensor mlir::attn::referenceSparseBranches(
+    const HostTensor &query, const HostTensor &key, const HostTensor &value,
+    const HostTensor &compressedKey, const HostTensor &compressedValue,
+    const HostTensor &blocks, const HostTensor &weights,
+    const SparseBranchesParams &params, double scale) {
+  const int64_t heads = query.shape[1], rows = query.shape[2],
+                keys = key.shape[2];
+  const int64_t group = heads / key.shape[1];
+  AttentionExtent extent{heads, rows, keys};
+  auto never = [](int64_t, int64_t) { return false; };
+  // Compressed slot n covers positions [n stride, n stride + block): with
+  // causal, a row sees it once the slot's last position is in its past.
+  HostTensor compressed = attendWhere(
+      query, compressedKey, compressedValue, scale,
+      [&](int64_t, int64_t, int64_t q, int64_t n) {
+        return !params.causal ||
+               n * params.compressStride + params.compressBlock - 1 <=
+                   extent.queryPosition(q);
+      },
+      never);
+  HostTensor selected = attendWhere(
+      query, key, value, scale,
+      [&](int64_t b, int64_t h, int64_t q, int64_t k) {
+        return Visibility{extent, &blocks, b, group}(params.selected, h, q, k);
+      },
+      never);
+  HostTensor window = attendWhere(
+      query, key, value, scale,
+      [&](int64_t b, int64_t h, int64_t q, int64_t k) {
+        return Visibility{extent, nullptr, b, group}(params.window, h, q, k);
+      },
+      never);
+  HostTensor out = compressed;
+  const int64_t valueDim = value.shape[3];
+  for (int64_t i = 0, n = out.numElements(); i < n; ++i) {
+    int64_t row = i / valueDim; // (b, h, r) flattened
+    out.data[i] = weights.data[3 * row] * compressed.data[i] +
+                  weights.data[3 * row + 1] * selected.data[i] +
+                  weights.data[3 * row + 2] * window.data[i];
   }
   return out;
 }

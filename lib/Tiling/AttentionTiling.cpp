@@ -121,6 +121,22 @@ PatternEmitter::PatternEmitter(IndexMath &math, PatternAttrInterface pattern,
                                Value head, Operation *symbolTable)
     : m(math), pattern(pattern), head(head), symbolTable(symbolTable) {}
 
+PatternAttrInterface CompressedKeyMap::pattern(MLIRContext *context) const {
+  if (causal)
+    return CausalAttr::get(context);
+  return DenseAttr::get(context);
+}
+
+Value CompressedKeyMap::emitSlotEnd(IndexMath &m, Value last,
+                                    Value numSlots) const {
+  if (!causal)
+    return numSlots;
+  // Slots with n stride <= last - block + 1; floor division keeps rows
+  // before the first whole block (a negative difference) at no slot.
+  Value seen = m.addConst(m.floorDiv(m.addConst(last, 1 - block), stride), 1);
+  return m.min(m.max(seen, m.index(0)), numSlots);
+}
+
 LogicalResult PatternEmitter::checkSupported(
     PatternAttrInterface pattern, int64_t queryTile, int64_t keyTile,
     function_ref<InFlightDiagnostic()> emitError) {

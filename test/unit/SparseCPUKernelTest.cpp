@@ -19,7 +19,10 @@
 //    bound, docs/cpu.md) of the reference with the same lists, which hold
 //    blocks in any order, duplicates, -1 and out-of-range entries;
 //  - compress_kv: mean and linear within 1e-5 (f32) or one bf16 ulp of the
-//    rounded reference.
+//    rounded reference;
+//  - sparse_branches (NSA's combined form): within the attention bound
+//    times the weights' sum of the reference mix, and the reference itself
+//    equals the weighted sum of three independently computed attentions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,6 +106,11 @@ protected:
       case 6:
         reinterpret_cast<void (*)(P, P, P, P, P, P, int64_t, int64_t)>(
             *entry)(d[0], d[1], d[2], d[3], d[4], d[5], begin, end);
+        break;
+      case 8:
+        reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, int64_t, int64_t)>(
+            *entry)(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], begin,
+                    end);
         break;
       default:
         FAIL() << "no call for " << d.size() << " descriptors";
@@ -533,5 +541,197 @@ TEST_F(CompressKVKernel, ShorterThanOneWindowHasNoItems) {
   c.length = 20;
   check(c);
 }
+
+//===----------------------------------------------------------------------===//
+// sparse_branches
+//===----------------------------------------------------------------------===//
+
+struct BranchesCase {
+  std::string name;
+  int64_t batch = 1, queryHeads = 4, kvHeads = 2, queryLen = 200,
+          keyLen = 200, dim = 32, valueDim = 32, slots = 3;
+  int64_t queryBlock = 16, keyBlock = 16, compressBlock = 16,
+          compressStride = 8;
+  bool causal = true;
+  std::string window = "#attn.local<window = 31, causal>";
+  std::string dtype = "f32", weightsType = "f32";
+  std::string target = "x86-64-v4";
+  double tolerance = 6e-5;
+};
+
+std::ostream &operator<<(std::ostream &os, const BranchesCase &c) {
+  return os << c.name;
+}
+
+class SparseBranchesKernel
+    : public SparseCPUKernelTest,
+      public ::testing::WithParamInterface<BranchesCase> {};
+
+TEST_P(SparseBranchesKernel, MatchesReference) {
+  const BranchesCase &c = GetParam();
+  int64_t numQueryBlocks = (c.queryLen + c.queryBlock - 1) / c.queryBlock;
+  int64_t numKeyBlocks = (c.keyLen + c.keyBlock - 1) / c.keyBlock;
+  int64_t slotsN = (c.keyLen - c.compressBlock) / c.compressStride + 1;
+  auto dims = [](int64_t heads, int64_t last) {
+    return std::vector<std::string>{"?", std::to_string(heads), "?",
+                                    std::to_string(last)};
+  };
+  std::string q = tensorType(dims(c.queryHeads, c.dim), c.dtype),
+              k = tensorType(dims(c.kvHeads, c.dim), c.dtype),
+              v = tensorType(dims(c.kvHeads, c.valueDim), c.dtype),
+              idx = tensorType(dims(c.kvHeads, c.slots), "i32"),
+              w = tensorType(dims(c.queryHeads, 3), c.weightsType),
+              o = tensorType(dims(c.queryHeads, c.valueDim), c.dtype);
+  std::string selected = "#attn.selected<query_block = " +
+                         std::to_string(c.queryBlock) + ", key_block = " +
+                         std::to_string(c.keyBlock) +
+                         (c.causal ? ", causal>" : ">");
+  std::string ir =
+      "func.func @f(%q: " + q + ", %k: " + k + ", %v: " + v + ", %ck: " + k +
+      ", %cv: " + v + ", %i: " + idx + ", %w: " + w + ") -> " + o +
+      " {\n  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %i, %w "
+      "{compress_block = " +
+      std::to_string(c.compressBlock) +
+      " : i64, compress_stride = " + std::to_string(c.compressStride) +
+      " : i64" + (c.causal ? ", causal" : "") + ", selected = " + selected +
+      ", window = " + c.window + "} : " + q + ", " + k + ", " + v + ", " + k +
+      ", " + v + ", " + idx + ", " + w + " -> " + o + "\n  return %o : " + o +
+      "\n}\n";
+  std::unique_ptr<ExecutionEngine> engine = compile(ir, c.target);
+  ASSERT_TRUE(engine) << "failed to compile:\n" << ir;
+
+  KernelBuffer qb(c.dtype, {c.batch, c.queryHeads, c.queryLen, c.dim}),
+      kb(c.dtype, {c.batch, c.kvHeads, c.keyLen, c.dim}),
+      vb(c.dtype, {c.batch, c.kvHeads, c.keyLen, c.valueDim}),
+      ckb(c.dtype, {c.batch, c.kvHeads, slotsN, c.dim}),
+      cvb(c.dtype, {c.batch, c.kvHeads, slotsN, c.valueDim}),
+      blocks("i32", {c.batch, c.kvHeads, numQueryBlocks, c.slots}),
+      wb(c.weightsType, {c.batch, c.queryHeads, c.queryLen, 3}),
+      ob(c.dtype, {c.batch, c.queryHeads, c.queryLen, c.valueDim});
+  for (KernelBuffer *t : {&qb, &kb, &vb, &ckb, &cvb})
+    fillUniform(*t);
+  // Scores of a few units, so that the three softmaxes differ visibly.
+  for (int64_t i = 0; i < qb.numElements(); ++i)
+    qb.set(i, 3.0 * qb.get(i));
+  // Weights as NSA's sigmoid gates give them, plus some negative ones: the
+  // op uses them as given.
+  std::uniform_real_distribution<double> weight(-0.25, 1.0);
+  for (int64_t i = 0; i < wb.numElements(); ++i)
+    wb.set(i, weight(rng));
+  std::uniform_int_distribution<int64_t> pick(-1, numKeyBlocks + 1);
+  for (int64_t i = 0; i < blocks.numElements(); ++i)
+    blocks.set(i, pick(rng));
+  blocks.set(0, std::numeric_limits<int32_t>::max());
+
+  run(*engine, "f_branches0", {&qb, &kb, &vb, &ckb, &cvb, &blocks, &wb, &ob},
+      c.batch * c.kvHeads, c.queryLen, c.keyLen);
+
+  SparseBranchesParams params;
+  params.compressBlock = c.compressBlock;
+  params.compressStride = c.compressStride;
+  params.causal = c.causal;
+  params.selected = cast<SelectedAttr>(parseAttribute(selected, &context));
+  params.window = cast<PatternAttrInterface>(parseAttribute(c.window, &context));
+  double scale = 1.0 / std::sqrt(double(c.dim));
+  HostTensor q0 = qb.host(), k0 = kb.host(), v0 = vb.host(), ck = ckb.host(),
+             cv = cvb.host(), list = blocks.host(), weights = wb.host();
+  HostTensor ref = referenceSparseBranches(q0, k0, v0, ck, cv, list, weights,
+                                           params, scale);
+  double err = 0, largest = 0;
+  for (int64_t i = 0; i < ob.numElements(); ++i) {
+    err = std::max(err, std::abs(ob.get(i) - ref.data[i]));
+    largest = std::max(largest, std::abs(ref.data[i]));
+  }
+  EXPECT_LE(err, c.tolerance) << "largest |reference| " << largest;
+  EXPECT_GT(largest, 0.1) << "the case tests nothing";
+
+  // The reference is the per-row mix of three attentions computed another
+  // way: attention with the selected and window patterns, and the
+  // compressed branch by brute force from its definition.
+  HostTensor sel = referenceAttention(q0, k0, v0, params.selected, scale,
+                                      nullptr, &list);
+  HostTensor win =
+      referenceAttention(q0, k0, v0, params.window, scale, nullptr, nullptr);
+  double mixErr = 0;
+  int64_t group = c.queryHeads / c.kvHeads;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.queryHeads; ++h)
+      for (int64_t r = 0; r < c.queryLen; ++r) {
+        int64_t p = r + c.keyLen - c.queryLen;
+        std::vector<double> logits;
+        std::vector<int64_t> seen;
+        for (int64_t n = 0; n < slotsN; ++n) {
+          if (c.causal && n * c.compressStride + c.compressBlock - 1 > p)
+            continue;
+          double dot = 0;
+          for (int64_t d = 0; d < c.dim; ++d)
+            dot += q0.at({b, h, r, d}) * ck.at({b, h / group, n, d});
+          logits.push_back(scale * dot);
+          seen.push_back(n);
+        }
+        double top = -std::numeric_limits<double>::infinity(), sum = 0;
+        for (double x : logits)
+          top = std::max(top, x);
+        for (double x : logits)
+          sum += std::exp(x - top);
+        for (int64_t d = 0; d < c.valueDim; ++d) {
+          double cmp = 0;
+          for (size_t j = 0; j < seen.size(); ++j)
+            cmp += std::exp(logits[j] - top) / sum *
+                   cv.at({b, h / group, seen[j], d});
+          double mix = weights.at({b, h, r, 0}) * cmp +
+                       weights.at({b, h, r, 1}) * sel.at({b, h, r, d}) +
+                       weights.at({b, h, r, 2}) * win.at({b, h, r, d});
+          mixErr = std::max(mixErr, std::abs(mix - ref.at({b, h, r, d})));
+        }
+      }
+  EXPECT_LE(mixErr, 1e-12);
+}
+
+std::vector<BranchesCase> branchesCases() {
+  std::vector<BranchesCase> cases;
+  cases.push_back({"causal_gqa"});
+  BranchesCase fewer{"not_causal_fewer_queries_union_bf16_v3"};
+  fewer.queryLen = 70;
+  fewer.keyLen = 300;
+  fewer.causal = false;
+  fewer.window = "#attn.union<[#attn.global<tokens = 4>, "
+                 "#attn.local<window = 20>]>";
+  fewer.dtype = "bf16";
+  fewer.target = "x86-64-v3";
+  fewer.tolerance = 3e-2;
+  cases.push_back(fewer);
+  BranchesCase more{"causal_more_queries_f16_weights"};
+  more.queryLen = 300;
+  more.keyLen = 150;
+  more.weightsType = "f16";
+  more.compressBlock = 32;
+  more.compressStride = 16;
+  cases.push_back(more);
+  BranchesCase decode{"decode_mqa_dv64"};
+  decode.batch = 2;
+  decode.kvHeads = 1;
+  decode.queryLen = 1;
+  decode.keyLen = 500;
+  decode.valueDim = 64;
+  decode.keyBlock = 32;
+  decode.slots = 5;
+  cases.push_back(decode);
+  BranchesCase dense{"dense_window_blocks_of_64"};
+  dense.queryBlock = 64;
+  dense.keyBlock = 64;
+  dense.causal = false;
+  dense.window = "#attn.dense";
+  dense.keyLen = 260;
+  dense.queryLen = 260;
+  cases.push_back(dense);
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Numerics, SparseBranchesKernel, ::testing::ValuesIn(branchesCases()),
+    [](const ::testing::TestParamInfo<BranchesCase> &info) {
+      return info.param.name;
+    });
 
 } // namespace

@@ -56,6 +56,25 @@ HostTensor referenceAttention(const HostTensor &query, const HostTensor &key,
                               const HostTensor *gates,
                               const HostTensor *blocks);
 
+/// The attributes of an `attn.sparse_branches`.
+struct SparseBranchesParams {
+  int64_t compressBlock = 32, compressStride = 16;
+  bool causal = false;
+  SelectedAttr selected;
+  PatternAttrInterface window;
+};
+
+/// Reference `attn.sparse_branches` (NSA's combined form) in double:
+/// `w0 O_cmp + w1 O_sel + w2 O_win` per row, each branch a softmax of its
+/// own (zero when the row sees none of its keys). `compressedKey`/`Value`
+/// B x Hkv x N x D/Dv, `blocks` B x Hkv x ceil(Sq/qb) x K, `weights`
+/// B x Hq x Sq x 3.
+HostTensor referenceSparseBranches(
+    const HostTensor &query, const HostTensor &key, const HostTensor &value,
+    const HostTensor &compressedKey, const HostTensor &compressedValue,
+    const HostTensor &blocks, const HostTensor &weights,
+    const SparseBranchesParams &params, double scale);
+
 /// The attributes of an `attn.select_blocks` (docs/sparse-projection.md,
 /// section 1).
 struct SelectBlocksParams {

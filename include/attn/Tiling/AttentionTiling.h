@@ -200,6 +200,28 @@ private:
   Operation *symbolTable;
 };
 
+/// The compressed branch of `attn.sparse_branches` in key positions: slot
+/// `n` stands for positions `[n stride, n stride + block)`, and with
+/// `causal` a row at position `p` sees it iff `n stride + block - 1 <= p`.
+/// That is causal attention with slot `n` placed at its last position, so a
+/// back end classifies and masks compressed tiles with the `#attn.causal`
+/// emitter (`#attn.dense` when not causal) on mapped slots, and the rule
+/// costs one multiply-add per key where a mask is needed at all.
+struct CompressedKeyMap {
+  int64_t block = 1, stride = 1;
+  bool causal = false;
+
+  /// The pattern that decides visibility on mapped slots.
+  PatternAttrInterface pattern(MLIRContext *context) const;
+  /// The position slot `slot` stands for (an `index` value).
+  Value emitPosition(IndexMath &m, Value slot) const {
+    return m.addConst(m.mul(slot, m.index(stride)), block - 1);
+  }
+  /// The slots rows up to position `last` may see: `[0, end)`, `end`
+  /// clipped to `[0, numSlots]`.
+  Value emitSlotEnd(IndexMath &m, Value last, Value numSlots) const;
+};
+
 /// 2^x for `vector<N x f32>` x <= 0 (the softmax's scores minus the running
 /// max): a degree-6 polynomial on the fraction, the integer part added to
 /// the exponent bits. Exactly 0 below -126, so masked (-inf) scores and rows
