@@ -143,7 +143,8 @@ static constexpr StringLiteral kKernelFields[] = {
     "key_heads", "batch", "query_len", "key_len", "operand_args",
     "result_args", "result_index", "blocks", "query_block", "key_block",
     "top_k", "keep_sink", "keep_local", "causal", "pooled_keys", "stride",
-    "method", "weights_dtype", "max_key_blocks"};
+    "method", "weights_dtype", "max_key_blocks", "compress_window",
+    "compress_stride"};
 
 /// The fields each op's kernels must have (besides `source`, `dtype`,
 /// `operand_args`; `result_args` or, for attention, `result_index`).
@@ -155,10 +156,16 @@ static ArrayRef<StringLiteral> requiredFields(StringRef op) {
       "top_k", "keep_sink", "keep_local", "causal", "pooled_keys"};
   static constexpr StringLiteral compress[] = {
       "head_dim", "value_dim", "key_heads", "window", "stride", "method"};
+  static constexpr StringLiteral branches[] = {
+      "head_dim",        "value_dim", "query_heads", "key_heads",
+      "compress_window", "compress_stride", "causal", "blocks",
+      "pattern",         "weights_dtype"};
   if (op == "select_blocks")
     return select;
   if (op == "compress_kv")
     return compress;
+  if (op == "sparse_branches")
+    return branches;
   return attention;
 }
 
@@ -208,7 +215,8 @@ static FailureOr<json::Object> describeKernelFields(Operation *kernel,
     auto opAttr = info.getAs<StringAttr>("op");
     if (!opAttr || !llvm::is_contained({StringRef("attention"),
                                         StringRef("select_blocks"),
-                                        StringRef("compress_kv")},
+                                        StringRef("compress_kv"),
+                                        StringRef("sparse_branches")},
                                        opAttr.getValue()))
       return missing("op");
     op = opAttr.getValue();
@@ -458,6 +466,20 @@ kernelUses(const json::Object &kernel, size_t numInputs, size_t numResults,
                 {"B", "Hkv",
                  DimSpec::ceilDiv("Sq", integer(kernel, "query_block")),
                  "K"}}};
+  } else if (op == "sparse_branches") {
+    DimSpec slots = DimSpec::windows("Skv", integer(kernel, "compress_window"),
+                                     integer(kernel, "compress_stride"));
+    const json::Object *blocks = kernel.getObject("blocks");
+    DimSpec queryBlocks = DimSpec::ceilDiv(
+        "Sq", blocks ? integer(*blocks, "query_block") : 1);
+    operands = {{"query", {"B", "Hq", "Sq", "D"}},
+                {"key", {"B", "Hkv", "Skv", "D"}},
+                {"value", {"B", "Hkv", "Skv", "Dv"}},
+                {"compressed_key", {"B", "Hkv", slots, "D"}},
+                {"compressed_value", {"B", "Hkv", slots, "Dv"}},
+                {"blocks", {"B", "Hkv", queryBlocks, "K"}},
+                {"weights", {"B", "Hq", "Sq", "3"}}};
+    results = {{"out", {"B", "Hq", "Sq", "Dv"}}};
   } else {
     operands = {{"key", {"B", "Hkv", "Skv", "D"}},
                 {"value", {"B", "Hkv", "Skv", "Dv"}}};

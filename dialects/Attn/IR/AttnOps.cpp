@@ -667,6 +667,9 @@ LogicalResult SparseBranchesOp::verify() {
   if (failed(verifyShape(op, "weights", weights, {batch, hq, sq, 3},
                          "B x Hq x Sq x 3: compressed, selected, window")))
     return failure();
+  if (weights.isDynamicDim(3))
+    return emitOpError() << "expects a static 3 as the weights' last "
+                            "dimension (one weight per branch), found '?'";
   if (failed(verifyShape(op, "result", result, {batch, hq, sq, dv},
                          "B x Hq x Sq x Dv")))
     return failure();
