@@ -94,11 +94,22 @@ struct GPUKernelConfig {
   bool streamed = false;
   int64_t slots = 0;
   int64_t keyBlockTiles = 1;
+  /// attn.sparse_branches: three key loops (compressed, selected, window)
+  /// per query tile; each thread keeps the mixed rows so far in a private
+  /// slice of shared memory between them (f32, exact), not in registers
+  /// next to the running accumulators.
+  bool branches = false;
 
   int64_t queryTile() const { return 16 * kWarps * mTiles; }
-  int64_t sharedBytes() const {
+  /// The tiles: Q, K, V.
+  int64_t tileBytes() const {
     return (queryTile() + 2 * kKeyTile) * (headDim + kPad) * 2;
   }
+  /// Branches: each thread's accumulators, mTiles x D/8 vector<4xf32>.
+  int64_t stagingBytes() const {
+    return branches ? mTiles * (headDim / 8) * kThreads * 16 : 0;
+  }
+  int64_t sharedBytes() const { return tileBytes() + stagingBytes(); }
 
   /// The default for head dim `d` and `pattern`, or the one `queryTile`
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
@@ -142,9 +153,43 @@ class GPUKernelBuilder {
 public:
   GPUKernelBuilder(AttentionOp op, const GPUKernelConfig &cfg, ModuleOp module)
       : op(op), cfg(cfg), module(module), b(op.getContext()),
-        loc(op.getLoc()), m(b, loc) {}
+        loc(op.getLoc()), m(b, loc) {
+    elementType = op.getQueryType().getElementType();
+    HQ = op.getNumQueryHeads();
+    HKV = op.getNumKeyValueHeads();
+    Branch branch;
+    branch.pattern = op.getEffectivePattern();
+    branch.selected = cfg.selected;
+    branches.push_back(branch);
+  }
+  /// attn.sparse_branches: query tiles are the selected branch's query
+  /// blocks (rows) for all three branches.
+  GPUKernelBuilder(SparseBranchesOp op, const GPUKernelConfig &cfg,
+                   ModuleOp module)
+      : op(op), cfg(cfg), module(module), b(op.getContext()),
+        loc(op.getLoc()), m(b, loc) {
+    elementType = op.getQueryType().getElementType();
+    weightsType = op.getWeights().getType().getElementType();
+    HQ = op.getNumQueryHeads();
+    HKV = op.getNumKeyValueHeads();
+    CompressedKeyMap map{op.getCompressBlock(),
+                         op.getEffectiveCompressStride(), op.getCausal()};
+    Branch compressed, selected, window;
+    compressed.pattern = map.pattern(op.getContext());
+    compressed.compressed = map;
+    compressed.tensor = 3;
+    selected.pattern = op.getSelected();
+    selected.selected = true;
+    window.pattern = op.getWindow();
+    branches = {compressed, selected, window};
+  }
 
   gpu::GPUFuncOp build(gpu::GPUModuleOp gpuModule, StringRef name);
+
+  /// The parameters of a sparse_branches kernel, in order: the 7 operands'
+  /// and the result's pointers, each one's strides [0..2], Sq, Skv, N
+  /// (compressed slots) and the scale (the manifest's "params").
+  static SmallVector<std::pair<std::string, std::string>> branchesParams();
 
 private:
   // --- small helpers -------------------------------------------------------
@@ -223,14 +268,34 @@ private:
   Value emitNextSelectedTile(Value from);
   SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
 
-  AttentionOp op;
+  /// One key loop: attention has one, sparse_branches three.
+  struct Branch {
+    PatternAttrInterface pattern;
+    bool selected = false;
+    std::optional<CompressedKeyMap> compressed;
+    /// The kernel's tensor holding the keys (values follow it).
+    unsigned tensor = 1;
+  };
+  /// Makes `branch` the one emitKeyTile and the tile iterators work on:
+  /// its K/V bases, strides and length, pattern, hull and blocks list.
+  /// Returns the first key tile its hull may hold (a lower bound).
+  Value enterBranch(const Branch &branch, Value batch, Value kvHead,
+                    Value bx);
+  /// The key index a pattern sees for key (or slot) `k`.
+  Value mappedKey(Value k) {
+    return current->compressed ? current->compressed->emitPosition(m, k) : k;
+  }
+
+  Operation *op;
   GPUKernelConfig cfg;
   ModuleOp module;
   OpBuilder b;
   Location loc;
   IndexMath m;
+  SmallVector<Branch> branches;
+  const Branch *current = nullptr;
 
-  Type elementType;
+  Type elementType, weightsType;
   bool isBF16 = true;
   int64_t D = 0, HQ = 0, HKV = 0, MT = 1;
   VectorType pairType;   ///< vector<2 x elem>.
@@ -238,10 +303,16 @@ private:
   VectorType accType;    ///< vector<4xf32>.
   VectorType rowType;    ///< vector<2xf32>.
 
-  // Per-kernel values.
-  Value q, k, v, o, sQ, sK, sV;
+  // Per-kernel values; k, v, kbase, vbase, ks2, vs2 and keyLen belong to
+  // the current branch, positionLen is Skv (which places the rows).
+  SmallVector<Value> tensorArgs, tensorStrides; ///< branches: [8], [8 x 3]
+  Value q, k, v, o, sQ, sK, sV, sStage;
+  Value positionLen;
   Value tid, lane, g, t2, l16, l16c, l8, l8c, wrow;
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
+  Value head, compressedLen, blocksArg;
+  Operation *tableModule = nullptr;
+  SmallVector<Value> keyStrides, valueStrides, blocksStrides;
   Value tileStart, first, last, tileEnd; ///< positions (tileEnd: a key tile)
   SmallVector<SmallVector<SmallVector<Value>>> qa; ///< [mt][kk] fragments.
   /// Selected blocks: this lane's slots (lane + 32 i) of the query block's
@@ -349,11 +420,14 @@ SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
 /// Skipped tiles cost a few index operations, never a load. Block-uniform,
 /// so the barriers around it stay uniform.
 Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
-  if (cfg.selected)
+  if (current->selected)
     return emitNextSelectedTile(from);
+  // Compressed slots up to the hull's end are all seen by the last row.
+  if (current->compressed)
+    return from;
   if (cfg.streamed) {
     auto [tile, stream] = pattern->emitNextKeptTile(
-        cast<RandomBlocksAttr>(op.getEffectivePattern()),
+        cast<RandomBlocksAttr>(current->pattern),
         {cursor[0], cursor[1]}, streamQueryBlock, from,
         GPUKernelConfig::kKeyTile, tileEnd);
     cursor = {stream.state, stream.last};
@@ -429,15 +503,90 @@ Value GPUKernelBuilder::emitNextSelectedTile(Value from) {
                                     minI(best, end32));
 }
 
+SmallVector<std::pair<std::string, std::string>>
+GPUKernelBuilder::branchesParams() {
+  static const char *names[] = {"q",  "k",      "v",       "ck",
+                                "cv", "blocks", "weights", "o"};
+  auto tensor = [](int i) {
+    return i < 7 ? "operand[" + std::to_string(i) + "]"
+                 : std::string("result[0]");
+  };
+  SmallVector<std::pair<std::string, std::string>> params;
+  for (int i = 0; i < 8; ++i)
+    params.push_back({names[i], tensor(i)});
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 3; ++j)
+      params.push_back({std::string(names[i]) + "_stride" + std::to_string(j),
+                        tensor(i) + ".stride[" + std::to_string(j) + "]"});
+  params.push_back({"sq", "operand[0].shape[2]"});
+  params.push_back({"skv", "operand[1].shape[2]"});
+  params.push_back({"slots", "operand[3].shape[2]"});
+  params.push_back({"scale", "scale"});
+  return params;
+}
+
+Value GPUKernelBuilder::enterBranch(const Branch &branch, Value batch,
+                                    Value kvHead, Value bx) {
+  current = &branch;
+  const int64_t BC = GPUKernelConfig::kKeyTile;
+  if (cfg.branches) {
+    unsigned t = branch.tensor;
+    k = tensorArgs[t];
+    v = tensorArgs[t + 1];
+    kbase = add(mul(batch, tensorStrides[3 * t]),
+                mul(kvHead, tensorStrides[3 * t + 1]));
+    vbase = add(mul(batch, tensorStrides[3 * t + 3]),
+                mul(kvHead, tensorStrides[3 * t + 4]));
+    ks2 = tensorStrides[3 * t + 2];
+    vs2 = tensorStrides[3 * t + 5];
+    keyLen = branch.compressed ? compressedLen : positionLen;
+  }
+  // Explicit layouts' tables are globals of the gpu.module: device code
+  // reads them from the cubin's global memory.
+  pattern = std::make_unique<PatternEmitter>(m, branch.pattern, head,
+                                             tableModule);
+  if (branch.compressed) {
+    // The slots the tile's last row sees: every tile below is visited.
+    tileEnd = m.ceilDiv(branch.compressed->emitSlotEnd(m, last, keyLen), BC);
+    return idx(0);
+  }
+  auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
+  tileEnd = m.ceilDiv(hi, BC);
+  laneBlocks.clear();
+  if (branch.selected) {
+    // This query block's list: lane l holds slots l, l + 32, ... (slots
+    // past the list read as -1). Loaded once; the key loop finds the next
+    // listed tile with a min over the warp.
+    Value listBase = add(add(mul(batch, blocksStrides[0]),
+                             mul(kvHead, blocksStrides[1])),
+                         mul(bx, blocksStrides[2]));
+    // Blocks at or past the first one past tileEnd start at or past it;
+    // checking that first keeps blk * T from overflowing for garbage.
+    selectedEnd = arith::IndexCastOp::create(b, loc, b.getI32Type(), tileEnd);
+    selectedEndBlocks = arith::IndexCastOp::create(
+        b, loc, b.getI32Type(), m.ceilDiv(tileEnd, cfg.keyBlockTiles));
+    for (int64_t i = 0, n = llvm::divideCeil(cfg.slots, 32); i < n; ++i) {
+      Value slot = addC(lane, 32 * i);
+      Value inList = m.cmp(CmpIPredicate::slt, slot, idx(cfg.slots));
+      // Lanes past the list read slot 0 (always there) and drop it.
+      Value listed = memref::LoadOp::create(
+          b, loc, blocksArg,
+          ValueRange{add(listBase, m.select(inList, slot, idx(0)))});
+      laneBlocks.push_back(arith::SelectOp::create(
+          b, loc, inList, listed,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1))));
+    }
+  }
+  return m.floorDiv(lo, BC);
+}
+
 gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                        StringRef name) {
-  MLIRContext *ctx = op.getContext();
-  elementType = op.getQueryType().getElementType();
+  MLIRContext *ctx = b.getContext();
+  tableModule = gpuModule.getOperation();
   isBF16 = elementType.isBF16();
   D = cfg.headDim;
   MT = cfg.mTiles;
-  HQ = op.getNumQueryHeads();
-  HKV = op.getNumKeyValueHeads();
   const int64_t BR = cfg.queryTile();
   const int64_t BC = GPUKernelConfig::kKeyTile;
   const int64_t LD = D + GPUKernelConfig::kPad;
@@ -453,26 +602,46 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   MemRefType queryTileType = tileType(BR), keyTileType = tileType(BC);
   accType = VectorType::get({4}, b.getF32Type());
   rowType = VectorType::get({2}, b.getF32Type());
+  auto i32Global = MemRefType::get({int64_t(1) << 32}, b.getI32Type());
+  // Branches: thread tid's slot i of the mixed rows is row i * 128 + tid.
+  auto stagingType =
+      MemRefType::get({MT * NDN * GPUKernelConfig::kThreads, 4}, b.getF32Type(),
+                      MemRefLayoutAttrInterface{}, workgroup);
 
-  // Signature: q, k, v, o; {q,k,v,o}.stride[0..2]; Sq, Skv; scale.
-  SmallVector<Type> argTypes(4, globalType);
-  argTypes.append(12, b.getI64Type());
-  argTypes.append({b.getI32Type(), b.getI32Type(), b.getF32Type()});
-  // Gates: gates, gates.stride[0..1]. Active: active, active_count, pairs.
-  if (cfg.gating == GPUKernelConfig::Gating::Gates)
-    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI8Type()),
-                     b.getI64Type(), b.getI64Type()});
-  else if (cfg.gating == GPUKernelConfig::Gating::Active)
-    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI32Type()),
-                     b.getI32Type(), b.getI32Type()});
-  // Selected blocks: blocks, blocks.stride[0..2].
-  const unsigned blocksArg = argTypes.size();
-  if (cfg.selected)
-    argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI32Type()),
-                     b.getI64Type(), b.getI64Type(), b.getI64Type()});
+  SmallVector<Type> argTypes;
+  unsigned blocksArgIndex = 0;
+  if (cfg.branches) {
+    // branchesParams(): 8 pointers, 24 strides, Sq, Skv, N, scale.
+    argTypes.append(5, globalType);
+    argTypes.push_back(i32Global);
+    argTypes.push_back(MemRefType::get({int64_t(1) << 32}, weightsType));
+    argTypes.push_back(globalType);
+    argTypes.append(24, b.getI64Type());
+    argTypes.append(3, b.getI32Type());
+    argTypes.push_back(b.getF32Type());
+  } else {
+    // Signature: q, k, v, o; {q,k,v,o}.stride[0..2]; Sq, Skv; scale.
+    argTypes.append(4, globalType);
+    argTypes.append(12, b.getI64Type());
+    argTypes.append({b.getI32Type(), b.getI32Type(), b.getF32Type()});
+    // Gates: gates, gates.stride[0..1]. Active: active, active_count, pairs.
+    if (cfg.gating == GPUKernelConfig::Gating::Gates)
+      argTypes.append({MemRefType::get({int64_t(1) << 32}, b.getI8Type()),
+                       b.getI64Type(), b.getI64Type()});
+    else if (cfg.gating == GPUKernelConfig::Gating::Active)
+      argTypes.append({i32Global, b.getI32Type(), b.getI32Type()});
+    // Selected blocks: blocks, blocks.stride[0..2].
+    blocksArgIndex = argTypes.size();
+    if (cfg.selected)
+      argTypes.append(
+          {i32Global, b.getI64Type(), b.getI64Type(), b.getI64Type()});
+  }
   SmallVector<Type> workgroupTypes;
-  if (!cfg.dynamicShared)
+  if (!cfg.dynamicShared) {
     workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
+    if (cfg.branches)
+      workgroupTypes.push_back(stagingType);
+  }
 
   b.setInsertionPointToEnd(gpuModule.getBody());
   auto func = gpu::GPUFuncOp::create(b, loc, name,
@@ -486,10 +655,51 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   Block *entry = &func.getBody().front();
   b.setInsertionPointToStart(entry);
 
-  q = entry->getArgument(0);
-  k = entry->getArgument(1);
-  v = entry->getArgument(2);
-  o = entry->getArgument(3);
+  auto toIndex = [&](Value x) -> Value {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
+  };
+  // The query's and out's pointers and strides, Sq, Skv and the scale.
+  Value queryLen, scaleArg;
+  SmallVector<Value> qStrides, oStrides;
+  if (cfg.branches) {
+    for (unsigned i = 0; i < 8; ++i)
+      tensorArgs.push_back(entry->getArgument(i));
+    for (unsigned i = 8; i < 32; ++i)
+      tensorStrides.push_back(toIndex(entry->getArgument(i)));
+    q = tensorArgs[0];
+    o = tensorArgs[7];
+    blocksArg = tensorArgs[5];
+    qStrides.assign(tensorStrides.begin(), tensorStrides.begin() + 3);
+    oStrides.assign(tensorStrides.begin() + 21, tensorStrides.end());
+    blocksStrides.assign(tensorStrides.begin() + 15,
+                         tensorStrides.begin() + 18);
+    queryLen = toIndex(entry->getArgument(32));
+    positionLen = toIndex(entry->getArgument(33));
+    compressedLen = toIndex(entry->getArgument(34));
+    scaleArg = entry->getArgument(35);
+  } else {
+    q = entry->getArgument(0);
+    k = entry->getArgument(1);
+    v = entry->getArgument(2);
+    o = entry->getArgument(3);
+    SmallVector<Value> strides;
+    for (unsigned i = 4; i < 16; ++i)
+      strides.push_back(toIndex(entry->getArgument(i)));
+    qStrides.assign(strides.begin(), strides.begin() + 3);
+    oStrides.assign(strides.begin() + 9, strides.end());
+    ks2 = strides[5];
+    vs2 = strides[8];
+    keyStrides.assign(strides.begin() + 3, strides.begin() + 6);
+    valueStrides.assign(strides.begin() + 6, strides.begin() + 9);
+    queryLen = toIndex(entry->getArgument(16));
+    positionLen = keyLen = toIndex(entry->getArgument(17));
+    scaleArg = entry->getArgument(18);
+    if (cfg.selected) {
+      blocksArg = entry->getArgument(blocksArgIndex);
+      for (unsigned i = 1; i <= 3; ++i)
+        blocksStrides.push_back(toIndex(entry->getArgument(blocksArgIndex + i)));
+    }
+  }
   if (cfg.dynamicShared) {
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface{}, workgroup);
@@ -501,17 +711,19 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                 ValueRange{});
     sV = memref::ViewOp::create(b, loc, keyTileType, dsm,
                                 idx(queryBytes + keyBytes), ValueRange{});
+    if (cfg.branches)
+      sStage = memref::ViewOp::create(b, loc, stagingType, dsm,
+                                      idx(cfg.tileBytes()), ValueRange{});
   } else {
     auto attributions = func.getWorkgroupAttributions();
     sQ = attributions[0], sK = attributions[1], sV = attributions[2];
+    if (cfg.branches)
+      sStage = attributions[3];
   }
 
-  auto toIndex = [&](Value x) -> Value {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
-  };
   ninf = f32(-std::numeric_limits<double>::infinity());
   zero = f32(0.0);
-  sl2 = fmul(entry->getArgument(18), f32(kLog2E));
+  sl2 = fmul(scaleArg, f32(kLog2E));
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   // Heavier query tiles first: under causal-like patterns the last tiles
   // see the most keys, and starting them first shortens the tail of the
@@ -528,11 +740,6 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   l16c = mulC(divC(lane, 16), 8);
   l8 = remC(lane, 8);
   l8c = mulC(divC(lane, 8), 8);
-  SmallVector<Value> strides;
-  for (unsigned i = 4; i < 16; ++i)
-    strides.push_back(toIndex(entry->getArgument(i)));
-  Value queryLen = toIndex(entry->getArgument(16));
-  keyLen = toIndex(entry->getArgument(17));
   // The (batch, head) pair of this block, and whether it is switched on.
   Value pair = by, on;
   if (cfg.gating == GPUKernelConfig::Gating::Gates) {
@@ -554,32 +761,32 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     pair = m.select(on, listed, idx(0));
   }
   Value batch = divC(pair, HQ);
-  Value head = remC(pair, HQ);
+  head = remC(pair, HQ);
   Value kvHead = divC(head, HQ / HKV);
-  Value qbase = add(mul(batch, strides[0]), mul(head, strides[1]));
-  kbase = add(mul(batch, strides[3]), mul(kvHead, strides[4]));
-  vbase = add(mul(batch, strides[6]), mul(kvHead, strides[7]));
-  Value obase = add(mul(batch, strides[9]), mul(head, strides[10]));
-  ks2 = strides[5];
-  vs2 = strides[8];
+  Value qbase = add(mul(batch, qStrides[0]), mul(head, qStrides[1]));
+  if (!cfg.branches) {
+    kbase = add(mul(batch, keyStrides[0]), mul(kvHead, keyStrides[1]));
+    vbase = add(mul(batch, valueStrides[0]), mul(kvHead, valueStrides[1]));
+  }
+  Value obase = add(mul(batch, oStrides[0]), mul(head, oStrides[1]));
   // Position-aligned query tiles (lib/Tiling): tile t holds positions
   // [t BR, (t + 1) BR), so block patterns see whole blocks whatever Skv - Sq
   // is; the grid has ceil(Skv / BR) - floor((Skv - Sq) / BR) of them (the
   // manifest's "query_tiles": "positions").
   QueryTileSpan span;
-  if (cfg.selected) {
+  if (cfg.selected || cfg.branches) {
     // Selected blocks count query blocks in rows: tile bx is rows
     // [bx BR, (bx + 1) BR), the list's query block bx (grid "rows").
-    span.offset = m.sub(keyLen, queryLen);
+    span.offset = m.sub(positionLen, queryLen);
     span.rowBegin = mulC(bx, BR);
     span.tileStart = add(span.rowBegin, span.offset);
     span.first = span.tileStart;
     span.last = add(m.sub(m.min(addC(span.rowBegin, BR), queryLen), idx(1)),
                     span.offset);
   } else {
-    QueryTiling tiling = QueryTiling::build(m, BR, queryLen, keyLen);
-    span =
-        QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen, keyLen);
+    QueryTiling tiling = QueryTiling::build(m, BR, queryLen, positionLen);
+    span = QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen,
+                                positionLen);
   }
   Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
   tileStart = span.tileStart;
@@ -597,7 +804,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
                         m.cmp(CmpIPredicate::slt, gr, queryLen));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
-        Value dst = add(add(obase, mul(gr, strides[11])), col);
+        Value dst = add(add(obase, mul(gr, oStrides[2])), col);
         vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
         scf::YieldOp::create(b, loc);
@@ -627,67 +834,6 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // The rows of this block in positions, and the key tiles they may see.
   first = span.first;
   last = span.last;
-  // Explicit layouts' tables are globals of the gpu.module: device code
-  // reads them from the cubin's global memory.
-  pattern = std::make_unique<PatternEmitter>(m, op.getEffectivePattern(),
-                                             head, gpuModule.getOperation());
-  auto [lo, hi] = pattern->emitKeyHull(first, last, keyLen);
-  tileEnd = m.ceilDiv(hi, BC);
-  if (cfg.selected) {
-    // This query block's list: lane l holds slots l, l + 32, ... (slots
-    // past the list read as -1). Loaded once; the key loop finds the next
-    // listed tile with a min over the warp.
-    Value blocks = entry->getArgument(blocksArg);
-    Value listBase =
-        add(add(mul(batch, toIndex(entry->getArgument(blocksArg + 1))),
-                mul(kvHead, toIndex(entry->getArgument(blocksArg + 2)))),
-            mul(bx, toIndex(entry->getArgument(blocksArg + 3))));
-    // Blocks at or past the first one past tileEnd start at or past it;
-    // checking that first keeps blk * T from overflowing for garbage.
-    selectedEnd = arith::IndexCastOp::create(b, loc, b.getI32Type(), tileEnd);
-    selectedEndBlocks = arith::IndexCastOp::create(
-        b, loc, b.getI32Type(), m.ceilDiv(tileEnd, cfg.keyBlockTiles));
-    for (int64_t i = 0, n = llvm::divideCeil(cfg.slots, 32); i < n; ++i) {
-      Value slot = addC(lane, 32 * i);
-      Value inList = m.cmp(CmpIPredicate::slt, slot, idx(cfg.slots));
-      // Lanes past the list read slot 0 (always there) and drop it.
-      Value listed = memref::LoadOp::create(
-          b, loc, blocks, ValueRange{add(listBase, m.select(inList, slot, idx(0)))});
-      laneBlocks.push_back(arith::SelectOp::create(
-          b, loc, inList, listed,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-1))));
-    }
-  }
-
-  if (cfg.streamed) {
-    // The tile lies in one block (checkSupported): its block seeds the
-    // stream.
-    auto random = cast<RandomBlocksAttr>(op.getEffectivePattern());
-    streamQueryBlock = m.floorDiv(first, random.getBlock());
-    PatternEmitter::BlockStream start =
-        pattern->emitBlockStreamStart(random, streamQueryBlock);
-    cursor = {start.state, start.last};
-  }
-
-  // Prologue: the Q tile and the first visible K tile in flight together.
-  copyTile(q, qbase, strides[2], r0, queryLen, sQ, BR);
-  Value firstTile = emitNextVisibleTile(m.floorDiv(lo, BC));
-  scf::IfOp::create(
-      b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
-      [&](OpBuilder &, Location) {
-        copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC);
-        scf::YieldOp::create(b, loc);
-      });
-  if (cfg.queryInRegisters) {
-    waitCopies();
-    barrier();
-    for (int64_t mt = 0; mt < MT; ++mt) {
-      qa.emplace_back();
-      for (int64_t kk = 0; kk < NKD; ++kk)
-        qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt),
-                                   addC(l16c, 16 * kk), false));
-    }
-  }
 
   Value zero4 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0)));
@@ -698,54 +844,142 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           b.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
   Value zero2 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(rowType, b.getF32FloatAttr(0.0)));
-  // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
-  // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
-  SmallVector<Value> inits = {firstTile};
-  const size_t numCursor = cursor.size();
-  inits.append(cursor.begin(), cursor.end());
-  inits.append(MT * NDN, zero4);
-  inits.append(MT, ninf2);
-  inits.append(MT, zero2);
-  SmallVector<Type> types;
-  for (Value x : inits)
-    types.push_back(x.getType());
-  auto loop = scf::WhileOp::create(
-      b, loc, types, inits,
-      [&](OpBuilder &, Location, ValueRange args) {
-        scf::ConditionOp::create(
-            b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
-      },
-      [&](OpBuilder &, Location, ValueRange args) {
-        cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
-        SmallVector<Value> next =
-            emitKeyTile(args[0], args.drop_front(1 + numCursor));
-        // emitKeyTile advanced the cursor with the next tile.
-        next.insert(next.begin() + 1, cursor.begin(), cursor.end());
-        scf::YieldOp::create(b, loc, next);
-      });
-  ValueRange res = loop.getResults().drop_front(1 + numCursor);
 
-  // Epilogue: O / l, to the element type, through this warp's rows of sQ,
-  // then 16-byte stores of the real rows. The wait matters when the loop
-  // ran no tile and Q stayed in shared memory: Q's copy may still be in
-  // flight and would land on the output rows (a row-aligned tile of
-  // selected blocks before position 0, or an empty list).
+  // The mixed rows of the branches so far (registers of the last branch;
+  // shared memory between branches).
+  SmallVector<Value> mixed;
+  SmallVector<Value> res;
+  for (auto [branchIndex, branch] : llvm::enumerate(branches)) {
+    Value firstCandidate = enterBranch(branch, batch, kvHead, bx);
+    if (cfg.streamed) {
+      // The tile lies in one block (checkSupported): its block seeds the
+      // stream.
+      auto random = cast<RandomBlocksAttr>(branch.pattern);
+      streamQueryBlock = m.floorDiv(first, random.getBlock());
+      PatternEmitter::BlockStream start =
+          pattern->emitBlockStreamStart(random, streamQueryBlock);
+      cursor = {start.state, start.last};
+    }
+
+    // Prologue: the Q tile (first branch) and the first visible K tile in
+    // flight together.
+    if (branchIndex == 0)
+      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR);
+    Value firstTile = emitNextVisibleTile(firstCandidate);
+    scf::IfOp::create(
+        b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+        [&](OpBuilder &, Location) {
+          copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC);
+          scf::YieldOp::create(b, loc);
+        });
+    if (branchIndex == 0 && cfg.queryInRegisters) {
+      waitCopies();
+      barrier();
+      for (int64_t mt = 0; mt < MT; ++mt) {
+        qa.emplace_back();
+        for (int64_t kk = 0; kk < NKD; ++kk)
+          qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt),
+                                     addC(l16c, 16 * kk), false));
+      }
+    }
+
+    // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
+    // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
+    SmallVector<Value> inits = {firstTile};
+    const size_t numCursor = cursor.size();
+    inits.append(cursor.begin(), cursor.end());
+    inits.append(MT * NDN, zero4);
+    inits.append(MT, ninf2);
+    inits.append(MT, zero2);
+    SmallVector<Type> types;
+    for (Value x : inits)
+      types.push_back(x.getType());
+    auto loop = scf::WhileOp::create(
+        b, loc, types, inits,
+        [&](OpBuilder &, Location, ValueRange args) {
+          scf::ConditionOp::create(
+              b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
+        },
+        [&](OpBuilder &, Location, ValueRange args) {
+          cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
+          SmallVector<Value> next =
+              emitKeyTile(args[0], args.drop_front(1 + numCursor));
+          // emitKeyTile advanced the cursor with the next tile.
+          next.insert(next.begin() + 1, cursor.begin(), cursor.end());
+          scf::YieldOp::create(b, loc, next);
+        });
+    res.assign(loop.getResults().begin() + 1 + numCursor,
+               loop.getResults().end());
+    if (!cfg.branches)
+      break;
+
+    // mixed += w_b O_b / l_b per row; this thread's rows are g and g + 8
+    // of each m-tile. Rows outside [0, Sq) get weight 0 (never stored).
+    const bool lastBranch = branchIndex + 1 == branches.size();
+    Value weights = tensorArgs[6];
+    for (int64_t mt = 0; mt < MT; ++mt) {
+      SmallVector<Value> factor;
+      for (int64_t r = 0; r < 2; ++r) {
+        Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
+                             /*isMax=*/false);
+        Value row = add(r0, add(addC(wrow, 64 * mt), addC(g, 8 * r)));
+        Value real = m.andI(m.cmp(CmpIPredicate::sge, row, idx(0)),
+                            m.cmp(CmpIPredicate::slt, row, queryLen));
+        Value at = add(add(add(mul(batch, tensorStrides[18]),
+                               mul(head, tensorStrides[19])),
+                           mul(m.select(real, row, idx(0)),
+                               tensorStrides[20])),
+                       idx(branchIndex));
+        Value w = memref::LoadOp::create(b, loc, weights, ValueRange{at});
+        if (!weightsType.isF32())
+          w = arith::ExtFOp::create(b, loc, b.getF32Type(), w);
+        w = arith::SelectOp::create(b, loc, real, w, zero);
+        factor.push_back(fmul(w, emitSafeReciprocal(b, loc, l)));
+      }
+      Value factorVec =
+          fromElements(accType, {factor[0], factor[0], factor[1], factor[1]});
+      for (int64_t j = 0; j < NDN; ++j) {
+        int64_t slot = mt * NDN + j;
+        Value here = arith::MulFOp::create(b, loc, res[slot], factorVec);
+        Value at = addC(tid, slot * GPUKernelConfig::kThreads);
+        if (branchIndex > 0)
+          here = arith::AddFOp::create(
+              b, loc,
+              vector::LoadOp::create(b, loc, accType, sStage,
+                                     ValueRange{at, idx(0)}),
+              here);
+        if (lastBranch)
+          mixed.push_back(here);
+        else
+          vector::StoreOp::create(b, loc, here, sStage, ValueRange{at, idx(0)});
+      }
+    }
+  }
+
+  // Epilogue: O / l (or the mixed rows), to the element type, through this
+  // warp's rows of sQ, then 16-byte stores of the real rows. The wait
+  // matters when the loop ran no tile and Q stayed in shared memory: Q's
+  // copy may still be in flight and would land on the output rows (a
+  // row-aligned tile of selected blocks before position 0, or an empty
+  // list).
   waitCopies();
   barrier();
   for (int64_t mt = 0; mt < MT; ++mt) {
     SmallVector<Value> inv;
-    for (int64_t r = 0; r < 2; ++r) {
-      Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
-                           /*isMax=*/false);
-      inv.push_back(emitSafeReciprocal(b, loc, l));
-    }
+    if (!cfg.branches)
+      for (int64_t r = 0; r < 2; ++r) {
+        Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
+                             /*isMax=*/false);
+        inv.push_back(emitSafeReciprocal(b, loc, l));
+      }
     Value rg = add(addC(wrow, 64 * mt), g);
     for (int64_t j = 0; j < NDN; ++j) {
-      Value acc = res[mt * NDN + j];
+      Value acc = cfg.branches ? mixed[mt * NDN + j] : res[mt * NDN + j];
       for (int64_t r = 0; r < 2; ++r) {
-        Value pair = fromElements(rowType, {fmul(extract(acc, 2 * r), inv[r]),
-                                            fmul(extract(acc, 2 * r + 1),
-                                                 inv[r])});
+        Value x0 = extract(acc, 2 * r), x1 = extract(acc, 2 * r + 1);
+        if (!cfg.branches)
+          x0 = fmul(x0, inv[r]), x1 = fmul(x1, inv[r]);
+        Value pair = fromElements(rowType, {x0, x1});
         Value h = arith::TruncFOp::create(b, loc, pairType, pair);
         vector::StoreOp::create(b, loc, h, sQ,
                                 ValueRange{addC(rg, 8 * r), addC(t2, 8 * j)});
@@ -806,8 +1040,8 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
     context.blockFlags.push_back(yes);
     cls = {yes, yes};
   } else {
-    cls = pattern->emitTileClass(first, last, keyStart,
-                                 addC(keyStart, BC - 1), context);
+    cls = pattern->emitTileClass(first, last, mappedKey(keyStart),
+                                 mappedKey(addC(keyStart, BC - 1)), context);
   }
   Value ragged = m.cmp(CmpIPredicate::sgt, addC(keyStart, BC), keyLen);
   Value needMask = m.orI(m.notI(cls.full), ragged);
@@ -833,7 +1067,8 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
         for (int64_t j = 0; j < NJ; ++j)
           for (int64_t e = 0; e < 2; ++e) {
             Value key = add(keyStart, addC(t2, 8 * j + e));
-            Value visible = pattern->emitVisible(context, positions, key);
+            Value visible =
+                pattern->emitVisible(context, positions, mappedKey(key));
             Value inRange = m.cmp(CmpIPredicate::slt, key, keyLen);
             for (int64_t mt = 0; mt < MT; ++mt)
               for (int64_t r = 0; r < 2; ++r) {

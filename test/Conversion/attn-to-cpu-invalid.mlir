@@ -4,7 +4,7 @@
 // TARGET: error: attn-convert-to-cpu: unknown CPU target 'sm_90'; known CPU targets: x86-64-v3, x86-64-v4, aarch64
 
 func.func @other_ops(%q: tensor<1x2x64x64xf32>) -> tensor<1x2x64x64xf32> {
-  // expected-error @+1 {{attn-convert-to-cpu compiles functions made of attn.attention, attn.select_blocks and attn.compress_kv ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
+  // expected-error @+1 {{attn-convert-to-cpu compiles functions made of attn.attention, attn.select_blocks, attn.compress_kv and attn.sparse_branches ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
   %x = arith.addf %q, %q : tensor<1x2x64x64xf32>
   %o = attn.attention %x, %q, %q : tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32> -> tensor<1x2x64x64xf32>
   return %o : tensor<1x2x64x64xf32>
