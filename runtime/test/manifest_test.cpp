@@ -716,7 +716,7 @@ TEST(Manifest, RefusesMalformedSparseProjectionEntries) {
                     att = "kernels[2] (\"selected_attn0\")";
   expectError(edit(good, R"("op": "select_blocks")", R"("op": "topk")"), C,
               sel + ".op: \"topk\" is not an op this runtime runs "
-                    "(attention, select_blocks, compress_kv)");
+                    "(attention, select_blocks, compress_kv, sparse_branches)");
   // Operand and result counts per op.
   expectError(edit(good, R"("operand_args": [0, 1], "result_args": [0]})",
                    R"("operand_args": [0, 1, 0], "result_args": [0]})"),
