@@ -882,19 +882,21 @@ private:
       auto it = params.find(name);
       if (it == params.end())
         return !required || fail(out.kind + " without " + name);
+      // Read the value before erasing its entry: `end` points into it.
       char *end = nullptr;
       field = std::strtoll(it->second.c_str(), &end, 10);
+      const bool whole = *end == 0;
       params.erase(it);
-      return (*end == 0 && field >= min) ||
-             fail(std::string("bad ") + name);
+      return (whole && field >= min) || fail(std::string("bad ") + name);
     };
     auto flag = [&](const char *name, bool &field) {
       auto it = params.find(name);
       if (it == params.end())
         return true;
-      field = it->second == "true";
+      const std::string value = it->second;
       params.erase(it);
-      return it->second == "true" || it->second == "false" ||
+      field = value == "true";
+      return value == "true" || value == "false" ||
              fail(std::string("bad ") + name);
     };
     bool ok = true;
