@@ -36,8 +36,8 @@ struct OpSizes {
 /// Checks what `k`'s op ties together on the call's tensors (which passed
 /// the common checks) and returns its sizes. Attention kernels: only the
 /// blocks list (the rest is checked by the CPU launcher and the CUDA
-/// planner); the other ops: every tensor. SHAPE_MISMATCH names the kernel, the tensor, expected and
-/// found; the caller adds its prefix.
+/// planner); the other ops: every tensor. SHAPE_MISMATCH names the kernel,
+/// the tensor, expected and found; the caller adds its prefix.
 Status checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
                      const attn_tensor *outputs, OpSizes &sizes);
 

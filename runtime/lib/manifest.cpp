@@ -1044,8 +1044,9 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
     r.boolean(k, "causal", where, br.causal);
     if (!r.failed())
       readBlocks();
-    // The window branch's pattern: attribute text the runtime passes on to
-    // tools (attn-run's reference parses it); the kernel has it compiled in.
+    // The window branch's pattern: attribute text for tools (attn-run's
+    // reference parses it from manifest.json). The kernel has it compiled
+    // in, so the runtime only requires a name.
     r.name(k, "pattern", where, br.pattern);
     std::string text;
     if (r.string(k, "weights_dtype", where, text) &&

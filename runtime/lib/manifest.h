@@ -180,10 +180,9 @@ struct CompressSpec {
 /// the window branch to the keys `pattern` lets through. The three are
 /// combined per row with weights of `weightsDtype`.
 struct BranchesSpec {
-  /// The operands' order (operand_args has kOperands entries).
+  /// The operands' order (operand_args has these 7 entries).
   enum Operand : int {
-    kQuery, kKey, kValue, kCompressedKey, kCompressedValue, kBlocks,
-    kWeights, kOperands
+    kQuery, kKey, kValue, kCompressedKey, kCompressedValue, kBlocks, kWeights
   };
   int64_t compressWindow = 0, compressStride = 0;
   bool causal = false; ///< the compressed branch's rule
