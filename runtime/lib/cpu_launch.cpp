@@ -208,7 +208,8 @@ Status CpuKernel::validate(const TensorView &q, const TensorView &k,
   };
   if (kernelInfo.operands)
     return Status::error(where + "takes one descriptor per operand and "
-                                 "result (select_blocks, compress_kv): "
+                                 "result (select_blocks, compress_kv, "
+                                 "sparse_branches): "
                                  "launch it with launchOperands");
   if (kernelInfo.blocks != (blocks != nullptr))
     return fail(kernelInfo.blocks ? "the kernel takes a blocks list; none "

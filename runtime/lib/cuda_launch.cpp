@@ -176,19 +176,28 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
     return Status::error(ATTN_ERROR_SHAPE_MISMATCH, kernel + ": " + what);
   };
   const CudaKernelSpec &cuda = k.cuda;
-  const bool attention = k.op == KernelOp::Attention;
+  const bool attention = k.op == KernelOp::Attention,
+             branches = k.op == KernelOp::SparseBranches;
   const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
              activeRule = cuda.gridRule == kGridQueryTilesXActive,
              kvRule = cuda.gridRule == kGridTilesXKvPairs;
-  const bool known = kvRule ? cuda.gridTile >= 1 && !cuda.gridSize.empty()
-                            : (pairsRule || activeRule) &&
-                                  cuda.gridQueryTile >= 1 && attention;
+  // sparse_branches: query tiles over (batch, query head) pairs only (the
+  // parser refuses the other rules and position tiles for it; a hand-made
+  // spec may not).
+  const bool known =
+      branches ? pairsRule && cuda.gridQueryTile >= 1 &&
+                     !cuda.gridPositionTiles
+      : kvRule ? cuda.gridTile >= 1 && !cuda.gridSize.empty()
+               : (pairsRule || activeRule) && cuda.gridQueryTile >= 1 &&
+                     attention;
   if (!known)
     return Status::error(ATTN_ERROR_UNSUPPORTED,
                          kernel + " has grid rule '" + cuda.gridRule +
                              "'; this runtime knows " + kGridQueryTilesXPairs +
                              " and " + kGridQueryTilesXActive +
-                             " (attention, with a query_tile) and " +
+                             " (attention, with a query_tile), " +
+                             kGridQueryTilesXPairs +
+                             " (sparse_branches, row tiles) and " +
                              kGridTilesXKvPairs + " (with a size and a tile)");
   // The manifest parser ties the rule to the gates; a hand-made spec may not.
   if (activeRule != (k.gates == GatesKind::Active))
@@ -224,6 +233,12 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
     Status s = checkAttention(k, *q, *key, *v, *o, gates, activeCount, fail);
     if (!s.ok())
       return s;
+  } else if (branches) {
+    // checkOpShapes checked every tensor against the query's B and Sq, the
+    // key's Skv and the kernel's heads and dims; fixed sizes likewise.
+    queryLen = opSizes.queryLen;
+    keyLen = opSizes.keyLen;
+    pairs = batch * k.queryHeads;
   }
 
   int64_t tiles = 0, rows = 0;
@@ -375,8 +390,8 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
 
   // Pairs an active list leaves out are never launched: their output is
   // zeroed first (the kernel overwrites the listed ones after it, on the
-  // same stream). A "gates" kernel writes its own zeros; select and
-  // compress kernels write all of their results.
+  // same stream). A "gates" kernel writes its own zeros; select, compress
+  // and sparse_branches kernels write all of their results.
   if (k.gates == GatesKind::Active)
     out.zeroFills = zeroFillsFor(*o);
   return Status::success();

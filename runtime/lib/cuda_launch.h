@@ -17,6 +17,9 @@
 // their tensors, strides, extents and the function's sizes through the
 // generic parameter values (operand[i], result[i].stride[j], "Sq_blocks");
 // they write every element of their results, so nothing is filled.
+// sparse_branches kernels take theirs the same way (and may take the
+// scale), but are launched like ungated attention: query_tiles_x_pairs,
+// ceil(Sq / query_tile) row tiles x B * Hq (batch, query head) pairs.
 //
 // Gated kernels (docs/artifact.md, "CUDA kernels"):
 //

@@ -50,12 +50,30 @@ Status attn::rt::checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
     return std::string("the ") + resultTypes[i].role + " (output " +
            std::to_string(k.resultArgs[i]) + ")";
   };
-  const std::string qb = std::to_string(k.op == KernelOp::Attention
-                                            ? k.blocks.queryBlock
-                                            : k.select.queryBlock),
+  const std::string qb = std::to_string(k.op == KernelOp::SelectBlocks
+                                            ? k.select.queryBlock
+                                            : k.blocks.queryBlock),
                     kb = std::to_string(k.select.keyBlock);
 
   std::vector<Expected> expected;
+  // The first tensor of `expected` whose shape differs, as a message.
+  auto mismatch = [&]() -> Status {
+    for (const Expected &e : expected) {
+      bool same = e.tensor->rank == static_cast<int>(e.shape.size());
+      for (size_t i = 0; same && i < e.shape.size(); ++i)
+        same = e.tensor->shape[i] == e.shape[i];
+      if (same)
+        continue;
+      std::string want = "[";
+      for (size_t i = 0; i < e.shape.size(); ++i)
+        want += (i ? ", " : "") + std::to_string(e.shape[i]);
+      return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
+                           kernel + e.name + " is " + dims(*e.tensor) +
+                               ", expected " + e.shapeText + " = " + want +
+                               "]");
+    }
+    return Status::success();
+  };
   switch (k.op) {
   case KernelOp::Attention: {
     sizes = {in(0).shape[0], k.keyHeads, in(0).shape[2], in(1).shape[2]};
@@ -131,20 +149,68 @@ Status attn::rt::checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
                         "[B, Hkv, N, Dv] with " + nText});
     break;
   }
+  case KernelOp::SparseBranches: {
+    // Every tensor follows from the query's B and Sq, the key's Skv and
+    // the kernel's heads and dims; the compressed K/V must be the ones
+    // compress_kv makes of this key length.
+    using B = BranchesSpec;
+    const attn_tensor &q = in(B::kQuery), &key = in(B::kKey);
+    const int64_t skv = key.shape[2], window = k.branches.compressWindow,
+                  stride = k.branches.compressStride;
+    sizes = {q.shape[0], k.keyHeads, q.shape[2], skv};
+    expected.push_back({&q, inName(B::kQuery),
+                        {sizes.batch, k.queryHeads, sizes.queryLen, k.headDim},
+                        "[B, Hq, Sq, D]"});
+    expected.push_back({&key, inName(B::kKey),
+                        {sizes.batch, k.keyHeads, skv, k.headDim},
+                        "[B, Hkv, Skv, D] (the query's B)"});
+    expected.push_back({&in(B::kValue), inName(B::kValue),
+                        {sizes.batch, k.keyHeads, skv, k.valueDim},
+                        "[B, Hkv, Skv, Dv] (the key's Skv)"});
+    const std::string w = std::to_string(window);
+    if (skv < window) {
+      // After the query's, key's and value's own shapes, so that a key of
+      // the wrong heads or dims is reported as such.
+      Status own = mismatch();
+      if (!own.ok())
+        return own;
+      return Status::error(
+          ATTN_ERROR_SHAPE_MISMATCH,
+          kernel + inName(B::kKey) + " " + dims(key) + " has Skv = " +
+              std::to_string(skv) +
+              " positions, fewer than one compression window of " + w +
+              " (compress_window): the compressed branch needs Skv >= " + w);
+    }
+    {
+      const int64_t n = (skv - window) / stride + 1;
+      const std::string nText = "N = (Skv - " + w + ") / " +
+                                std::to_string(stride) + " + 1";
+      expected.push_back({&in(B::kCompressedKey), inName(B::kCompressedKey),
+                          {sizes.batch, k.keyHeads, n, k.headDim},
+                          "[B, Hkv, N, D] with " + nText});
+      expected.push_back(
+          {&in(B::kCompressedValue), inName(B::kCompressedValue),
+           {sizes.batch, k.keyHeads, n, k.valueDim},
+           "[B, Hkv, N, Dv] with " + nText});
+    }
+    expected.push_back({&in(B::kBlocks), inName(B::kBlocks),
+                        {sizes.batch, k.keyHeads,
+                         ceilDiv(sizes.queryLen, k.blocks.queryBlock),
+                         k.blocks.slots},
+                        "[B, Hkv, ceil(Sq / " + qb + "), slots]"});
+    expected.push_back({&in(B::kWeights), inName(B::kWeights),
+                        {sizes.batch, k.queryHeads, sizes.queryLen, 3},
+                        "[B, Hq, Sq, 3] (one weight per branch)"});
+    expected.push_back({&out(0), outName(0),
+                        {sizes.batch, k.queryHeads, sizes.queryLen,
+                         k.valueDim},
+                        "[B, Hq, Sq, Dv]"});
+    break;
   }
-  for (const Expected &e : expected) {
-    bool same = e.tensor->rank == static_cast<int>(e.shape.size());
-    for (size_t i = 0; same && i < e.shape.size(); ++i)
-      same = e.tensor->shape[i] == e.shape[i];
-    if (same)
-      continue;
-    std::string want = "[";
-    for (size_t i = 0; i < e.shape.size(); ++i)
-      want += (i ? ", " : "") + std::to_string(e.shape[i]);
-    return Status::error(ATTN_ERROR_SHAPE_MISMATCH,
-                         kernel + e.name + " is " + dims(*e.tensor) +
-                             ", expected " + e.shapeText + " = " + want + "]");
   }
+  Status shapes = mismatch();
+  if (!shapes.ok())
+    return shapes;
   // What the kernel was compiled for, where fixed.
   const std::pair<int64_t, int64_t> fixed[] = {{sizes.batch, k.batch},
                                                {k.op == KernelOp::CompressKV

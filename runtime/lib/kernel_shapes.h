@@ -10,7 +10,9 @@
 // before anything runs: a select_blocks kernel's indices are
 // [B, Hkv, ceil(Sq / query_block), top_k] of its query and key, a
 // compress_kv kernel's results [B, Hkv, N, D] with N its window count, an
-// attention kernel's blocks list [B, Hkv, ceil(Sq / query_block), slots].
+// attention kernel's blocks list [B, Hkv, ceil(Sq / query_block), slots],
+// every tensor of a sparse_branches kernel (its compressed K/V
+// [B, Hkv, (Skv - window) / stride + 1, D], its weights [B, Hq, Sq, 3]).
 // A manifest may declare these sizes dynamic or by unrelated names; the
 // kernels index with them, so they are checked against the op's rule.
 //
@@ -23,10 +25,10 @@
 
 namespace attn::rt {
 
-/// The sizes a select_blocks or compress_kv kernel runs over: B and Hkv
-/// (its work items and grid rows are per (batch, KV head)), and the
-/// lengths its work-item count takes (select: Sq and Skv; compress: the
-/// window count N and S).
+/// The sizes a kernel of the operand convention runs over: B and Hkv (its
+/// CPU work items are per (batch, KV head)), and the lengths its work-item
+/// count takes (select_blocks and sparse_branches: Sq and Skv; compress:
+/// the window count N and S).
 struct OpSizes {
   int64_t batch = 0, keyHeads = 0, queryLen = 0, keyLen = 0;
 };
@@ -34,8 +36,8 @@ struct OpSizes {
 /// Checks what `k`'s op ties together on the call's tensors (which passed
 /// the common checks) and returns its sizes. Attention kernels: only the
 /// blocks list (the rest is checked by the CPU launcher and the CUDA
-/// planner). SHAPE_MISMATCH names the kernel, the tensor, expected and
-/// found; the caller adds its prefix.
+/// planner); the other ops: every tensor. SHAPE_MISMATCH names the kernel,
+/// the tensor, expected and found; the caller adds its prefix.
 Status checkOpShapes(const KernelSpec &k, const attn_tensor *inputs,
                      const attn_tensor *outputs, OpSizes &sizes);
 

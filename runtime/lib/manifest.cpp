@@ -100,6 +100,8 @@ const char *attn::rt::opName(KernelOp op) {
     return "select_blocks";
   case KernelOp::CompressKV:
     return "compress_kv";
+  case KernelOp::SparseBranches:
+    return "sparse_branches";
   }
   return "unknown";
 }
@@ -127,6 +129,15 @@ std::vector<OperandType> KernelSpec::operandTypes() const {
               {dtype, 4, "value"},
               {compress.weightsDtype, 2, "weights"}};
     return {{dtype, 4, "key"}, {dtype, 4, "value"}};
+  case KernelOp::SparseBranches:
+    // In BranchesSpec::Operand's order.
+    return {{dtype, 4, "query"},
+            {dtype, 4, "key"},
+            {dtype, 4, "value"},
+            {dtype, 4, "compressed key"},
+            {dtype, 4, "compressed value"},
+            {ATTN_DTYPE_I32, 4, "blocks"},
+            {branches.weightsDtype, 4, "weights"}};
   }
   return {};
 }
@@ -139,6 +150,8 @@ std::vector<OperandType> KernelSpec::resultTypes() const {
     return {{ATTN_DTYPE_I32, 4, "indices"}};
   case KernelOp::CompressKV:
     return {{dtype, 4, "compressed key"}, {dtype, 4, "compressed value"}};
+  case KernelOp::SparseBranches:
+    return {{dtype, 4, "out"}};
   }
   return {};
 }
@@ -520,7 +533,8 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
               const Manifest &m, KernelSpec &spec) {
   CudaKernelSpec &cuda = spec.cuda;
   const GatesKind gates = spec.gates;
-  const bool attention = spec.op == KernelOp::Attention;
+  const bool attention = spec.op == KernelOp::Attention,
+             branches = spec.op == KernelOp::SparseBranches;
   const std::vector<OperandType> operandTypes = spec.operandTypes(),
                                  resultTypes = spec.resultTypes();
   const json::Value *c = r.get(k, "cuda", kernelWhere, json::Kind::Object);
@@ -604,9 +618,18 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
     const bool pairsRule = cuda.gridRule == kGridQueryTilesXPairs,
                activeRule = cuda.gridRule == kGridQueryTilesXActive,
                kvRule = cuda.gridRule == kGridTilesXKvPairs;
-    // Query tiles count an attention kernel's query rows and heads; the
-    // other ops have one block row per (batch, KV head).
-    if ((pairsRule || activeRule) && !attention) {
+    // Query tiles count an attention kernel's query rows and heads, and a
+    // sparse_branches kernel's (its output is attention's, one block row
+    // per (batch, query head), never gated); select_blocks and compress_kv
+    // have one block row per (batch, KV head).
+    if (branches && !pairsRule) {
+      r.fail(where + ".grid.rule",
+             show(cuda.gridRule) + " is not the rule of a sparse_branches "
+             "kernel: it is launched with " + show(kGridQueryTilesXPairs) +
+             " (query tiles x (batch, query head) pairs)");
+      return;
+    }
+    if ((pairsRule || activeRule) && !attention && !branches) {
       r.fail(where + ".grid.rule",
              show(cuda.gridRule) + " tiles an attention kernel's queries; a " +
                  opName(spec.op) + " kernel is launched with " +
@@ -659,6 +682,13 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
                    "query_tile) tiles) or \"positions\" (tiles aligned in key "
                    "positions)");
       cuda.gridPositionTiles = alignment == "positions";
+      // The blocks list is indexed by floor(row / query_block): a
+      // sparse_branches kernel's tiles are rows.
+      if (!r.failed() && branches && cuda.gridPositionTiles)
+        r.fail(where + ".grid.query_tiles",
+               "\"positions\" does not fit a sparse_branches kernel, whose "
+               "blocks list is indexed by query row blocks; expected "
+               "\"rows\"");
     }
     // An active-list kernel has one block row per listed pair, every other
     // kernel one per (batch, head) pair: the other combinations would
@@ -775,15 +805,17 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
         // Attention's sizes come from its query and key; the other ops
         // have their head counts, and every size name of their function.
         for (const char *sz : sizes)
-          if (value == sz && (attention || value == "Hkv" ||
-                              (value == "Hq" &&
-                               spec.op == KernelOp::SelectBlocks))) {
+          if (value == sz &&
+              (attention || value == "Hkv" ||
+               (value == "Hq" && (spec.op == KernelOp::SelectBlocks ||
+                                  branches)))) {
             named = true;
             param.source = CudaParam::Source::Size;
             param.size = sz;
             ok = isInteger;
           }
-        if (value == "scale" && attention) {
+        // sparse_branches scales its three branches' logits alike.
+        if (value == "scale" && (attention || branches)) {
           named = true;
           param.source = CudaParam::Source::Scale;
           ok = param.type == CudaParam::Type::F32;
@@ -917,9 +949,12 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
     spec.op = KernelOp::SelectBlocks;
   } else if (op == "compress_kv") {
     spec.op = KernelOp::CompressKV;
+  } else if (op == "sparse_branches") {
+    spec.op = KernelOp::SparseBranches;
   } else {
     r.fail(where + ".op", show(op) + " is not an op this runtime runs "
-                                     "(attention, select_blocks, compress_kv)");
+                                     "(attention, select_blocks, compress_kv, "
+                                     "sparse_branches)");
     return;
   }
   std::string device = "cpu";
@@ -985,16 +1020,41 @@ void readKernel(Reader &r, const json::Value &k, const std::string &where0,
 
   // The op's own fields (docs/sparse-projection.md, section 3).
   constexpr int64_t kMaxBlock = int64_t(1) << 20;
-  if (spec.op == KernelOp::Attention && k.find("blocks")) {
+  // A blocks list's geometry: optional for attention, required for
+  // sparse_branches (its selected branch).
+  auto readBlocks = [&] {
     const json::Value *b = r.get(k, "blocks", where, json::Kind::Object);
     if (!b)
       return;
     const std::string at = where + ".blocks";
-    spec.hasBlocks = true;
     spec.blocks.queryBlock = readCount(r, *b, "query_block", at, 1, kMaxBlock);
     spec.blocks.keyBlock = readCount(r, *b, "key_block", at, 1, kMaxBlock);
     spec.blocks.slots = readCount(r, *b, "slots", at, 1, kMaxBlock);
     r.boolean(*b, "causal", at, spec.blocks.causal);
+  };
+  if (spec.op == KernelOp::Attention && k.find("blocks")) {
+    spec.hasBlocks = true;
+    readBlocks();
+  } else if (spec.op == KernelOp::SparseBranches) {
+    BranchesSpec &br = spec.branches;
+    br.compressWindow =
+        readCount(r, k, "compress_window", where, 1, kMaxBlock);
+    br.compressStride =
+        readCount(r, k, "compress_stride", where, 1, kMaxBlock);
+    r.boolean(k, "causal", where, br.causal);
+    if (!r.failed())
+      readBlocks();
+    // The window branch's pattern: attribute text for tools (attn-run's
+    // reference parses it from manifest.json). The kernel has it compiled
+    // in, so the runtime only requires a name.
+    r.name(k, "pattern", where, br.pattern);
+    std::string text;
+    if (r.string(k, "weights_dtype", where, text) &&
+        (!parseDtype(text, br.weightsDtype) ||
+         br.weightsDtype == ATTN_DTYPE_I32 ||
+         br.weightsDtype == ATTN_DTYPE_BOOL))
+      r.fail(where + ".weights_dtype",
+             show(text) + " is not a float type (f32, f16, bf16)");
   } else if (spec.op == KernelOp::SelectBlocks) {
     SelectSpec &sel = spec.select;
     sel.queryBlock = readCount(r, k, "query_block", where, 1, kMaxBlock);
@@ -1182,6 +1242,29 @@ void checkKernelOperands(Reader &r, const FunctionSpec &f, const KernelSpec &k,
     fixed(out(1), 1, k.keyHeads, "key heads", "compressed value");
     fixed(out(1), 3, k.valueDim, "value head dim", "compressed value");
     break;
+  case KernelOp::SparseBranches: {
+    using B = BranchesSpec;
+    fixed(in(B::kQuery), 1, k.queryHeads, "query heads", "query");
+    fixed(in(B::kQuery), 3, k.headDim, "head dim", "query");
+    fixed(in(B::kKey), 1, k.keyHeads, "key/value heads", "key");
+    fixed(in(B::kKey), 3, k.headDim, "head dim", "key");
+    fixed(in(B::kValue), 1, k.keyHeads, "key/value heads", "value");
+    fixed(in(B::kValue), 3, k.valueDim, "value head dim", "value");
+    fixed(in(B::kCompressedKey), 1, k.keyHeads, "key/value heads",
+          "compressed key");
+    fixed(in(B::kCompressedKey), 3, k.headDim, "head dim", "compressed key");
+    fixed(in(B::kCompressedValue), 1, k.keyHeads, "key/value heads",
+          "compressed value");
+    fixed(in(B::kCompressedValue), 3, k.valueDim, "value head dim",
+          "compressed value");
+    fixed(in(B::kBlocks), 1, k.keyHeads, "key/value heads", "blocks list");
+    fixed(in(B::kBlocks), 3, k.blocks.slots, "slots", "blocks list");
+    fixed(in(B::kWeights), 1, k.queryHeads, "query heads", "weights");
+    fixed(in(B::kWeights), 3, 3, "branch weights", "weights");
+    fixed(out(0), 1, k.queryHeads, "query heads", "output");
+    fixed(out(0), 3, k.valueDim, "value head dim", "output");
+    break;
+  }
   }
   if (r.failed() || k.device != KernelDevice::CUDA)
     return;

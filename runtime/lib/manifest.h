@@ -71,7 +71,7 @@ enum class KernelDevice { CPU, CUDA };
 enum class GatesKind { None, Gates, Active };
 
 /// The op a kernel computes (the kernel's `op` field; docs/artifact.md).
-enum class KernelOp { Attention, SelectBlocks, CompressKV };
+enum class KernelOp { Attention, SelectBlocks, CompressKV, SparseBranches };
 const char *opName(KernelOp op);
 
 /// A size a function derives from another (its `derived_sizes`), bound at a
@@ -121,6 +121,8 @@ inline constexpr const char *kGridQueryTilesXPairs = "query_tiles_x_pairs";
 inline constexpr const char *kGridQueryTilesXActive = "query_tiles_x_active";
 /// (ceil(size / tile), B * Hkv, 1), `size` a size name of the function:
 /// select_blocks and compress_kv kernels, one block row per (batch, KV head).
+/// (sparse_branches kernels are launched with query_tiles_x_pairs, one
+/// block row per (batch, query head), row-aligned tiles.)
 inline constexpr const char *kGridTilesXKvPairs = "tiles_x_kv_pairs";
 
 struct CudaKernelSpec {
@@ -169,6 +171,25 @@ struct CompressSpec {
   attn_dtype weightsDtype = ATTN_DTYPE_F32;
 };
 
+/// A sparse_branches kernel's fields (NSA-style combined attention,
+/// docs/sparse-projection.md section 3): the compressed branch attends to
+/// compressed keys made by windows of `compressWindow` positions every
+/// `compressStride` (causal: slot n is visible from position p iff
+/// n * stride + window - 1 <= p); the selected branch to the blocks the
+/// `blocks` list names (KernelSpec::blocks, as attention's #attn.selected);
+/// the window branch to the keys `pattern` lets through. The three are
+/// combined per row with weights of `weightsDtype`.
+struct BranchesSpec {
+  /// The operands' order (operand_args has these 7 entries).
+  enum Operand : int {
+    kQuery, kKey, kValue, kCompressedKey, kCompressedValue, kBlocks, kWeights
+  };
+  int64_t compressWindow = 0, compressStride = 0;
+  bool causal = false; ///< the compressed branch's rule
+  std::string pattern; ///< the window branch's static pattern (attribute text)
+  attn_dtype weightsDtype = ATTN_DTYPE_F32;
+};
+
 /// What one operand or result of a kernel is: its element type, rank and
 /// name for messages.
 struct OperandType {
@@ -192,14 +213,19 @@ struct KernelSpec {
   GatesKind gates = GatesKind::None;
   /// The function's input numbers of the op's operands (attention: query,
   /// key, value[, gates or active list][, blocks]; select_blocks: query,
-  /// key[, pooled keys]; compress_kv: key, value[, weights]) and its output
-  /// numbers of the op's results; resultIndex is resultArgs[0].
+  /// key[, pooled keys]; compress_kv: key, value[, weights];
+  /// sparse_branches: query, key, value, compressed key, compressed value,
+  /// blocks, weights) and its output numbers of the op's results;
+  /// resultIndex is resultArgs[0].
   std::vector<int64_t> operandArgs, resultArgs;
   int64_t resultIndex = 0;
   bool hasBlocks = false; ///< attention with a `blocks` field
+  /// Attention with hasBlocks, and every sparse_branches kernel (whose
+  /// blocks list is operand BranchesSpec::kBlocks, not the last one).
   BlocksSpec blocks;
   SelectSpec select;
   CompressSpec compress;
+  BranchesSpec branches;
   CudaKernelSpec cuda;
 
   /// The operand number (into operandArgs) of the blocks list, or -1.

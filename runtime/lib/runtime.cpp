@@ -382,7 +382,9 @@ struct PreparedKernel {
   int64_t numActive = 0;
   bool hasBlocks = false;
   TensorView blocks;
-  /// Kernels of the operand convention (select_blocks, compress_kv).
+  /// Kernels of the operand convention (select_blocks, compress_kv,
+  /// sparse_branches): launched over B * Hkv pairs with the lengths
+  /// checkOpShapes returns.
   std::vector<StridedView> operands, results;
   OpSizes sizes;
 

@@ -811,7 +811,12 @@ TEST_F(ArtifactTest, RefusesInconsistentManifests) {
 ///   select(q [B, 4, Sq, 8], k [B, 2, Skv, 8]) -> i32 [B, 2, Sq_blocks, 3]
 ///   compress(k, v [B, 2, S, 8], w f32 [2, 4]) -> [B, 2, N, 8] x 2
 ///   selected(q, k, v, blocks i32 [B, 2, Sq_blocks, 3]) -> [B, 4, Sq, 8]
-/// with Sq_blocks = ceil(Sq / 4) and N = (S - 4) / 2 + 1.
+///   branches(q, k, v, ck, cv [B, 2, Skv_slots, 8], blocks,
+///            w f32 [B, 4, Sq, 3]) -> [B, 4, Sq, 8]
+///   branches_free: the same with ck, cv [B, 2, N, 8], N a free size (so
+///            that the kernel's own shape checks are what refuse a call)
+/// with Sq_blocks = ceil(Sq / 4), N = (S - 4) / 2 + 1 and
+/// Skv_slots = (Skv - 4) / 2 + 1.
 ManifestDesc sparseManifest() {
   ManifestDesc m;
   m.kernels.clear();
@@ -856,6 +861,31 @@ ManifestDesc sparseManifest() {
        {kOut},
        {"selected_attn0"},
        blocksDerived});
+  for (const char *name : {"branches", "branches_free"}) {
+    const bool free = std::string(name) == "branches_free";
+    KernelDesc branches =
+        cpuKernel(std::string(name) + "_br0", name, "fake_branches");
+    branches.args = {0, 1, 2, 3, 4, 5, 6};
+    branches.extra = R"(, "op": "sparse_branches", "compress_window": 4,
+      "compress_stride": 2, "causal": true,
+      "blocks": {"query_block": 4, "key_block": 4, "slots": 3, "causal": true},
+      "pattern": "#attn.local<window = 3, causal>", "weights_dtype": "f32",
+      "result_args": [0])";
+    m.kernels.push_back(branches);
+    const std::string slots = free ? "\"N\"" : "\"Skv_slots\"";
+    m.functions.push_back(
+        {name,
+         {kQuery, kKey, kValue,
+          tensor("compressed_key", "f32", "[\"B\", 2, " + slots + ", 8]"),
+          tensor("compressed_value", "f32", "[\"B\", 2, " + slots + ", 8]"),
+          tensor("blocks", "i32", R"(["B", 2, "Sq_blocks", 3])"),
+          tensor("weights", "f32", R"(["B", 4, "Sq", 3])")},
+         {kOut},
+         {std::string(name) + "_br0"},
+         free ? blocksDerived
+              : R"(, "derived_sizes": [{"name": "Sq_blocks", "ceil_div": ["Sq", 4]},
+                  {"name": "Skv_slots", "windows": ["Skv", 4, 2]}])"});
+  }
   return m;
 }
 
@@ -998,6 +1028,98 @@ TEST_F(SparseTest, SelectedAttentionGetsTheBlocksList) {
              "input 3 (blocks) [2, 2, 4, 3]: dim 2 (Sq_blocks) is 4, expected "
              "Sq_blocks = ceil(Sq / 4) = 3 (Sq = 10)");
   EXPECT_TRUE(q.untouched());
+}
+
+/// The inputs of a call of "branches": Qkv's q, k, v, random compressed
+/// K/V of (Skv - 4) / 2 + 1 slots (or `slots`), blocks lists naming every
+/// key block, weights (w0, w1, w2) on every row.
+struct BranchesInputs {
+  Qkv p;
+  Tensor ck, cv, blocks, w;
+  BranchesInputs(int64_t b, int64_t sq, int64_t skv, int64_t slots = -1)
+      : p(b, sq, skv),
+        ck(ATTN_DTYPE_F32, {b, 2, slots >= 0 ? slots : (skv - 4) / 2 + 1, 8}),
+        cv(ATTN_DTYPE_F32, {b, 2, slots >= 0 ? slots : (skv - 4) / 2 + 1, 8}),
+        blocks(ATTN_DTYPE_I32, {b, 2, (sq + 3) / 4, 3}),
+        w(ATTN_DTYPE_F32, {b, 4, sq, 3}) {
+    ck.random(4);
+    cv.random(5);
+    int32_t *list = static_cast<int32_t *>(blocks.t.data);
+    const int64_t nkb = (skv + 3) / 4;
+    for (int64_t i = 0; i < b * 2 * ((sq + 3) / 4) * 3; ++i)
+      list[i] = int32_t(i % 3 < nkb ? i % 3 : -1);
+    weights(0, 1, 0);
+  }
+  void weights(float w0, float w1, float w2) {
+    float *x = static_cast<float *>(w.t.data);
+    for (int64_t i = 0; i < w.t.shape[0] * 4 * w.t.shape[2]; ++i) {
+      x[3 * i] = w0;
+      x[3 * i + 1] = w1;
+      x[3 * i + 2] = w2;
+    }
+  }
+  std::vector<attn_tensor> inputs() const {
+    return {p.q.t, p.k.t, p.v.t, ck.t, cv.t, blocks.t, w.t};
+  }
+};
+
+TEST_F(SparseTest, SparseBranchesTakeSevenInputs) {
+  // 12 keys make 3 key blocks, all listed: with the weights (0, 1, 0) the
+  // output is the selected branch alone, causal attention over every key.
+  BranchesInputs in(2, 10, 12);
+  ASSERT_EQ(attn_call(rt, art, "branches", in.inputs().data(), 7, &in.p.out.t,
+                      1, nullptr),
+            ATTN_OK)
+      << attn_last_error();
+  EXPECT_LT(maxError(in.p.q, in.p.k, in.p.v, in.p.out, true), 1e-5);
+  // Weights are taken per row as given: all zero, a zero output.
+  in.weights(0, 0, 0);
+  ASSERT_EQ(attn_call(rt, art, "branches", in.inputs().data(), 7, &in.p.out.t,
+                      1, nullptr),
+            ATTN_OK);
+  for (int64_t h = 0; h < 4; ++h)
+    for (int64_t r = 0; r < 10; ++r)
+      EXPECT_EQ(in.p.out.f(1, h, r, 7), 0.0f) << h << " " << r;
+  attn_arg_info info;
+  ASSERT_EQ(attn_artifact_input_info(art, "branches", 3, &info), ATTN_OK);
+  EXPECT_STREQ(info.symbols[2], "Skv_slots");
+}
+
+TEST_F(SparseTest, SparseBranchesRefuseCompressedKvOfOtherKeys) {
+  // Declared with the derived size: the call's own check names its rule.
+  BranchesInputs wrong(1, 10, 12, 4);
+  expectCall("branches", wrong.inputs(), {wrong.p.out.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "input 3 (compressed_key) [1, 2, 4, 8]: dim 2 (Skv_slots) is 4, "
+             "expected Skv_slots = (Skv - 4) / 2 + 1 = 5 (Skv = 12)");
+  EXPECT_TRUE(wrong.p.untouched());
+  // Declared by a free name: the kernel's shape checks refuse it.
+  expectCall("branches_free", wrong.inputs(), {wrong.p.out.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "attn_call('branches_free'): kernel 'branches_free_br0': the "
+             "compressed key (input 3) is [1, 2, 4, 8], expected [B, Hkv, N, "
+             "D] with N = (Skv - 4) / 2 + 1 = [1, 2, 5, 8]");
+  EXPECT_TRUE(wrong.p.untouched());
+  BranchesInputs shortKeys(1, 3, 3, 1);
+  expectCall("branches_free", shortKeys.inputs(), {shortKeys.p.out.t},
+             ATTN_ERROR_SHAPE_MISMATCH,
+             "kernel 'branches_free_br0': the key (input 1) [1, 2, 3, 8] has "
+             "Skv = 3 positions, fewer than one compression window of 4 "
+             "(compress_window): the compressed branch needs Skv >= 4");
+  EXPECT_TRUE(shortKeys.p.untouched());
+  // The weights' last dim is one per branch.
+  BranchesInputs ok(1, 10, 12);
+  Tensor w4(ATTN_DTYPE_F32, {1, 4, 10, 4});
+  std::vector<attn_tensor> in = ok.inputs();
+  in[6] = w4.t;
+  expectCall("branches", in, {ok.p.out.t}, ATTN_ERROR_SHAPE_MISMATCH,
+             "input 6 (weights) [1, 4, 10, 4]: dim 3 is 4, expected 3");
+  // And the free-N function runs when N is right.
+  ASSERT_EQ(attn_call(rt, art, "branches_free", ok.inputs().data(), 7,
+                      &ok.p.out.t, 1, nullptr),
+            ATTN_OK)
+      << attn_last_error();
+  EXPECT_LT(maxError(ok.p.q, ok.p.k, ok.p.v, ok.p.out, true), 1e-5);
 }
 
 //===----------------------------------------------------------------------===//

@@ -458,6 +458,116 @@ TEST(CpuLaunch, CompressKernelsTakeRank2Weights) {
   }
 }
 
+/// Softmax attention of one query row over the keys t with visible(t) of
+/// the rows [n, d] / [n, dv] at `key` / `value`, in double, into `acc`
+/// (zero when no key is visible).
+template <typename Visible>
+void attendRow(const float *q, const float *key, const float *value,
+               int64_t n, int64_t d, int64_t dv, const Visible &visible,
+               std::vector<double> &acc) {
+  acc.assign(dv, 0.0);
+  std::vector<double> scores(n, -INFINITY);
+  double max = -INFINITY, sum = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (visible(t)) {
+      double dot = 0;
+      for (int64_t x = 0; x < d; ++x)
+        dot += double(q[x]) * key[t * d + x];
+      scores[t] = dot / std::sqrt(double(d));
+      max = std::max(max, scores[t]);
+    }
+  if (max == -INFINITY)
+    return;
+  for (int64_t t = 0; t < n; ++t)
+    if (visible(t))
+      sum += scores[t] = std::exp(scores[t] - max);
+  for (int64_t t = 0; t < n; ++t)
+    if (visible(t))
+      for (int64_t x = 0; x < dv; ++x)
+        acc[x] += scores[t] / sum * value[t * dv + x];
+}
+
+TEST(CpuLaunch, SparseBranchesKernelsTakeEightDescriptors) {
+  // fake_branches: windows of 4 every 2 (causal), blocks of 4 (causal), a
+  // causal local window of 3, scale 1/sqrt(D). Dv differs from D so that
+  // a swapped key/value or compressed pair shows.
+  const int64_t b = 2, hq = 4, hkv = 2, sq = 10, skv = 23, d = 8, dv = 6;
+  const int64_t n = (skv - 4) / 2 + 1, nqb = 3, nkb = 6, slots = 3;
+  std::vector<float> q = randomBuffer(b * hq * sq * d, 31),
+                     k = randomBuffer(b * hkv * skv * d, 32),
+                     v = randomBuffer(b * hkv * skv * dv, 33),
+                     ck = randomBuffer(b * hkv * n * d, 34),
+                     cv = randomBuffer(b * hkv * n * dv, 35),
+                     w = randomBuffer(b * hq * sq * 3, 36),
+                     out(b * hq * sq * dv, NAN);
+  // Valid, -1, duplicate and out-of-range entries; one query block of
+  // (b 1, g 0) lists nothing valid, so its selected branch is zero.
+  std::vector<int32_t> blocks(b * hkv * nqb * slots);
+  for (size_t i = 0; i < blocks.size(); ++i)
+    blocks[i] = int32_t((i * 7 + 3) % (nkb + 3)) - 1; // -1 .. nkb + 1
+  blocks[1] = blocks[0];                                // a duplicate
+  for (int s = 0; s < 3; ++s)
+    blocks[(1 * hkv * nqb + 2) * slots + s] = s ? -1 : int32_t(nkb);
+  CpuKernelInfo info;
+  info.operands = true;
+  CpuKernel kernel = loadFake("fake_branches", info);
+  EXPECT_EQ(kernel.workItems(b * hkv, sq, skv), b * hkv * nqb);
+  ThreadPool pool(3);
+  Status status = kernel.launchOperands(
+      pool,
+      {StridedView::contiguous(q.data(), {b, hq, sq, d}),
+       StridedView::contiguous(k.data(), {b, hkv, skv, d}),
+       StridedView::contiguous(v.data(), {b, hkv, skv, dv}),
+       StridedView::contiguous(ck.data(), {b, hkv, n, d}),
+       StridedView::contiguous(cv.data(), {b, hkv, n, dv}),
+       StridedView::contiguous(blocks.data(), {b, hkv, nqb, slots}),
+       StridedView::contiguous(w.data(), {b, hq, sq, 3})},
+      {StridedView::contiguous(out.data(), {b, hq, sq, dv})}, b * hkv, sq,
+      skv);
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::vector<double> acc;
+  double worst = 0;
+  int64_t bad = 0;
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t r = 0; r < sq; ++r) {
+        const int64_t g = h / (hq / hkv), p = r + skv - sq;
+        const float *qr = &q[((bi * hq + h) * sq + r) * d];
+        const int32_t *list =
+            &blocks[((bi * hkv + g) * nqb + r / 4) * slots];
+        const size_t kv = (bi * hkv + g) * skv, ckv = (bi * hkv + g) * n;
+        std::vector<double> want(dv, 0.0);
+        auto add = [&](int branch) {
+          for (int64_t x = 0; x < dv; ++x)
+            want[x] += w[((bi * hq + h) * sq + r) * 3 + branch] * acc[x];
+        };
+        attendRow(qr, &ck[ckv * d], &cv[ckv * dv], n, d, dv,
+                  [&](int64_t slot) { return slot * 2 + 3 <= p; }, acc);
+        add(0);
+        attendRow(qr, &k[kv * d], &v[kv * dv], skv, d, dv,
+                  [&](int64_t t) {
+                    return t <= p && std::count(list, list + slots,
+                                                int32_t(t / 4)) > 0;
+                  },
+                  acc);
+        if (bi == 1 && g == 0 && r / 4 == 2) // nothing valid listed
+          EXPECT_EQ(std::count(acc.begin(), acc.end(), 0.0), dv);
+        add(1);
+        attendRow(qr, &k[kv * d], &v[kv * dv], skv, d, dv,
+                  [&](int64_t t) { return t <= p && p - t <= 3; }, acc);
+        add(2);
+        for (int64_t x = 0; x < dv; ++x) {
+          const double diff =
+              std::abs(out[((bi * hq + h) * sq + r) * dv + x] - want[x]);
+          // Written as a negation so that NaN (an unwritten element) fails.
+          if (!(diff <= 1e-5))
+            ++bad;
+          worst = std::max(worst, diff);
+        }
+      }
+  EXPECT_EQ(bad, 0) << "worst error " << worst;
+}
+
 TEST(CpuLaunch, OperandKernelsAndAttentionKernelsAreNotMixedUp) {
   CpuKernelInfo info;
   info.operands = true;

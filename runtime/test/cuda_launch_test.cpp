@@ -568,6 +568,154 @@ TEST(CudaLaunchPlan, SelectedAttentionGetsItsBlocksList) {
               "expected [B, Hkv, ceil(Sq / 64), slots] = [2, 2, 3, 8]");
 }
 
+/// A call of branchesCudaManifest()'s sparse_branches kernel: bf16, Hq 32,
+/// Hkv 8, D 128, blocks of 64 with 16 slots, windows of 32 every 16.
+struct BranchesCall {
+  static constexpr uint64_t kCk = 0x7f0700000000, kCv = 0x7f0800000000,
+                            kW = 0x7f0900000000;
+  std::vector<attn_tensor> inputs, outputs;
+  SizeBindings sizes;
+  BranchesCall(int64_t b, int64_t sq, int64_t skv) {
+    const int64_t n = skv >= 32 ? (skv - 32) / 16 + 1 : 1,
+                  nqb = (sq + 63) / 64;
+    inputs = {tensor(kQ, ATTN_DTYPE_BF16, {b, 32, sq, 128}),
+              tensor(kK, ATTN_DTYPE_BF16, {b, 8, skv, 128}),
+              tensor(kV, ATTN_DTYPE_BF16, {b, 8, skv, 128}),
+              tensor(kCk, ATTN_DTYPE_BF16, {b, 8, n, 128}),
+              tensor(kCv, ATTN_DTYPE_BF16, {b, 8, n, 128}),
+              tensor(kBlocks, ATTN_DTYPE_I32, {b, 8, nqb, 16}),
+              tensor(kW, ATTN_DTYPE_F32, {b, 32, sq, 3})};
+    outputs = {tensor(kO, ATTN_DTYPE_BF16, {b, 32, sq, 128})};
+    sizes = {{"B", b},         {"Sq", sq},       {"Skv", skv},
+             {"Sq_blocks", nqb}, {"Skv_slots", n}};
+  }
+  Status plan(const Manifest &m, CudaLaunchPlan &out) const {
+    return planCudaLaunch(m.kernels[0], inputs.data(), outputs.data(), out,
+                          sizes);
+  }
+};
+
+TEST(CudaLaunchPlan, SparseBranchesTilesQueriesOfEveryQueryHead) {
+  Manifest m = parsed(branchesCudaManifest());
+  // B = 2, Sq = 130 (3 tiles of 64), Skv = 1000 (61 compressed slots).
+  BranchesCall call(2, 130, 1000);
+  CudaLaunchPlan p;
+  Status s = call.plan(m, p);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(p.grid.x, 3u);  // ceil(Sq / 64)
+  EXPECT_EQ(p.grid.y, 64u); // B * Hq, not B * Hkv
+  EXPECT_EQ(p.grid.z, 1u);
+  EXPECT_EQ(p.block.x, 128u);
+  EXPECT_EQ(p.dynamicSharedMemory, 98304u);
+  ASSERT_EQ(p.params.size(), 38u);
+  const uint64_t addresses[] = {kQ, kK, kV, BranchesCall::kCk,
+                                BranchesCall::kCv, kBlocks, BranchesCall::kW,
+                                kO};
+  for (int t = 0; t < 8; ++t) {
+    EXPECT_EQ(slotU64(p, t), addresses[t]) << "tensor " << t;
+    const attn_tensor &x = t < 7 ? call.inputs[t] : call.outputs[0];
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(slotI64(p, 8 + 3 * t + i), x.strides[i])
+          << "tensor " << t << " stride " << i;
+  }
+  EXPECT_EQ(slotI64(p, 8 + 3 * 6), 2 * 32 * 130 * 3 / 2); // weights' stride 0
+  EXPECT_EQ(slotI32(p, 32), 130);  // Sq
+  EXPECT_EQ(slotI32(p, 33), 1000); // Skv
+  EXPECT_EQ(slotI32(p, 34), 61);   // Skv_slots = (1000 - 32) / 16 + 1
+  EXPECT_FLOAT_EQ(slotF32(p, 35), 0.0884f);
+  EXPECT_EQ(slotI32(p, 36), 32); // Hq
+  EXPECT_EQ(slotI32(p, 37), 16); // slots
+  EXPECT_TRUE(p.zeroFills.empty()); // the kernel writes every element
+
+  // Decode: one row, one tile per (batch, query head).
+  BranchesCall decode(3, 1, 4096);
+  ASSERT_TRUE(decode.plan(m, p).ok());
+  EXPECT_EQ(p.grid.x, 1u);
+  EXPECT_EQ(p.grid.y, 96u);
+  // No rows, no blocks.
+  BranchesCall empty(1, 0, 64);
+  ASSERT_TRUE(empty.plan(m, p).ok());
+  EXPECT_FALSE(p.launches());
+}
+
+TEST(CudaLaunchPlan, SparseBranchesRefusesTensorsThatDisagree) {
+  Manifest m = parsed(branchesCudaManifest());
+  const KernelSpec &k = m.kernels[0];
+  CudaLaunchPlan p;
+  auto refused = [&](const BranchesCall &call, const std::string &text) {
+    expectError(call.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+                "kernel 'nsa_br0': " + text);
+  };
+  BranchesCall call(1, 100, 300); // N = (300 - 32) / 16 + 1 = 17
+  call.inputs[3] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 8, 100, 128});
+  refused(call, "the compressed key (input 3) is [1, 8, 100, 128], expected "
+                "[B, Hkv, N, D] with N = (Skv - 32) / 16 + 1 = "
+                "[1, 8, 17, 128]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[4] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 8, 17, 64});
+  refused(call, "the compressed value (input 4) is [1, 8, 17, 64], expected "
+                "[B, Hkv, N, Dv] with N = (Skv - 32) / 16 + 1 = "
+                "[1, 8, 17, 128]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[5] = tensor(0x1000, ATTN_DTYPE_I32, {1, 8, 1, 16});
+  refused(call, "the blocks (input 5) is [1, 8, 1, 16], expected "
+                "[B, Hkv, ceil(Sq / 64), slots] = [1, 8, 2, 16]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[6] = tensor(0x1000, ATTN_DTYPE_F32, {1, 32, 100, 2});
+  refused(call, "the weights (input 6) is [1, 32, 100, 2], expected "
+                "[B, Hq, Sq, 3] (one weight per branch) = [1, 32, 100, 3]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[6] = tensor(0x1000, ATTN_DTYPE_F32, {1, 32, 99, 3});
+  refused(call, "the weights (input 6) is [1, 32, 99, 3], expected "
+                "[B, Hq, Sq, 3] (one weight per branch) = [1, 32, 100, 3]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[2] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 8, 299, 128});
+  refused(call, "the value (input 2) is [1, 8, 299, 128], expected "
+                "[B, Hkv, Skv, Dv] (the key's Skv) = [1, 8, 300, 128]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[1] = tensor(0x1000, ATTN_DTYPE_BF16, {2, 8, 300, 128});
+  refused(call, "the key (input 1) is [2, 8, 300, 128], expected "
+                "[B, Hkv, Skv, D] (the query's B) = [1, 8, 300, 128]");
+  call = BranchesCall(1, 100, 300);
+  call.outputs[0] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 32, 101, 128});
+  refused(call, "the out (output 0) is [1, 32, 101, 128], expected "
+                "[B, Hq, Sq, Dv] = [1, 32, 100, 128]");
+  call = BranchesCall(1, 100, 300);
+  call.inputs[0] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 16, 100, 128});
+  refused(call, "the query (input 0) is [1, 16, 100, 128], expected "
+                "[B, Hq, Sq, D] = [1, 32, 100, 128]");
+  // Keys shorter than one compression window: no compressed K/V can come
+  // from them.
+  BranchesCall shortKeys(1, 10, 20);
+  refused(shortKeys, "the key (input 1) [1, 8, 20, 128] has Skv = 20 "
+                     "positions, fewer than one compression window of 32 "
+                     "(compress_window): the compressed branch needs Skv >= "
+                     "32");
+  // ... unless the key itself is the wrong shape, which is said first.
+  shortKeys.inputs[2] = tensor(0x1000, ATTN_DTYPE_BF16, {1, 8, 20, 64});
+  refused(shortKeys, "the value (input 2) is [1, 8, 20, 64]");
+  // A hand-made spec with another rule or position tiles is not launched.
+  KernelSpec other = k;
+  other.cuda.gridRule = kGridTilesXKvPairs;
+  other.cuda.gridSize = "Sq";
+  other.cuda.gridTile = 1;
+  BranchesCall ok(1, 100, 300);
+  expectError(planCudaLaunch(other, ok.inputs.data(), ok.outputs.data(), p,
+                             ok.sizes),
+              ATTN_ERROR_UNSUPPORTED,
+              "kernel 'nsa_br0' has grid rule 'tiles_x_kv_pairs'");
+  other = k;
+  other.cuda.gridPositionTiles = true;
+  expectError(planCudaLaunch(other, ok.inputs.data(), ok.outputs.data(), p,
+                             ok.sizes),
+              ATTN_ERROR_UNSUPPORTED, "(sparse_branches, row tiles)");
+  // CUDA's y limit: B * Hq rows.
+  BranchesCall big(2100, 64, 64);
+  expectError(big.plan(m, p), ATTN_ERROR_SHAPE_MISMATCH,
+              "a grid of 1 x 67200 blocks (query_tiles_x_pairs) exceeds "
+              "CUDA's limits");
+}
+
 TEST(CudaManifest, RefusesUnknownTileAlignments) {
   std::string text = cudaManifest("none");
   const std::string tile = R"("query_tile": 128)";

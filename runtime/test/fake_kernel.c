@@ -29,6 +29,14 @@
  *   fake_compress        compress_kv(k, v), mean of 4 positions every 2;
  *                        one item per (b, g, slot)
  *   fake_compress_linear the same with weights [Hkv, 4]: sum_t w[g, t] x[t]
+ *   fake_branches        sparse_branches(q, k, v, ck, cv, blocks, w): the
+ *                        compressed branch over ck/cv (windows of 4 every
+ *                        2, causal), the selected branch over the listed
+ *                        key blocks (#attn.selected<4, 4, causal>), the
+ *                        window branch #attn.local<window = 3, causal>,
+ *                        each a softmax scaled by 1/sqrt(D), combined with
+ *                        w[b, h, r, 0..2]; one item per (b, g, query block
+ *                        of 4 rows), all query heads of KV head g
  *
  *===----------------------------------------------------------------------===*/
 
@@ -320,4 +328,100 @@ void _mlir_ciface_fake_compress_linear(attn_memref4d *k, attn_memref4d *v,
 int64_t fake_compress_linear_work_items(int64_t pairs, int64_t slots,
                                         int64_t len) {
   return fake_compress_work_items(pairs, slots, len);
+}
+
+/*===-- Issue 8: sparse_branches (NSA-style combined attention) ---------===*/
+
+enum { kLocalWindow = 3 };
+
+/* Softmax attention of query row `qr` over the rows t < n of `k`/`v` (KV
+ * head g of batch b) with visible[t], scaled; into acc (v's D). A row
+ * that sees nothing is zero. */
+static void attendBranch(const float *qr, const attn_memref4d *k,
+                         const attn_memref4d *v, int64_t b, int64_t g,
+                         const char *visible, int64_t n, float scale,
+                         float *scores, float *acc) {
+  const int64_t d = k->sizes[3], dv = v->sizes[3];
+  float max = -INFINITY, sum = 0.0f;
+  for (int64_t x = 0; x < dv; ++x)
+    acc[x] = 0.0f;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!visible[t])
+      continue;
+    const float *kr = at(k, b, g, t);
+    float dot = 0.0f;
+    for (int64_t x = 0; x < d; ++x)
+      dot += qr[x] * kr[x];
+    scores[t] = dot * scale;
+    if (scores[t] > max)
+      max = scores[t];
+  }
+  if (max == -INFINITY)
+    return;
+  for (int64_t t = 0; t < n; ++t)
+    if (visible[t])
+      sum += scores[t] = expf(scores[t] - max);
+  for (int64_t t = 0; t < n; ++t) {
+    if (!visible[t])
+      continue;
+    const float *vr = at(v, b, g, t);
+    for (int64_t x = 0; x < dv; ++x)
+      acc[x] += scores[t] / sum * vr[x];
+  }
+}
+
+void _mlir_ciface_fake_branches(attn_memref4d *q, attn_memref4d *k,
+                                attn_memref4d *v, attn_memref4d *ck,
+                                attn_memref4d *cv, attn_memref4d *blocks,
+                                attn_memref4d *w, attn_memref4d *o,
+                                int64_t begin, int64_t end) {
+  const int64_t batch = q->sizes[0], hq = q->sizes[1], sq = q->sizes[2];
+  const int64_t hkv = k->sizes[1], skv = k->sizes[2], n = ck->sizes[2];
+  const int64_t group = hq / hkv, dv = v->sizes[3];
+  const int64_t nqb = (sq + kBlock - 1) / kBlock;
+  const int64_t most = skv > n ? skv : n;
+  const float scale = 1.0f / sqrtf((float)q->sizes[3]);
+  float *scores = malloc(sizeof(float) * (size_t)(most ? most : 1));
+  float *acc = malloc(sizeof(float) * (size_t)dv);
+  char *visible = malloc((size_t)(most ? most : 1));
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t pair = item / nqb, i = item % nqb;
+    const int64_t b = pair / hkv, g = pair % hkv;
+    if (b >= batch) /* more items than (b, g, block)s: leave them */
+      continue;
+    for (int64_t h = g * group; h < (g + 1) * group; ++h)
+      for (int64_t r = i * kBlock; r < sq && r < (i + 1) * kBlock; ++r) {
+        const int64_t p = r + skv - sq;
+        const float *qr = at(q, b, h, r);
+        const float *wr = at(w, b, h, r);
+        float *orow = at(o, b, h, r);
+        for (int64_t x = 0; x < dv; ++x)
+          orow[x] = 0.0f;
+        /* Compressed: slot s covers positions [2 s, 2 s + 4). */
+        for (int64_t s = 0; s < n; ++s)
+          visible[s] = s * kStride + kWindow - 1 <= p;
+        attendBranch(qr, ck, cv, b, g, visible, n, scale, scores, acc);
+        for (int64_t x = 0; x < dv; ++x)
+          orow[x] += wr[0 * w->strides[3]] * acc[x];
+        /* Selected: listed blocks, causal. */
+        for (int64_t t = 0; t < skv; ++t)
+          visible[t] = t <= p && listed(blocks, b, g, r, t);
+        attendBranch(qr, k, v, b, g, visible, skv, scale, scores, acc);
+        for (int64_t x = 0; x < dv; ++x)
+          orow[x] += wr[1 * w->strides[3]] * acc[x];
+        /* Window: p - 3 <= t <= p. */
+        for (int64_t t = 0; t < skv; ++t)
+          visible[t] = t <= p && p - t <= kLocalWindow;
+        attendBranch(qr, k, v, b, g, visible, skv, scale, scores, acc);
+        for (int64_t x = 0; x < dv; ++x)
+          orow[x] += wr[2 * w->strides[3]] * acc[x];
+      }
+  }
+  free(scores);
+  free(acc);
+  free(visible);
+}
+int64_t fake_branches_work_items(int64_t pairs, int64_t sq, int64_t skv) {
+  (void)skv;
+  return pairs * ((sq + kBlock - 1) / kBlock);
 }

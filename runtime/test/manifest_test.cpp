@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <clocale>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -716,7 +717,7 @@ TEST(Manifest, RefusesMalformedSparseProjectionEntries) {
                     att = "kernels[2] (\"selected_attn0\")";
   expectError(edit(good, R"("op": "select_blocks")", R"("op": "topk")"), C,
               sel + ".op: \"topk\" is not an op this runtime runs "
-                    "(attention, select_blocks, compress_kv)");
+                    "(attention, select_blocks, compress_kv, sparse_branches)");
   // Operand and result counts per op.
   expectError(edit(good, R"("operand_args": [0, 1], "result_args": [0]})",
                    R"("operand_args": [0, 1, 0], "result_args": [0]})"),
@@ -937,6 +938,263 @@ TEST(Manifest, RefusesMalformedSparseCudaKernels) {
               C, att + ".params: the kernel's blocks (operand 3) is none of "
                        "its parameters; expected {\"type\": \"ptr\", "
                        "\"value\": \"operand[3]\"}");
+}
+
+//===----------------------------------------------------------------------===//
+// Issue 8: sparse_branches (NSA-style combined attention)
+//===----------------------------------------------------------------------===//
+
+TEST(Manifest, ReadsSparseBranchesKernels) {
+  Manifest m;
+  Status s = parse(branchesCpuManifest(), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.kernels.size(), 1u);
+  const KernelSpec &k = m.kernels[0];
+  EXPECT_EQ(k.op, KernelOp::SparseBranches);
+  EXPECT_STREQ(opName(k.op), "sparse_branches");
+  EXPECT_EQ(k.branches.compressWindow, 32);
+  EXPECT_EQ(k.branches.compressStride, 16);
+  EXPECT_TRUE(k.branches.causal);
+  EXPECT_EQ(k.branches.pattern, "#attn.local<window = 511, causal>");
+  EXPECT_EQ(k.branches.weightsDtype, ATTN_DTYPE_F32);
+  EXPECT_EQ(k.blocks.queryBlock, 64);
+  EXPECT_EQ(k.blocks.keyBlock, 64);
+  EXPECT_EQ(k.blocks.slots, 16);
+  EXPECT_TRUE(k.blocks.causal);
+  // Its blocks list is operand 5, not an attention kernel's last operand.
+  EXPECT_FALSE(k.hasBlocks);
+  EXPECT_EQ(k.blocksOperand(), -1);
+  EXPECT_FALSE(k.gated);
+  EXPECT_EQ(k.operandArgs, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(k.resultArgs, std::vector<int64_t>{0});
+  const std::vector<OperandType> ops = k.operandTypes(),
+                                 results = k.resultTypes();
+  ASSERT_EQ(ops.size(), 7u);
+  const char *roles[] = {"query",          "key",    "value",
+                         "compressed key", "compressed value",
+                         "blocks",         "weights"};
+  const attn_dtype types[] = {ATTN_DTYPE_BF16, ATTN_DTYPE_BF16,
+                              ATTN_DTYPE_BF16, ATTN_DTYPE_BF16,
+                              ATTN_DTYPE_BF16, ATTN_DTYPE_I32,
+                              ATTN_DTYPE_F32};
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_STREQ(ops[i].role, roles[i]) << i;
+    EXPECT_EQ(ops[i].dtype, types[i]) << i;
+    EXPECT_EQ(ops[i].rank, 4) << i;
+  }
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_STREQ(results[0].role, "out");
+  EXPECT_EQ(results[0].dtype, ATTN_DTYPE_BF16);
+  // Weights of another float type follow weights_dtype.
+  ASSERT_TRUE(parse(edit(edit(branchesCpuManifest(), R"("weights_dtype": "f32")",
+                              R"("weights_dtype": "bf16")"),
+                         R"({"role": "weights", "dtype": "f32")",
+                         R"({"role": "weights", "dtype": "bf16")"),
+                    m)
+                  .ok());
+  EXPECT_EQ(m.kernels[0].operandTypes()[6].dtype, ATTN_DTYPE_BF16);
+  // Without value_dim, Dv is D; "gated": false may be said.
+  ASSERT_TRUE(parse(edit(branchesCpuManifest(), R"("value_dim": 128,)",
+                         R"("gated": false,)"),
+                    m)
+                  .ok());
+  EXPECT_EQ(m.kernels[0].valueDim, 128);
+}
+
+TEST(Manifest, RefusesMalformedSparseBranchesEntries) {
+  const std::string good = branchesCpuManifest();
+  const auto C = ATTN_ERROR_CORRUPT_ARTIFACT;
+  const std::string br = "kernels[0] (\"nsa_br0\")";
+  // Presence, type and range of each field.
+  for (const char *field :
+       {"\"query_heads\": 32, ", "\"key_heads\": 8, ", "\"head_dim\": 128, ",
+        "\"compress_window\": 32, ", "\"compress_stride\": 16, ",
+        "\"causal\": true,\n", "\"weights_dtype\": \"f32\",\n",
+        "\"pattern\": \"#attn.local<window = 511, causal>\", ",
+        "\"result_args\": [0]"}) {
+    std::string name = field;
+    name = name.substr(1, name.find('"', 1) - 1);
+    std::string text = good;
+    const size_t at = text.find(field);
+    ASSERT_NE(at, std::string::npos) << field;
+    text.erase(at, std::strlen(field));
+    if (name == "result_args") // the comma before it
+      text.erase(text.rfind(',', at), 1);
+    expectError(text, C, br + ": missing field \"" + name + "\"");
+  }
+  expectError(edit(good, R"("blocks": {"query_block": 64, "key_block": 64, "slots": 16, "causal": true},)",
+                   ""),
+              C, br + ": missing field \"blocks\"");
+  expectError(edit(good, R"("compress_window": 32)", R"("compress_window": 0)"),
+              C, br + ".compress_window: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("compress_stride": 16)", R"("compress_stride": 0)"),
+              C, br + ".compress_stride: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("compress_stride": 16)",
+                   R"("compress_stride": 1.5)"),
+              C, br + ".compress_stride: must be an integer, found a "
+                      "non-integer number");
+  expectError(edit(good, R"("causal": true,
+)", R"("causal": "yes",
+)"),
+              C, br + ".causal: must be a boolean, found a string");
+  expectError(edit(good, R"("slots": 16)", R"("slots": 0)"), C,
+              br + ".blocks.slots: must be in [1, 1048576], found 0");
+  expectError(edit(good, R"("key_block": 64, "slots")", R"("slots")"), C,
+              br + ".blocks: missing field \"key_block\"");
+  expectError(edit(good, R"("slots": 16, "causal": true})", R"("slots": 16})"),
+              C, br + ".blocks: missing field \"causal\"");
+  expectError(edit(good, R"("blocks": {"query_block")", R"("blocks": [], "x": {"query_block")"),
+              C, br + ".blocks: must be an object, found an array");
+  expectError(edit(good, R"("pattern": "#attn.local<window = 511, causal>")",
+                   R"("pattern": "")"),
+              C, br + ".pattern: must not be empty");
+  expectError(edit(good, R"("pattern": "#attn.local<window = 511, causal>")",
+                   R"("pattern": 511)"),
+              C, br + ".pattern: must be a string, found a number");
+  expectError(edit(good, R"("weights_dtype": "f32")",
+                   R"("weights_dtype": "i32")"),
+              C, br + ".weights_dtype: \"i32\" is not a float type (f32, "
+                      "f16, bf16)");
+  expectError(edit(good, R"("weights_dtype": "f32")",
+                   R"("weights_dtype": "f64")"),
+              C, br + ".weights_dtype: \"f64\" is not a float type");
+  expectError(edit(good, R"("query_heads": 32)", R"("query_heads": 12)"), C,
+              br + ": query_heads (12) is not a multiple of key_heads (8)");
+  expectError(edit(good, R"("op": "sparse_branches",)",
+                   R"("op": "sparse_branches", "gated": true,)"),
+              C, br + ".gated: a sparse_branches kernel is never gated");
+  // Exactly 7 operands and 1 result, named by role.
+  expectError(edit(good, R"("operand_args": [0, 1, 2, 3, 4, 5, 6])",
+                   R"("operand_args": [0, 1, 2, 3, 4, 5])"),
+              C, br + ".operand_args: must have 7 entries (query, key, value, "
+                      "compressed key, compressed value, blocks, weights), "
+                      "found 6");
+  expectError(edit(good, R"("result_args": [0])", R"("result_args": [0, 0])"),
+              C, br + ".result_args: must have 1 entries (out), found 2");
+  expectError(edit(good, R"("operand_args": [0, 1, 2, 3, 4, 5, 6])",
+                   R"("operand_args": [0, 1, 2, 3, 4, 5, 7])"),
+              C, "kernel \"nsa_br0\".operand_args[6]: names input 7 of "
+                 "function \"nsa\", which has 7");
+  // The function's tensors of the kernel's types and compiled sizes.
+  expectError(edit(good, R"({"role": "weights", "dtype": "f32")",
+                   R"({"role": "weights", "dtype": "bf16")"),
+              C, "kernel \"nsa_br0\".operand_args[6]: the weights (input 6 of "
+                 "\"nsa\") is declared bf16 of rank 4; the kernel takes f32 "
+                 "of rank 4");
+  expectError(edit(good, R"({"role": "blocks", "dtype": "i32")",
+                   R"({"role": "blocks", "dtype": "f32")"),
+              C, "the blocks (input 5 of \"nsa\") is declared f32 of rank 4; "
+                 "the kernel takes i32 of rank 4");
+  expectError(edit(good, R"(["B", 8, "Skv_slots", 128]},
+                {"role": "compressed_value")",
+                   R"(["B", 8, "Skv_slots"]},
+                {"role": "compressed_value")"),
+              C, "the compressed key (input 3 of \"nsa\") is declared bf16 of "
+                 "rank 3; the kernel takes bf16 of rank 4");
+  expectError(edit(good, R"(["B", 32, "Sq", 3])", R"(["B", 32, "Sq", 4])"), C,
+              "the weights of \"nsa\" has branch weights 4, the kernel was "
+              "compiled for 3");
+  expectError(edit(good, R"(["B", 32, "Sq", 3])", R"(["B", 16, "Sq", 3])"), C,
+              "the weights of \"nsa\" has query heads 16, the kernel was "
+              "compiled for 32");
+  expectError(edit(good, R"("shape": ["B", 8, "Sq_blocks", 16])",
+                   R"("shape": ["B", 8, "Sq_blocks", 8])"),
+              C, "the blocks list of \"nsa\" has slots 8, the kernel was "
+                 "compiled for 16");
+  expectError(edit(good, R"("shape": ["B", 8, "Skv_slots", 128]},
+                {"role": "blocks")",
+                   R"("shape": ["B", 8, "Skv_slots", 64]},
+                {"role": "blocks")"),
+              C, "the compressed value of \"nsa\" has value head dim 64, the "
+                 "kernel was compiled for 128");
+  expectError(edit(good, R"("shape": ["B", 8, "Skv_slots", 128]},
+                {"role": "compressed_value")",
+                   R"("shape": ["B", 4, "Skv_slots", 128]},
+                {"role": "compressed_value")"),
+              C, "the compressed key of \"nsa\" has key/value heads 4, the "
+                 "kernel was compiled for 8");
+}
+
+TEST(Manifest, ReadsSparseBranchesCudaKernels) {
+  Manifest m;
+  Status s = parse(branchesCudaManifest(), m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const CudaKernelSpec &c = m.kernels[0].cuda;
+  EXPECT_EQ(c.gridRule, kGridQueryTilesXPairs);
+  EXPECT_EQ(c.gridQueryTile, 64);
+  EXPECT_FALSE(c.gridPositionTiles);
+  EXPECT_FLOAT_EQ(static_cast<float>(c.scale), 0.0884f);
+  ASSERT_EQ(c.params.size(), 38u);
+  EXPECT_EQ(c.params[6].operand, 6);
+  EXPECT_EQ(c.params[7].result, 0);
+  EXPECT_EQ(c.params[32].source, CudaParam::Source::FunctionSize);
+  EXPECT_EQ(c.params[32].size, "Sq");
+  EXPECT_EQ(c.params[34].size, "Skv_slots");
+  EXPECT_EQ(c.params[35].source, CudaParam::Source::Scale);
+  EXPECT_EQ(c.params[36].source, CudaParam::Source::Size);
+  EXPECT_EQ(c.params[36].size, "Hq");
+  EXPECT_EQ(c.params[37].source, CudaParam::Source::Shape);
+}
+
+TEST(Manifest, RefusesMalformedSparseBranchesCudaKernels) {
+  const std::string good = branchesCudaManifest();
+  const auto C = ATTN_ERROR_CORRUPT_ARTIFACT;
+  const std::string br = "kernels[0] (\"nsa_br0\").cuda";
+  const std::string grid =
+      R"({"rule": "query_tiles_x_pairs", "query_tile": 64, "query_tiles": "rows"})";
+  expectError(edit(good, grid,
+                   R"({"rule": "tiles_x_kv_pairs", "size": "Sq_blocks", "tile": 1})"),
+              C, br + ".grid.rule: \"tiles_x_kv_pairs\" is not the rule of a "
+                      "sparse_branches kernel: it is launched with "
+                      "\"query_tiles_x_pairs\" (query tiles x (batch, query "
+                      "head) pairs)");
+  expectError(edit(good, grid,
+                   R"({"rule": "query_tiles_x_active", "query_tile": 64})"),
+              C, br + ".grid.rule: \"query_tiles_x_active\" is not the rule "
+                      "of a sparse_branches kernel");
+  expectError(edit(good, grid, R"({"rule": "diagonal_tiles", "query_tile": 64})"),
+              C, br + ".grid.rule: \"diagonal_tiles\" is not the rule of a "
+                      "sparse_branches kernel");
+  expectError(edit(good, grid,
+                   R"({"rule": "query_tiles_x_pairs", "query_tile": 64, "query_tiles": "positions"})"),
+              C, br + ".grid.query_tiles: \"positions\" does not fit a "
+                      "sparse_branches kernel, whose blocks list is indexed "
+                      "by query row blocks; expected \"rows\"");
+  expectError(edit(good, grid, R"({"rule": "query_tiles_x_pairs"})"), C,
+              br + ".grid: missing field \"query_tile\"");
+  // Generic values only, within its 7 operands and 1 result.
+  expectError(edit(good, R"("value": "operand[0]")", R"("value": "query")"),
+              C, br + ".params[0].value: \"query\" names a tensor of "
+                      "attention kernels; a sparse_branches kernel passes its "
+                      "tensors as operand[i] and result[i]");
+  expectError(edit(good, R"("value": "operand[5].shape[3]")",
+                   R"("value": "operand[7].shape[3]")"),
+              C, br + ".params[37].value: \"operand[7].shape[3]\": the kernel "
+                      "has 7 operands (sparse_branches)");
+  expectError(edit(good, R"("value": "Hq")", R"("value": "pairs")"), C,
+              br + ".params[36].value: \"pairs\" with type \"i32\" is not a "
+                   "parameter the runtime can pass");
+  expectError(edit(good, R"("type": "f32", "value": "scale")",
+                   R"("type": "i32", "value": "scale")"),
+              C, br + ".params[35].value: \"scale\" with type \"i32\"");
+  // Every operand and the result must be passed.
+  expectError(edit(good, R"({"name": "p", "type": "ptr", "value": "operand[6]"},)",
+                   ""),
+              C, br + ".params: the kernel's weights (operand 6) is none of "
+                      "its parameters; expected {\"type\": \"ptr\", "
+                      "\"value\": \"operand[6]\"}");
+  expectError(edit(good, R"({"name": "p", "type": "ptr", "value": "result[0]"},)",
+                   ""),
+              C, br + ".params: the kernel's out (result 0) is none of its "
+                      "parameters; expected {\"type\": \"ptr\", \"value\": "
+                      "\"result[0]\"}");
+  // Select and compress kernels keep refusing query tiles.
+  expectError(edit(sparseCudaManifest(),
+                   R"({"rule": "tiles_x_kv_pairs", "size": "Sq_blocks", "tile": 4})",
+                   R"({"rule": "query_tiles_x_pairs", "query_tile": 64})"),
+              C, "\"query_tiles_x_pairs\" tiles an attention kernel's "
+                 "queries; a select_blocks kernel is launched with "
+                 "\"tiles_x_kv_pairs\"");
 }
 
 TEST(Manifest, VerifiesFiles) {

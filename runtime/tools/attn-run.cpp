@@ -49,9 +49,11 @@ namespace {
 
 const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --input I=FILE.npy     input I (argument number, or name: query, key,
-                         value, gates, active, blocks, ...) from a .npy file
-                         (repeatable); the others are random, uniform in
-                         [-1, 1] (blocks lists: random valid block lists)
+                         value, gates, active, blocks, compressed_key,
+                         weights, ...) from a .npy file (repeatable); the
+                         others are random, uniform in [-1, 1] (blocks
+                         lists: random valid block lists; sparse_branches'
+                         weights: uniform in [0, 1])
   --shape N=V,...        sizes the manifest leaves dynamic (B, Sq, Skv, ...);
                          default B=1, Sq=1024, Skv=Sq, or taken from --input
   --gates LIST           heads computed in every batch ("0,2,5-7"; "none"),
@@ -61,7 +63,8 @@ const char *kUsage = R"(usage: attn-run ARTIFACT_DIR --function NAME [options]
   --check-reference      compare with a double-precision reference computed
                          here (dense, causal, local, chunked, strided,
                          global, union, per_head, selected patterns;
-                         select_blocks indices exactly, compress_kv)
+                         select_blocks indices exactly, compress_kv;
+                         sparse_branches with a window pattern of those)
   --rtol R --atol A      pass iff |out - ref| <= atol + rtol * |ref|
                          everywhere (defaults by dtype: f32 1e-3/1e-5,
                          f16 1e-2/1e-2, bf16 3e-2/3e-2)
@@ -879,19 +882,21 @@ private:
       auto it = params.find(name);
       if (it == params.end())
         return !required || fail(out.kind + " without " + name);
+      // Read the value before erasing its entry: `end` points into it.
       char *end = nullptr;
       field = std::strtoll(it->second.c_str(), &end, 10);
+      const bool whole = *end == 0;
       params.erase(it);
-      return (*end == 0 && field >= min) ||
-             fail(std::string("bad ") + name);
+      return (whole && field >= min) || fail(std::string("bad ") + name);
     };
     auto flag = [&](const char *name, bool &field) {
       auto it = params.find(name);
       if (it == params.end())
         return true;
-      field = it->second == "true";
+      const std::string value = it->second;
       params.erase(it);
-      return it->second == "true" || it->second == "false" ||
+      field = value == "true";
+      return value == "true" || value == "false" ||
              fail(std::string("bad ") + name);
     };
     bool ok = true;
@@ -938,26 +943,35 @@ struct ArgInfo {
 /// does not say: read from manifest.json (docs/compile.md).
 struct KernelInfo {
   std::string name, pattern, gates;
-  std::string op = "attention"; // or select_blocks, compress_kv
+  std::string op = "attention"; // or select_blocks, compress_kv, sparse_branches
   double scale = 0;
   int64_t headDim = 0, valueDim = 0;
   /// attention: query, key, value[, gates/active][, blocks]; select_blocks:
-  /// query, key[, pooled keys]; compress_kv: key, value[, weights].
+  /// query, key[, pooled keys]; compress_kv: key, value[, weights];
+  /// sparse_branches: query, key, value, compressed key, compressed value,
+  /// blocks, weights.
   std::vector<int> operandArgs;
   std::vector<int> resultArgs;
   int resultIndex = 0;
   /// Attention over a blocks list (the manifest's `blocks`), or the block
-  /// sizes of select_blocks.
+  /// sizes of select_blocks; sparse_branches' blocks list (hasBlocks stays
+  /// false: its blocks are not its last operand and select no pattern).
   bool hasBlocks = false, causal = false;
   int64_t queryBlock = 0, keyBlock = 0, slots = 0;
   /// select_blocks.
   int64_t topK = 0, keepSink = 0, keepLocal = 0;
   bool pooledKeys = false;
-  /// compress_kv.
+  /// compress_kv's windows, and sparse_branches' compress_window and
+  /// compress_stride.
   int64_t block = 0, stride = 0;
   bool linear = false;
+  /// sparse_branches: the compressed branch's causal rule (its `causal`).
+  bool compressCausal = false;
 
-  int blocksArg() const { return hasBlocks ? operandArgs.back() : -1; }
+  bool branches() const { return op == "sparse_branches"; }
+  int blocksArg() const {
+    return branches() ? operandArgs[5] : hasBlocks ? operandArgs.back() : -1;
+  }
 };
 
 struct FunctionInfo {
@@ -1076,10 +1090,23 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
       info.block = integer(k, "window");
       info.stride = integer(k, "stride");
       info.linear = string(k, "method") == "linear";
+    } else if (info.op == "sparse_branches") {
+      if (const Json *blocks = k.get("blocks");
+          blocks && blocks->kind == Json::Object) {
+        info.queryBlock = integer(*blocks, "query_block");
+        info.keyBlock = integer(*blocks, "key_block");
+        info.slots = integer(*blocks, "slots");
+        info.causal = flag(*blocks, "causal");
+      }
+      info.block = integer(k, "compress_window");
+      info.stride = integer(k, "compress_stride");
+      info.compressCausal = flag(k, "causal");
     }
     // Indices the reference will use: keep only kernels that fit (the
     // runtime has checked the counts; this guards the indexing).
-    const size_t operands = info.op == "attention" ? 3 : 2;
+    const size_t operands = info.op == "attention"         ? 3
+                            : info.op == "sparse_branches" ? 7
+                                                           : 2;
     bool fits = info.operandArgs.size() >= operands &&
                 (!info.hasBlocks || info.operandArgs.size() >= 4) &&
                 info.resultIndex >= 0 && info.queryBlock >= 0 &&
@@ -1088,7 +1115,9 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
                  (info.op == "select_blocks" && info.queryBlock > 0 &&
                   info.keyBlock > 0 && info.topK > 0) ||
                  (info.op == "compress_kv" && info.block > 0 &&
-                  info.stride > 0)) &&
+                  info.stride > 0) ||
+                 (info.op == "sparse_branches" && info.queryBlock > 0 &&
+                  info.keyBlock > 0 && info.block > 0 && info.stride > 0)) &&
                 (!info.hasBlocks || (info.queryBlock > 0 && info.keyBlock > 0));
     for (int o : info.operandArgs)
       fits &= o >= 0 && o < numInputs;
@@ -1103,10 +1132,15 @@ FunctionInfo describeFunction(const attn_artifact *artifact,
       static const char *attention[3] = {"query", "key", "value"};
       static const char *select[3] = {"query", "key", "pooled_keys"};
       static const char *compress[3] = {"key", "value", "weights"};
+      static const char *branches[7] = {
+          "query",           "key",    "value",  "compressed_key",
+          "compressed_value", "blocks", "weights"};
       std::string &role = f.inputs[k.operandArgs[j]].role;
       if (!role.empty())
         continue;
-      if (k.op == "select_blocks" && j < 3)
+      if (k.branches() && j < 7)
+        role = branches[j];
+      else if (k.op == "select_blocks" && j < 3)
         role = select[j];
       else if (k.op == "compress_kv" && j < 3)
         role = compress[j];
@@ -1407,18 +1441,95 @@ double blocksDensity(const KernelInfo &k, const Extent &e,
   return visible / (double(e.b) * e.hkv * e.sq * e.skv);
 }
 
+/// A contiguous double copy of `t`: the references' inner loops then stream
+/// plain arrays whatever the inputs' dtype and strides.
+std::vector<double> widen(const HostTensor &t) {
+  std::vector<double> out(static_cast<size_t>(t.numel()));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    out[i] = t.get(t.linearOffset(i));
+  return out;
+}
+
+/// One row of softmax attention: over `keys` (indices into the rows of
+/// `keyRows` [*, d] and `valueRows` [*, dv]), softmax(scale * q . key)
+/// times the values, into `acc` (dv). A row of no key is zero.
+void attendRow(const double *qRow, const double *keyRows,
+               const double *valueRows, int64_t d, int64_t dv,
+               const std::vector<int64_t> &keys, double scale,
+               std::vector<double> &scores, std::vector<double> &acc) {
+  std::fill(acc.begin(), acc.end(), 0.0);
+  if (keys.empty())
+    return;
+  scores.resize(keys.size());
+  double max = -INFINITY;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const double *kRow = keyRows + keys[i] * d;
+    double dot = 0;
+    for (int64_t x = 0; x < d; ++x)
+      dot += qRow[x] * kRow[x];
+    scores[i] = dot * scale;
+    max = std::max(max, scores[i]);
+  }
+  double sum = 0;
+  for (double &s : scores)
+    sum += s = std::exp(s - max);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const double *vRow = valueRows + keys[i] * dv;
+    for (int64_t x = 0; x < dv; ++x)
+      acc[x] += scores[i] * vRow[x];
+  }
+  for (double &a : acc)
+    a /= sum;
+}
+
+/// The keys of [0, skv) that a static pattern lets position p of head h
+/// see, ascending.
+void patternKeys(const Pattern &pattern, int64_t h, int64_t p, int64_t skv,
+                 std::vector<std::pair<int64_t, int64_t>> &ranges,
+                 std::vector<int64_t> &keys) {
+  const bool exact = pattern.exactRanges(h);
+  ranges.clear();
+  pattern.ranges(h, p, skv, ranges);
+  for (auto [lo, hi] : ranges)
+    for (int64_t j = lo; j < hi; ++j)
+      if (exact || pattern.visible(h, p, j))
+        keys.push_back(j);
+}
+
+/// The keys of [0, skv) that the listed blocks `listed` let position p see
+/// (#attn.selected; up to p when `causal`), ascending.
+void selectedKeys(const KernelInfo &k, const std::vector<char> &listed,
+                  int64_t p, int64_t skv, std::vector<int64_t> &keys) {
+  for (size_t j = 0; j < listed.size(); ++j)
+    if (listed[j]) {
+      const int64_t lo = int64_t(j) * k.keyBlock,
+                    hi = std::min({skv, lo + k.keyBlock,
+                                   k.causal ? std::max<int64_t>(p + 1, 0)
+                                            : skv});
+      for (int64_t t = lo; t < hi; ++t)
+        keys.push_back(t);
+    }
+}
+
+/// Runs work(firstPair, step) over `pairs` pairs round-robin on `threads`
+/// threads: the naive references are the slow part of a checked run, and
+/// pairs cost about the same.
+template <typename Work>
+void forPairs(int64_t pairs, int threads, const Work &work) {
+  std::vector<std::thread> pool;
+  const int n = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(threads, pairs)));
+  for (int t = 1; t < n; ++t)
+    pool.emplace_back(work, t, n);
+  work(0, n);
+  for (std::thread &t : pool)
+    t.join();
+}
+
 std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
                               const Extent &e,
                               const std::vector<HostTensor> &inputs,
                               int threads) {
-  // Contiguous double copies: the inner loops then stream plain arrays
-  // whatever the inputs' dtype and strides.
-  auto widen = [](const HostTensor &t) {
-    std::vector<double> out(static_cast<size_t>(t.numel()));
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out[i] = t.get(t.linearOffset(i));
-    return out;
-  };
   const std::vector<double> q = widen(inputs[k.operandArgs[0]]),
                             key = widen(inputs[k.operandArgs[1]]),
                             v = widen(inputs[k.operandArgs[2]]);
@@ -1428,7 +1539,7 @@ std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
                 pairs = e.b * e.hq;
   const int64_t nkb =
       k.hasBlocks ? (e.skv + k.keyBlock - 1) / k.keyBlock : 0;
-  auto work = [&](int64_t firstPair, int64_t step) {
+  forPairs(pairs, threads, [&](int64_t firstPair, int64_t step) {
     std::vector<double> scores, acc(e.dv);
     std::vector<char> listed;
     std::vector<int64_t> keys;
@@ -1437,65 +1548,154 @@ std::vector<double> reference(const KernelInfo &k, const Pattern &pattern,
       if (!on[pair])
         continue;
       const int64_t b = pair / e.hq, h = pair % e.hq, kvh = h / group;
-      const bool exact = k.hasBlocks || pattern.exactRanges(h);
       for (int64_t r = 0; r < e.sq; ++r) {
         const int64_t p = r + e.skv - e.sq;
-        ranges.clear();
         keys.clear();
         if (k.hasBlocks) {
           // #attn.selected: the keys of the listed blocks, up to the row's
           // position when causal.
           listedBlocks(k, inputs[k.blocksArg()], b, kvh, r, nkb, listed);
-          for (int64_t j = 0; j < nkb; ++j)
-            if (listed[j])
-              ranges.emplace_back(
-                  j * k.keyBlock,
-                  std::min({e.skv, (j + 1) * k.keyBlock,
-                            k.causal ? std::max<int64_t>(p + 1, 0) : e.skv}));
+          selectedKeys(k, listed, p, e.skv, keys);
         } else {
-          pattern.ranges(h, p, e.skv, ranges);
+          patternKeys(pattern, h, p, e.skv, ranges, keys);
         }
-        for (auto [lo, hi] : ranges)
-          for (int64_t j = lo; j < hi; ++j)
-            if (exact || pattern.visible(h, p, j))
-              keys.push_back(j);
-        if (keys.empty())
-          continue;
-        scores.resize(keys.size());
-        double max = -INFINITY;
-        const double *qRow = &q[((b * e.hq + h) * e.sq + r) * e.d];
-        for (size_t i = 0; i < keys.size(); ++i) {
-          const double *kRow = &key[((b * e.hkv + kvh) * e.skv + keys[i]) * e.d];
-          double dot = 0;
-          for (int64_t x = 0; x < e.d; ++x)
-            dot += qRow[x] * kRow[x];
-          scores[i] = dot * k.scale;
-          max = std::max(max, scores[i]);
-        }
-        double sum = 0;
-        for (double &s : scores)
-          sum += s = std::exp(s - max);
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (size_t i = 0; i < keys.size(); ++i) {
-          const double *vRow = &v[((b * e.hkv + kvh) * e.skv + keys[i]) * e.dv];
-          for (int64_t x = 0; x < e.dv; ++x)
-            acc[x] += scores[i] * vRow[x];
-        }
-        for (int64_t x = 0; x < e.dv; ++x)
-          result[((b * e.hq + h) * e.sq + r) * e.dv + x] = acc[x] / sum;
+        const size_t kv = static_cast<size_t>((b * e.hkv + kvh) * e.skv);
+        attendRow(&q[((b * e.hq + h) * e.sq + r) * e.d], &key[kv * e.d],
+                  &v[kv * e.dv], e.d, e.dv, keys, k.scale, scores, acc);
+        std::copy(acc.begin(), acc.end(),
+                  result.begin() + ((b * e.hq + h) * e.sq + r) * e.dv);
       }
     }
-  };
-  // Pairs round-robin over threads: the naive reference is the slow part of
-  // a checked run, and pairs cost the same.
-  std::vector<std::thread> pool;
-  const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, pairs)));
-  for (int t = 1; t < n; ++t)
-    pool.emplace_back(work, t, n);
-  work(0, n);
-  for (std::thread &t : pool)
-    t.join();
+  });
   return result;
+}
+
+/// The keys of sparse_branches kernel `k`'s three branches for row r
+/// (position p) of query head h, KV head g, batch b: compressed slots of
+/// [0, n) (visible iff not causal or n * stride + window - 1 <= p), keys of
+/// the listed blocks, keys of the window pattern (docs/sparse-projection.md,
+/// section 1).
+struct BranchKeys {
+  std::vector<int64_t> compressed, selected, window;
+  std::vector<char> listed;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+
+  void find(const KernelInfo &k, const Pattern &pattern, const Extent &e,
+            const HostTensor &blocks, int64_t n, int64_t b, int64_t h,
+            int64_t g, int64_t r) {
+    const int64_t p = r + e.skv - e.sq;
+    compressed.clear();
+    selected.clear();
+    window.clear();
+    for (int64_t slot = 0; slot < n; ++slot)
+      if (!k.compressCausal || slot * k.stride + k.block - 1 <= p)
+        compressed.push_back(slot);
+    listedBlocks(k, blocks, b, g, r, (e.skv + k.keyBlock - 1) / k.keyBlock,
+                 listed);
+    selectedKeys(k, listed, p, e.skv, selected);
+    patternKeys(pattern, h, p, e.skv, ranges, window);
+  }
+};
+
+/// sparse_branches in double: per row the three branches' softmax
+/// attentions (a branch that sees no key is zero) combined with the row's
+/// weights [B, Hq, Sq, 3] as given. `n` is the compressed K/V's length.
+/// Contiguous [B, Hq, Sq, Dv].
+std::vector<double> branchesReference(const KernelInfo &k,
+                                      const Pattern &pattern, const Extent &e,
+                                      int64_t n,
+                                      const std::vector<HostTensor> &inputs,
+                                      int threads) {
+  const std::vector<double> q = widen(inputs[k.operandArgs[0]]),
+                            key = widen(inputs[k.operandArgs[1]]),
+                            v = widen(inputs[k.operandArgs[2]]),
+                            ck = widen(inputs[k.operandArgs[3]]),
+                            cv = widen(inputs[k.operandArgs[4]]),
+                            w = widen(inputs[k.operandArgs[6]]);
+  const HostTensor &blocks = inputs[k.blocksArg()];
+  std::vector<double> result(static_cast<size_t>(e.b * e.hq * e.sq * e.dv), 0.0);
+  const int64_t group = e.hq / e.hkv, pairs = e.b * e.hq;
+  forPairs(pairs, threads, [&](int64_t firstPair, int64_t step) {
+    std::vector<double> scores, acc(e.dv);
+    BranchKeys keys;
+    for (int64_t pair = firstPair; pair < pairs; pair += step) {
+      const int64_t b = pair / e.hq, h = pair % e.hq, g = h / group;
+      const size_t kv = static_cast<size_t>((b * e.hkv + g) * e.skv),
+                   ckv = static_cast<size_t>((b * e.hkv + g) * n);
+      for (int64_t r = 0; r < e.sq; ++r) {
+        keys.find(k, pattern, e, blocks, n, b, h, g, r);
+        const int64_t row = (b * e.hq + h) * e.sq + r;
+        const double *qRow = &q[row * e.d];
+        double *out = &result[row * e.dv];
+        const struct {
+          const std::vector<int64_t> &keys;
+          const double *keyRows, *valueRows;
+        } branch[3] = {{keys.compressed, &ck[ckv * e.d], &cv[ckv * e.dv]},
+                       {keys.selected, &key[kv * e.d], &v[kv * e.dv]},
+                       {keys.window, &key[kv * e.d], &v[kv * e.dv]}};
+        for (int i = 0; i < 3; ++i) {
+          attendRow(qRow, branch[i].keyRows, branch[i].valueRows, e.d, e.dv,
+                    branch[i].keys, k.scale, scores, acc);
+          for (int64_t x = 0; x < e.dv; ++x)
+            out[x] += w[row * 3 + i] * acc[x];
+        }
+      }
+    }
+  });
+  return result;
+}
+
+/// The (query, key) pairs sparse_branches kernel `k` attends to, summed
+/// over its three branches and every row of every query head; counted the
+/// way BranchKeys finds them, without listing them (real lengths have
+/// billions).
+double branchesVisiblePairs(const KernelInfo &k, const Pattern &pattern,
+                            const Extent &e, int64_t n,
+                            const HostTensor &blocks) {
+  const int64_t group = e.hq / e.hkv,
+                nkb = (e.skv + k.keyBlock - 1) / k.keyBlock;
+  // Query heads of a KV group share the compressed and selected keys, and
+  // the window keys unless the pattern is per_head.
+  const int64_t windowHeads = pattern.kind == "per_head" ? e.hq : 1;
+  std::vector<char> listed;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  double visible = 0;
+  for (int64_t r = 0; r < e.sq; ++r) {
+    const int64_t p = r + e.skv - e.sq;
+    const int64_t seen = p - k.block + 1; // the last slot's end must be <= p
+    const int64_t compressed =
+        !k.compressCausal ? n
+        : seen < 0        ? 0
+                          : std::min(n, seen / k.stride + 1);
+    visible += double(compressed) * e.b * e.hq;
+    for (int64_t b = 0; b < e.b; ++b)
+      for (int64_t g = 0; g < e.hkv; ++g) {
+        listedBlocks(k, blocks, b, g, r, nkb, listed);
+        int64_t selected = 0;
+        for (int64_t j = 0; j < nkb; ++j)
+          if (listed[j])
+            selected += std::max<int64_t>(
+                0, std::min({e.skv, (j + 1) * k.keyBlock,
+                             k.causal ? p + 1 : e.skv}) -
+                       j * k.keyBlock);
+        visible += double(selected) * group;
+      }
+    for (int64_t h = 0; h < windowHeads; ++h) {
+      const bool exact = pattern.exactRanges(h);
+      ranges.clear();
+      pattern.ranges(h, p, e.skv, ranges);
+      int64_t window = 0;
+      for (auto [lo, hi] : ranges) {
+        if (exact)
+          window += hi - lo;
+        else
+          for (int64_t j = lo; j < hi; ++j)
+            window += pattern.visible(h, p, j);
+      }
+      visible += double(window) * e.b * (e.hq / windowHeads);
+    }
+  }
+  return visible;
 }
 
 /// random valid blocks lists for `t` ([B, Hkv, ceil(Sq / qb), slots] of
@@ -1934,6 +2134,15 @@ int run(const Options &o) {
       for (int64_t j = 0; j < inputs[i].numel(); ++j)
         inputs[i].set(j, headOn[j % hq] ? 1 : 0);
       sources[i] = o.gatesGiven ? "--gates" : "all heads";
+    } else if (std::any_of(fn.kernels.begin(), fn.kernels.end(),
+                           [&](const KernelInfo &k) {
+                             return k.branches() && k.operandArgs[6] == i;
+                           })) {
+      // sparse_branches' weights: uniform in [0, 1], like a gate's sigmoid.
+      randomize(inputs[i], o.seed * 0x9E3779B97F4A7C15ull + i + 1);
+      for (int64_t j = 0; j < inputs[i].numel(); ++j)
+        inputs[i].set(j, 0.5 * (inputs[i].get(j) + 1.0));
+      sources[i] = "random [0, 1]";
     } else {
       // Distinct streams per input, reproducible from --seed.
       randomize(inputs[i], o.seed * 0x9E3779B97F4A7C15ull + i + 1);
@@ -2018,6 +2227,7 @@ int run(const Options &o) {
   };
   double flops = 0;
   bool densityKnown = true;
+  bool opDense = false; // an op's flops count a pattern it cannot read as dense
   std::vector<double> densities;
   double activeFraction = 1;
   std::vector<std::string> patterns, referenceNotes;
@@ -2084,11 +2294,78 @@ int run(const Options &o) {
     return true;
   };
 
+  // sparse_branches: its three branches' arithmetic, 2 * (D + Dv) per
+  // visible (query, key) pair of each, and its reference. The window
+  // branch's pattern is parsed as attention's are; one this parser does not
+  // know leaves the window branch counted dense and no reference.
+  auto checkBranches = [&](const KernelInfo &k) {
+    patterns.push_back(k.pattern);
+    const Extent e = extentOf(k);
+    const HostTensor &ck = inputs[k.operandArgs[3]],
+                     &cv = inputs[k.operandArgs[4]],
+                     &blocks = inputs[k.blocksArg()],
+                     &w = inputs[k.operandArgs[6]];
+    const int out = k.resultIndex;
+    const int64_t n = ck.shape.size() == 4 ? ck.shape[2] : -1;
+    // The runtime accepted these shapes; the reference indexes with them,
+    // so it checks the relations it relies on all the same.
+    if (e.b == 0 || e.hkv <= 0 || e.hq % e.hkv != 0 || n < 0 ||
+        inputs[k.operandArgs[1]].shape[0] != e.b ||
+        inputs[k.operandArgs[1]].shape[3] != e.d ||
+        inputs[k.operandArgs[2]].shape !=
+            std::vector<int64_t>{e.b, e.hkv, e.skv, e.dv} ||
+        ck.shape != std::vector<int64_t>{e.b, e.hkv, n, e.d} ||
+        cv.shape != std::vector<int64_t>{e.b, e.hkv, n, e.dv} ||
+        blocks.shape.size() != 4 || blocks.shape[0] != e.b ||
+        blocks.shape[1] != e.hkv ||
+        blocks.shape[2] != (e.sq + k.queryBlock - 1) / k.queryBlock ||
+        w.shape != std::vector<int64_t>{e.b, e.hq, e.sq, 3} ||
+        outputs[out].shape != std::vector<int64_t>{e.b, e.hq, e.sq, e.dv}) {
+      if (o.checkReference)
+        referenceNotes.push_back("no reference for kernel '" + k.name +
+                                 "': its shapes do not fit together");
+      return;
+    }
+    Pattern pattern;
+    std::string why;
+    bool known = PatternParser(k.pattern).parse(pattern, why);
+    if (known && pattern.kind == "per_head" &&
+        static_cast<int64_t>(pattern.members.size()) != e.hq)
+      known = false;
+    if (!known) {
+      // Counted as if the window branch saw every key.
+      pattern = Pattern();
+      pattern.kind = "dense";
+      opDense = true;
+    }
+    flops += 2.0 * (e.d + e.dv) *
+             branchesVisiblePairs(k, pattern, e, n, blocks);
+    if (!o.checkReference)
+      return;
+    checked = true;
+    if (!known) {
+      referenceNotes.push_back("no built-in reference for " + k.pattern +
+                               " (the window branch of sparse_branches "
+                               "kernel '" + k.name + "'); use --expect");
+      return;
+    }
+    std::vector<double> ref =
+        branchesReference(k, pattern, e, n, inputs, refThreads);
+    Comparison c = compare(
+        outputs[out], [&](int64_t i) { return ref[i]; }, rtol, atol);
+    referenceJson[out] = c.json();
+    passed &= c.pass;
+  };
+
   for (const KernelInfo &k : fn.kernels) {
     if (k.op == "select_blocks" || k.op == "compress_kv") {
       if (!checkOtherOp(k) && o.checkReference)
         referenceNotes.push_back("no reference for kernel '" + k.name +
                                  "': its shapes do not fit together");
+      continue;
+    }
+    if (k.branches()) {
+      checkBranches(k);
       continue;
     }
     patterns.push_back(k.pattern);
@@ -2216,10 +2493,11 @@ int run(const Options &o) {
   for (size_t i = 0; i < patterns.size(); ++i)
     js << (i ? ", " : "") << jsonString(patterns[i]);
   js << "]";
-  // Functions of select_blocks or compress_kv only count their arithmetic.
-  const char *basis = densities.empty() ? "op"
-                      : densityKnown    ? "pattern"
-                                        : "dense";
+  // Functions of select_blocks, compress_kv or sparse_branches only count
+  // their arithmetic ("dense" where a window pattern was not understood).
+  const char *basis = opDense || !densityKnown ? "dense"
+                      : densities.empty()      ? "op"
+                                               : "pattern";
   std::string densityJson = "null";
   if (densities.empty()) {
   } else if (densityKnown && densities.size() == 1) {

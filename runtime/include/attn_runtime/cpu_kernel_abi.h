@@ -40,8 +40,9 @@
  * -1 and entries outside [0, ceil(Skv / key_block)) are ignored).
  *
  * Kernels of the other ops (the manifest's `op`: `select_blocks`,
- * `compress_kv`) take one descriptor per operand, then one per result, in
- * the op's order, each of its own rank (attn_memref1d ... attn_memref4d):
+ * `compress_kv`, `sparse_branches`) take one descriptor per operand, then
+ * one per result, in the op's order, each of its own rank (attn_memref1d
+ * ... attn_memref4d):
  *
  *   void _mlir_ciface_<kernel>(<operand descriptors>, <result descriptors>,
  *                              int64_t item_begin, int64_t item_end);
@@ -53,8 +54,13 @@
  * pooled keys [B, Hkv, ceil(Skv / key_block), D] -> indices int32
  * [B, Hkv, ceil(Sq / query_block), top_k]); N and S for compress_kv (key
  * [B, Hkv, S, D], value [B, Hkv, S, Dv], optional weights [Hkv, block] ->
- * [B, Hkv, N, D], [B, Hkv, N, Dv], N = (S - block) / stride + 1). Such a
- * kernel writes every element of its results (the caller fills nothing).
+ * [B, Hkv, N, D], [B, Hkv, N, Dv], N = (S - block) / stride + 1); Sq and
+ * Skv for sparse_branches (8 descriptors, all rank 4: query [B, Hq, Sq, D],
+ * key [B, Hkv, Skv, D], value [B, Hkv, Skv, Dv], compressed key and value
+ * [B, Hkv, N, D|Dv] with N = (Skv - compress_window) / compress_stride + 1,
+ * blocks int32 [B, Hkv, ceil(Sq / query_block), slots], weights
+ * [B, Hq, Sq, 3] -> out [B, Hq, Sq, Dv]). Such a kernel writes every
+ * element of its results (the caller fills nothing).
  *
  *===----------------------------------------------------------------------===*/
 

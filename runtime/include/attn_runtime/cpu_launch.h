@@ -84,7 +84,8 @@ attn_memref4d toMemref(const TensorView &view);
 
 /// A tensor of any rank from 1 to ATTN_MAX_RANK in caller memory (strides
 /// in elements): the operands and results of kernels that take one
-/// descriptor of its own rank per tensor (select_blocks, compress_kv).
+/// descriptor of its own rank per tensor (select_blocks, compress_kv,
+/// sparse_branches).
 struct StridedView {
   void *data = nullptr;
   int rank = 0;
@@ -113,7 +114,8 @@ struct CpuKernelInfo {
   /// [B, Hkv, nqb, slots] blocks list after out (and after the active list
   /// when gated).
   bool blocks = false;
-  /// A kernel of the operand convention (select_blocks, compress_kv): one
+  /// A kernel of the operand convention (select_blocks, compress_kv,
+  /// sparse_branches): one
   /// descriptor per operand and result, launched with launchOperands().
   bool operands = false;
 };

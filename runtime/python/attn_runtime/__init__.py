@@ -293,14 +293,22 @@ class Artifact:
             # Roles the manifest leaves out follow from the kernels' operands.
             roles = {"attention": ("query", "key", "value"),
                      "select_blocks": ("query", "key", "pooled_keys"),
-                     "compress_kv": ("key", "value", "weights")}
+                     "compress_kv": ("key", "value", "weights"),
+                     "sparse_branches": ("query", "key", "value", "compressed_key",
+                                         "compressed_value", "blocks", "weights")}
             for k in kernels:
                 args = k.get("operand_args", [])
                 op = k.get("op", "attention")
+                # Attention's operands past value depend on its fields; the
+                # other ops' are all in their tuple.
+                named = roles.get(op, ())
+                fixed = len(named) if op != "attention" else 3
                 for j, arg in enumerate(args):
                     if isinstance(arg, int) and 0 <= arg < len(inputs) and not inputs[arg].name:
-                        if j < 3:
-                            role = roles.get(op, ("",) * 3)[j]
+                        if j < fixed:
+                            role = named[j]
+                        elif op != "attention":
+                            role = ""
                         elif "blocks" in k and j == len(args) - 1:
                             role = "blocks"
                         else:
@@ -412,8 +420,8 @@ class Artifact:
         """Outputs shaped as declared, dynamic sizes bound from the
         inputs' shapes and derived from those (a mismatch among inputs is
         the runtime's to report). Gated outputs need no zeroing: the runtime
-        zero-fills them; select_blocks and compress_kv kernels write all of
-        theirs."""
+        zero-fills them; select_blocks, compress_kv and sparse_branches
+        kernels write all of theirs."""
         spec = self.signature(name)
         sizes = self.sizes(name, inputs)
         like = next((x for x in inputs if _is_torch(x)), None)

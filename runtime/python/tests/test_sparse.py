@@ -1,7 +1,8 @@
-"""Issue 8's functions through the binding: select_blocks, compress_kv and
-attention over a blocks list (docs/sparse-projection.md), on the runtime's
-test artifact of fake_kernel.c (runtime/test/sparse_artifact, written by
-ctest's runtime-sparse-artifact fixture; blocks of 4, windows of 4 every 2).
+"""Issue 8's functions through the binding: select_blocks, compress_kv,
+attention over a blocks list and sparse_branches (docs/sparse-projection.md),
+on the runtime's test artifact of fake_kernel.c (runtime/test/sparse_artifact,
+written by ctest's runtime-sparse-artifact fixture; blocks of 4, windows of 4
+every 2, sparse_branches' window #attn.local<window = 3, causal>).
 
     ATTN_SPARSE_ARTIFACT=build-rt/sparse-artifact \\
     ATTN_RUNTIME_LIB=build-rt/libattn_runtime.so \\
@@ -88,6 +89,39 @@ def attention_reference(q, k, v, blocks):
     return out
 
 
+def branches_reference(q, k, v, ck, cv, blocks, w):
+    """fake_branches' sparse_branches in float64 (section 1 of
+    docs/sparse-projection.md): per row, softmax attention over the
+    compressed slots n with n * 2 + 3 <= p, over the keys of the listed
+    blocks up to p, over the keys p - 3 .. p; each zero when it sees
+    nothing; combined with the row's weights as given."""
+    b, hq, sq, d = q.shape
+    hkv, skv, n = k.shape[1], k.shape[2], ck.shape[2]
+    out = np.zeros(q.shape[:3] + (v.shape[3],), np.float64)
+
+    def attend(qr, keys, values, visible):
+        if not visible.any():
+            return 0.0
+        s = keys[visible].astype(np.float64) @ qr.astype(np.float64) / np.sqrt(d)
+        p = np.exp(s - s.max())
+        return (p / p.sum()) @ values[visible].astype(np.float64)
+
+    t = np.arange(skv)
+    for bi in range(b):
+        for h in range(hq):
+            g = h // (hq // hkv)
+            for r in range(sq):
+                p = r + skv - sq
+                listed = set(int(x) for x in blocks[bi, g, r // BLOCK])
+                branches = (
+                    attend(q[bi, h, r], ck[bi, g], cv[bi, g], np.arange(n) * 2 + 3 <= p),
+                    attend(q[bi, h, r], k[bi, g], v[bi, g],
+                           (t <= p) & np.isin(t // BLOCK, list(listed))),
+                    attend(q[bi, h, r], k[bi, g], v[bi, g], (t <= p) & (p - t <= 3)))
+                out[bi, h, r] = sum(w[bi, h, r, i] * branches[i] for i in range(3))
+    return out
+
+
 def compress_reference(x, weights=None):
     b, hkv, s, d = x.shape
     n = (s - 4) // 2 + 1
@@ -114,6 +148,23 @@ class Signature(unittest.TestCase):
                 "blocks", "i32", ("B", HKV, "Sq_blocks", SLOTS)))
             self.assertEqual(spec.derived[0].rule, "ceil_div")
             self.assertEqual(spec.kernels[0]["blocks"]["slots"], SLOTS)
+
+    def test_sparse_branches_roles(self):
+        roles = ["query", "key", "value", "compressed_key", "compressed_value",
+                 "blocks", "weights"]
+        with attn_runtime.Artifact(ARTIFACT) as art:
+            # Declared by the manifest, and (branches_wide declares none)
+            # following from the kernel's operands.
+            for name in ("branches", "branches_wide"):
+                spec = art.signature(name)
+                self.assertEqual([a.name for a in spec.inputs], roles, name)
+                self.assertEqual(spec.inputs[3].shape, ("B", HKV, "Skv_slots", D))
+                self.assertEqual(spec.inputs[6], attn_runtime.ArgSpec(
+                    "weights", "f32", ("B", HQ, "Sq", 3)))
+                self.assertEqual(spec.kernels[0]["op"], "sparse_branches")
+            self.assertEqual(
+                [d.rule for d in art.signature("branches").derived],
+                ["ceil_div", "windows"])
 
 
 @unittest.skipUnless(ARTIFACT and np is not None,
@@ -180,6 +231,32 @@ class Numpy(unittest.TestCase):
             self.art("selected", q, k, v, wrong, out=before)
         self.assertIn("dim 2 (Sq_blocks) is 5, expected Sq_blocks = ceil(Sq / 4) "
                       "= 4 (Sq = 13)", str(e.exception))
+        self.assertTrue((before == 7).all())
+
+
+    def test_sparse_branches(self):
+        b, sq, skv = 2, 13, 22  # 4 query blocks, 6 key blocks, 10 slots
+        q = self.normal(b, HQ, sq, D)
+        k, v = self.normal(b, HKV, skv, D), self.normal(b, HKV, skv, D)
+        ck, cv = self.normal(b, HKV, 10, D), self.normal(b, HKV, 10, D)
+        # Valid, -1, repeated and out-of-range entries; weights of any sign.
+        blocks = self.rng.integers(-1, 8, (b, HKV, 4, SLOTS)).astype(np.int32)
+        blocks[0, 0, 1] = [2, 2, -1]
+        w = self.normal(b, HQ, sq, 3)
+        self.assertEqual(self.art.sizes("branches", [q, k, v, ck, cv, blocks, w]),
+                         {"B": b, "Sq": sq, "Skv": skv, "Sq_blocks": 4, "Skv_slots": 10})
+        out = self.art("branches", q, k, v, ck, cv, blocks, w)
+        self.assertEqual(out.shape, (b, HQ, sq, D))
+        np.testing.assert_allclose(out, branches_reference(q, k, v, ck, cv, blocks, w),
+                                   rtol=1e-4, atol=2e-5)
+        # Compressed K/V of another key length: refused, output untouched.
+        before = np.full(out.shape, 7, np.float32)
+        with self.assertRaises(attn_runtime.AttnError) as e:
+            self.art("branches", q, k, v, ck[:, :, :9], cv[:, :, :9], blocks, w,
+                     out=before)
+        self.assertEqual(e.exception.status_name, "ATTN_ERROR_SHAPE_MISMATCH")
+        self.assertIn("dim 2 (Skv_slots) is 9, expected Skv_slots = (Skv - 4) / 2 + 1 "
+                      "= 10 (Skv = 22)", str(e.exception))
         self.assertTrue((before == 7).all())
 
 
