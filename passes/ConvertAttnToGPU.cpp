@@ -1182,6 +1182,10 @@ struct ConvertAttnToGPUPass
                                   func::ReturnOp returnOp,
                                   gpu::GPUModuleOp gpuModule,
                                   int64_t counter);
+  LogicalResult convertSparseBranches(SparseBranchesOp op, func::FuncOp func,
+                                      func::ReturnOp returnOp,
+                                      gpu::GPUModuleOp gpuModule,
+                                      int64_t counter);
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 };
@@ -1278,8 +1282,7 @@ static DictionaryAttr kernelParam(OpBuilder &b, StringRef name, StringRef type,
 LogicalResult
 ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                                       gpu::GPUModuleOp &gpuModule) {
-  if (failed(checkKernelFunction(func, getArgument(),
-                                 kAllKernelOps & ~kSparseBranchesKernels)))
+  if (failed(checkKernelFunction(func, getArgument(), kAllKernelOps)))
     return failure();
   ModuleOp module = getOperation();
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -1461,6 +1464,11 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (failed(convertCompressKV(compress, func, returnOp, gpuModule,
                                  compressCounter++)))
       return failure();
+  int64_t branchesCounter = 0;
+  for (SparseBranchesOp branches : func.getBody().getOps<SparseBranchesOp>())
+    if (failed(convertSparseBranches(branches, func, returnOp, gpuModule,
+                                     branchesCounter++)))
+      return failure();
   func.erase();
   return success();
 }
@@ -1641,6 +1649,100 @@ LogicalResult ConvertAttnToGPUPass::convertCompressKV(
   info.append("source", b.getStringAttr(func.getSymName()));
   info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
   info.append("result_args", b.getDenseI64ArrayAttr(resultArgs));
+  kernel->setAttr(AttnDialect::kGPUKernelAttrName,
+                  info.getDictionary(b.getContext()));
+  return success();
+}
+
+LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
+    SparseBranchesOp op, func::FuncOp func, func::ReturnOp returnOp,
+    gpu::GPUModuleOp gpuModule, int64_t counter) {
+  RankedTensorType queryType = op.getQueryType();
+  Type elementType = queryType.getElementType();
+  if (!elementType.isBF16() && !elementType.isF16())
+    return op.emitError() << "attn-convert-to-gpu supports bf16 and f16 "
+                             "(tensor-core mma), found "
+                          << elementType;
+  int64_t headDim = op.getHeadDim();
+  int64_t valueDim = op.getValue().getType().getDimSize(3);
+  if (headDim != 64 && headDim != 128)
+    return op.emitError()
+           << "attn-convert-to-gpu supports head dims 64 and 128, found D = "
+           << headDim;
+  if (valueDim != headDim)
+    return op.emitError() << "attn-convert-to-gpu needs the value head dim to "
+                             "equal the query/key head dim ("
+                          << headDim << "), found Dv = " << valueDim;
+  SelectedAttr selected = op.getSelected();
+  int64_t queryBlock = selected.getQueryBlock();
+  if (queryBlock != 64 && queryBlock != 128)
+    return op.emitError() << "attn-convert-to-gpu needs the selected branch's "
+                             "query_block to be 64 or 128 (its query tiles "
+                             "serve all three branches), found "
+                          << queryBlock;
+  if (selected.getKeyBlock() % GPUKernelConfig::kKeyTile != 0)
+    return op.emitError() << "attn-convert-to-gpu needs the selected branch's "
+                             "key_block to be a multiple of "
+                          << GPUKernelConfig::kKeyTile << ", found "
+                          << selected.getKeyBlock();
+  int64_t slots = op.getBlocks().getType().getDimSize(3);
+  if (slots > 32 * 16)
+    return op.emitError() << "attn-convert-to-gpu keeps at most 512 block "
+                             "slots per query block, found "
+                          << slots;
+  if (failed(checkSparseBranchesSupported(op, queryBlock,
+                                          GPUKernelConfig::kKeyTile)))
+    return failure();
+  GPUKernelConfig config;
+  GPUKernelConfig::choose(headDim, selected, queryBlock, config);
+  // choose() set up the selected-blocks kernel; the selected branch is one
+  // of three here, and the staging of the mixed rows takes shared memory.
+  config.selected = false;
+  config.branches = true;
+  config.slots = slots;
+  config.dynamicShared = config.sharedBytes() > 48 * 1024;
+  std::string name =
+      (ptxIdentifier(func.getSymName()) + "_branches" + Twine(counter)).str();
+  if (SymbolTable::lookupSymbolIn(gpuModule, name))
+    return op.emitError() << "kernel name '" << name
+                          << "' is already taken in @kernels";
+  GPUKernelBuilder builder(op, config, getOperation());
+  gpu::GPUFuncOp kernel = builder.build(gpuModule, name);
+
+  OpBuilder b(op.getContext());
+  SmallVector<int64_t> operandArgs;
+  for (Value operand : op->getOperands())
+    operandArgs.push_back(getKernelArgument(operand).getArgNumber());
+  int64_t resultIndex = -1;
+  for (OpOperand &use : returnOp->getOpOperands())
+    if (use.get() == op.getResult())
+      resultIndex = use.getOperandNumber();
+  SmallVector<Attribute> params;
+  for (auto [i, param] : llvm::enumerate(GPUKernelBuilder::branchesParams())) {
+    StringRef type = i < 8 ? "ptr" : i < 32 ? "i64" : i < 35 ? "i32" : "f32";
+    params.push_back(kernelParam(b, param.first, type, param.second));
+  }
+  NamedAttrList grid;
+  grid.append("rule", b.getStringAttr("query_tiles_x_pairs"));
+  grid.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
+  grid.append("query_tiles", b.getStringAttr("rows"));
+  NamedAttrList info;
+  info.append("op", b.getStringAttr("sparse_branches"));
+  info.append("chip", b.getStringAttr(chip));
+  appendSparseBranchesInfo(op, info);
+  info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
+  info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
+  info.append("block",
+              b.getDenseI64ArrayAttr({GPUKernelConfig::kThreads, 1, 1}));
+  info.append("dynamic_shared_memory",
+              b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
+                                                       : 0));
+  info.append("grid", grid.getDictionary(b.getContext()));
+  info.append("params", b.getArrayAttr(params));
+  info.append("gated", b.getBoolAttr(false));
+  info.append("source", b.getStringAttr(func.getSymName()));
+  info.append("operand_args", b.getDenseI64ArrayAttr(operandArgs));
+  info.append("result_args", b.getDenseI64ArrayAttr({resultIndex}));
   kernel->setAttr(AttnDialect::kGPUKernelAttrName,
                   info.getDictionary(b.getContext()));
   return success();
