@@ -150,6 +150,17 @@ sanitize_generated memcheck "$kernels/causal_h16d128" causal_h16d128 B=1,Sq=1,Sk
   "causal, D=128, decode"
 sanitize_generated synccheck "$kernels/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
   "gates read by the kernel, D=128" --gates 0,3,9-12
+# attn.sparse_branches (NSA's combined form): attn-run's float64 reference
+# of the three branches, under the sanitizers; Sq > Skv and decode too.
+branches=$art/gpu-branches
+for tool in memcheck racecheck synccheck; do
+  sanitize_generated "$tool" "$branches/nsa_q64_causal" nsa_q64_causal B=1,Sq=200,Skv=300 \
+    "sparse_branches, causal, 64-row blocks, D=128"
+  sanitize_generated "$tool" "$branches/nsa_q128_full" nsa_q128_full B=2,Sq=300,Skv=200 \
+    "sparse_branches, not causal, 128-row blocks, global + local window"
+done
+sanitize_generated memcheck "$branches/nsa_d64_gqa4" nsa_d64_gqa4 B=1,Sq=1,Skv=1037 \
+  "sparse_branches, D=64, decode"
 sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
   "64 global + local 256, D=128"
 
@@ -161,6 +172,10 @@ step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench)" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
   "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" \
   --out "$out/gpu-kernels"
+step "sparse_branches kernels: correctness (bench/gpu/branches.py --no-bench)" env \
+  ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
+  "$py" "$root/bench/gpu/branches.py" --no-bench --artifacts "$art/gpu-branches" \
+  --out "$out/gpu-branches"
 
 python3 - "$results" "$out" <<'PY'
 import json, sys, datetime, subprocess

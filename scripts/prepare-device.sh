@@ -28,6 +28,11 @@ mkdir -p "$build/device"
 # attend_<case>) in build/device/gpu-selected; a function that does not
 # compile leaves <function>.error and is a failed row of the bench.
 "$root/bench/gpu/compile-selected.sh" "$build/device/gpu-selected" "$build/bin/attn-compile" sm_90
+# attn.sparse_branches (NSA's combined form): bench/gpu/cases_branches, one
+# artifact per case in build/device/gpu-branches, for
+# scripts/device-branches-bench.sh and device-tests.sh.
+ATTN_CASES_DIR=$root/bench/gpu/cases_branches ATTN_CASES_GEN=$root/bench/gpu/gen_branches_cases.py \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-branches" "$build/bin/attn-compile" sm_90
 # Paths of the generated kernels the bench cases do not reach: the one-m-tile
 # kernel (--query-tile=64; Q fragments in registers at D = 128), the grid
 # over an active list (the runtime zero-fills the output first) and block
