@@ -94,6 +94,10 @@ struct GPUKernelConfig {
   bool streamed = false;
   int64_t slots = 0;
   int64_t keyBlockTiles = 1;
+  /// The blocks list's query block in rows, a multiple of the query tile
+  /// (0: the query tile): tile t reads the list of query block
+  /// floor(t queryTile / listQueryBlock).
+  int64_t listQueryBlock = 0;
   /// attn.sparse_branches: three key loops (compressed, selected, window)
   /// per query tile; each thread keeps the mixed rows so far in a private
   /// slice of shared memory between them (f32, exact), not in registers
@@ -557,9 +561,12 @@ Value GPUKernelBuilder::enterBranch(const Branch &branch, Value batch,
     // This query block's list: lane l holds slots l, l + 32, ... (slots
     // past the list read as -1). Loaded once; the key loop finds the next
     // listed tile with a min over the warp.
+    Value listRow = bx;
+    if (cfg.listQueryBlock && cfg.listQueryBlock != cfg.queryTile())
+      listRow = divC(bx, cfg.listQueryBlock / cfg.queryTile());
     Value listBase = add(add(mul(batch, blocksStrides[0]),
                              mul(kvHead, blocksStrides[1])),
-                         mul(bx, blocksStrides[2]));
+                         mul(listRow, blocksStrides[2]));
     // Blocks at or past the first one past tileEnd start at or past it;
     // checking that first keeps blk * T from overflowing for garbage.
     selectedEnd = arith::IndexCastOp::create(b, loc, b.getI32Type(), tileEnd);
@@ -1693,10 +1700,16 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
   if (failed(checkSparseBranchesSupported(op, queryBlock,
                                           GPUKernelConfig::kKeyTile)))
     return failure();
+  // 64-row query tiles at D = 128: two m-tiles would keep 2 x 64 more
+  // accumulators live next to three loops' state (255 registers and spills
+  // measured with 128-row tiles); a 128-row query block is then two tiles
+  // reading the same list.
+  int64_t queryTile = headDim == 128 ? 64 : queryBlock;
   GPUKernelConfig config;
-  GPUKernelConfig::choose(headDim, selected, queryBlock, config);
+  GPUKernelConfig::choose(headDim, selected, queryTile, config);
   // choose() set up the selected-blocks kernel; the selected branch is one
   // of three here, and the staging of the mixed rows takes shared memory.
+  config.listQueryBlock = queryBlock;
   config.selected = false;
   config.branches = true;
   config.slots = slots;

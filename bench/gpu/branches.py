@@ -86,7 +86,9 @@ class Masks:
         if w["causal"]:
             win &= d >= 0
         if w["global_tokens"]:
-            win |= (t[None, :] < w["global_tokens"]) | (p[:, None] < w["global_tokens"])
+            # Rows before position 0 (Sq > Skv) are not global tokens.
+            g = w["global_tokens"]
+            win |= (t[None, :] < g) | ((p[:, None] >= 0) & (p[:, None] < g))
         self.window = win
 
     def listed(self, idx):
@@ -305,6 +307,11 @@ class Run:
         flex = None
         if not self.args.no_flex:
             try:
+                # Each case's mask_mods are new closures: without room for
+                # their recompiles, Flex falls back to its unfused path.
+                import torch._dynamo
+                torch._dynamo.config.recompile_limit = 64
+                torch._dynamo.config.accumulated_recompile_limit = 512
                 from torch.nn.attention.flex_attention import (BlockMask, create_block_mask,
                                                                flex_attention)
                 flex = torch.compile(flex_attention, dynamic=False)
@@ -378,7 +385,7 @@ class Run:
                 if spec["causal"]:
                     ok = ok & (d >= 0)
                 if g:
-                    ok = ok | (ki < g) | (qi < g)
+                    ok = ok | (ki < g) | (qi < g)   # Sq = Skv here: no negative positions
                 return ok
 
             t0 = time.time()
