@@ -104,7 +104,7 @@ public:
     describe(op.getQueryType(), op.getKeyType(), op.getValue().getType(),
              op.getEffectiveScale());
     weightsType = op.getWeights().getType().getElementType();
-    CompressedKeyMap map{op.getCompressBlock(),
+    CompressedKeyMap map{int64_t(op.getCompressBlock()),
                          op.getEffectiveCompressStride(), op.getCausal()};
     KeyBranch compressed, selected, window;
     compressed.pattern = map.pattern(op.getContext());

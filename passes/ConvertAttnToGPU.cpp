@@ -176,7 +176,7 @@ public:
     weightsType = op.getWeights().getType().getElementType();
     HQ = op.getNumQueryHeads();
     HKV = op.getNumKeyValueHeads();
-    CompressedKeyMap map{op.getCompressBlock(),
+    CompressedKeyMap map{int64_t(op.getCompressBlock()),
                          op.getEffectiveCompressStride(), op.getCausal()};
     Branch compressed, selected, window;
     compressed.pattern = map.pattern(op.getContext());

@@ -22,7 +22,7 @@ const TargetDescription *mlir::attn::lookupTargetOrError(Operation *op,
   return target;
 }
 
-FailureOr<int64_t> mlir::attn::staticOrAssumed(AttentionOp op, int64_t size,
+FailureOr<int64_t> mlir::attn::staticOrAssumed(Operation *op, int64_t size,
                                                int64_t assumed,
                                                StringRef purpose,
                                                StringRef what,
@@ -31,7 +31,7 @@ FailureOr<int64_t> mlir::attn::staticOrAssumed(AttentionOp op, int64_t size,
     return size;
   if (assumed > 0)
     return assumed;
-  return op.emitError() << purpose << " needs the " << what
+  return op->emitError() << purpose << " needs the " << what
                         << ", which is dynamic; pass " << option << "=N";
 }
 
@@ -214,7 +214,7 @@ bool mlir::attn::hasKernelOps(func::FuncOp func) {
 }
 
 /// The kernel ops of `lowered`, for diagnostics: "attn.attention",
-/// "attn.attention, attn.select_blocks and attn.compress_kv".
+/// "attn.attention, attn.select_blocks, attn.compress_kv and attn.sparse_branches".
 static std::string kernelOpNames(unsigned lowered) {
   SmallVector<StringRef> names;
   if (lowered & kAttentionKernels)

@@ -31,7 +31,7 @@ FailureOr<TileSizes> chooseTiles(AttentionOp op,
 /// `size` if static; else `assumed` when positive (a pass option); else an
 /// error on `op`: "<purpose> needs the <what>, which is dynamic; pass
 /// <option>=N".
-FailureOr<int64_t> staticOrAssumed(AttentionOp op, int64_t size,
+FailureOr<int64_t> staticOrAssumed(Operation *op, int64_t size,
                                    int64_t assumed, llvm::StringRef purpose,
                                    llvm::StringRef what,
                                    llvm::StringRef option);

@@ -28,6 +28,8 @@ namespace {
 /// One op's row of the report.
 struct ReportRow {
   int64_t index;
+  /// "attention" or "sparse_branches".
+  std::string opKind = "attention";
   std::string location;
   std::string pattern;
   AttentionProblem problem;
@@ -137,6 +139,88 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     return row;
   }
 
+  /// NSA's combined form: one row whose counts are the three branches'
+  /// (estimateSparseBranchesCost), on the kernels' tiles: the selected
+  /// branch's query blocks by its key blocks.
+  FailureOr<ReportRow> analyzeBranches(SparseBranchesOp op, int64_t index,
+                                       const TargetDescription &desc) {
+    RankedTensorType q = op.getQueryType(), k = op.getKeyType();
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    auto sizeOf = [&](int64_t value, int64_t assumed, StringRef what,
+                      StringRef option) {
+      return staticOrAssumed(op, value, assumed, "attn-report", what, option);
+    };
+    FailureOr<int64_t> b = sizeOf(q.getDimSize(0), batch, "batch size", "batch");
+    FailureOr<int64_t> sq =
+        sizeOf(q.getDimSize(2), queryLen, "query length (Sq)", "query-len");
+    FailureOr<int64_t> skv =
+        sizeOf(k.getDimSize(2), keyLen, "key length (Skv)", "key-len");
+    if (failed(b) || failed(sq) || failed(skv))
+      return failure();
+    double elements = double(*b) * double(op.getNumQueryHeads()) *
+                      double(*sq) * double(*skv);
+    if (elements > 0x1p62)
+      return op.emitError() << "attn-report cannot count " << *b << " x "
+                            << op.getNumQueryHeads() << " x " << *sq << " x "
+                            << *skv << " query-key pairs in 64 bits";
+    SelectedAttr selected = op.getSelected();
+    TileSizes tiles{selected.getQueryBlock(), selected.getKeyBlock()};
+    AttentionExtent planProblem{op.getNumQueryHeads(), *sq, *skv};
+    auto emitError = [&] { return op.emitError(); };
+    FailureOr<BlockPlan> selectedPlan =
+        BlockPlan::build(selected, planProblem, tiles, emitError);
+    if (failed(selectedPlan))
+      return failure();
+    FailureOr<BlockPlan> windowPlan =
+        BlockPlan::build(op.getWindow(), planProblem, tiles, emitError);
+    if (failed(windowPlan))
+      return failure();
+
+    const int64_t block = op.getCompressBlock();
+    const int64_t stride = op.getEffectiveCompressStride();
+    const int64_t topK = op.getBlocks().getType().getDimSize(3);
+    SparseBranchesProblem problem;
+    problem.attention = {*b,
+                         op.getNumQueryHeads(),
+                         op.getNumKeyValueHeads(),
+                         *sq,
+                         *skv,
+                         op.getHeadDim(),
+                         v.getDimSize(3),
+                         q.getElementType().getIntOrFloatBitWidth() / 8,
+                         topK};
+    problem.compressBlock = block;
+    problem.compressStride = stride;
+    problem.slots = *skv < block ? 0 : (*skv - block) / stride + 1;
+    problem.causal = op.getCausal();
+    problem.topK = topK;
+    problem.weightBytes =
+        op.getWeights().getType().getElementType().getIntOrFloatBitWidth() / 8;
+
+    ReportRow row;
+    row.index = index;
+    row.opKind = "sparse_branches";
+    row.location = printed(op.getLoc());
+    {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << "branches(compressed " << block << "/" << stride
+         << (problem.causal ? " causal" : "") << ", top-" << topK << " of "
+         << selected.getKeyBlock() << ", " << op.getWindow() << ")";
+      row.pattern = s;
+      s.clear();
+      os << q.getElementType();
+      row.elementType = s;
+    }
+    row.problem = problem.attention;
+    row.tiles = tiles;
+    row.kind = PlanKind::Runtime;
+    row.gates = "none";
+    row.cost = estimateSparseBranchesCost(problem, *selectedPlan, *windowPlan,
+                                          desc);
+    return row;
+  }
+
   /// Which heads to count for `op`'s gates (empty `active`: all), and how.
   static std::string countedHeads(AttentionOp op, SmallVector<bool> &active) {
     Value gates = op.getGates();
@@ -187,8 +271,14 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     }
     std::vector<ReportRow> rows;
     int64_t index = 0;
-    WalkResult result = getOperation().walk([&](AttentionOp op) {
-      FailureOr<ReportRow> row = analyze(op, index++, *desc);
+    WalkResult result = getOperation().walk([&](Operation *op) {
+      FailureOr<ReportRow> row;
+      if (auto attention = dyn_cast<AttentionOp>(op))
+        row = analyze(attention, index++, *desc);
+      else if (auto branches = dyn_cast<SparseBranchesOp>(op))
+        row = analyzeBranches(branches, index++, *desc);
+      else
+        return WalkResult::advance();
       if (failed(row))
         return WalkResult::interrupt();
       rows.push_back(std::move(*row));
@@ -271,6 +361,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     for (const ReportRow &row : rows) {
       llvm::json::Object entry{
           {"op", row.index},
+          {"kind", row.opKind},
           {"location", row.location},
           {"pattern", row.pattern},
           {"shape",

@@ -13,6 +13,39 @@
 using namespace mlir;
 using namespace mlir::attn;
 
+/// Density, FLOPs, output traffic and the roofline time of `cost`, whose
+/// tile, element and Q/K/V byte counts are set.
+static void finishCost(AttentionCost &cost, const AttentionProblem &problem,
+                       const TargetDescription &target) {
+  cost.density = cost.totalTiles
+                     ? double(cost.visitedTiles()) / double(cost.totalTiles)
+                     : 0.0;
+  const double elements = double(cost.visitedElements);
+  const double dims = double(problem.headDim + problem.valueDim);
+  cost.matmulFlops = 2.0 * dims * elements;
+  cost.softmaxFlops = 4.0 * elements;
+  cost.exponentials = elements;
+  cost.denseMatmulFlops = 2.0 * dims * double(problem.batch) *
+                          double(problem.queryHeads) *
+                          double(problem.querySeqLen) *
+                          double(problem.keySeqLen);
+  cost.outputBytes = double(problem.batch) * double(problem.queryHeads) *
+                     double(problem.querySeqLen) * double(problem.valueDim) *
+                     double(problem.elementBytes);
+
+  const double matmulRate = problem.elementBytes >= 4 ? target.matmulFlopsF32
+                                                      : target.matmulFlops;
+  cost.computeSeconds =
+      cost.matmulFlops / matmulRate + cost.softmaxFlops / target.vectorFlops;
+  cost.exponentialSeconds = cost.exponentials / target.expPerSecond;
+  cost.memorySeconds = cost.totalBytes() / target.bandwidth;
+  cost.estimateSeconds = std::max(
+      {cost.computeSeconds, cost.exponentialSeconds, cost.memorySeconds});
+  cost.bound = cost.estimateSeconds == cost.memorySeconds ? "memory"
+               : cost.estimateSeconds == cost.exponentialSeconds ? "exp"
+                                                                 : "compute";
+}
+
 AttentionCost mlir::attn::estimateCost(
     const BlockPlan &plan, const AttentionProblem &problem,
     const TargetDescription &target,
@@ -72,41 +105,99 @@ AttentionCost mlir::attn::estimateCost(
                                    uniqueKeys + selected * keyTile);
   }
 
-  cost.density = cost.totalTiles
-                     ? double(cost.visitedTiles()) / double(cost.totalTiles)
-                     : 0.0;
-  const double elements = double(cost.visitedElements);
-  const double dims = double(problem.headDim + problem.valueDim);
-  cost.matmulFlops = 2.0 * dims * elements;
-  cost.softmaxFlops = 4.0 * elements;
-  cost.exponentials = elements;
-  cost.denseMatmulFlops = 2.0 * dims * double(problem.batch) *
-                          double(problem.queryHeads) *
-                          double(problem.querySeqLen) *
-                          double(problem.keySeqLen);
-
-  const double bytes = double(problem.elementBytes);
-  const double activeHeads = double(cost.activeHeads);
-  cost.queryBytes = double(problem.batch) * activeHeads *
+  cost.keyValueBytes = double(problem.batch) * double(uniqueKeys) *
+                       double(problem.headDim + problem.valueDim) *
+                       double(problem.elementBytes);
+  cost.keyValueTileBytes = double(problem.batch) * double(tileKeys) *
+                           double(problem.headDim + problem.valueDim) *
+                           double(problem.elementBytes);
+  cost.queryBytes = double(problem.batch) * double(cost.activeHeads) *
                     double(problem.querySeqLen) * double(problem.headDim) *
-                    bytes;
-  cost.outputBytes = double(problem.batch) * double(problem.queryHeads) *
-                     double(problem.querySeqLen) * double(problem.valueDim) *
-                     bytes;
-  cost.keyValueBytes = double(problem.batch) * double(uniqueKeys) * dims * bytes;
-  cost.keyValueTileBytes = double(problem.batch) * double(tileKeys) * dims * bytes;
+                    double(problem.elementBytes);
+  finishCost(cost, problem, target);
+  return cost;
+}
 
-  const double matmulRate = problem.elementBytes >= 4 ? target.matmulFlopsF32
-                                                      : target.matmulFlops;
-  cost.computeSeconds =
-      cost.matmulFlops / matmulRate + cost.softmaxFlops / target.vectorFlops;
-  cost.exponentialSeconds = cost.exponentials / target.expPerSecond;
-  cost.memorySeconds = cost.totalBytes() / target.bandwidth;
-  cost.estimateSeconds = std::max(
-      {cost.computeSeconds, cost.exponentialSeconds, cost.memorySeconds});
-  cost.bound = cost.estimateSeconds == cost.memorySeconds ? "memory"
-               : cost.estimateSeconds == cost.exponentialSeconds ? "exp"
-                                                                 : "compute";
+AttentionCost mlir::attn::estimateSparseBranchesCost(
+    const SparseBranchesProblem &problem, const BlockPlan &selectedPlan,
+    const BlockPlan &windowPlan, const TargetDescription &target) {
+  const AttentionProblem &shape = problem.attention;
+  AttentionCost selected = estimateCost(selectedPlan, shape, target);
+  AttentionProblem windowShape = shape;
+  windowShape.selectedTilesPerQueryTile = 0;
+  AttentionCost window = estimateCost(windowPlan, windowShape, target);
+
+  // The compressed branch: query tiles as the selected branch's, key tiles
+  // over the slots. Rows up to position p see slots n with
+  // n * stride + block - 1 <= p (all of them when not causal); a tile is
+  // visited when its last row sees its first slot, full when its first row
+  // sees its last slot.
+  const TileSizes tiles = selectedPlan.getShape().tiles;
+  const int64_t sq = shape.querySeqLen, skv = shape.keySeqLen;
+  const int64_t slots = problem.slots;
+  auto slotEnd = [&](int64_t row) -> int64_t {
+    if (!problem.causal)
+      return slots;
+    int64_t last = row + skv - sq - (problem.compressBlock - 1);
+    if (last < 0)
+      return 0;
+    return std::min(slots, last / problem.compressStride + 1);
+  };
+  const int64_t queryTiles = llvm::divideCeil(sq, tiles.query);
+  const int64_t slotTiles = llvm::divideCeil(slots, tiles.key);
+  AttentionCost compressed;
+  int64_t touchedSlots = 0, tileSlots = 0;
+  for (int64_t t = 0; t < queryTiles; ++t) {
+    const int64_t first = t * tiles.query;
+    const int64_t rows = std::min(sq, first + tiles.query) - first;
+    const int64_t seenByLast = slotEnd(first + rows - 1);
+    const int64_t seenByFirst = slotEnd(first);
+    const int64_t visited = llvm::divideCeil(seenByLast, tiles.key);
+    for (int64_t k = 0; k < visited; ++k) {
+      const int64_t end = std::min(slots, (k + 1) * tiles.key);
+      if (end <= seenByFirst)
+        ++compressed.fullTiles;
+      else
+        ++compressed.partialTiles;
+      compressed.visitedElements += rows * (end - k * tiles.key);
+      tileSlots += end - k * tiles.key;
+    }
+    touchedSlots = std::max(touchedSlots, std::min(slots, visited * tiles.key));
+  }
+  const int64_t heads = shape.batch * shape.queryHeads;
+  compressed.totalTiles = queryTiles * slotTiles * heads;
+  compressed.fullTiles *= heads;
+  compressed.partialTiles *= heads;
+  compressed.visitedElements *= heads;
+  const double kvRow = double(shape.headDim + shape.valueDim) *
+                       double(shape.elementBytes);
+  const double groups = double(shape.batch) * double(shape.keyValueHeads);
+  compressed.keyValueBytes = groups * double(touchedSlots) * kvRow;
+  compressed.keyValueTileBytes = double(heads) * double(tileSlots) * kvRow;
+
+  AttentionCost cost;
+  for (const AttentionCost *branch : {&compressed, &selected, &window}) {
+    cost.totalTiles += branch->totalTiles;
+    cost.fullTiles += branch->fullTiles;
+    cost.partialTiles += branch->partialTiles;
+    cost.visitedElements += branch->visitedElements;
+    cost.keyValueBytes += branch->keyValueBytes;
+    cost.keyValueTileBytes += branch->keyValueTileBytes;
+  }
+  // The selected and window branches read the same K/V: at most all of it.
+  cost.keyValueBytes =
+      compressed.keyValueBytes +
+      std::min(selected.keyValueBytes + window.keyValueBytes,
+               groups * double(skv) * kvRow);
+  cost.activeHeads = shape.queryHeads;
+  // Q once, the three weights of every row, the selected block lists.
+  const int64_t queryBlocks = selectedPlan.getShape().numQueryTiles();
+  cost.queryBytes =
+      double(heads) * double(sq) *
+          (double(shape.headDim * shape.elementBytes) +
+           3.0 * double(problem.weightBytes)) +
+      groups * double(queryBlocks) * double(problem.topK) * 4.0;
+  finishCost(cost, shape, target);
   return cost;
 }
 

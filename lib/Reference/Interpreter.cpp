@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Runs a func.func op by op on HostTensors: attn.attention (with gates,
-// active lists or selected blocks), attn.select_blocks and attn.compress_kv
-// through the reference above, attn.head_gate through lib/Gate, and the
+// active lists or selected blocks), attn.select_blocks, attn.compress_kv and
+// attn.sparse_branches through the reference above, attn.head_gate through lib/Gate, and the
 // tensor, linalg and arith ops that attn's passes and users' projections
 // produce. Unknown ops are reported, never guessed.
 //

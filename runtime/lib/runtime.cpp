@@ -59,6 +59,15 @@ struct attn_artifact {
   std::vector<cuda::Function> cudaFunctions;              // per kernel
 };
 
+/// The int stored in a caller's enum field, read without loading it as the
+/// enum type (see check() below).
+template <typename Enum> static int rawEnumValue(const Enum &field) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized here");
+  int raw;
+  std::memcpy(&raw, &field, sizeof raw);
+  return raw;
+}
+
 namespace {
 
 thread_local std::string lastError;
@@ -269,23 +278,27 @@ struct CallChecker {
 
   Status check(const TensorSpec &spec, const attn_tensor &t,
                const std::string &who) {
-    const attn_device expected =
-        fn.usesCuda ? ATTN_DEVICE_CUDA : ATTN_DEVICE_CPU;
-    auto deviceName = [](attn_device d) {
+    // A C caller may store any int in the enum fields; loading a value
+    // outside the enumerators as the C++ enum type is undefined, so both
+    // are read as ints and converted only once known to be valid.
+    const int device = rawEnumValue(t.device);
+    const int expected = static_cast<int>(
+        fn.usesCuda ? ATTN_DEVICE_CUDA : ATTN_DEVICE_CPU);
+    auto deviceName = [](int d) {
       return d == ATTN_DEVICE_CUDA ? std::string("a CUDA device")
              : d == ATTN_DEVICE_CPU
                  ? std::string("the CPU")
-                 : "device " + std::to_string(static_cast<int>(d));
+                 : "device " + std::to_string(d);
     };
-    if (t.device != expected)
-      return fail(who + " is on " + deviceName(t.device) + "; function '" +
+    if (device != expected)
+      return fail(who + " is on " + deviceName(device) + "; function '" +
                   fn.name + "' runs on " + deviceName(expected));
-    const char *found = dtypeName(t.dtype);
-    if (std::strcmp(found, "unknown") == 0)
-      return fail(who + " has dtype " +
-                  std::to_string(static_cast<int>(t.dtype)) +
+    const int dtype = rawEnumValue(t.dtype);
+    if (dtype < ATTN_DTYPE_F32 || dtype > ATTN_DTYPE_BOOL)
+      return fail(who + " has dtype " + std::to_string(dtype) +
                   ", which is not an attn_dtype");
-    if (t.dtype != spec.dtype)
+    const char *found = dtypeName(static_cast<attn_dtype>(dtype));
+    if (dtype != static_cast<int>(spec.dtype))
       return fail(who + ": expected dtype " + dtypeName(spec.dtype) +
                   ", found " + found);
     if (t.rank != spec.rank())

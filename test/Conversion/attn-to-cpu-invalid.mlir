@@ -106,3 +106,17 @@ func.func @branches(%q: tensor<1x2x64x64xf16>, %b: i1) -> tensor<1x2x64x64xf16> 
 ^bb2:
   return %q : tensor<1x2x64x64xf16>
 }
+
+// -----
+
+// NSA's combined form: the window branch runs on the selected branch's
+// query blocks, counted in rows; block layouts need position-aligned tiles.
+func.func @branches_layout(%q: tensor<?x4x?x64xf32>, %k: tensor<?x2x?x64xf32>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xf32> {
+  // expected-error @+1 {{the window branch's #attn.random_blocks<density = 0.25, seed = 7, block = 64> is not lowered: the kernel's query tiles are the selected branch's query blocks}}
+  %o = attn.sparse_branches %q, %k, %k, %k, %k, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.random_blocks<block = 64, density = 0.25, seed = 7>}
+      : tensor<?x4x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xf32>
+  return %o : tensor<?x4x?x64xf32>
+}

@@ -141,3 +141,56 @@ func.func @mixed(%q: tensor<1x2x?x64xf32>, %k: tensor<1x2x?x64xf32>)
       : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x2x?x1xi32>
   return %o, %ck, %cv, %j, %i : tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x1xi32>, tensor<1x2x?x1xi32>
 }
+
+// -----
+
+// NSA's combined form: one kernel, the weights after the block lists and
+// before out. Query tiles are the selected branch's query blocks; the
+// compressed branch's slots stop where the tile's last row stops seeing
+// them (slot n stands for position 16 n + 31: rows up to p see
+// floor((p - 31) / 16) + 1 slots, clipped to [0, N]); the rows are mixed
+// with the weights 0, 1 and 2 in that order. Work items count
+// (batch, KV head) pairs x the group size (2) x query blocks.
+// CHECK-LABEL: func.func @nsa_branches0(
+// CHECK-SAME:    %{{[a-z0-9]+}}: memref<?x4x?x64xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %{{[a-z0-9]+}}: memref<?x2x?x64xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %{{[a-z0-9]+}}: memref<?x2x?x32xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %[[CK:[a-z0-9]+]]: memref<?x2x?x64xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %[[CV:[a-z0-9]+]]: memref<?x2x?x32xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %[[BLOCKS:[a-z0-9]+]]: memref<?x2x?x4xi32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %[[W:[a-z0-9]+]]: memref<?x4x?x3xf16, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %[[OUT:[a-z0-9]+]]: memref<?x4x?x32xf32, strided<[?, ?, ?, 1], offset: ?>>,
+// CHECK-SAME:    %{{[a-z0-9]+}}: index, %{{[a-z0-9]+}}: index)
+// CHECK-SAME:    blocks = {causal = true, key_block = 64 : i64, query_block = 64 : i64, slots = 4 : i64}, causal = true, compress_stride = 16 : i64, compress_window = 32 : i64
+// CHECK-SAME:    op = "sparse_branches", operand_args = array<i64: 0, 1, 2, 3, 4, 5, 6>
+// CHECK-SAME:    pattern = #attn.local<window = 127, causal>
+// CHECK-SAME:    weights_dtype = "f16", work_items = "nsa_branches0_work_items"
+// CHECK:         %[[SLOTS:.*]] = memref.dim %[[CK]], %{{.*}} : memref<?x2x?x64xf32
+// CHECK:         %[[SHIFTED:.*]] = arith.addi %{{.*}}, %c-31 : index
+// CHECK:         %[[SEEN:.*]] = arith.floordivsi %[[SHIFTED]], %{{.*}} : index
+// CHECK:         %[[END:.*]] = arith.minsi %{{.*}}, %[[SLOTS]] : index
+// CHECK:         %[[SLOT_TILES:.*]] = arith.ceildivsi %[[END]], %{{.*}} : index
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[SLOT_TILES]] step
+// CHECK:           memref.load %[[CK]]
+// CHECK:           memref.load %[[CV]]
+// CHECK:         memref.load %[[W]][%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}] : memref<?x4x?x3xf16
+// CHECK:         memref.load %[[BLOCKS]]
+// CHECK:         memref.load %[[W]][%{{.*}}, %{{.*}}, %{{.*}}, %c1{{.*}}] : memref<?x4x?x3xf16
+// CHECK:         memref.load %[[W]][%{{.*}}, %{{.*}}, %{{.*}}, %c2{{.*}}] : memref<?x4x?x3xf16
+// CHECK:         vector.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @nsa_branches0_work_items(
+// CHECK:         %[[TILES:.*]] = arith.ceildivsi %{{.*}}, %c64 : index
+// CHECK:         %[[GROUPED:.*]] = arith.muli %{{.*}}, %c2 : index
+// CHECK:         arith.muli %[[GROUPED]], %[[TILES]] : index
+func.func @nsa(%q: tensor<?x4x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: tensor<?x2x?x32xf32>,
+               %ck: tensor<?x2x?x64xf32>, %cv: tensor<?x2x?x32xf32>, %idx: tensor<?x2x?x4xi32>,
+               %w: tensor<?x4x?x3xf16>) -> tensor<?x4x?x32xf32> {
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x32xf32>,
+        tensor<?x2x?x64xf32>, tensor<?x2x?x32xf32>, tensor<?x2x?x4xi32>,
+        tensor<?x4x?x3xf16> -> tensor<?x4x?x32xf32>
+  return %o : tensor<?x4x?x32xf32>
+}

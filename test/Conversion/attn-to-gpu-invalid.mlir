@@ -87,7 +87,7 @@ func.func @budget(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
 // -----
 
 func.func @other_ops(%q: tensor<1x2x64x64xbf16>) -> tensor<1x2x64x64xbf16> {
-  // expected-error @+1 {{attn-convert-to-gpu compiles functions made of attn.attention, attn.select_blocks and attn.compress_kv ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
+  // expected-error @+1 {{attn-convert-to-gpu compiles functions made of attn.attention, attn.select_blocks, attn.compress_kv and attn.sparse_branches ops on the function's arguments; 'arith.addf' in @other_ops is not supported yet}}
   %x = arith.addf %q, %q : tensor<1x2x64x64xbf16>
   %o = attn.attention %x, %q, %q : tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16> -> tensor<1x2x64x64xbf16>
   return %o : tensor<1x2x64x64xbf16>
@@ -128,4 +128,91 @@ func.func @branches(%q: tensor<1x2x64x64xf16>, %b: i1) -> tensor<1x2x64x64xf16> 
   return %o : tensor<1x2x64x64xf16>
 ^bb2:
   return %q : tensor<1x2x64x64xf16>
+}
+
+// NSA's combined form: what the GPU kernels do not cover gets a message
+// naming the value found.
+
+// -----
+
+func.func @branches_f32(%q: tensor<?x4x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: tensor<?x2x?x64xf32>, %ck: tensor<?x2x?x64xf32>, %cv: tensor<?x2x?x64xf32>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xf32> {
+  // expected-error @+1 {{attn-convert-to-gpu supports bf16 and f16 (tensor-core mma), found 'f32'}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xf32>
+  return %o : tensor<?x4x?x64xf32>
+}
+
+// -----
+
+func.func @branches_d256(%q: tensor<?x4x?x256xbf16>, %k: tensor<?x2x?x256xbf16>, %v: tensor<?x2x?x256xbf16>, %ck: tensor<?x2x?x256xbf16>, %cv: tensor<?x2x?x256xbf16>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x256xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu supports head dims 64 and 128, found D = 256}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x256xbf16>, tensor<?x2x?x256xbf16>, tensor<?x2x?x256xbf16>, tensor<?x2x?x256xbf16>, tensor<?x2x?x256xbf16>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x256xbf16>
+  return %o : tensor<?x4x?x256xbf16>
+}
+
+// -----
+
+func.func @branches_dv(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x128xbf16>, %ck: tensor<?x2x?x64xbf16>, %cv: tensor<?x2x?x128xbf16>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x128xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu needs the value head dim to equal the query/key head dim (64), found Dv = 128}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x128xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x128xbf16>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x128xbf16>
+  return %o : tensor<?x4x?x128xbf16>
+}
+
+// -----
+
+func.func @branches_qb32(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %ck: tensor<?x2x?x64xbf16>, %cv: tensor<?x2x?x64xbf16>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu needs the selected branch's query_block to be 64 or 128 (its query tiles serve all three branches), found 32}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 32, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
+}
+
+// -----
+
+func.func @branches_kb96(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %ck: tensor<?x2x?x64xbf16>, %cv: tensor<?x2x?x64xbf16>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu needs the selected branch's key_block to be a multiple of 64, found 96}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 96, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
+}
+
+// -----
+
+func.func @branches_slots(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %ck: tensor<?x2x?x64xbf16>, %cv: tensor<?x2x?x64xbf16>, %idx: tensor<?x2x?x513xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xbf16> {
+  // expected-error @+1 {{attn-convert-to-gpu keeps at most 512 block slots per query block, found 513}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.local<window = 127, causal>}
+      : tensor<?x4x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x513xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
+}
+
+// -----
+
+func.func @branches_random(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %ck: tensor<?x2x?x64xbf16>, %cv: tensor<?x2x?x64xbf16>, %idx: tensor<?x2x?x4xi32>, %w: tensor<?x4x?x3xf32>) -> tensor<?x4x?x64xbf16> {
+  // expected-error @+1 {{the window branch's #attn.random_blocks}}
+  %o = attn.sparse_branches %q, %k, %v, %ck, %cv, %idx, %w
+      {compress_block = 32, compress_stride = 16, causal,
+       selected = #attn.selected<query_block = 64, key_block = 64, causal>,
+       window = #attn.random_blocks<block = 64, density = 0.25, seed = 7>}
+      : tensor<?x4x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x4xi32>, tensor<?x4x?x3xf32> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
 }

@@ -9,6 +9,23 @@
 // "Selection and compression"); dynamic sizes are listed, not counted.
 // RUN: attn-opt %S/Inputs/report-projection.mlir -attn-report -o /dev/null | FileCheck %s --check-prefix=PROJ
 // RUN: attn-opt %S/Inputs/report-projection.mlir -attn-report="format=json" -o /dev/null | FileCheck %s --check-prefix=PROJJSON
+// NSA's combined form (attn.sparse_branches): one row, the three branches'
+// work summed (docs/cost-model.md, "NSA's combined form").
+// RUN: attn-opt %S/Inputs/report-branches.mlir -attn-report -o /dev/null | FileCheck %s --check-prefix=BRANCHES
+// RUN: attn-opt %S/Inputs/report-branches.mlir -attn-report="format=json" -o /dev/null | FileCheck %s --check-prefix=BRANCHESJSON
+
+// BRANCHES: 0 branches(compressed 32/16 causal, top-16 ... 1x16/2x16384x16384x128 64x64 runtime 0.0632 136640/2162688 288.785 155.221 323.15 compute
+
+// Per head: compressed, query tile t's last row sees 4t + 3 of the 1023
+// slots, in tiles of 64 (8,911,872 pairs); selected, 256 query blocks x 16
+// listed blocks x 64 x 64 (16,777,216, an upper bound); the causal window
+// of 511, 9 key tiles per query tile from the 9th on (9,289,728). x 16 heads.
+// BRANCHESJSON: "exponentials": 559661056,
+// BRANCHESJSON: "dense_matmul": 2199023255552,
+// BRANCHESJSON: "kind": "sparse_branches",
+// BRANCHESJSON: "pattern": "branches(compressed 32/16 causal, top-16 of 64, #attn.local<window = 511, causal>)",
+// BRANCHESJSON: "plan": "runtime",
+// BRANCHESJSON: "visited_elements": 559661056
 
 // PROJ: select_blocks 1x16x16384x128 / 1x2x16384x128 0.075 GFLOP 75.563 MB 22.56 est. us memory
 // PROJ-NEXT: compress_kv 1x2x16384x128 / 1x2x16384x128 0.034 GFLOP 17.825 MB 5.32 est. us memory

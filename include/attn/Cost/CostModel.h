@@ -91,6 +91,36 @@ AttentionCost estimateCost(const BlockPlan &plan,
 /// Writes `cost` as the JSON object documented in docs/cost-model.md.
 llvm::json::Object costToJSON(const AttentionCost &cost);
 
+/// The sizes of one attn.sparse_branches op, all static. `attention` has the
+/// raw keys' length as keySeqLen and the selected branch's top-k key tiles
+/// per query tile as selectedTilesPerQueryTile.
+struct SparseBranchesProblem {
+  AttentionProblem attention;
+  int64_t compressBlock = 1;
+  int64_t compressStride = 1;
+  /// Compressed slots N = (Skv - compressBlock) / compressStride + 1.
+  int64_t slots = 0;
+  /// Whether the compressed branch sees only slots that end at or before
+  /// the query's position.
+  bool causal = false;
+  /// Entries of each query block's list (the `blocks` operand's last
+  /// dimension).
+  int64_t topK = 1;
+  int64_t weightBytes = 4;
+};
+
+/// The work of NSA's combined form: the three branches' tiles and elements
+/// summed (the compressed branch counted exactly over tiles of
+/// `plan.getShape().tiles` on the slots; the selected branch from
+/// `selectedPlan`, its top-k tiles as partial tiles; the window from
+/// `windowPlan`), Q, O, the weights and the block lists moved once, each
+/// branch's K/V traffic. Dense FLOPs are dense attention over the raw keys,
+/// so `matmulFlops / denseMatmulFlops` is the work the branches save.
+AttentionCost estimateSparseBranchesCost(const SparseBranchesProblem &problem,
+                                         const BlockPlan &selectedPlan,
+                                         const BlockPlan &windowPlan,
+                                         const TargetDescription &target);
+
 //===----------------------------------------------------------------------===//
 // Sparse projection: block selection and K/V compression
 //===----------------------------------------------------------------------===//
