@@ -72,15 +72,18 @@ def AttnPlanBlocks : Pass<"attn-plan-blocks", "::mlir::ModuleOp"> {
 }
 
 def AttnReport : Pass<"attn-report", "::mlir::ModuleOp"> {
-  let summary = "Print the cost of every attn.attention on a target";
+  let summary = "Print the cost of every attention op on a target";
   let description = [{
-    For every `attn.attention`, prints the cost model's view: tiles visited,
+    For every `attn.attention` and `attn.sparse_branches` (one row, the
+    three branches' work summed), prints the cost model's view: tiles visited,
     full and partial, density (visited / total tiles), FLOPs (matmul and
     softmax, and the dense equivalent), exponentials, compulsory DRAM bytes,
     and a roofline time estimate on the target, as a table or as JSON (field
     names documented in docs/cost-model.md). Uses the op's block plan when
     `attn-plan-blocks` has set one, else the target's default tiles. Dynamic
-    sizes need `batch`, `query-len` and `key-len`. The IR is not changed.
+    sizes need `batch`, `query-len` and `key-len`. `attn.select_blocks` and
+    `attn.compress_kv` get their own entries after the attention rows
+    (JSON `"projections"`). The IR is not changed.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
