@@ -39,7 +39,20 @@ struct Exploration {
   uint64_t seed = 0;
   Objective objective = Objective::RelativeError;
   CostSettings costSettings;
+  /// Cost counted as visited query-key pairs at the calibration sequences'
+  /// real lengths (--cost=pairs) instead of the cost model's FLOPs.
+  bool pairsCost = false;
+  /// The options every layer has (the search space).
   llvm::SmallVector<LayerOption> options;
+  /// [layer]: options of that layer only, numbered after `options`
+  /// (--per-head: per-head pattern assignments).
+  std::vector<llvm::SmallVector<LayerOption>> layerOptions;
+  /// Option `index` of layer `layer`: a shared one, then the layer's own.
+  const LayerOption &option(int64_t layer, int64_t index) const {
+    if (index < int64_t(options.size()))
+      return options[index];
+    return layerOptions[layer][index - options.size()];
+  }
   /// [layer][option].
   std::vector<std::vector<OptionResult>> results;
   /// [layer][head]: measured importance (LayerStatistics::importance).
