@@ -20,8 +20,15 @@ using namespace mlir::attn::explore;
 
 double mlir::attn::explore::optionLoss(const OptionResult &result,
                                        Objective objective) {
-  return objective == Objective::RelativeError ? result.quality.relativeError
-                                               : 1.0 - result.quality.recall;
+  switch (objective) {
+  case Objective::RelativeError:
+    return result.quality.relativeError;
+  case Objective::SquaredError:
+    return result.quality.relativeError * result.quality.relativeError;
+  case Objective::Recall:
+    return 1.0 - result.quality.recall;
+  }
+  llvm_unreachable("unknown objective");
 }
 
 ScheduleSummary mlir::attn::explore::summarize(const Exploration &exploration,
@@ -231,7 +238,7 @@ std::string escapeXML(StringRef text) {
 
 std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
                                                 StringRef date) {
-  const bool byError = exploration.objective == Objective::RelativeError;
+  const bool byError = exploration.objective != Objective::Recall;
   auto quality = [&](const Schedule &s) {
     ScheduleSummary summary = summarize(exploration, s);
     return std::pair<double, double>(
@@ -523,6 +530,8 @@ mlir::attn::explore::renderChoiceJSON(const Exploration &exploration,
   llvm::json::Object quality{
       {"objective", exploration.objective == Objective::RelativeError
                         ? "rel_error"
+                    : exploration.objective == Objective::SquaredError
+                        ? "rel_error_squared"
                         : "recall"},
       {"rel_error", summary.relativeError},
       {"recall", summary.recall},

@@ -63,6 +63,10 @@ static cl::opt<Objective> objective(
     cl::values(clEnumValN(Objective::RelativeError, "error",
                           "mean relative error of the attention output "
                           "(default)"),
+               clEnumValN(Objective::SquaredError, "error2",
+                          "mean squared relative error of the attention "
+                          "output (with --layer-weights: a model of the "
+                          "embedding's loss)"),
                clEnumValN(Objective::Recall, "recall",
                           "mean attention-mass recall")),
     cl::init(Objective::RelativeError), cl::cat(category));

@@ -25,7 +25,15 @@ namespace attn {
 namespace explore {
 
 /// What the front minimizes besides cost.
-enum class Objective { RelativeError, Recall };
+enum class Objective {
+  RelativeError,
+  /// The relative error squared: the layer's squared output error over its
+  /// squared dense output. Sums over layers like a small perturbation's
+  /// effect on the model's output (to first order, 1 - cosine grows with
+  /// the square of the perturbation).
+  SquaredError,
+  Recall
+};
 
 struct OptionResult {
   OptionCost cost;
