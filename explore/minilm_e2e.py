@@ -235,8 +235,11 @@ class ScheduledAttention:
             gates = np.ones(q.shape[:2], dtype=bool)
         self.active.append(float(gates.mean()))
         mask = None if entry.get("top_k") else _pattern_mask(entry["pattern"], q.shape[2])
+        if mask is not None and mask.ndim == 3 and mask.shape[0] != q.shape[1]:
+            raise E2EError(f"choice.json: layer {entry['layer']}: a per-head pattern of "
+                           f"{mask.shape[0]} heads; the model has {q.shape[1]}")
         if self.work is not None and mask is not None:
-            self.work += float(gates.mean()) * float(mask.sum())
+            self.work += _visited(mask, gates)
             self.dense_work += float(q.shape[2]) ** 2
         elif self.work is not None and not entry.get("top_k"):
             self.work = None
@@ -292,9 +295,11 @@ def _pattern_mask(pattern, s):
     if p.startswith("#attn.global<tokens=") and p.endswith(">") and p[20:-1].isdigit():
         tokens = int(p[20:-1])
         return (pos[:, None] < tokens) | (pos[None, :] < tokens)
-    if p.startswith("#attn.union<[") and p.endswith("]>"):
+    for head in ("#attn.union<[", "#attn.per_head<["):
+        if not (p.startswith(head) and p.endswith("]>")):
+            continue
         members, depth, start = [], 0, 0
-        body = p[len("#attn.union<["):-2]
+        body = p[len(head):-2]
         for i, ch in enumerate(body):
             depth += ch in "<[" and 1 or (-1 if ch in ">]" else 0)
             if ch == "," and depth == 0:
@@ -302,10 +307,20 @@ def _pattern_mask(pattern, s):
                 start = i + 1
         members.append(body[start:])
         masks = [_pattern_mask(m, s) for m in members]
-        if any(m is None for m in masks):
+        if any(m is None or m.ndim != 2 for m in masks):
             return None
-        return np.logical_or.reduce(masks)
+        # A union: keys any member sees; per head: [H, s, s], one per head.
+        return np.logical_or.reduce(masks) if head == "#attn.union<[" else np.stack(masks)
     return None
+
+
+def _visited(mask, gates):
+    """Query-key pairs a pattern's mask ([s, s], or [H, s, s] per head)
+    visits per (batch, head) on average, for the heads that fire."""
+    on = gates.mean(0)  # [H]: fraction of the batch each head fires in
+    if mask.ndim == 3:
+        return float((on * mask.sum((1, 2))).sum()) / gates.shape[1]
+    return float(on.mean()) * float(mask.sum())
 
 
 class EmulatedAttention:
@@ -317,7 +332,8 @@ class EmulatedAttention:
             if e.get("top_k") is not None or _pattern_mask(e["pattern"], 2) is None:
                 raise E2EError(f"--emulate: layer {e['layer']}: pattern {e['pattern']!r}"
                                + (" with top-k selection" if e.get("top_k") else "")
-                               + " has no numpy emulation (dense, causal, local only)")
+                               + " has no numpy emulation (dense, causal, local, chunked, "
+                               "global, their unions and per-head lists only)")
 
     def __call__(self, layer, q, k, v):
         entry = self.entries[layer]

@@ -8,12 +8,16 @@ database without R: the index is a gzip'd R serialization, each entry a
 4-byte length plus zlib data holding another serialization (XDR format).
 It then joins the lines of "Pride and Prejudice" (1813) into paragraphs,
 drops the chapter headings and the italics marks (_word_), splits the
-paragraphs into sentences and writes the first --sentences sentences of
-at least --min-words words, one a line.
+paragraphs into sentences and writes --sentences sentences of at least
+--min-words words, one a line, after skipping the first --skip of them
+(--skip 320 gives the calibration text, held out from the evaluation's
+first 320).
 
   apt-get download r-cran-janeaustenr && dpkg -x r-cran-janeaustenr_*.deb pkg
   python3 explore/data/make_text.py pkg/usr/lib/R/site-library/janeaustenr \
       -o explore/data/pride_and_prejudice.txt
+  python3 explore/data/make_text.py pkg/usr/lib/R/site-library/janeaustenr \
+      --skip 320 -o explore/data/pride_and_prejudice_calib.txt
 
 Deterministic: the same package version gives the same file.
 """
@@ -131,17 +135,26 @@ def sentences(lines):
             yield tail
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("package_dir", help="the installed janeaustenr R package directory")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--sentences", type=int, default=320)
     ap.add_argument("--min-words", type=int, default=5)
-    args = ap.parse_args()
+    ap.add_argument("--skip", type=int, default=0,
+                    help="leave out the first N qualifying sentences (320: the calibration "
+                         "text, held out from the evaluation text)")
+    args = ap.parse_args(argv)
+    if args.sentences < 1 or args.skip < 0 or args.min_words < 1:
+        sys.exit(f"make_text: expected --sentences >= 1, --skip >= 0 and --min-words >= 1, "
+                 f"found {args.sentences}, {args.skip} and {args.min_words}")
     lines = read_novel(args.package_dir, "prideprejudice")
-    kept = [s for s in sentences(lines) if len(s.split()) >= args.min_words][:args.sentences]
+    qualifying = [s for s in sentences(lines) if len(s.split()) >= args.min_words]
+    kept = qualifying[args.skip:args.skip + args.sentences]
     if len(kept) < args.sentences:
-        sys.exit(f"make_text: expected {args.sentences} sentences, found {len(kept)}")
+        sys.exit(f"make_text: expected {args.sentences} sentences after skipping {args.skip}, "
+                 f"found {len(kept)} (the novel has {len(qualifying)} of at least "
+                 f"{args.min_words} words)")
     Path(args.output).write_text("\n".join(kept) + "\n", encoding="utf-8")
     print(f"make_text: wrote {len(kept)} sentences to {args.output}")
 

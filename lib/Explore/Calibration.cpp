@@ -68,6 +68,26 @@ mlir::attn::explore::parseModelDescription(StringRef json, StringRef name) {
                      llvm::Twine(model.heads) +
                      ") to be a multiple of \"kv_heads\" (" +
                      llvm::Twine(model.kvHeads) + ")");
+  if (const llvm::json::Value *lengths = object->get("lengths")) {
+    // Sequences of their own lengths, padded to seq_len in the arrays.
+    const llvm::json::Array *array = lengths->getAsArray();
+    if (!array || int64_t(array->size()) != model.sequences)
+      return makeError(
+          name + ": expected \"lengths\" to be an array of \"sequences\" = " +
+          llvm::Twine(model.sequences) + " integers, found " +
+          (array ? "an array of " + llvm::Twine(array->size())
+                 : llvm::Twine("another JSON type")));
+    for (auto [i, value] : llvm::enumerate(*array)) {
+      std::optional<int64_t> length = value.getAsInteger();
+      if (!length || *length < 1 || *length > model.seqLen)
+        return makeError(name + ": expected \"lengths\"[" + llvm::Twine(i) +
+                         "] to be an integer in [1, seq_len = " +
+                         llvm::Twine(model.seqLen) + "]" +
+                         (length ? ", found " + llvm::Twine(*length)
+                                 : llvm::Twine(", found a non-integer")));
+      model.lengths.push_back(*length);
+    }
+  }
   if (model.causal)
     return makeError(name + ": \"causal\": true is not supported yet: "
                             "attn-explore searches bidirectional encoders "
@@ -149,6 +169,8 @@ mlir::attn::explore::loadLayer(StringRef dir, const ModelDescription &model,
                                llvm::ArrayRef<int64_t> sequenceIds) {
   LayerActivations result;
   result.sequences = sequenceIds.size();
+  for (int64_t id : sequenceIds)
+    result.lengths.push_back(model.lengthOf(id));
   for (auto [tensor, target] :
        {std::pair<StringRef, NpyArray *>{"q", &result.query},
         {"k", &result.key},

@@ -340,26 +340,53 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
   stats.denseSquared.assign(N * H, 0.0);
   stats.routerScore.assign(N * H, 0.0);
 
-  // Static patterns see the same keys in every sequence: their row lists
-  // are computed once (per head only for #attn.per_head).
-  std::vector<std::vector<RowKeys>> staticKeys(attends.size());
-  for (auto [a, attend] : llvm::enumerate(attends)) {
-    if (attend.topK)
+  stats.pairs.assign(attends.size(), std::vector<double>(N * H));
+  stats.densePairs.assign(N, 0.0);
+  // Sequences of their own lengths (model.json's "lengths") use their first
+  // S_n positions; the rest of the S rows is padding and never read.
+  auto lengthOf = [&](int64_t n) {
+    return activations.lengths.empty() ? S : activations.lengths[n];
+  };
+
+  // Static patterns see the same keys in every sequence of a length: their
+  // row lists are computed once per length (per head only for
+  // #attn.per_head).
+  std::vector<int64_t> lengthSlot(S + 1, -1);
+  int64_t numLengths = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    assert(lengthOf(n) >= 1 && lengthOf(n) <= S && "length out of range");
+    if (lengthSlot[lengthOf(n)] < 0)
+      lengthSlot[lengthOf(n)] = numLengths++;
+  }
+  // [attend][length slot][head or 0].
+  std::vector<std::vector<std::vector<RowKeys>>> staticKeys(
+      attends.size(), std::vector<std::vector<RowKeys>>(numLengths));
+  for (int64_t length = 1; length <= S; ++length) {
+    if (lengthSlot[length] < 0)
       continue;
-    bool perHead = isa<PerHeadAttr>(attend.pattern);
-    for (int64_t h = 0; h < (perHead ? H : 1); ++h)
-      staticKeys[a].push_back(staticRowKeys(attend.pattern, H, S, h));
+    for (auto [a, attend] : llvm::enumerate(attends)) {
+      if (attend.topK)
+        continue;
+      bool perHead = isa<PerHeadAttr>(attend.pattern);
+      for (int64_t h = 0; h < (perHead ? H : 1); ++h)
+        staticKeys[a][lengthSlot[length]].push_back(
+            staticRowKeys(attend.pattern, H, length, h));
+    }
   }
 
-  auto tensorOf = [](const NpyArray &array, int64_t n) {
+  // Sequence n's first `length` rows of every head, as [1, heads, length, D].
+  auto tensorOf = [](const NpyArray &array, int64_t n, int64_t length) {
     int64_t heads = array.shape[1], rows = array.shape[2], dim = array.shape[3];
-    HostTensor t({1, heads, rows, dim});
-    std::copy_n(array.data.begin() + n * heads * rows * dim, t.data.size(),
-                t.data.begin());
+    HostTensor t({1, heads, length, dim});
+    for (int64_t h = 0; h < heads; ++h)
+      std::copy_n(array.data.begin() + ((n * heads + h) * rows) * dim,
+                  length * dim, t.data.begin() + h * length * dim);
     return t;
   };
 
   auto evaluateSequence = [&](int64_t n, Workspace &ws) {
+    const int64_t Sn = lengthOf(n);
+    stats.densePairs[n] = double(Sn) * double(Sn);
     // Top-k selections of this sequence (shared by a KV head's group).
     std::vector<std::vector<RowKeys>> selectedKeys(attends.size());
     for (auto [a, attend] : llvm::enumerate(attends)) {
@@ -371,17 +398,18 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
       params.topK = attend.topK->topK;
       params.keepSink = attend.topK->keepSink;
       params.keepLocal = attend.topK->keepLocal;
-      HostTensor indices =
-          referenceSelectBlocks(tensorOf(activations.query, n),
-                                tensorOf(activations.key, n), nullptr, params);
+      HostTensor indices = referenceSelectBlocks(
+          tensorOf(activations.query, n, Sn), tensorOf(activations.key, n, Sn),
+          nullptr, params);
       for (int64_t g = 0; g < Hkv; ++g)
-        selectedKeys[a].push_back(selectedRowKeys(indices, *attend.topK, g, S));
+        selectedKeys[a].push_back(
+            selectedRowKeys(indices, *attend.topK, g, Sn));
     }
 
-    ws.logits.resize(S * S);
-    ws.exps.resize(S * S);
-    ws.rowSum.resize(S);
-    ws.dense.resize(S * D);
+    ws.logits.resize(Sn * Sn);
+    ws.exps.resize(Sn * Sn);
+    ws.rowSum.resize(Sn);
+    ws.dense.resize(Sn * D);
     ws.acc.resize(D);
     for (int64_t h = 0; h < H; ++h) {
       const int64_t kvh = h / group;
@@ -391,20 +419,20 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
 
       // Dense logits, exponentials against the row maximum, dense output.
       double denseSquared = 0;
-      for (int64_t q = 0; q < S; ++q) {
+      for (int64_t q = 0; q < Sn; ++q) {
         double rowMax = -INFINITY;
-        for (int64_t k = 0; k < S; ++k) {
+        for (int64_t k = 0; k < Sn; ++k) {
           double dot = 0;
           for (int64_t d = 0; d < D; ++d)
             dot += double(Q[q * D + d]) * double(K[k * D + d]);
-          ws.logits[q * S + k] = dot * scale;
+          ws.logits[q * Sn + k] = dot * scale;
           rowMax = std::max(rowMax, dot * scale);
         }
         double sum = 0;
         std::fill(ws.acc.begin(), ws.acc.end(), 0.0);
-        for (int64_t k = 0; k < S; ++k) {
-          double e = std::exp(ws.logits[q * S + k] - rowMax);
-          ws.exps[q * S + k] = e;
+        for (int64_t k = 0; k < Sn; ++k) {
+          double e = std::exp(ws.logits[q * Sn + k] - rowMax);
+          ws.exps[q * Sn + k] = e;
           sum += e;
           for (int64_t d = 0; d < D; ++d)
             ws.acc[d] += e * double(V[k * D + d]);
@@ -418,26 +446,29 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
       stats.denseSquared[n * H + h] = denseSquared;
 
       double norms = 0;
-      for (int64_t t = 0; t < S; ++t) {
+      for (int64_t t = 0; t < Sn; ++t) {
         double squared = 0;
         for (int64_t d = 0; d < D; ++d)
           squared += double(V[t * D + d]) * double(V[t * D + d]);
         norms += std::sqrt(squared);
       }
-      stats.routerScore[n * H + h] = norms / double(S);
+      stats.routerScore[n * H + h] = norms / double(Sn);
 
       for (size_t a = 0; a < attends.size(); ++a) {
+        const std::vector<RowKeys> *byHead =
+            attends[a].topK ? nullptr : &staticKeys[a][lengthSlot[Sn]];
         const RowKeys &rows =
             attends[a].topK ? selectedKeys[a][kvh]
-                            : staticKeys[a][staticKeys[a].size() > 1 ? h : 0];
+                            : (*byHead)[byHead->size() > 1 ? h : 0];
+        stats.pairs[a][n * H + h] = double(rows.keys.size());
         double errorSquared = 0, recall = 0;
-        for (int64_t q = 0; q < S; ++q) {
+        for (int64_t q = 0; q < Sn; ++q) {
           const int32_t *begin = rows.keys.data() + rows.offsets[q];
           const int32_t *end = rows.keys.data() + rows.offsets[q + 1];
           std::fill(ws.acc.begin(), ws.acc.end(), 0.0);
           double mass = 0;
           for (const int32_t *k = begin; k != end; ++k) {
-            double e = ws.exps[q * S + *k];
+            double e = ws.exps[q * Sn + *k];
             mass += e;
             for (int64_t d = 0; d < D; ++d)
               ws.acc[d] += e * double(V[*k * D + d]);
@@ -449,9 +480,9 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
             // maximum: renormalize against the visible maximum instead.
             double visibleMax = -INFINITY;
             for (const int32_t *k = begin; k != end; ++k)
-              visibleMax = std::max(visibleMax, ws.logits[q * S + *k]);
+              visibleMax = std::max(visibleMax, ws.logits[q * Sn + *k]);
             for (const int32_t *k = begin; k != end; ++k) {
-              double e = std::exp(ws.logits[q * S + *k] - visibleMax);
+              double e = std::exp(ws.logits[q * Sn + *k] - visibleMax);
               norm += e;
               for (int64_t d = 0; d < D; ++d)
                 ws.acc[d] += e * double(V[*k * D + d]);
@@ -465,7 +496,7 @@ LayerStatistics mlir::attn::explore::evaluateLayer(
           }
         }
         stats.errorSquared[a][n * H + h] = errorSquared;
-        stats.recall[a][n * H + h] = recall / double(S);
+        stats.recall[a][n * H + h] = recall / double(Sn);
       }
     }
   };
@@ -544,6 +575,84 @@ OptionQuality mlir::attn::explore::optionQuality(const LayerStatistics &stats,
       denseSquared > 0 ? std::sqrt(errorSquared / denseSquared) : 0.0;
   quality.recall = N * H > 0 ? recall / double(N * H) : 0.0;
   return quality;
+}
+
+double mlir::attn::explore::optionPairsFraction(const LayerStatistics &stats,
+                                                int64_t attendIndex,
+                                                const GateChoice &gate) {
+  const int64_t N = stats.sequences, H = stats.heads;
+  assert(!stats.pairs.empty() && "no pair counts");
+  double visited = 0, dense = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    llvm::SmallVector<bool> active = gateHeads(stats, gate, n);
+    dense += stats.densePairs[n] * double(H);
+    for (int64_t h = 0; h < H; ++h)
+      if (active[h])
+        visited += stats.pairs[attendIndex][n * H + h];
+  }
+  return dense > 0 ? visited / dense : 0.0;
+}
+
+llvm::Expected<std::vector<PerHeadOption>>
+mlir::attn::explore::perHeadFront(const LayerStatistics &stats,
+                                  llvm::ArrayRef<int64_t> attends,
+                                  int64_t maxPoints) {
+  const int64_t N = stats.sequences, H = stats.heads;
+  if (attends.empty())
+    return makeError("--per-head needs at least one static pattern");
+  double denseSquared = 0, densePairs = 0;
+  for (int64_t i = 0; i < N * H; ++i)
+    denseSquared += stats.denseSquared[i];
+  for (int64_t n = 0; n < N; ++n)
+    densePairs += stats.densePairs[n] * double(H);
+  // Per head: (pairs share of the layer, squared error share of the layer).
+  // Both sum over heads, so the layer's front is the merge of the heads'.
+  std::vector<std::vector<Point>> heads(H);
+  std::vector<std::vector<double>> recall(H);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t a : attends) {
+      double pairs = 0, error = 0, rec = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        pairs += stats.pairs[a][n * H + h];
+        error += stats.errorSquared[a][n * H + h];
+        rec += stats.recall[a][n * H + h];
+      }
+      heads[h].push_back({densePairs > 0 ? pairs / densePairs : 0.0,
+                          denseSquared > 0 ? error / denseSquared : 0.0});
+      recall[h].push_back(N > 0 ? rec / double(N * H) : 0.0);
+    }
+  llvm::Expected<std::vector<Schedule>> merged = paretoFront(heads);
+  if (!merged)
+    return merged.takeError();
+  // Thin to at most maxPoints, evenly spread over cost.
+  std::vector<Schedule> kept;
+  if (int64_t(merged->size()) <= maxPoints || maxPoints < 2) {
+    kept = std::move(*merged);
+  } else {
+    double low = merged->front().cost, high = merged->back().cost;
+    size_t i = 0;
+    for (int64_t p = 0; p < maxPoints; ++p) {
+      double target = low + (high - low) * double(p) / double(maxPoints - 1);
+      // The front is by increasing cost and decreasing loss: take the last
+      // point at or below the target (the best that fits it).
+      while (i + 1 < merged->size() && (*merged)[i + 1].cost <= target + 1e-12)
+        ++i;
+      if (kept.empty() || kept.back().options != (*merged)[i].options)
+        kept.push_back((*merged)[i]);
+    }
+  }
+  std::vector<PerHeadOption> result;
+  for (const Schedule &schedule : kept) {
+    PerHeadOption option;
+    for (auto [h, index] : llvm::enumerate(schedule.options)) {
+      option.attendOfHead.push_back(attends[index]);
+      option.quality.recall += recall[h][index];
+    }
+    option.pairsFraction = schedule.cost;
+    option.quality.relativeError = std::sqrt(std::max(0.0, schedule.loss));
+    result.push_back(std::move(option));
+  }
+  return result;
 }
 
 //===----------------------------------------------------------------------===//

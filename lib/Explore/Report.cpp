@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -19,8 +20,15 @@ using namespace mlir::attn::explore;
 
 double mlir::attn::explore::optionLoss(const OptionResult &result,
                                        Objective objective) {
-  return objective == Objective::RelativeError ? result.quality.relativeError
-                                               : 1.0 - result.quality.recall;
+  switch (objective) {
+  case Objective::RelativeError:
+    return result.quality.relativeError;
+  case Objective::SquaredError:
+    return result.quality.relativeError * result.quality.relativeError;
+  case Objective::Recall:
+    return 1.0 - result.quality.recall;
+  }
+  llvm_unreachable("unknown objective");
 }
 
 ScheduleSummary mlir::attn::explore::summarize(const Exploration &exploration,
@@ -57,7 +65,22 @@ std::string mlir::attn::explore::optionLabel(const LayerOption &option,
   if (const std::optional<TopKChoice> &topK = option.attend.topK)
     os << "top-" << topK->topK << " of " << topK->queryBlock << "x"
        << topK->keyBlock << " blocks";
-  else
+  else if (auto perHead = dyn_cast<PerHeadAttr>(option.attend.pattern)) {
+    // Count each distinct pattern: "per head: 7x local<window = 8>, ...".
+    llvm::SmallVector<std::pair<std::string, int64_t>> counts;
+    for (Attribute entry : perHead.getPatterns()) {
+      std::string text = patternText(cast<PatternAttrInterface>(entry));
+      auto *it = llvm::find_if(counts, [&](auto &c) { return c.first == text; });
+      if (it == counts.end())
+        counts.push_back({text, 1});
+      else
+        ++it->second;
+    }
+    os << "per head:";
+    for (auto [i, count] : llvm::enumerate(counts))
+      os << (i ? ", " : " ") << count.second << "x "
+         << StringRef(count.first).drop_front(6);
+  } else
     os << StringRef(patternText(option.attend.pattern)).drop_front(6);
   if (option.gate.kind != GateKind::None)
     os << " | " << stringifyGateKind(option.gate.kind) << " "
@@ -102,6 +125,30 @@ static std::string number(double value) {
   return text;
 }
 
+/// "128", or "10-83 (mean 26.9)" for sequences of their own lengths.
+static std::string lengthText(const Exploration &exploration) {
+  const ModelDescription &model = exploration.model;
+  if (model.lengths.empty())
+    return std::to_string(model.seqLen);
+  int64_t low = *llvm::min_element(model.lengths),
+          high = *llvm::max_element(model.lengths);
+  double mean = 0;
+  for (int64_t length : model.lengths)
+    mean += double(length);
+  mean /= double(model.lengths.size());
+  return llvm::formatv("{0}-{1} (mean {2:F1})", low, high, mean).str();
+}
+
+/// " (+ N per-head assignments per layer)" when --per-head added some.
+static std::string perHeadText(const Exploration &exploration) {
+  size_t extra = 0;
+  for (const auto &options : exploration.layerOptions)
+    extra = std::max(extra, options.size());
+  return extra ? " (+ up to " + std::to_string(extra) +
+                     " per-head assignments)"
+               : std::string();
+}
+
 std::string
 mlir::attn::explore::renderSweepCSV(const Exploration &exploration) {
   std::string csv;
@@ -111,7 +158,7 @@ mlir::attn::explore::renderSweepCSV(const Exploration &exploration) {
   const int64_t heads = exploration.model.heads;
   for (auto [layer, results] : llvm::enumerate(exploration.results))
     for (auto [o, result] : llvm::enumerate(results)) {
-      const LayerOption &option = exploration.options[o];
+      const LayerOption &option = exploration.option(layer, o);
       std::string topK;
       if (option.attend.topK)
         topK = llvm::formatv(
@@ -191,7 +238,7 @@ std::string escapeXML(StringRef text) {
 
 std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
                                                 StringRef date) {
-  const bool byError = exploration.objective == Objective::RelativeError;
+  const bool byError = exploration.objective != Objective::Recall;
   auto quality = [&](const Schedule &s) {
     ScheduleSummary summary = summarize(exploration, s);
     return std::pair<double, double>(
@@ -247,10 +294,9 @@ std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
      << escapeXML(std::to_string(exploration.model.layers) + " layers x " +
                   std::to_string(exploration.model.heads) + " heads, " +
                   std::to_string(exploration.sequencesUsed) +
-                  " calibration sequences of " +
-                  std::to_string(exploration.model.seqLen) + " tokens, " +
-                  std::to_string(exploration.options.size()) +
-                  " options per layer, seed " +
+                  " calibration sequences of " + lengthText(exploration) +
+                  " tokens, " + std::to_string(exploration.options.size()) +
+                  " options per layer" + perHeadText(exploration) + ", seed " +
                   std::to_string(exploration.seed))
      << "</text>\n";
 
@@ -272,8 +318,12 @@ std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
     os << "<text x=\"" << left - 8 << "\" y=\"" << fmt(py(y) + 4)
        << "\" text-anchor=\"end\">" << llvm::format("%g", y) << "</text>\n";
   os << "<text x=\"" << left + plotW / 2 << "\" y=\"" << height - 25
-     << "\" text-anchor=\"middle\">cost: attention FLOPs as a fraction of "
-        "dense (cost model)</text>\n";
+     << "\" text-anchor=\"middle\">"
+     << (exploration.pairsCost
+             ? "cost: query-key pairs visited at the sequences' own lengths, "
+               "as a fraction of dense"
+             : "cost: attention FLOPs as a fraction of dense (cost model)")
+     << "</text>\n";
   os << "<text transform=\"translate(25," << top + plotH / 2
      << ") rotate(-90)\" text-anchor=\"middle\">"
      << (byError ? "mean relative error of the attention output (lower is "
@@ -353,7 +403,7 @@ std::string mlir::attn::explore::renderFrontSVG(const Exploration &exploration,
       ly += 16;
       os << "<text x=\"" << lx << "\" y=\"" << ly << "\" font-size=\"10\">"
          << layer << ": "
-         << escapeXML(optionLabel(exploration.options[option],
+         << escapeXML(optionLabel(exploration.option(layer, option),
                                   exploration.model.heads))
          << "</text>\n";
     }
@@ -373,7 +423,8 @@ mlir::attn::explore::renderScheduleJSON(const Exploration &exploration,
   for (auto [layer, option] : llvm::enumerate(schedule.options))
     layers.push_back(llvm::json::Object{
         {"layer", int64_t(layer)},
-        {"pattern", patternText(exploration.options[option].attend.pattern)}});
+        {"pattern",
+         patternText(exploration.option(layer, option).attend.pattern)}});
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
@@ -395,7 +446,7 @@ mlir::attn::explore::renderScheduleIR(const Exploration &exploration,
   std::string ir;
   llvm::raw_string_ostream os(ir);
   for (auto [layer, index] : llvm::enumerate(schedule.options)) {
-    const LayerOption &option = exploration.options[index];
+    const LayerOption &option = exploration.option(layer, index);
     bool gated = option.gate.kind != GateKind::None;
     std::string name = "layer" + std::to_string(layer);
     std::string attrs =
@@ -439,7 +490,7 @@ mlir::attn::explore::renderChoiceJSON(const Exploration &exploration,
   ScheduleSummary summary = summarize(exploration, schedule);
   llvm::json::Array perLayer, layers;
   for (auto [layer, index] : llvm::enumerate(schedule.options)) {
-    const LayerOption &option = exploration.options[index];
+    const LayerOption &option = exploration.option(layer, index);
     const OptionResult &result = exploration.results[layer][index];
     perLayer.push_back(
         llvm::json::Object{{"layer", int64_t(layer)},
@@ -479,6 +530,8 @@ mlir::attn::explore::renderChoiceJSON(const Exploration &exploration,
   llvm::json::Object quality{
       {"objective", exploration.objective == Objective::RelativeError
                         ? "rel_error"
+                    : exploration.objective == Objective::SquaredError
+                        ? "rel_error_squared"
                         : "recall"},
       {"rel_error", summary.relativeError},
       {"recall", summary.recall},

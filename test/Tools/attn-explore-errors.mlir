@@ -49,3 +49,25 @@
 // RUN: cp -r %t/calib %t/causal && sed -i 's/"causal":false/"causal":true/' %t/causal/model.json
 // RUN: not attn-explore %t/causal -o %t/out 2>&1 | FileCheck %s --check-prefix=CAUSAL
 // CAUSAL: attn-explore: error: {{.*}}causal/model.json: "causal": true is not supported yet
+
+// Sequences of their own lengths: "lengths" must list one length in
+// [1, seq_len] per sequence.
+// RUN: cp -r %t/calib %t/len && sed -i 's/"causal":false/"causal":false,"lengths":[3, 40, 5]/' %t/len/model.json
+// RUN: not attn-explore %t/len -o %t/out 2>&1 | FileCheck %s --check-prefix=LENGTH
+// LENGTH: error: {{.*}}model.json: expected "lengths"[1] to be an integer in [1, seq_len = 32], found 40
+// RUN: cp -r %t/calib %t/len2 && sed -i 's/"causal":false/"causal":false,"lengths":[3]/' %t/len2/model.json
+// RUN: not attn-explore %t/len2 -o %t/out 2>&1 | FileCheck %s --check-prefix=LENGTHS
+// LENGTHS: error: {{.*}}model.json: expected "lengths" to be an array of "sequences" = 3 integers, found an array of 1
+
+// Per-head search needs pair costs; layer weights one per layer.
+// RUN: not attn-explore %t/calib -o %t/out --per-head 2>&1 | FileCheck %s --check-prefix=PER-HEAD
+// PER-HEAD: error: --per-head needs --cost=pairs
+// RUN: not attn-explore %t/calib -o %t/out --layer-weights=1,2,3 2>&1 | FileCheck %s --check-prefix=WEIGHTS
+// WEIGHTS: error: --layer-weights: expected one weight per layer (2), found 3
+
+// A valid run of both, on sequences of their own lengths.
+// RUN: cp -r %t/calib %t/len3 && sed -i 's/"causal":false/"causal":false,"lengths":[20, 32, 9]/' %t/len3/model.json
+// RUN: attn-explore %t/len3 -o %t/len3-out --cost=pairs --per-head --objective=error2 --layer-weights=1,2 --gates=none --budget=0.5 --quiet | FileCheck %s --check-prefix=LENOUT
+// LENOUT: chosen at budget 0.5: cost fraction 0.{{[0-4]}}
+// RUN: FileCheck %s --check-prefix=LEN-CHOICE < %t/len3-out/choice.json
+// LEN-CHOICE: "objective": "rel_error_squared"

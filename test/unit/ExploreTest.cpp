@@ -337,6 +337,84 @@ TEST_F(ExploreMetrics, DenseIsExactAndPatternsMatchTheReference) {
   EXPECT_EQ(single.recall, stats.recall);
 }
 
+TEST_F(ExploreMetrics, OwnLengthsMatchTruncatedSequencesAndCountPairs) {
+  // Sequences of 16, 9 and 5 real tokens; the padding holds values that
+  // would change every result if it were read.
+  std::vector<int64_t> lengths = {16, 9, 5};
+  for (NpyArray *array :
+       {&activations.query, &activations.key, &activations.value}) {
+    int64_t heads = array->shape[1], S = model.seqLen, D = model.headDim;
+    for (int64_t n = 0; n < model.sequences; ++n)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t t = lengths[n]; t < S; ++t)
+          for (int64_t d = 0; d < D; ++d)
+            array->data[((n * heads + h) * S + t) * D + d] = 100.0f;
+  }
+  activations.lengths = lengths;
+  llvm::SmallVector<AttendChoice> attends = {
+      {pattern("#attn.dense"), std::nullopt},
+      {pattern("#attn.local<window = 2>"), std::nullopt}};
+  LayerStatistics stats = evaluateLayer(activations, model, attends, 2);
+  for (int64_t n = 0; n < model.sequences; ++n) {
+    // The same sequence alone, cut to its length.
+    ModelDescription alone = model;
+    alone.sequences = 1;
+    alone.seqLen = lengths[n];
+    LayerActivations cut;
+    cut.sequences = 1;
+    for (auto [from, to] :
+         {std::pair<NpyArray *, NpyArray *>{&activations.query, &cut.query},
+          {&activations.key, &cut.key},
+          {&activations.value, &cut.value}}) {
+      int64_t heads = from->shape[1], S = model.seqLen, D = model.headDim;
+      to->shape = {1, heads, lengths[n], D};
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t t = 0; t < lengths[n]; ++t)
+          for (int64_t d = 0; d < D; ++d)
+            to->data.push_back(from->data[((n * heads + h) * S + t) * D + d]);
+    }
+    LayerStatistics single = evaluateLayer(cut, alone, attends, 1);
+    for (int64_t h = 0; h < model.heads; ++h) {
+      int64_t i = n * model.heads + h;
+      EXPECT_NEAR(stats.errorSquared[1][i], single.errorSquared[1][h], 1e-9);
+      EXPECT_NEAR(stats.denseSquared[i], single.denseSquared[h], 1e-9);
+      EXPECT_NEAR(stats.routerScore[i], single.routerScore[h], 1e-9);
+      // |p - k| <= 2 at length L: L + 2 (L - 1) + 2 (L - 2) pairs.
+      int64_t L = lengths[n];
+      EXPECT_EQ(stats.pairs[0][i], double(L * L));
+      EXPECT_EQ(stats.pairs[1][i], double(L + 2 * (L - 1) + 2 * (L - 2)));
+    }
+    EXPECT_EQ(stats.densePairs[n], double(lengths[n] * lengths[n]));
+  }
+  GateChoice none, half{GateKind::Importance, 2};
+  EXPECT_DOUBLE_EQ(optionPairsFraction(stats, 0, none), 1.0);
+  EXPECT_DOUBLE_EQ(optionPairsFraction(stats, 0, half), 0.5);
+  double local = (74.0 + 39.0 + 19.0) / (256.0 + 81.0 + 25.0);
+  EXPECT_NEAR(optionPairsFraction(stats, 1, none), local, 1e-12);
+
+  // Per-head assignments: from every head local to every head dense.
+  llvm::Expected<std::vector<PerHeadOption>> front =
+      perHeadFront(stats, {0, 1}, 64);
+  ASSERT_TRUE(bool(front)) << errorOf(front.takeError());
+  ASSERT_GE(front->size(), 2u);
+  EXPECT_NEAR(front->front().pairsFraction, local, 1e-12);
+  EXPECT_NEAR(front->front().quality.relativeError,
+              optionQuality(stats, 1, none).relativeError, 1e-9);
+  EXPECT_NEAR(front->back().pairsFraction, 1.0, 1e-12);
+  EXPECT_NEAR(front->back().quality.relativeError, 0.0, 1e-12);
+  for (size_t i = 1; i < front->size(); ++i) {
+    EXPECT_GT((*front)[i].pairsFraction, (*front)[i - 1].pairsFraction);
+    EXPECT_LT((*front)[i].quality.relativeError,
+              (*front)[i - 1].quality.relativeError);
+  }
+  llvm::Expected<std::vector<PerHeadOption>> thin =
+      perHeadFront(stats, {0, 1}, 2);
+  ASSERT_TRUE(bool(thin));
+  EXPECT_EQ(thin->size(), 2u);
+  EXPECT_EQ(errorOf(perHeadFront(stats, {}, 8)),
+            "--per-head needs at least one static pattern");
+}
+
 TEST_F(ExploreMetrics, RecallIsTheDenseMassOnVisibleKeys) {
   llvm::SmallVector<AttendChoice> attends = {
       {pattern("#attn.local<window = 1>"), std::nullopt}};

@@ -33,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -62,6 +63,10 @@ static cl::opt<Objective> objective(
     cl::values(clEnumValN(Objective::RelativeError, "error",
                           "mean relative error of the attention output "
                           "(default)"),
+               clEnumValN(Objective::SquaredError, "error2",
+                          "mean squared relative error of the attention "
+                          "output (with --layer-weights: a model of the "
+                          "embedding's loss)"),
                clEnumValN(Objective::Recall, "recall",
                           "mean attention-mass recall")),
     cl::init(Objective::RelativeError), cl::cat(category));
@@ -113,6 +118,33 @@ static cl::list<std::string>
 static cl::list<int64_t>
     keep("keep", cl::desc("Head counts the gates keep (default 3H/4 and H/2)"),
          cl::CommaSeparated, cl::cat(category));
+enum class CostMode { Model, Pairs };
+static cl::opt<CostMode> costMode(
+    "cost", cl::desc("How an option's cost is counted"),
+    cl::values(clEnumValN(CostMode::Model, "model",
+                          "the cost model's FLOPs at seq_len, planned at "
+                          "--query-tile x --key-tile (default)"),
+               clEnumValN(CostMode::Pairs, "pairs",
+                          "query-key pairs visited at each calibration "
+                          "sequence's real length (model.json's lengths), "
+                          "over dense attention's")),
+    cl::init(CostMode::Model), cl::cat(category));
+static cl::opt<bool> perHead(
+    "per-head",
+    cl::desc("Also give each layer per-head assignments of the static "
+             "patterns (#attn.per_head), from the front of the heads' "
+             "pairs and errors; needs --cost=pairs"),
+    cl::cat(category));
+static cl::opt<int64_t> perHeadPoints(
+    "per-head-points",
+    cl::desc("Per-head assignments kept per layer, spread over cost "
+             "(default 64)"),
+    cl::init(64), cl::cat(category));
+static cl::list<double> layerWeights(
+    "layer-weights",
+    cl::desc("Weight of each layer's loss in the front's sum (one per "
+             "layer; default all 1)"),
+    cl::CommaSeparated, cl::cat(category));
 static cl::opt<int64_t>
     samples("samples",
             cl::desc("Random schedules drawn (with --seed) for the plot's "
@@ -235,6 +267,16 @@ int main(int argc, char **argv) {
     return fail("--query-tile and --key-tile expect positive sizes");
   if (sequences < 0 || samples < 0)
     return fail("--sequences and --samples expect counts >= 0");
+  if (perHead && costMode != CostMode::Pairs)
+    return fail("--per-head needs --cost=pairs (a per-head pattern's work "
+                "is counted in visited pairs)");
+  if (perHeadPoints < 2)
+    return fail("--per-head-points expects at least 2, found " +
+                llvm::Twine(perHeadPoints.getValue()));
+  for (double weight : layerWeights)
+    if (!(weight > 0) || !std::isfinite(weight))
+      return fail("--layer-weights expects positive finite weights, found " +
+                  formatReal(weight));
 
   DialectRegistry registry;
   registry.insert<AttnDialect, func::FuncDialect>();
@@ -261,6 +303,11 @@ int main(int argc, char **argv) {
   exploration.model = *model;
   if (llvm::Error error = checkCalibration(calibrationDir, *model))
     return fail(std::move(error));
+  if (!layerWeights.empty() && int64_t(layerWeights.size()) != model->layers)
+    return fail("--layer-weights: expected one weight per layer (" +
+                llvm::Twine(model->layers) + "), found " +
+                llvm::Twine(layerWeights.size()));
+  exploration.pairsCost = costMode == CostMode::Pairs;
 
   SearchLists lists = defaultSearchLists(*model);
   if (patterns.getNumOccurrences() || topK.getNumOccurrences()) {
@@ -326,27 +373,70 @@ int main(int argc, char **argv) {
                             (long long)done, (long long)total, elapsed());
                       });
     std::vector<OptionResult> results;
-    for (auto [o, option] : llvm::enumerate(exploration.options))
+    for (auto [o, option] : llvm::enumerate(exploration.options)) {
+      OptionCost cost = costs[o];
+      if (exploration.pairsCost) {
+        cost.fraction =
+            optionPairsFraction(stats, option.attendIndex, option.gate);
+        cost.flops = 0; // Not the cost model's count any more.
+      }
       results.push_back(
-          {costs[o], optionQuality(stats, option.attendIndex, option.gate)});
+          {cost, optionQuality(stats, option.attendIndex, option.gate)});
+    }
+    exploration.layerOptions.emplace_back();
+    if (perHead) {
+      llvm::SmallVector<int64_t> statics;
+      for (auto [a, attend] : llvm::enumerate(space->attends))
+        if (!attend.topK)
+          statics.push_back(a);
+      llvm::Expected<std::vector<PerHeadOption>> assignments =
+          perHeadFront(stats, statics, perHeadPoints);
+      if (!assignments)
+        return fail(assignments.takeError());
+      for (const PerHeadOption &assignment : *assignments) {
+        if (llvm::all_equal(assignment.attendOfHead))
+          continue; // The same pattern everywhere: a shared option already.
+        llvm::SmallVector<Attribute> heads;
+        for (int64_t a : assignment.attendOfHead)
+          heads.push_back(space->attends[a].pattern);
+        LayerOption option;
+        option.attend.pattern = cast<PatternAttrInterface>(PerHeadAttr::get(
+            &context, ArrayAttr::get(&context, heads)));
+        option.attendIndex = -1;
+        llvm::Expected<OptionCost> cost =
+            optionCost(option, *model, exploration.costSettings);
+        if (!cost)
+          return fail(cost.takeError());
+        cost->fraction = assignment.pairsFraction;
+        cost->flops = 0;
+        results.push_back({*cost, assignment.quality});
+        exploration.layerOptions.back().push_back(option);
+      }
+    }
     exploration.results.push_back(std::move(results));
     exploration.importance.push_back(stats.importance);
   }
 
   // Fronts: per-layer points -> exact front by merging; uniform schedules.
   std::vector<std::vector<Point>> points;
-  for (const std::vector<OptionResult> &layer : exploration.results) {
+  for (auto [layer, results] : llvm::enumerate(exploration.results)) {
+    double weight = layerWeights.empty() ? 1.0 : layerWeights[layer];
     std::vector<Point> layerPoints;
-    for (const OptionResult &result : layer)
+    for (const OptionResult &result : results)
       layerPoints.push_back(
-          {result.cost.fraction, optionLoss(result, objective)});
+          {result.cost.fraction, weight * optionLoss(result, objective)});
     points.push_back(std::move(layerPoints));
   }
   llvm::Expected<std::vector<Schedule>> front = paretoFront(points);
   if (!front)
     return fail(front.takeError());
   exploration.front = std::move(*front);
-  exploration.uniform = uniformFront(points);
+  // Uniform schedules use the options every layer has.
+  std::vector<std::vector<Point>> shared;
+  for (const std::vector<Point> &layer : points)
+    shared.emplace_back(layer.begin(),
+                        layer.begin() + exploration.options.size());
+  exploration.uniform = uniformFront(shared);
   std::mt19937_64 engine(seed);
   for (int64_t s = 0; s < samples; ++s) {
     Schedule schedule;
@@ -441,7 +531,8 @@ int main(int argc, char **argv) {
                         "  layer %zu: cost %.3f  error %.5f  recall %.4f  ",
                         layer, result.cost.fraction,
                         result.quality.relativeError, result.quality.recall)
-                 << optionLabel(exploration.options[option], model->heads)
+                 << optionLabel(exploration.option(layer, option),
+                                model->heads)
                  << "\n";
   }
   llvm::outs() << "wrote " << outputDir

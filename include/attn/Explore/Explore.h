@@ -53,6 +53,14 @@ struct ModelDescription {
   int64_t sequences = 0;
   int64_t seqLen = 0;
   bool causal = false;
+  /// Optional "lengths": sequence n holds lengths[n] real tokens (its first
+  /// positions; the rest of its seq_len rows are padding, never read). Empty:
+  /// every sequence is seq_len long.
+  std::vector<int64_t> lengths;
+  /// The real length of sequence `n`.
+  int64_t lengthOf(int64_t n) const {
+    return lengths.empty() ? seqLen : lengths[n];
+  }
 };
 
 /// Parses model.json's text; `name` names it in errors.
@@ -73,6 +81,8 @@ llvm::Error checkCalibration(llvm::StringRef dir,
 /// One layer's Q, K, V, restricted to the sequences being evaluated.
 struct LayerActivations {
   int64_t sequences = 0;
+  /// The real length of each loaded sequence (model.json's lengths).
+  std::vector<int64_t> lengths;
   NpyArray query, key, value; ///< [N, H or Hkv, S, D] each.
 };
 
@@ -180,6 +190,11 @@ struct LayerStatistics {
   /// [h]: measured importance: mean over sequences of the head's share of
   /// the dense output norm, ||O_h|| / sum_h' ||O_h'||.
   std::vector<double> importance;
+  /// [attend][n * heads + h]: query-key pairs the choice visits for the
+  /// head at the sequence's real length (top-k: its listed blocks, whole).
+  std::vector<std::vector<double>> pairs;
+  /// [n]: pairs of dense attention at the sequence's real length, S_n^2.
+  std::vector<double> densePairs;
 };
 
 /// Computes the statistics of every attend choice on one layer's
@@ -230,6 +245,32 @@ struct CostSettings {
 llvm::Expected<OptionCost> optionCost(const LayerOption &option,
                                       const ModelDescription &model,
                                       const CostSettings &settings);
+
+/// The work an option does on the calibration sequences themselves: query-key
+/// pairs visited by the heads that fire, at each sequence's real length,
+/// over those of dense attention with every head (sum over sequences of
+/// S_n^2 x heads). This is what the kernels do on inputs of those lengths,
+/// counted in pairs rather than tiles.
+double optionPairsFraction(const LayerStatistics &stats, int64_t attendIndex,
+                           const GateChoice &gate);
+
+/// A per-head option of one layer: each head's attend choice (static
+/// patterns only), no gate.
+struct PerHeadOption {
+  llvm::SmallVector<int64_t> attendOfHead;
+  double pairsFraction = 0;
+  OptionQuality quality;
+};
+
+/// The Pareto front (pairs fraction vs the layer's squared output error) of
+/// per-head assignments of the static attend choices `attends` (indices into
+/// the layer's statistics), merged head by head like layers
+/// (paretoFront), then thinned to at most `maxPoints` points spread evenly
+/// over cost (the cheapest and the dearest kept). Needs pair counts
+/// (evaluateLayer fills them).
+llvm::Expected<std::vector<PerHeadOption>>
+perHeadFront(const LayerStatistics &stats, llvm::ArrayRef<int64_t> attends,
+             int64_t maxPoints);
 
 //===----------------------------------------------------------------------===//
 // Pareto front

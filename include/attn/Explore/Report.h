@@ -25,7 +25,15 @@ namespace attn {
 namespace explore {
 
 /// What the front minimizes besides cost.
-enum class Objective { RelativeError, Recall };
+enum class Objective {
+  RelativeError,
+  /// The relative error squared: the layer's squared output error over its
+  /// squared dense output. Sums over layers like a small perturbation's
+  /// effect on the model's output (to first order, 1 - cosine grows with
+  /// the square of the perturbation).
+  SquaredError,
+  Recall
+};
 
 struct OptionResult {
   OptionCost cost;
@@ -39,7 +47,20 @@ struct Exploration {
   uint64_t seed = 0;
   Objective objective = Objective::RelativeError;
   CostSettings costSettings;
+  /// Cost counted as visited query-key pairs at the calibration sequences'
+  /// real lengths (--cost=pairs) instead of the cost model's FLOPs.
+  bool pairsCost = false;
+  /// The options every layer has (the search space).
   llvm::SmallVector<LayerOption> options;
+  /// [layer]: options of that layer only, numbered after `options`
+  /// (--per-head: per-head pattern assignments).
+  std::vector<llvm::SmallVector<LayerOption>> layerOptions;
+  /// Option `index` of layer `layer`: a shared one, then the layer's own.
+  const LayerOption &option(int64_t layer, int64_t index) const {
+    if (index < int64_t(options.size()))
+      return options[index];
+    return layerOptions[layer][index - options.size()];
+  }
   /// [layer][option].
   std::vector<std::vector<OptionResult>> results;
   /// [layer][head]: measured importance (LayerStatistics::importance).
