@@ -23,6 +23,12 @@
 //    f32 accumulators); Q's fragments stay in registers when they fit, else
 //    ldmatrix from shared memory per tile; P is repacked from the S
 //    accumulators into A fragments in registers;
+//  - on sm_90a, when Q's fragments fit in registers (64-row tiles at
+//    D = 128, 128-row at D = 64), both matmuls are warpgroup MMAs instead
+//    (wgmma.mma_async through inline PTX: A from registers, B = K or V from
+//    unpadded 128-byte-swizzled tiles via matrix descriptors); the
+//    accumulators and A fragments have mma.sync's layouts, so the softmax,
+//    masks and epilogue are shared;
 //  - online softmax with ex2.approx, one fma per score (scale x log2 e
 //    folded), the running-max guard, the final 1/l (0 for rows that saw
 //    nothing);
@@ -103,11 +109,23 @@ struct GPUKernelConfig {
   /// slice of shared memory between them (f32, exact), not in registers
   /// next to the running accumulators.
   bool branches = false;
+  /// sm_90a: S = Q Kᵀ and O += P V as warpgroup MMAs (wgmma.mma_async, the
+  /// 4 warps are one warpgroup) with A from registers (Q's fragments, P) and
+  /// B (K, V) read by the tensor cores from shared memory through matrix
+  /// descriptors. K and V tiles then lie unpadded in wgmma's 128-byte
+  /// swizzled layout; Q keeps its padded rows (ldmatrix). Chosen when Q's
+  /// fragments fit in registers (mTiles * D <= 128); otherwise the kernel
+  /// keeps mma.sync.
+  bool wgmma = false;
 
   int64_t queryTile() const { return 16 * kWarps * mTiles; }
-  /// The tiles: Q, K, V.
+  /// The tiles: Q (padded rows), K and V (padded rows, or swizzled and
+  /// unpadded for wgmma).
   int64_t tileBytes() const {
-    return (queryTile() + 2 * kKeyTile) * (headDim + kPad) * 2;
+    int64_t keyRow = wgmma ? headDim : headDim + kPad;
+    // wgmma: room to align the tiles' base to 1024 bytes.
+    return (queryTile() * (headDim + kPad) + 2 * kKeyTile * keyRow) * 2 +
+           (wgmma ? 1024 : 0);
   }
   /// Branches: each thread's accumulators, mTiles x D/8 vector<4xf32>.
   int64_t stagingBytes() const {
@@ -118,7 +136,8 @@ struct GPUKernelConfig {
   /// The default for head dim `d` and `pattern`, or the one `queryTile`
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
   static bool choose(int64_t d, PatternAttrInterface pattern,
-                     int64_t queryTile, GPUKernelConfig &cfg) {
+                     int64_t queryTile, GPUKernelConfig &cfg,
+                     bool hopper = false) {
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
@@ -130,6 +149,10 @@ struct GPUKernelConfig {
     }
     // 128 rows unless a block-granular leaf has blocks a 128-row tile would
     // straddle (every query tile must lie in one block).
+    // sm_90a at D = 128: 64-row tiles, whose Q fragments stay in registers
+    // next to wgmma's accumulators (128 rows would spill).
+    if (queryTile == 0 && hopper && d > 64)
+      queryTile = 64;
     if (queryTile == 0)
       queryTile =
           anyPatternLeaf(pattern,
@@ -147,8 +170,11 @@ struct GPUKernelConfig {
       return false;
     cfg.mTiles = queryTile / (16 * kWarps);
     cfg.queryInRegisters = cfg.mTiles * d <= 128;
+    cfg.wgmma = hopper && cfg.queryInRegisters;
     // Past 48 KB the tiles come from dynamic shared memory.
-    cfg.dynamicShared = cfg.sharedBytes() > 48 * 1024;
+    // wgmma's swizzled tiles need 1024-byte aligned bases, which the
+    // kernel finds in its dynamic shared memory.
+    cfg.dynamicShared = cfg.wgmma || cfg.sharedBytes() > 48 * 1024;
     return true;
   }
 };
@@ -261,12 +287,41 @@ private:
   void barrier() { gpu::BarrierOp::create(b, loc); }
   /// cp.async.wait_group 0: every copy this thread issued has landed.
   void waitCopies() { NVVM::CpAsyncWaitGroupOp::create(b, loc, 0); }
+  /// Inline PTX with side effects and no operands.
+  void ptx(StringRef text) {
+    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{}, text, "",
+                              /*has_side_effects=*/true,
+                              /*is_align_stack=*/false,
+                              LLVM::tailcallkind::TailCallKind::None,
+                              LLVM::AsmDialectAttr(), ArrayAttr());
+  }
+  /// The tiles copied so far are in shared memory and every warp may read
+  /// them: cp.async writes through the generic proxy, which wgmma's reads
+  /// (the async proxy) see only after fence.proxy.async.
+  void waitTiles() {
+    waitCopies();
+    if (cfg.wgmma)
+      ptx("fence.proxy.async.shared::cta;");
+    barrier();
+  }
+  /// A packed pair of 16-bit elements as the b32 register inline PTX takes.
+  Value asI32(Value x) {
+    if (x.getType().isInteger(32))
+      return x;
+    return LLVM::BitcastOp::create(b, loc, b.getI32Type(), x);
+  }
+  Value matrixDescriptor(Value tile, int64_t leadingBytes,
+                         int64_t strideBytes);
+  SmallVector<SmallVector<Value>>
+  warpgroupMMA(ArrayRef<SmallVector<SmallVector<Value>>> a, Value descriptor,
+               ArrayRef<int64_t> kOffsets, int64_t n, bool transposeB,
+               ArrayRef<SmallVector<Value>> acc);
   SmallVector<Value> ldmatrix4(Value mem, Value row, Value col, bool trans);
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                          ArrayRef<Value> c);
   Value quadReduce(Value x, bool isMax);
   void copyTile(Value gmem, Value base, Value stride, Value start, Value limit,
-                Value smem, int64_t rows);
+                Value smem, int64_t rows, bool swizzled = false);
   SmallVector<Value> queryFragments(int64_t mt, int64_t kk);
   Value emitNextVisibleTile(Value from);
   Value emitNextSelectedTile(Value from);
@@ -311,6 +366,8 @@ private:
   // the current branch, positionLen is Skv (which places the rows).
   SmallVector<Value> tensorArgs, tensorStrides; ///< branches: [8], [8 x 3]
   Value q, k, v, o, sQ, sK, sV, sStage;
+  /// wgmma: the K and V tiles' matrix descriptors (k-step 0).
+  Value kDescriptor, vDescriptor;
   Value positionLen;
   Value tid, lane, g, t2, l16, l16c, l8, l8c, wrow;
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
@@ -382,13 +439,24 @@ Value GPUKernelBuilder::quadReduce(Value x, bool isMax) {
 /// nothing to the registers live across the key loop.
 void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
                                 Value start, Value limit, Value smem,
-                                int64_t rows) {
+                                int64_t rows, bool swizzled) {
   const int64_t chunksPerRow = D / 8;
   const int64_t rowsPerPass = GPUKernelConfig::kThreads / chunksPerRow;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   Value row0 = divC(tid, chunksPerRow);
   Value col = mulC(remC(tid, chunksPerRow), 8);
+  // wgmma's 128-byte swizzle (a 1-D tile): 64-column panels of `rows` x 128
+  // bytes; 16-byte chunk c of row r sits at chunk c ^ (r % 8) of its row.
+  // rowsPerPass is a multiple of 8, so r % 8 is row0 % 8 in every pass.
+  Value swizzledAt;
+  if (swizzled) {
+    Value chunk = remC(tid, chunksPerRow);
+    Value panel = divC(chunk, 8);
+    Value inPanel = arith::XOrIOp::create(b, loc, remC(chunk, 8), remC(row0, 8));
+    swizzledAt = add(add(mulC(panel, rows * 64), mulC(row0, 64)),
+                     mulC(inPanel, 8));
+  }
   Value gr0 = add(start, row0);
   Value src0 = add(add(base, mul(gr0, stride)), col);
   Value step = opaque(mulC(stride, rowsPerPass));
@@ -402,9 +470,14 @@ void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
     Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
                       m.cmp(CmpIPredicate::slt, gr, limit));
     Value n = m.select(ok, idx(8), idx(0));
+    SmallVector<Value> dst;
+    if (swizzled)
+      dst.push_back(addC(swizzledAt, i * rowsPerPass * 64));
+    else
+      dst.assign({addC(row0, i * rowsPerPass), col});
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, tokenType, smem, ValueRange{addC(row0, i * rowsPerPass), col},
-        gmem, ValueRange{m.select(ok, src, base)}, b.getIndexAttr(8), n,
+        b, loc, tokenType, smem, dst, gmem,
+        ValueRange{m.select(ok, src, base)}, b.getIndexAttr(8), n,
         b.getUnitAttr()));
   }
   nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
@@ -416,6 +489,101 @@ SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
     return qa[mt][kk];
   return ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt), addC(l16c, 16 * kk),
                    false);
+}
+
+/// The wgmma matrix descriptor of a swizzled tile (PTX ISA, "Matrix
+/// Descriptor Format"): bits 0-13 the start address / 16, 16-29 the leading
+/// byte offset / 16, 32-45 the stride byte offset / 16, 62-63 the swizzle
+/// (1: 128 bytes). K-major operands (K in S = Q Kᵀ) ignore the leading
+/// offset; the stride offset steps over 8-row groups (1024 bytes). For the
+/// transposed (MN-major) V the leading offset steps over 64-column panels.
+Value GPUKernelBuilder::matrixDescriptor(Value tile, int64_t leadingBytes,
+                                         int64_t strideBytes) {
+  Value address = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile));
+  auto i64 = [&](int64_t x) {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(x));
+  };
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, i64(0x3FFFF)), i64(4));
+  int64_t fields = ((leadingBytes >> 4) << 16) | ((strideBytes >> 4) << 32) |
+                   (int64_t(1) << 62);
+  return arith::OrIOp::create(b, loc, start, i64(fields));
+}
+
+/// One warpgroup GEMM as one inline-PTX statement, so nothing is scheduled
+/// between the asynchronous MMAs and their wait: wgmma.fence; for each
+/// k-step kk and m-tile mt, wgmma m64n`n`k16 with A = a[mt][kk] (4 b32
+/// registers, mma.sync's A layout) and B at `descriptor` + kOffsets[kk]
+/// (16-byte units); commit; wait. `acc[mt]` (n / 2 f32 in mma.sync's C
+/// order, n-tile by n-tile) are added to, or, when empty, the product
+/// starts from zero (scale-d false on the first k-step).
+SmallVector<SmallVector<Value>> GPUKernelBuilder::warpgroupMMA(
+    ArrayRef<SmallVector<SmallVector<Value>>> a, Value descriptor,
+    ArrayRef<int64_t> kOffsets, int64_t n, bool transposeB,
+    ArrayRef<SmallVector<Value>> acc) {
+  const int64_t mtiles = a.size(), perTile = n / 2;
+  const int64_t outputs = mtiles * perTile;
+  const bool accumulate = !acc.empty();
+  SmallVector<Value> operands;
+  std::string constraints;
+  llvm::raw_string_ostream cs(constraints);
+  // Without tied accumulators, the first MMA writes outputs while later
+  // k-steps still read their A registers: early clobber.
+  for (int64_t i = 0; i < outputs; ++i)
+    cs << (i ? "," : "") << (accumulate ? "=f" : "=&f");
+  if (accumulate)
+    for (int64_t mt = 0; mt < mtiles; ++mt)
+      for (int64_t i = 0; i < perTile; ++i) {
+        operands.push_back(acc[mt][i]);
+        cs << "," << (mt * perTile + i);
+      }
+  const int64_t aFirst = outputs + operands.size();
+  for (int64_t mt = 0; mt < mtiles; ++mt)
+    for (const SmallVector<Value> &frag : a[mt])
+      for (Value reg : frag) {
+        operands.push_back(asI32(reg));
+        cs << ",r";
+      }
+  const int64_t descIndex = outputs + operands.size();
+  operands.push_back(descriptor);
+  cs << ",l";
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  StringRef type = isBF16 ? "bf16" : "f16";
+  os << "{\n.reg .b64 desc;\nwgmma.fence.sync.aligned;\n";
+  const int64_t ksteps = kOffsets.size();
+  for (int64_t kk = 0; kk < ksteps; ++kk) {
+    os << "add.s64 desc, $" << descIndex << ", " << kOffsets[kk] << ";\n";
+    for (int64_t mt = 0; mt < mtiles; ++mt) {
+      os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type
+         << "." << type << " {";
+      for (int64_t i = 0; i < perTile; ++i)
+        os << (i ? ", " : "") << "$" << (mt * perTile + i);
+      int64_t aAt = aFirst + (mt * ksteps + kk) * 4;
+      os << "}, {$" << aAt << ", $" << aAt + 1 << ", $" << aAt + 2 << ", $"
+         << aAt + 3 << "}, desc, " << (kk == 0 && !accumulate ? 0 : 1) << ", 1, 1, "
+         << (transposeB ? 1 : 0) << ";\n";
+    }
+  }
+  os << "wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned "
+        "0;\n}";
+  SmallVector<Type> fields(outputs, b.getF32Type());
+  auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
+  Value r = LLVM::InlineAsmOp::create(
+                b, loc, structType, operands, text, constraints,
+                /*has_side_effects=*/true, /*is_align_stack=*/false,
+                LLVM::tailcallkind::TailCallKind::None,
+                LLVM::AsmDialectAttr(), ArrayAttr())
+                .getResult(0);
+  SmallVector<SmallVector<Value>> out(mtiles);
+  for (int64_t mt = 0; mt < mtiles; ++mt)
+    for (int64_t i = 0; i < perTile; ++i)
+      out[mt].push_back(LLVM::ExtractValueOp::create(
+          b, loc, r, ArrayRef<int64_t>{mt * perTile + i}));
+  return out;
 }
 
 /// The first key tile at or after `from` that some row of this block sees
@@ -707,7 +875,27 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
         blocksStrides.push_back(toIndex(entry->getArgument(blocksArgIndex + i)));
     }
   }
-  if (cfg.dynamicShared) {
+  if (cfg.wgmma) {
+    // K and V first, from the first 1024-byte boundary (the swizzle works
+    // on address bits 4-9), then Q.
+    auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                     MemRefLayoutAttrInterface{}, workgroup);
+    Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+    auto swizzledType = MemRefType::get({BC * D}, elementType,
+                                        MemRefLayoutAttrInterface{}, workgroup);
+    int64_t keyBytes = BC * D * 2;
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dsm);
+    Value pad = remC(m.sub(idx(1024), remC(base, 1024)), 1024);
+    sK = memref::ViewOp::create(b, loc, swizzledType, dsm, pad, ValueRange{});
+    sV = memref::ViewOp::create(b, loc, swizzledType, dsm,
+                                addC(pad, keyBytes), ValueRange{});
+    sQ = memref::ViewOp::create(b, loc, queryTileType, dsm,
+                                addC(pad, 2 * keyBytes), ValueRange{});
+    kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
+                                   /*strideBytes=*/1024);
+    vDescriptor = matrixDescriptor(sV, /*leadingBytes=*/BC * 128,
+                                   /*strideBytes=*/1024);
+  } else if (cfg.dynamicShared) {
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface{}, workgroup);
     Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
@@ -876,7 +1064,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     scf::IfOp::create(
         b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
         [&](OpBuilder &, Location) {
-          copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC);
+          copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC,
+                   cfg.wgmma);
           scf::YieldOp::create(b, loc);
         });
     if (branchIndex == 0 && cfg.queryInRegisters) {
@@ -1013,15 +1202,31 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   const int64_t BC = GPUKernelConfig::kKeyTile;
   const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
   Value keyStart = mulC(kt, BC);
-  waitCopies();
-  barrier();
-  copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC);
+  waitTiles();
+  copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC, cfg.wgmma);
 
   // S = Q Kᵀ: per m-tile, NJ n-tiles of 8 keys (raw scores; the scale is
   // folded into the exponent below). One K fragment feeds MT mma.
   SmallVector<SmallVector<SmallVector<Value>>> s(
       MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4, zero)));
-  for (int64_t kk2 = 0; kk2 < NKD / 2; ++kk2) {
+  if (cfg.wgmma) {
+    // One m64n64k16 per m-tile and 16 head-dim columns: k-step kk starts
+    // kk * 32 bytes into its 64-column panel (BC * 128 bytes each).
+    SmallVector<SmallVector<SmallVector<Value>>> a(MT);
+    SmallVector<int64_t> offsets;
+    for (int64_t kk = 0; kk < NKD; ++kk) {
+      offsets.push_back(((kk / 4) * BC * 128 + (kk % 4) * 32) / 16);
+      for (int64_t mt = 0; mt < MT; ++mt)
+        a[mt].push_back(queryFragments(mt, kk));
+    }
+    SmallVector<SmallVector<Value>> acc =
+        warpgroupMMA(a, kDescriptor, offsets, BC, /*transposeB=*/false, {});
+    for (int64_t mt = 0; mt < MT; ++mt)
+      for (int64_t j = 0; j < NJ; ++j)
+        for (int64_t e = 0; e < 4; ++e)
+          s[mt][j][e] = acc[mt][4 * j + e];
+  }
+  for (int64_t kk2 = 0; !cfg.wgmma && kk2 < NKD / 2; ++kk2) {
     SmallVector<SmallVector<Value>> qf0, qf1;
     for (int64_t mt = 0; mt < MT; ++mt) {
       qf0.push_back(queryFragments(mt, 2 * kk2));
@@ -1094,12 +1299,12 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
 
   // V(kt) has landed and every warp is done with K(kt): start the next
   // visible K tile, which then loads under the softmax and P V.
-  waitCopies();
-  barrier();
+  waitTiles();
   Value next = emitNextVisibleTile(addC(kt, 1));
   scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
                     [&](OpBuilder &, Location) {
-                      copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK, BC);
+                      copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK, BC,
+                               cfg.wgmma);
                       scf::YieldOp::create(b, loc);
                     });
 
@@ -1151,8 +1356,19 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
     }
   }
 
-  // O += P V: one transposed V fragment feeds MT x 2 mma.
-  for (int64_t dn = 0; dn < D / 16; ++dn)
+  // O += P V: with wgmma one m64n`D`k16 per m-tile and 16 keys, V read
+  // transposed (MN-major) from its swizzled tile, k-step kk 16 rows (2048
+  // bytes) further; with mma.sync one transposed V fragment feeds MT x 2.
+  if (cfg.wgmma) {
+    SmallVector<int64_t> offsets;
+    for (int64_t kk = 0; kk < NKP; ++kk)
+      offsets.push_back(kk * 16 * 128 / 16);
+    SmallVector<SmallVector<Value>> acc =
+        warpgroupMMA(pa, vDescriptor, offsets, D, /*transposeB=*/true, oacc);
+    for (int64_t mt = 0; mt < MT; ++mt)
+      oacc[mt] = acc[mt];
+  }
+  for (int64_t dn = 0; !cfg.wgmma && dn < D / 16; ++dn)
     for (int64_t kk = 0; kk < NKP; ++kk) {
       SmallVector<Value> vb =
           ldmatrix4(sV, addC(l16, 16 * kk), addC(l16c, 16 * dn), true);
@@ -1307,7 +1523,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                   "tiles are the query blocks)";
     if (!GPUKernelConfig::choose(attention.getHeadDim(),
                                  attention.getEffectivePattern(), queryTile,
-                                 config))
+                                 config, /*hopper=*/wgmma && chip == "sm_90a"))
       return attention.emitError()
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "

@@ -34,8 +34,12 @@ attn_log_gpu
 [[ -d $art/gpu-kernels ]] ||
   echo "device-gpu-bench.sh: no $art/gpu-kernels: run scripts/prepare-device.sh and carry build/device" >&2
 
+# sm_90a's kernels (prepare-device.sh's gpu-kernels-90a) as rows of their
+# own next to the sm_90 ones, same tensors and peers.
+variant=()
+[[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
 ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" timeout -k 20 "$limit" \
-  "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" --out "$out" "$@" 2>&1 |
+  "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" "${variant[@]}" --out "$out" "$@" 2>&1 |
   tee "$out/gpu_bench.log"
 rc=${PIPESTATUS[0]}
 echo "device-gpu-bench.sh: bench.py exit $rc after $(( $(date +%s) - start ))s; $out/gpu_bench.{json,md,log}"

@@ -163,14 +163,28 @@ sanitize_generated memcheck "$branches/nsa_d64_gqa4" nsa_d64_gqa4 B=1,Sq=1,Skv=1
   "sparse_branches, D=64, decode"
 sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
   "64 global + local 256, D=128"
+# sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores).
+hopper=$art/gpu-kernels-90a
+if [[ -d $hopper ]]; then
+  for tool in memcheck racecheck synccheck; do
+    sanitize_generated "$tool" "$hopper/causal_h32d64" causal_h32d64 B=1,Sq=200,Skv=300 \
+      "sm_90a wgmma, causal, D=64"
+    sanitize_generated "$tool" "$hopper/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
+      "sm_90a wgmma, 64 global + local 256, D=128"
+  done
+  sanitize_generated memcheck "$hopper/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
+    "sm_90a wgmma, gates read by the kernel, D=128" --gates 0,3,9-12
+fi
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).
 py=${ATTN_PYTHON:-/usr/bin/python3}
 "$py" -c "import torch" 2>/dev/null || py=python3
-step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench)" env \
+variant=()
+[[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
+step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench${variant:+, sm_90 and sm_90a})" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
-  "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" \
+  "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" "${variant[@]}" \
   --out "$out/gpu-kernels"
 step "sparse_branches kernels: correctness (bench/gpu/branches.py --no-bench)" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \

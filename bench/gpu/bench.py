@@ -102,15 +102,32 @@ class Suite:
     # -- setup ---------------------------------------------------------------
 
     def load(self):
-        index, self.cases = load_case_index(self.args.cases, self.args.only)
+        index, base_cases = load_case_index(self.args.cases, self.args.only)
         self.not_lowered = index.get("not_lowered", [])
         self.compiler, self.compile_status = read_compile_status(self.args.artifacts,
                                                                  self.notes)
+        # --variant LABEL=DIR: the same cases compiled another way (sm_90a's
+        # wgmma kernels), each right after its base case, named CASE@LABEL,
+        # checked and timed in the same run against the same peers.
+        variants = []
+        for spec in self.args.variant:
+            label, _, adir = spec.partition("=")
+            if not label or not adir:
+                raise SystemExit("bench.py: --variant takes LABEL=DIR, found %r" % spec)
+            _, status = read_compile_status(adir, self.notes)
+            variants.append((label, adir, status))
+        self.cases = []
+        for c in base_cases:
+            self.cases.append(dict(c, artifacts=self.args.artifacts, base=c["name"],
+                                   status=self.compile_status))
+            for label, adir, status in variants:
+                self.cases.append(dict(c, name="%s@%s" % (c["name"], label), variant=label,
+                                       artifacts=adir, base=c["name"], status=status))
         import attn_runtime
         for c in self.cases:
             name = c["name"]
-            path = os.path.join(self.args.artifacts, name)
-            error = artifact_error(self.args.artifacts, name, self.compile_status)
+            path = os.path.join(c["artifacts"], c["base"])
+            error = artifact_error(c["artifacts"], c["base"], c["status"])
             if error is None:
                 try:
                     self.arts[name] = attn_runtime.Artifact(path)
@@ -323,7 +340,7 @@ class Suite:
                     self.notes.append("sdpa_flash sliced heads %s at %s: %r" % (frac, shape, e))
                 qs = ks = vs = None
 
-            attn_dense_ms = None
+            attn_dense_ms = {}   # variant (None: the base artifacts) -> ms
             # Block masks depend on S only (B = H = None), layout masks on S,
             # H and the spec too: kept across the shapes of one S,
             # (S, peer mask name[, H, pattern name]) -> (BlockMask, seconds).
@@ -334,7 +351,7 @@ class Suite:
                 name = case["name"]
                 row = dict(shape=shape, case=name, pattern=case["pattern"],
                            pattern_name=case["pattern_name"], anchor=case["anchor"],
-                           Hkv=case["key_heads"], peers={})
+                           variant=case.get("variant"), Hkv=case["key_heads"], peers={})
                 gqa = case["key_heads"] != H
                 kk, vv = (kg, vg) if gqa else (k, v)
                 # attn
@@ -342,7 +359,7 @@ class Suite:
                     try:
                         row["attn_ms"] = timed(lambda: self.call(case, q, kk, vv, o))
                         if case["pattern_name"] == "dense":
-                            attn_dense_ms = row["attn_ms"]
+                            attn_dense_ms[case.get("variant")] = row["attn_ms"]
                         torch.cuda.synchronize()
                         self.check_sample(torch, case, q, kk, vv, o, None, None)
                     except Exception as e:
@@ -426,8 +443,10 @@ class Suite:
             # Gating: the gated function at a half and a quarter of the heads.
             for case in (c for c in fam if c["gated"]):
                 for frac in GATE_FRACTIONS:
+                    dense_ms = attn_dense_ms.get(case.get("variant"))
                     row = dict(shape=shape, case=case["name"], fraction=frac,
-                               sdpa_flash_sliced_ms=sliced.get(frac), attn_dense_ms=attn_dense_ms)
+                               variant=case.get("variant"),
+                               sdpa_flash_sliced_ms=sliced.get(frac), attn_dense_ms=dense_ms)
                     if case["name"] not in self.arts:
                         row["attn_error"] = "not compiled"
                     else:
@@ -438,8 +457,8 @@ class Suite:
                             row["gates_device"] = gdev
                             row["attn_ms"] = timed(lambda: self.call_fixed(case, q, k, v, o, g_used))
                             row["attn_tflops"] = tflops(B, H, S, D, row["attn_ms"], frac)
-                            if attn_dense_ms:
-                                row["vs_attn_dense"] = row["attn_ms"] / attn_dense_ms
+                            if dense_ms:
+                                row["vs_attn_dense"] = row["attn_ms"] / dense_ms
                             if sliced.get(frac):
                                 row["vs_sdpa_flash_sliced"] = row["attn_ms"] / sliced[frac]
                                 row["sdpa_flash_sliced_tflops"] = tflops(B, H, S, D, sliced[frac], frac)
@@ -506,6 +525,11 @@ def write_reports(suite, report, out):
              "Skv). Run took %.0f s.\n" % (report["device"], report["torch"], report["triton"],
                                           report.get("compiler") or "compiler unknown",
                                           report["seconds"]))
+    for label in sorted({c["variant"] for c in suite.cases if c.get("variant")}):
+        L.append("Rows and cases marked [%s] / @%s: the same cases compiled another way "
+                 "(prepare-device.sh; sm_90a: `attn-compile --target=sm_90a --wgmma`, wgmma "
+                 "kernels where Q's fragments fit in registers, docs/gpu-notes.md section 5a), "
+                 "same tensors and peers.\n" % (label, label))
     # Correctness
     L.append("## Correctness\n")
     L.append("bf16 outputs against a float32 PyTorch reference with the pattern's dense boolean "
@@ -592,7 +616,7 @@ def write_reports(suite, report, out):
                                                       BENCH_ORDER.index(tuple(r["shape"])))):
             attn = ("%.3f ms, %.0f TF/s" % (r["attn_ms"], r["attn_tflops"]) if "attn_ms" in r
                     else "FAIL: " + r.get("attn_error", "?").replace("|", "/")[:100])
-            label = r["anchor"]
+            label = r["anchor"] + (" [%s]" % r["variant"] if r.get("variant") else "")
             if r.get("flex_layout_equal") is not None or r["pattern"].startswith(
                     "#attn.random_blocks"):
                 label += " †" + ("" if r.get("flex_layout_equal") is not False
@@ -610,12 +634,13 @@ def write_reports(suite, report, out):
         L.append("| heads on | shape B,H,S,D | attn gated | attn dense (ungated) | gated / dense "
                  "| SDPA flash on sliced heads | attn / sliced |")
         L.append("|---|---|---|---|---:|---|---:|")
-        for r in report["gating"]:
+        for r in sorted(report["gating"], key=lambda r: r.get("variant") or ""):
             attn = ("%.3f ms, %.0f TF/s" % (r["attn_ms"], r["attn_tflops"]) if "attn_ms" in r
                     else "FAIL: " + r.get("attn_error", "?").replace("|", "/")[:100])
             sl = r.get("sdpa_flash_sliced_ms")
             L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                r["fraction"], ",".join(map(str, r["shape"])), attn,
+                "%s%s" % (r["fraction"], " [%s]" % r["variant"] if r.get("variant") else ""),
+                ",".join(map(str, r["shape"])), attn,
                 fmt(r.get("attn_dense_ms")) + " ms" if r.get("attn_dense_ms") else "—",
                 fmt(r.get("vs_attn_dense"), 2), ("%.3f ms" % sl) if sl else "—",
                 fmt(r.get("vs_sdpa_flash_sliced"), 2)))
@@ -658,6 +683,10 @@ def main():
                     help="no FlexAttention at S = 16384 (its block masks take longest)")
     ap.add_argument("--only", action="append", default=[],
                     help="only cases whose name contains this (repeatable)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=DIR",
+                    help="the same cases compiled another way (e.g. sm_90a=build/device/"
+                         "gpu-kernels-90a): checked and timed next to the base artifacts, "
+                         "rows labelled [LABEL] (repeatable)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch = import_cuda_torch("bench.py")

@@ -9,6 +9,8 @@
 #
 #   bench/gpu/compile-cases.sh OUTDIR [ATTN_COMPILE] [CHIP]   # CHIP: sm_90
 #
+# ATTN_COMPILE_FLAGS: more attn-compile flags (prepare-device.sh: --wgmma for
+# the sm_90a set).
 # ATTN_CASES_DIR and ATTN_CASES_GEN name another directory of cases and its
 # generator (bench/gpu/compile-selected.sh: cases_selected/ and
 # gen_selected_cases.py).
@@ -29,7 +31,7 @@ ok=0 failed=0
 for src in "$cases_dir"/*.mlir; do
   name=$(basename "$src" .mlir)
   start=$(date +%s.%N)
-  if "$compiler" "$src" --target="$chip" -o "$outdir/$name" 2>"$outdir/$name.error"; then
+  if "$compiler" "$src" --target="$chip" ${ATTN_COMPILE_FLAGS:-} -o "$outdir/$name" 2>"$outdir/$name.error"; then
     rm -f "$outdir/$name.error"
     result=ok; ok=$((ok + 1))
   else

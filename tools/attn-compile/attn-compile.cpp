@@ -83,7 +83,8 @@ static cl::opt<std::string> targetName(
              "aarch64 (NEON; objects only, a cross target), or native (this "
              "machine's CPU). Name it deliberately: x86-64-v4 code crashes "
              "on AVX2-only machines. Or a CUDA chip: sm_80, sm_86, sm_89, "
-             "sm_90, sm_90a (cubin + sm_80 PTX; needs ptxas)"));
+             "sm_90, sm_90a (cubin + sm_80 PTX, sm_90a's own for sm_90a; "
+             "needs ptxas)"));
 
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write (default: artifact)"),
@@ -120,6 +121,11 @@ static cl::opt<int64_t>
 static cl::opt<int64_t> queryTile(
     "query-tile", cl::init(0), cl::cat(category),
     cl::desc("Query rows per tile (0: the target's default)"));
+static cl::opt<bool> wgmma(
+    "wgmma", cl::init(false), cl::cat(category),
+    cl::desc("sm_90a: warpgroup MMA (wgmma) kernels where Q's fragments fit "
+             "in registers (opt-in until they are checked on a GPU; "
+             "otherwise mma.sync everywhere)"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1027,6 +1033,14 @@ static int writeArtifact(ModuleOp module, const CPUTarget &target,
 /// The chip of the PTX every artifact carries as the JIT fallback.
 static constexpr StringLiteral kFallbackPTXChip = "sm_80";
 
+/// The chip of the artifact's PTX: the fallback's, except for an
+/// arch-specific chip ("sm_90a"), whose kernels use instructions no older
+/// chip has (wgmma): their PTX is the chip's own, which the runtime never
+/// JIT-compiles for another GPU.
+static StringRef ptxChipFor(StringRef chip) {
+  return chip.ends_with("a") ? chip : StringRef(kFallbackPTXChip);
+}
+
 static LogicalResult writeFile(StringRef path, StringRef bytes) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
@@ -1091,7 +1105,7 @@ static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
   entry["cuda"] = json::Object{
       {"entry", name},
       {"binaries", json::Object{{chip, cubin}}},
-      {"ptx", json::Object{{"file", ptx}, {"target", kFallbackPTXChip}}},
+      {"ptx", json::Object{{"file", ptx}, {"target", ptxChipFor(chip)}}},
       {"block", json::Array(block.asArrayRef())},
       {"dynamic_shared_memory", shared.getInt()},
       {"grid", std::move(gridEntry)},
@@ -1110,6 +1124,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   ConvertAttnToGPUOptions convert;
   convert.chip = chip.str();
   convert.queryTile = queryTile;
+  convert.wgmma = wgmma;
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;
@@ -1157,10 +1172,11 @@ static int compileForGPU(ModuleOp module, StringRef chip,
     return 0;
   }
 
-  // The artifact: one cubin for the chip and the sm_80 PTX, holding every
-  // kernel, named after the kernel when there is one.
+  // The artifact: one cubin for the chip and the sm_80 PTX (sm_90a's own
+  // for sm_90a), holding every kernel, named after the kernel when there is
+  // one.
   std::string fallback = *ptx;
-  if (chip != kFallbackPTXChip) {
+  if (chip != ptxChipFor(chip)) {
     FailureOr<std::string> lowered = lowerToPTX(module, kFallbackPTXChip);
     if (failed(lowered))
       return 1;

@@ -265,7 +265,12 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "The CUDA chip the kernels are meant for (recorded in the manifest)">,
     Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
            "Query rows per thread block: 64 (one m-tile per warp) or 128 "
-           "(two); 0 picks 128">,
+           "(two); 0 picks 128, or 64 for wgmma at D = 128 and for block "
+           "patterns whose blocks 128 does not divide">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "On sm_90a: warpgroup MMAs (wgmma) where Q's fragments fit in "
+           "registers (64-row tiles at D = 128, the default there; 128-row "
+           "at D = 64); opt-in until checked on a GPU">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
