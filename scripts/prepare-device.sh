@@ -5,7 +5,7 @@
 # (runtime/test/gpu_fixture, with nvcc: its ungated, "gates" and "active"
 # kernels), and attn's own generated kernels of bench/gpu/cases (one
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
-# and one --target=sm_90a --wgmma artifact per case in
+# and one --target=sm_90a artifact per case in
 # build/device/gpu-kernels-90a,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
@@ -27,7 +27,7 @@ mkdir -p "$build/device"
 "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels" "$build/bin/attn-compile" sm_90
 # The same cases for sm_90a (issue 10: wgmma kernels), checked and timed
 # next to the sm_90 ones (bench.py --variant sm_90a=...).
-ATTN_COMPILE_FLAGS=--wgmma \
+ATTN_COMPILE_FLAGS= \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,

@@ -527,8 +527,8 @@ def write_reports(suite, report, out):
                                           report["seconds"]))
     for label in sorted({c["variant"] for c in suite.cases if c.get("variant")}):
         L.append("Rows and cases marked [%s] / @%s: the same cases compiled another way "
-                 "(prepare-device.sh; sm_90a: `attn-compile --target=sm_90a --wgmma`, wgmma "
-                 "kernels where Q's fragments fit in registers, docs/gpu-notes.md section 5a), "
+                 "(prepare-device.sh; sm_90a: `attn-compile --target=sm_90a`, wgmma "
+                 "kernels at D = 128, docs/gpu-notes.md section 5a), "
                  "same tensors and peers.\n" % (label, label))
     # Correctness
     L.append("## Correctness\n")

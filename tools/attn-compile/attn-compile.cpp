@@ -122,10 +122,9 @@ static cl::opt<int64_t> queryTile(
     "query-tile", cl::init(0), cl::cat(category),
     cl::desc("Query rows per tile (0: the target's default)"));
 static cl::opt<bool> wgmma(
-    "wgmma", cl::init(false), cl::cat(category),
-    cl::desc("sm_90a: warpgroup MMA (wgmma) kernels where Q's fragments fit "
-             "in registers (opt-in until they are checked on a GPU; "
-             "otherwise mma.sync everywhere)"));
+    "wgmma", cl::init(true), cl::cat(category),
+    cl::desc("sm_90a: warpgroup MMA (wgmma) kernels at D = 128 with 64-row "
+             "query tiles (--wgmma=false: mma.sync everywhere)"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));

@@ -267,10 +267,9 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "Query rows per thread block: 64 (one m-tile per warp) or 128 "
            "(two); 0 picks 128, or 64 for wgmma at D = 128 and for block "
            "patterns whose blocks 128 does not divide">,
-    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "On sm_90a: warpgroup MMAs (wgmma) where Q's fragments fit in "
-           "registers (64-row tiles at D = 128, the default there; 128-row "
-           "at D = 64); opt-in until checked on a GPU">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"true",
+           "On sm_90a: warpgroup MMAs (wgmma) at D = 128 with 64-row tiles "
+           "(the default there); false keeps mma.sync">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
