@@ -64,36 +64,67 @@ std::string printed(Location loc) {
 struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
   using Base::Base;
 
-  FailureOr<int64_t> size(AttentionOp op, int64_t value, int64_t assumed,
-                          StringRef what, StringRef option) {
-    return staticOrAssumed(op, value, assumed, "attn-report", what, option);
-  }
+  /// The call's B, Sq and Skv (static, or the options' assumed values).
+  struct CallSizes {
+    int64_t b, sq, skv;
+  };
 
-  FailureOr<ReportRow> analyze(AttentionOp op, int64_t index,
-                               const TargetDescription &desc) {
+  /// `op`'s call sizes, refused when its query-key pairs would not fit the
+  /// 64-bit counts (rather than print wrapped numbers).
+  template <typename OpT>
+  FailureOr<CallSizes> callSizes(OpT op) {
     RankedTensorType q = op.getQueryType(), k = op.getKeyType();
-    auto v = cast<RankedTensorType>(op.getValue().getType());
-    FailureOr<int64_t> b = size(op, q.getDimSize(0) != ShapedType::kDynamic
-                                        ? q.getDimSize(0)
-                                        : k.getDimSize(0),
+    auto size = [&](int64_t value, int64_t assumed, StringRef what,
+                    StringRef option) {
+      return staticOrAssumed(op, value, assumed, "attn-report", what, option);
+    };
+    FailureOr<int64_t> b = size(q.getDimSize(0) != ShapedType::kDynamic
+                                    ? q.getDimSize(0)
+                                    : k.getDimSize(0),
                                 batch, "batch size", "batch");
     FailureOr<int64_t> sq =
-        size(op, q.getDimSize(2), queryLen, "query length (Sq)", "query-len");
+        size(q.getDimSize(2), queryLen, "query length (Sq)", "query-len");
     FailureOr<int64_t> skv =
-        size(op, k.getDimSize(2), keyLen, "key length (Skv)", "key-len");
+        size(k.getDimSize(2), keyLen, "key length (Skv)", "key-len");
     if (failed(b) || failed(sq) || failed(skv))
       return failure();
-    FailureOr<TileSizes> tiles = chooseTiles(op, desc, queryTile, keyTile);
-    if (failed(tiles))
-      return failure();
-    // Counts are 64-bit integers: refuse problems whose element count
-    // would not fit, rather than print wrapped numbers.
     double elements = double(*b) * double(op.getNumQueryHeads()) *
                       double(*sq) * double(*skv);
     if (elements > 0x1p62)
       return op.emitError() << "attn-report cannot count " << *b << " x "
                             << op.getNumQueryHeads() << " x " << *sq << " x "
                             << *skv << " query-key pairs in 64 bits";
+    return CallSizes{*b, *sq, *skv};
+  }
+
+  /// The cost model's problem of `op` at `sizes`; `blockSlots` is the
+  /// selected blocks per query block (0: none).
+  template <typename OpT>
+  static AttentionProblem problemOf(OpT op, const CallSizes &sizes,
+                                    int64_t blockSlots) {
+    RankedTensorType q = op.getQueryType();
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    return {sizes.b,
+            op.getNumQueryHeads(),
+            op.getNumKeyValueHeads(),
+            sizes.sq,
+            sizes.skv,
+            op.getHeadDim(),
+            v.getDimSize(3),
+            q.getElementType().getIntOrFloatBitWidth() / 8,
+            blockSlots};
+  }
+
+  FailureOr<ReportRow> analyze(AttentionOp op, int64_t index,
+                               const TargetDescription &desc) {
+    RankedTensorType q = op.getQueryType();
+    FailureOr<CallSizes> sizes = callSizes(op);
+    if (failed(sizes))
+      return failure();
+    const int64_t *sq = &sizes->sq, *skv = &sizes->skv;
+    FailureOr<TileSizes> tiles = chooseTiles(op, desc, queryTile, keyTile);
+    if (failed(tiles))
+      return failure();
     FailureOr<BlockPlan> plan = BlockPlan::build(
         op.getEffectivePattern(), {op.getNumQueryHeads(), *sq, *skv}, *tiles,
         [&] { return op.emitError(); });
@@ -110,15 +141,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
       os << q.getElementType();
       row.elementType = s;
     }
-    row.problem = {*b,
-                   op.getNumQueryHeads(),
-                   op.getNumKeyValueHeads(),
-                   *sq,
-                   *skv,
-                   op.getHeadDim(),
-                   v.getDimSize(3),
-                   q.getElementType().getIntOrFloatBitWidth() / 8,
-                   0};
+    row.problem = problemOf(op, *sizes, 0);
     if (Value blocks = op.getBlocks()) {
       // Each slot names one key block of key_block keys: that many key
       // tiles (the kernels visit whole tiles of a listed block).
@@ -144,25 +167,11 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
   /// branch's query blocks by its key blocks.
   FailureOr<ReportRow> analyzeBranches(SparseBranchesOp op, int64_t index,
                                        const TargetDescription &desc) {
-    RankedTensorType q = op.getQueryType(), k = op.getKeyType();
-    auto v = cast<RankedTensorType>(op.getValue().getType());
-    auto sizeOf = [&](int64_t value, int64_t assumed, StringRef what,
-                      StringRef option) {
-      return staticOrAssumed(op, value, assumed, "attn-report", what, option);
-    };
-    FailureOr<int64_t> b = sizeOf(q.getDimSize(0), batch, "batch size", "batch");
-    FailureOr<int64_t> sq =
-        sizeOf(q.getDimSize(2), queryLen, "query length (Sq)", "query-len");
-    FailureOr<int64_t> skv =
-        sizeOf(k.getDimSize(2), keyLen, "key length (Skv)", "key-len");
-    if (failed(b) || failed(sq) || failed(skv))
+    RankedTensorType q = op.getQueryType();
+    FailureOr<CallSizes> sizes = callSizes(op);
+    if (failed(sizes))
       return failure();
-    double elements = double(*b) * double(op.getNumQueryHeads()) *
-                      double(*sq) * double(*skv);
-    if (elements > 0x1p62)
-      return op.emitError() << "attn-report cannot count " << *b << " x "
-                            << op.getNumQueryHeads() << " x " << *sq << " x "
-                            << *skv << " query-key pairs in 64 bits";
+    const int64_t *sq = &sizes->sq, *skv = &sizes->skv;
     SelectedAttr selected = op.getSelected();
     TileSizes tiles{selected.getQueryBlock(), selected.getKeyBlock()};
     AttentionExtent planProblem{op.getNumQueryHeads(), *sq, *skv};
@@ -180,15 +189,7 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     const int64_t stride = op.getEffectiveCompressStride();
     const int64_t topK = op.getBlocks().getType().getDimSize(3);
     SparseBranchesProblem problem;
-    problem.attention = {*b,
-                         op.getNumQueryHeads(),
-                         op.getNumKeyValueHeads(),
-                         *sq,
-                         *skv,
-                         op.getHeadDim(),
-                         v.getDimSize(3),
-                         q.getElementType().getIntOrFloatBitWidth() / 8,
-                         topK};
+    problem.attention = problemOf(op, *sizes, topK);
     problem.compressBlock = block;
     problem.compressStride = stride;
     problem.slots = *skv < block ? 0 : (*skv - block) / stride + 1;
