@@ -113,9 +113,9 @@ struct GPUKernelConfig {
   /// 4 warps are one warpgroup) with A from registers (Q's fragments, P) and
   /// B (K, V) read by the tensor cores from shared memory through matrix
   /// descriptors. K and V tiles then lie unpadded in wgmma's 128-byte
-  /// swizzled layout; Q keeps its padded rows (ldmatrix). Chosen when Q's
-  /// fragments fit in registers (mTiles * D <= 128); otherwise the kernel
-  /// keeps mma.sync.
+  /// swizzled layout; Q keeps its padded rows (ldmatrix). Chosen at D = 128
+  /// with 64-row tiles (Q's fragments in registers); otherwise, and at
+  /// D = 64 (wrong results on an H100, not yet understood), mma.sync.
   bool wgmma = false;
 
   int64_t queryTile() const { return 16 * kWarps * mTiles; }
