@@ -76,10 +76,12 @@ namespace {
 /// reads shared memory half as often per flop as with one.
 struct GPUKernelConfig {
   static constexpr int64_t kKeyTile = 64; ///< Bc.
-  static constexpr int64_t kWarps = 4;
-  static constexpr int64_t kThreads = 32 * kWarps;
   static constexpr int64_t kPad = 8; ///< smem row padding (elements).
   int64_t headDim = 64;
+  /// Warps per block: 4, or 8 for sm_90a's 128-row wgmma tiles (two
+  /// warpgroups of 64 rows each that share every K and V tile, so the
+  /// block streams K/V from L2 once per 128 query rows instead of per 64).
+  int64_t warps = 4;
   int64_t mTiles = 2;
   /// Q's A fragments stay in registers for the whole kernel when they fit
   /// (mTiles * D / 16 * 4 registers); otherwise they are read from shared
@@ -117,19 +119,27 @@ struct GPUKernelConfig {
   /// with 64-row tiles (Q's fragments in registers); otherwise, and at
   /// D = 64 (wrong results on an H100, not yet understood), mma.sync.
   bool wgmma = false;
+  /// K/V buffers: 1 (FA2's order, one copy in flight behind the math), or
+  /// 2 with wgmma: tile t+1's K and V load into the other buffer while tile
+  /// t is computed, with one barrier per tile.
+  int64_t stages() const { return wgmma ? 2 : 1; }
 
-  int64_t queryTile() const { return 16 * kWarps * mTiles; }
+  int64_t threads() const { return 32 * warps; }
+  /// Rows of one m-tile across the warps (m-tile mt starts at mt x this).
+  int64_t mTileStride() const { return 16 * warps; }
+  int64_t queryTile() const { return 16 * warps * mTiles; }
   /// The tiles: Q (padded rows), K and V (padded rows, or swizzled and
   /// unpadded for wgmma).
   int64_t tileBytes() const {
     int64_t keyRow = wgmma ? headDim : headDim + kPad;
     // wgmma: room to align the tiles' base to 1024 bytes.
-    return (queryTile() * (headDim + kPad) + 2 * kKeyTile * keyRow) * 2 +
+    return (queryTile() * (headDim + kPad) + 2 * stages() * kKeyTile * keyRow) *
+               2 +
            (wgmma ? 1024 : 0);
   }
   /// Branches: each thread's accumulators, mTiles x D/8 vector<4xf32>.
   int64_t stagingBytes() const {
-    return branches ? mTiles * (headDim / 8) * kThreads * 16 : 0;
+    return branches ? mTiles * (headDim / 8) * threads() * 16 : 0;
   }
   int64_t sharedBytes() const { return tileBytes() + stagingBytes(); }
 
@@ -149,10 +159,6 @@ struct GPUKernelConfig {
     }
     // 128 rows unless a block-granular leaf has blocks a 128-row tile would
     // straddle (every query tile must lie in one block).
-    // sm_90a at D = 128: 64-row tiles, whose Q fragments stay in registers
-    // next to wgmma's accumulators (128 rows would spill).
-    if (queryTile == 0 && hopper && d > 64)
-      queryTile = 64;
     if (queryTile == 0)
       queryTile =
           anyPatternLeaf(pattern,
@@ -168,11 +174,15 @@ struct GPUKernelConfig {
               : 128;
     if (queryTile != 64 && queryTile != 128)
       return false;
-    cfg.mTiles = queryTile / (16 * kWarps);
+    // sm_90a at D = 128: one 64-row m-tile per warpgroup, whose Q fragments
+    // stay in registers next to wgmma's accumulators (two m-tiles per warp
+    // would spill); 128-row tiles are two warpgroups. D = 64 gives wrong
+    // results with wgmma on an H100 (2026-12-06, not yet understood): it
+    // keeps mma.sync.
+    cfg.wgmma = hopper && d == 128;
+    cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
+    cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = cfg.mTiles * d <= 128;
-    // D = 64 (128-row tiles, and 64-row ones alike) gives wrong results on
-    // an H100 (2026-12-06, not yet understood): it keeps mma.sync.
-    cfg.wgmma = hopper && d == 128 && cfg.queryInRegisters;
     // Past 48 KB the tiles come from dynamic shared memory.
     // wgmma's swizzled tiles need 1024-byte aligned bases, which the
     // kernel finds in its dynamic shared memory.
@@ -323,7 +333,8 @@ private:
                          ArrayRef<Value> c);
   Value quadReduce(Value x, bool isMax);
   void copyTile(Value gmem, Value base, Value stride, Value start, Value limit,
-                Value smem, int64_t rows, bool swizzled = false);
+                Value smem, int64_t rows, bool swizzled = false,
+                Value swizzledOffset = nullptr);
   SmallVector<Value> queryFragments(int64_t mt, int64_t kk);
   Value emitNextVisibleTile(Value from);
   Value emitNextSelectedTile(Value from);
@@ -441,9 +452,10 @@ Value GPUKernelBuilder::quadReduce(Value x, bool isMax) {
 /// nothing to the registers live across the key loop.
 void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
                                 Value start, Value limit, Value smem,
-                                int64_t rows, bool swizzled) {
+                                int64_t rows, bool swizzled,
+                                Value swizzledOffset) {
   const int64_t chunksPerRow = D / 8;
-  const int64_t rowsPerPass = GPUKernelConfig::kThreads / chunksPerRow;
+  const int64_t rowsPerPass = cfg.threads() / chunksPerRow;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   Value row0 = divC(tid, chunksPerRow);
@@ -458,6 +470,8 @@ void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
     Value inPanel = arith::XOrIOp::create(b, loc, remC(chunk, 8), remC(row0, 8));
     swizzledAt = add(add(mulC(panel, rows * 64), mulC(row0, 64)),
                      mulC(inPanel, 8));
+    if (swizzledOffset)
+      swizzledAt = add(swizzledAt, swizzledOffset);
   }
   Value gr0 = add(start, row0);
   Value src0 = add(add(base, mul(gr0, stride)), col);
@@ -489,7 +503,7 @@ void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
 SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
   if (cfg.queryInRegisters)
     return qa[mt][kk];
-  return ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt), addC(l16c, 16 * kk),
+  return ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt), addC(l16c, 16 * kk),
                    false);
 }
 
@@ -782,7 +796,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   auto i32Global = MemRefType::get({int64_t(1) << 32}, b.getI32Type());
   // Branches: thread tid's slot i of the mixed rows is row i * 128 + tid.
   auto stagingType =
-      MemRefType::get({MT * NDN * GPUKernelConfig::kThreads, 4}, b.getF32Type(),
+      MemRefType::get({MT * NDN * cfg.threads(), 4}, b.getF32Type(),
                       MemRefLayoutAttrInterface{}, workgroup);
 
   SmallVector<Type> argTypes;
@@ -826,7 +840,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                      workgroupTypes, TypeRange{});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSize(
-      ArrayRef<int32_t>{int32_t(GPUKernelConfig::kThreads), 1, 1});
+      ArrayRef<int32_t>{int32_t(cfg.threads()), 1, 1});
   for (unsigned i = 0; i < workgroupTypes.size(); ++i)
     func.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   Block *entry = &func.getBody().front();
@@ -879,20 +893,25 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   }
   if (cfg.wgmma) {
     // K and V first, from the first 1024-byte boundary (the swizzle works
-    // on address bits 4-9), then Q.
+    // on address bits 4-9), stage by stage (K0 V0 K1 V1), then Q. sK and
+    // sV are views from K0 and V0; stage s lies stageElements() further.
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface{}, workgroup);
     Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
-    auto swizzledType = MemRefType::get({BC * D}, elementType,
-                                        MemRefLayoutAttrInterface{}, workgroup);
+    const int64_t tiles = 2 * cfg.stages();
+    auto swizzledType = [&](int64_t n) {
+      return MemRefType::get({n * BC * D}, elementType,
+                             MemRefLayoutAttrInterface{}, workgroup);
+    };
     int64_t keyBytes = BC * D * 2;
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dsm);
     Value pad = remC(m.sub(idx(1024), remC(base, 1024)), 1024);
-    sK = memref::ViewOp::create(b, loc, swizzledType, dsm, pad, ValueRange{});
-    sV = memref::ViewOp::create(b, loc, swizzledType, dsm,
+    sK = memref::ViewOp::create(b, loc, swizzledType(tiles), dsm, pad,
+                                ValueRange{});
+    sV = memref::ViewOp::create(b, loc, swizzledType(tiles - 1), dsm,
                                 addC(pad, keyBytes), ValueRange{});
     sQ = memref::ViewOp::create(b, loc, queryTileType, dsm,
-                                addC(pad, 2 * keyBytes), ValueRange{});
+                                addC(pad, tiles * keyBytes), ValueRange{});
     kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
                                    /*strideBytes=*/1024);
     vDescriptor = matrixDescriptor(sV, /*leadingBytes=*/BC * 128,
@@ -992,9 +1011,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // 16-byte chunk stores of this block's real rows: `value(row, col)` gives
   // each chunk (row and col in the tile).
   auto storeRows = [&](function_ref<Value(Value, Value)> value) {
-    for (int64_t i = 0; i < BR * chunksPerRow / GPUKernelConfig::kThreads;
+    for (int64_t i = 0; i < BR * chunksPerRow / cfg.threads();
          ++i) {
-      Value c = addC(tid, GPUKernelConfig::kThreads * i);
+      Value c = addC(tid, cfg.threads() * i);
       Value row = divC(c, chunksPerRow);
       Value col = mulC(remC(c, chunksPerRow), 8);
       Value gr = add(r0, row);
@@ -1058,8 +1077,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       cursor = {start.state, start.last};
     }
 
-    // Prologue: the Q tile (first branch) and the first visible K tile in
-    // flight together.
+    // Prologue: the Q tile (first branch) and the first visible K tile
+    // (two stages: and its V tile, into stage 0) in flight together.
     if (branchIndex == 0)
       copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR);
     Value firstTile = emitNextVisibleTile(firstCandidate);
@@ -1068,6 +1087,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
         [&](OpBuilder &, Location) {
           copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC,
                    cfg.wgmma);
+          if (cfg.stages() == 2)
+            copyTile(v, vbase, vs2, mulC(firstTile, BC), keyLen, sV, BC,
+                     cfg.wgmma);
           scf::YieldOp::create(b, loc);
         });
     if (branchIndex == 0 && cfg.queryInRegisters) {
@@ -1076,7 +1098,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       for (int64_t mt = 0; mt < MT; ++mt) {
         qa.emplace_back();
         for (int64_t kk = 0; kk < NKD; ++kk)
-          qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), 64 * mt),
+          qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
                                      addC(l16c, 16 * kk), false));
       }
     }
@@ -1089,6 +1111,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     inits.append(MT * NDN, zero4);
     inits.append(MT, ninf2);
     inits.append(MT, zero2);
+    // Two stages: the stage the current tile lies in, last.
+    if (cfg.stages() == 2)
+      inits.push_back(idx(0));
     SmallVector<Type> types;
     for (Value x : inits)
       types.push_back(x.getType());
@@ -1120,7 +1145,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       for (int64_t r = 0; r < 2; ++r) {
         Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
                              /*isMax=*/false);
-        Value row = add(r0, add(addC(wrow, 64 * mt), addC(g, 8 * r)));
+        Value row = add(r0, add(addC(wrow, cfg.mTileStride() * mt), addC(g, 8 * r)));
         Value real = m.andI(m.cmp(CmpIPredicate::sge, row, idx(0)),
                             m.cmp(CmpIPredicate::slt, row, queryLen));
         Value at = add(add(add(mul(batch, tensorStrides[18]),
@@ -1139,7 +1164,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       for (int64_t j = 0; j < NDN; ++j) {
         int64_t slot = mt * NDN + j;
         Value here = arith::MulFOp::create(b, loc, res[slot], factorVec);
-        Value at = addC(tid, slot * GPUKernelConfig::kThreads);
+        Value at = addC(tid, slot * cfg.threads());
         if (branchIndex > 0)
           here = arith::AddFOp::create(
               b, loc,
@@ -1170,7 +1195,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                              /*isMax=*/false);
         inv.push_back(emitSafeReciprocal(b, loc, l));
       }
-    Value rg = add(addC(wrow, 64 * mt), g);
+    Value rg = add(addC(wrow, cfg.mTileStride() * mt), g);
     for (int64_t j = 0; j < NDN; ++j) {
       Value acc = cfg.branches ? mixed[mt * NDN + j] : res[mt * NDN + j];
       for (int64_t r = 0; r < 2; ++r) {
@@ -1199,13 +1224,40 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
 /// one copy in flight behind the math at all times:
 ///   wait K(kt); barrier; copy V(kt); S = Q K(kt)ᵀ; mask;
 ///   wait V(kt); barrier; copy K(next visible tile); softmax; O += P V(kt).
+/// With two stages (wgmma), K(kt) and V(kt) are in flight together in
+/// stage s (the last loop-carried value), and one barrier per tile does:
+///   wait K, V(kt); barrier; copy K, V(next visible tile) to stage 1 - s;
+///   S = Q K(kt)ᵀ; mask; softmax; O += P V(kt).
+/// The barrier also tells that every warp is done with stage 1 - s (the
+/// previous tile's), so the copies may overwrite it.
 /// Returns the next tile and the new loop-carried values.
 SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   const int64_t BC = GPUKernelConfig::kKeyTile;
   const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
+  const bool twoStages = cfg.stages() == 2;
   Value keyStart = mulC(kt, BC);
   waitTiles();
-  copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC, cfg.wgmma);
+  Value next, stage, kDesc = kDescriptor, vDesc = vDescriptor;
+  if (twoStages) {
+    stage = iters.back();
+    Value other = m.sub(idx(1), stage);
+    next = emitNextVisibleTile(addC(kt, 1));
+    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
+                      [&](OpBuilder &, Location) {
+                        Value at = mulC(other, 2 * BC * D);
+                        Value from = mulC(next, BC);
+                        copyTile(k, kbase, ks2, from, keyLen, sK, BC, true, at);
+                        copyTile(v, vbase, vs2, from, keyLen, sV, BC, true, at);
+                        scf::YieldOp::create(b, loc);
+                      });
+    // The descriptors' start address field counts 16-byte units.
+    Value shift = arith::IndexCastOp::create(
+        b, loc, b.getI64Type(), mulC(stage, 2 * BC * D * 2 / 16));
+    kDesc = arith::AddIOp::create(b, loc, kDescriptor, shift);
+    vDesc = arith::AddIOp::create(b, loc, vDescriptor, shift);
+  } else {
+    copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC, cfg.wgmma);
+  }
 
   // S = Q Kᵀ: per m-tile, NJ n-tiles of 8 keys (raw scores; the scale is
   // folded into the exponent below). One K fragment feeds MT mma.
@@ -1222,7 +1274,7 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
         a[mt].push_back(queryFragments(mt, kk));
     }
     SmallVector<SmallVector<Value>> acc =
-        warpgroupMMA(a, kDescriptor, offsets, BC, /*transposeB=*/false, {});
+        warpgroupMMA(a, kDesc, offsets, BC, /*transposeB=*/false, {});
     for (int64_t mt = 0; mt < MT; ++mt)
       for (int64_t j = 0; j < NJ; ++j)
         for (int64_t e = 0; e < 4; ++e)
@@ -1273,7 +1325,7 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
           for (int64_t r = 0; r < 2; ++r)
             rowPositions.push_back(arith::IndexCastOp::create(
                 b, loc, b.getI32Type(),
-                add(add(tileStart, wrow), addC(g, 64 * mt + 8 * r))));
+                add(add(tileStart, wrow), addC(g, cfg.mTileStride() * mt + 8 * r))));
         // i32 positions: Sq and Skv are i32 parameters.
         Value positions = fromElements(
             VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
@@ -1301,14 +1353,16 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
 
   // V(kt) has landed and every warp is done with K(kt): start the next
   // visible K tile, which then loads under the softmax and P V.
-  waitTiles();
-  Value next = emitNextVisibleTile(addC(kt, 1));
-  scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
-                    [&](OpBuilder &, Location) {
-                      copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK, BC,
-                               cfg.wgmma);
-                      scf::YieldOp::create(b, loc);
-                    });
+  if (!twoStages) {
+    waitTiles();
+    next = emitNextVisibleTile(addC(kt, 1));
+    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
+                      [&](OpBuilder &, Location) {
+                        copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK,
+                                 BC, cfg.wgmma);
+                        scf::YieldOp::create(b, loc);
+                      });
+  }
 
   // Online softmax on rows g (r = 0) and g + 8 (r = 1) of each m-tile, in
   // raw score units: p = 2^(s * scale log2 e - m * scale log2 e), one fma.
@@ -1366,7 +1420,7 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
     for (int64_t kk = 0; kk < NKP; ++kk)
       offsets.push_back(kk * 16 * 128 / 16);
     SmallVector<SmallVector<Value>> acc =
-        warpgroupMMA(pa, vDescriptor, offsets, D, /*transposeB=*/true, oacc);
+        warpgroupMMA(pa, vDesc, offsets, D, /*transposeB=*/true, oacc);
     for (int64_t mt = 0; mt < MT; ++mt)
       oacc[mt] = acc[mt];
   }
@@ -1390,6 +1444,8 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
           accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
   results.append(mNew.begin(), mNew.end());
   results.append(lNew.begin(), lNew.end());
+  if (twoStages)
+    results.push_back(m.sub(idx(1), stage));
   return results;
 }
 
@@ -1646,7 +1702,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
     info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
     info.append("block", b.getDenseI64ArrayAttr(
-                             {GPUKernelConfig::kThreads, 1, 1}));
+                             {config.threads(), 1, 1}));
     info.append("dynamic_shared_memory",
                 b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
                                                          : 0));
@@ -1964,7 +2020,7 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
   info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
   info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
   info.append("block",
-              b.getDenseI64ArrayAttr({GPUKernelConfig::kThreads, 1, 1}));
+              b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
   info.append("dynamic_shared_memory",
               b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
                                                        : 0));
