@@ -1,6 +1,8 @@
-// attn-compile --target=sm_90a: attention kernels at D = 128 with 64-row
-// query tiles (Q's fragments in registers) do both matmuls as warpgroup MMAs (wgmma.mma_async, A from registers, B = K or V
-// through 128-byte swizzled shared-memory tiles); the rest keep mma.sync.
+// attn-compile --target=sm_90a: attention kernels at D = 128 do both
+// matmuls as warpgroup MMAs (wgmma.mma_async, A from registers, B = K or V
+// through 128-byte swizzled shared-memory tiles, double-buffered): 128-row
+// query tiles are two warpgroups (256 threads) sharing each K/V tile, 64-row
+// ones one warpgroup; D = 64 keeps mma.sync.
 // ptxas accepts them with no local memory and no spills, the manifest
 // records the tiles and the artifact's PTX is sm_90a's own.
 //
@@ -20,8 +22,9 @@
 // RUN: FileCheck %s --check-prefix=SM90 < %t/sm90.ptx
 // RUN: attn-compile %s --target=sm_90a --wgmma=false --emit=asm -o %t/nowgmma.ptx
 // RUN: FileCheck %s --check-prefix=SM90 < %t/nowgmma.ptx
-// RUN: attn-compile %s --target=sm_90a --wgmma --query-tile=128 --emit=asm -o %t/q128.ptx
-// RUN: FileCheck %s --check-prefix=Q128 < %t/q128.ptx
+// RUN: attn-compile %s --target=sm_90a --wgmma --query-tile=64 -o %t/q64
+// RUN: FileCheck %s --check-prefix=Q64 < %t/q64/manifest.json
+// RUN: FileCheck %s --check-prefix=S < %t/q64/kernels.ptx
 
 // PTX: .target sm_90a
 // Dense, D = 128: S = Q Kᵀ in 8 k-steps of m64n64k16 (the first from zero,
@@ -52,29 +55,34 @@
 // O-COUNT-3: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, desc, 1, 1, 1, 1;
 // O-NEXT:    wgmma.commit_group.sync.aligned;
 
-// 128-row tiles at D = 128 (Q's fragments do not fit in registers) keep
-// mma.sync.
-// Q128-LABEL: .visible .entry dense_d128_attn0(
-// Q128-NOT:   wgmma
-// Q128:       mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// Q128-NOT:   wgmma
+// 64-row tiles: one warpgroup (128 threads), the same matmuls; unpadded
+// swizzled K and V, two stages (4 x 64 x 128 x 2 bytes), padded Q (64 x 136
+// x 2 bytes) and 1024 bytes to align: 83968.
+// Q64:       "name": "dense_d128_attn0",
+// Q64:       "query_tile": 64,
+// Q64:       "block": [
+// Q64-NEXT:    128,
+// Q64:       "dynamic_shared_memory": 83968,
 
 // The wgmma kernel: no stack frame, no spills (ptxas -v).
 // PTXAS-LABEL: Compiling entry function 'dense_d128_attn0' for 'sm_90a'
 // PTXAS:       {{^ *}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
-// Unpadded swizzled K and V (2 x 64 x 128 x 2 bytes), padded Q (64 x 136 x
-// 2 bytes) and 1024 bytes to align: 51200.
+// Two warpgroups of 64 rows: 256 threads. Unpadded swizzled K and V, two
+// stages (4 x 64 x 128 x 2 bytes), padded Q (128 x 136 x 2 bytes) and 1024
+// bytes to align: 101376.
 // CHECK:       "target": "sm_90a"
 // CHECK:       "name": "dense_d128_attn0",
 // CHECK:       "head_dim": 128,
-// CHECK:       "query_tile": 64,
+// CHECK:       "query_tile": 128,
 // CHECK:       "binaries": {
 // CHECK-NEXT:    "sm_90a": "kernels.sm_90a.cubin"
 // CHECK:       "ptx": {
 // CHECK-NEXT:    "target": "sm_90a",
 // CHECK-NEXT:    "file": "kernels.ptx"
-// CHECK:       "dynamic_shared_memory": 51200,
+// CHECK:       "block": [
+// CHECK-NEXT:    256,
+// CHECK:       "dynamic_shared_memory": 101376,
 
 // SM90-NOT: wgmma
 // SM90: mma.sync.aligned.m16n8k16
