@@ -119,10 +119,11 @@ struct GPUKernelConfig {
   /// with 64-row tiles (Q's fragments in registers); otherwise, and at
   /// D = 64 (wrong results on an H100, not yet understood), mma.sync.
   bool wgmma = false;
-  /// K/V buffers: 1 (FA2's order, one copy in flight behind the math), or
-  /// 2 with wgmma: tile t+1's K and V load into the other buffer while tile
-  /// t is computed, with one barrier per tile.
-  int64_t stages() const { return wgmma ? 2 : 1; }
+  /// K and V buffers: one each (FA2's order, one copy in flight behind the
+  /// math), or with wgmma's pipelined loop two K and three V buffers
+  /// (emitPipelinedKeyLoop).
+  int64_t keyStages() const { return wgmma ? 2 : 1; }
+  int64_t valueStages() const { return wgmma ? 3 : 1; }
 
   int64_t threads() const { return 32 * warps; }
   /// Rows of one m-tile across the warps (m-tile mt starts at mt x this).
@@ -133,7 +134,8 @@ struct GPUKernelConfig {
   int64_t tileBytes() const {
     int64_t keyRow = wgmma ? headDim : headDim + kPad;
     // wgmma: room to align the tiles' base to 1024 bytes.
-    return (queryTile() * (headDim + kPad) + 2 * stages() * kKeyTile * keyRow) *
+    return (queryTile() * (headDim + kPad) +
+            (keyStages() + valueStages()) * kKeyTile * keyRow) *
                2 +
            (wgmma ? 1024 : 0);
   }
@@ -324,10 +326,28 @@ private:
   }
   Value matrixDescriptor(Value tile, int64_t leadingBytes,
                          int64_t strideBytes);
+  /// [m-tile][n-tile or k-step][4] values.
+  using Tiles = SmallVector<SmallVector<SmallVector<Value>>>;
+  /// One warpgroup GEMM of warpgroupGemms.
+  struct WarpgroupGemm {
+    ArrayRef<SmallVector<SmallVector<Value>>> a; ///< [mt][k-step][4]
+    Value descriptor;
+    ArrayRef<int64_t> kOffsets;
+    int64_t n;
+    bool transposeB;
+    ArrayRef<SmallVector<Value>> acc; ///< empty: from zero
+  };
+  SmallVector<SmallVector<SmallVector<Value>>>
+  warpgroupGemms(ArrayRef<WarpgroupGemm> gemms, int64_t pending);
   SmallVector<SmallVector<Value>>
   warpgroupMMA(ArrayRef<SmallVector<SmallVector<Value>>> a, Value descriptor,
                ArrayRef<int64_t> kOffsets, int64_t n, bool transposeB,
-               ArrayRef<SmallVector<Value>> acc);
+               ArrayRef<SmallVector<Value>> acc) {
+    return warpgroupGemms({{a, descriptor, kOffsets, n, transposeB, acc}},
+                          /*pending=*/0)[0];
+  }
+  SmallVector<SmallVector<Value>>
+  warpgroupWait(ArrayRef<SmallVector<Value>> acc, const Tiles &reads);
   SmallVector<Value> ldmatrix4(Value mem, Value row, Value col, bool trans);
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFrag,
                          ArrayRef<Value> c);
@@ -338,7 +358,26 @@ private:
   SmallVector<Value> queryFragments(int64_t mt, int64_t kk);
   Value emitNextVisibleTile(Value from);
   Value emitNextSelectedTile(Value from);
+  struct SoftmaxStep {
+    SmallVector<Value> m, l, alpha; ///< per m-tile
+    Tiles probabilities;            ///< P in f32 [mt][n-tile][4]
+    Tiles p;                        ///< P's A fragments [mt][kk][4]
+  };
+  Tiles packProbabilities(const Tiles &probabilities);
+  void scoreOperands(Tiles &a, SmallVector<int64_t> &offsets);
+  SmallVector<int64_t> valueOffsets();
+  Tiles scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc);
+  void emitMask(Value kt, Tiles &s);
+  SoftmaxStep emitSoftmax(const Tiles &s, ValueRange mPrev, ValueRange lPrev,
+                          bool pack = true);
+  SmallVector<SmallVector<Value>> scaleAccumulators(ValueRange o,
+                                                    ArrayRef<Value> alpha);
+  void appendAccumulators(SmallVector<Value> &out,
+                          ArrayRef<SmallVector<Value>> oacc);
+  Value stagedDescriptor(Value descriptor, Value stage);
   SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
+  SmallVector<Value> emitPipelinedKeyLoop(Value firstTile, Value zero4,
+                                          Value ninf2, Value zero2);
 
   /// One key loop: attention has one, sparse_branches three.
   struct Branch {
@@ -528,64 +567,85 @@ Value GPUKernelBuilder::matrixDescriptor(Value tile, int64_t leadingBytes,
   return arith::OrIOp::create(b, loc, start, i64(fields));
 }
 
-/// One warpgroup GEMM as one inline-PTX statement, so nothing is scheduled
-/// between the asynchronous MMAs and their wait: wgmma.fence; for each
-/// k-step kk and m-tile mt, wgmma m64n`n`k16 with A = a[mt][kk] (4 b32
-/// registers, mma.sync's A layout) and B at `descriptor` + kOffsets[kk]
-/// (16-byte units); commit; wait. `acc[mt]` (n / 2 f32 in mma.sync's C
-/// order, n-tile by n-tile) are added to, or, when empty, the product
-/// starts from zero (scale-d false on the first k-step).
-SmallVector<SmallVector<Value>> GPUKernelBuilder::warpgroupMMA(
-    ArrayRef<SmallVector<SmallVector<Value>>> a, Value descriptor,
-    ArrayRef<int64_t> kOffsets, int64_t n, bool transposeB,
-    ArrayRef<SmallVector<Value>> acc) {
-  const int64_t mtiles = a.size(), perTile = n / 2;
-  const int64_t outputs = mtiles * perTile;
-  const bool accumulate = !acc.empty();
+/// Warpgroup GEMMs as one inline-PTX statement, so nothing is scheduled
+/// between the asynchronous MMAs and their wait: wgmma.fence; per GEMM, for
+/// each k-step kk and m-tile mt, wgmma m64`n`k16 with A = a[mt][kk] (4 b32
+/// registers, mma.sync's A layout) and B at the descriptor + kOffsets[kk]
+/// (16-byte units), then a commit (one group per GEMM); then a wait until
+/// at most `pending` groups (the last ones) are in flight. A GEMM's `acc`
+/// (mt x n / 2 f32, mma.sync's C order, n-tile by n-tile) is added to, or,
+/// when empty, the product starts from zero (scale-d false on the first
+/// k-step). The results of a GEMM still in flight are only valid after
+/// warpgroupWait; until then they must not be touched (ptxas, which knows
+/// wgmma's asynchronous register writes, would serialize such a read).
+SmallVector<SmallVector<SmallVector<Value>>>
+GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
+                                 int64_t pending) {
   SmallVector<Value> operands;
   std::string constraints;
   llvm::raw_string_ostream cs(constraints);
-  // Without tied accumulators, the first MMA writes outputs while later
-  // k-steps still read their A registers: early clobber.
-  for (int64_t i = 0; i < outputs; ++i)
-    cs << (i ? "," : "") << (accumulate ? "=f" : "=&f");
-  if (accumulate)
-    for (int64_t mt = 0; mt < mtiles; ++mt)
-      for (int64_t i = 0; i < perTile; ++i) {
-        operands.push_back(acc[mt][i]);
-        cs << "," << (mt * perTile + i);
+  SmallVector<int64_t> firstOutput;
+  int64_t outputs = 0;
+  for (const WarpgroupGemm &gemm : gemms) {
+    firstOutput.push_back(outputs);
+    // Without tied accumulators, the first MMA writes outputs while later
+    // k-steps (and later GEMMs) still read their inputs: early clobber.
+    for (int64_t i = 0, e = gemm.a.size() * gemm.n / 2; i < e; ++i)
+      cs << (outputs + i ? "," : "") << (gemm.acc.empty() ? "=&f" : "=f");
+    outputs += gemm.a.size() * gemm.n / 2;
+  }
+  for (auto [g, gemm] : llvm::enumerate(gemms))
+    for (auto [mt, tile] : llvm::enumerate(gemm.acc))
+      for (auto [i, x] : llvm::enumerate(tile)) {
+        operands.push_back(x);
+        cs << "," << (firstOutput[g] + mt * (gemm.n / 2) + i);
       }
-  const int64_t aFirst = outputs + operands.size();
-  for (int64_t mt = 0; mt < mtiles; ++mt)
-    for (const SmallVector<Value> &frag : a[mt])
-      for (Value reg : frag) {
-        operands.push_back(asI32(reg));
-        cs << ",r";
-      }
-  const int64_t descIndex = outputs + operands.size();
-  operands.push_back(descriptor);
-  cs << ",l";
+  SmallVector<int64_t> firstA, descIndex;
+  for (const WarpgroupGemm &gemm : gemms) {
+    firstA.push_back(outputs + operands.size());
+    for (const SmallVector<SmallVector<Value>> &tile : gemm.a)
+      for (const SmallVector<Value> &frag : tile)
+        for (Value reg : frag) {
+          operands.push_back(asI32(reg));
+          cs << ",r";
+        }
+  }
+  for (const WarpgroupGemm &gemm : gemms) {
+    descIndex.push_back(outputs + operands.size());
+    operands.push_back(gemm.descriptor);
+    cs << ",l";
+  }
 
   std::string text;
   llvm::raw_string_ostream os(text);
   StringRef type = isBF16 ? "bf16" : "f16";
-  os << "{\n.reg .b64 desc;\nwgmma.fence.sync.aligned;\n";
-  const int64_t ksteps = kOffsets.size();
-  for (int64_t kk = 0; kk < ksteps; ++kk) {
-    os << "add.s64 desc, $" << descIndex << ", " << kOffsets[kk] << ";\n";
-    for (int64_t mt = 0; mt < mtiles; ++mt) {
-      os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type
-         << "." << type << " {";
-      for (int64_t i = 0; i < perTile; ++i)
-        os << (i ? ", " : "") << "$" << (mt * perTile + i);
-      int64_t aAt = aFirst + (mt * ksteps + kk) * 4;
-      os << "}, {$" << aAt << ", $" << aAt + 1 << ", $" << aAt + 2 << ", $"
-         << aAt + 3 << "}, desc, " << (kk == 0 && !accumulate ? 0 : 1) << ", 1, 1, "
-         << (transposeB ? 1 : 0) << ";\n";
+  // Every k-step's descriptor is computed before the fence: an instruction
+  // that writes a wgmma's input between the first wgmma and the wait makes
+  // ptxas serialize the MMAs.
+  os << "{\n";
+  for (auto [g, gemm] : llvm::enumerate(gemms))
+    for (auto [kk, offset] : llvm::enumerate(gemm.kOffsets))
+      os << ".reg .b64 d" << g << "_" << kk << ";\nadd.s64 d" << g << "_" << kk
+         << ", $" << descIndex[g] << ", " << offset << ";\n";
+  os << "wgmma.fence.sync.aligned;\n";
+  for (auto [g, gemm] : llvm::enumerate(gemms)) {
+    const int64_t ksteps = gemm.kOffsets.size(), perTile = gemm.n / 2;
+    for (int64_t kk = 0; kk < ksteps; ++kk) {
+      for (int64_t mt = 0, e = gemm.a.size(); mt < e; ++mt) {
+        os << "wgmma.mma_async.sync.aligned.m64n" << gemm.n << "k16.f32."
+           << type << "." << type << " {";
+        for (int64_t i = 0; i < perTile; ++i)
+          os << (i ? ", " : "") << "$" << (firstOutput[g] + mt * perTile + i);
+        int64_t aAt = firstA[g] + (mt * ksteps + kk) * 4;
+        os << "}, {$" << aAt << ", $" << aAt + 1 << ", $" << aAt + 2 << ", $"
+           << aAt + 3 << "}, d" << g << "_" << kk << ", "
+           << (kk == 0 && gemm.acc.empty() ? 0 : 1) << ", 1, 1, "
+           << (gemm.transposeB ? 1 : 0) << ";\n";
+      }
     }
+    os << "wgmma.commit_group.sync.aligned;\n";
   }
-  os << "wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned "
-        "0;\n}";
+  os << "wgmma.wait_group.sync.aligned " << pending << ";\n}";
   SmallVector<Type> fields(outputs, b.getF32Type());
   auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   Value r = LLVM::InlineAsmOp::create(
@@ -594,11 +654,62 @@ SmallVector<SmallVector<Value>> GPUKernelBuilder::warpgroupMMA(
                 LLVM::tailcallkind::TailCallKind::None,
                 LLVM::AsmDialectAttr(), ArrayAttr())
                 .getResult(0);
-  SmallVector<SmallVector<Value>> out(mtiles);
-  for (int64_t mt = 0; mt < mtiles; ++mt)
-    for (int64_t i = 0; i < perTile; ++i)
-      out[mt].push_back(LLVM::ExtractValueOp::create(
-          b, loc, r, ArrayRef<int64_t>{mt * perTile + i}));
+  SmallVector<SmallVector<SmallVector<Value>>> out;
+  for (auto [g, gemm] : llvm::enumerate(gemms)) {
+    const int64_t perTile = gemm.n / 2;
+    out.emplace_back(gemm.a.size());
+    for (int64_t mt = 0, e = gemm.a.size(); mt < e; ++mt)
+      for (int64_t i = 0; i < perTile; ++i)
+        out.back()[mt].push_back(LLVM::ExtractValueOp::create(
+            b, loc, r,
+            ArrayRef<int64_t>{firstOutput[g] + mt * perTile + i}));
+  }
+  return out;
+}
+
+/// wgmma.wait_group 0 with `acc` (the results of a GEMM still in flight)
+/// tied through it: after it they are the GEMM's results. `reads` (the
+/// GEMM's A registers, which it reads until it is done) are inputs too, so
+/// LLVM keeps their registers until here: otherwise the next tile's P,
+/// coalesced into the loop-carried P's registers, would overwrite them
+/// under the running MMA (and ptxas would serialize the pipeline).
+SmallVector<SmallVector<Value>>
+GPUKernelBuilder::warpgroupWait(ArrayRef<SmallVector<Value>> acc,
+                                const Tiles &reads) {
+  SmallVector<Value> operands;
+  std::string constraints;
+  llvm::raw_string_ostream cs(constraints);
+  for (const SmallVector<Value> &tile : acc)
+    for (Value x : tile) {
+      cs << (operands.empty() ? "" : ",") << "=f";
+      operands.push_back(x);
+    }
+  const size_t outputs = operands.size();
+  for (size_t i = 0; i < outputs; ++i)
+    cs << "," << i;
+  for (const auto &tile : reads)
+    for (const auto &frag : tile)
+      for (Value reg : frag) {
+        operands.push_back(asI32(reg));
+        cs << ",r";
+      }
+  SmallVector<Type> fields(outputs, b.getF32Type());
+  auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
+  Value r = LLVM::InlineAsmOp::create(
+                b, loc, structType, operands,
+                "wgmma.wait_group.sync.aligned 0;", constraints,
+                /*has_side_effects=*/true, /*is_align_stack=*/false,
+                LLVM::tailcallkind::TailCallKind::None,
+                LLVM::AsmDialectAttr(), ArrayAttr())
+                .getResult(0);
+  SmallVector<SmallVector<Value>> out;
+  int64_t at = 0;
+  for (const SmallVector<Value> &tile : acc) {
+    out.emplace_back();
+    for (size_t i = 0; i < tile.size(); ++i)
+      out.back().push_back(
+          LLVM::ExtractValueOp::create(b, loc, r, ArrayRef<int64_t>{at++}));
+  }
   return out;
 }
 
@@ -893,12 +1004,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   }
   if (cfg.wgmma) {
     // K and V first, from the first 1024-byte boundary (the swizzle works
-    // on address bits 4-9), stage by stage (K0 V0 K1 V1), then Q. sK and
-    // sV are views from K0 and V0; stage s lies stageElements() further.
+    // on address bits 4-9): K's stages, V's stages, then Q.
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface{}, workgroup);
     Value dsm = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
-    const int64_t tiles = 2 * cfg.stages();
+    const int64_t keyTiles = cfg.keyStages(), valueTiles = cfg.valueStages();
     auto swizzledType = [&](int64_t n) {
       return MemRefType::get({n * BC * D}, elementType,
                              MemRefLayoutAttrInterface{}, workgroup);
@@ -906,12 +1016,13 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     int64_t keyBytes = BC * D * 2;
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dsm);
     Value pad = remC(m.sub(idx(1024), remC(base, 1024)), 1024);
-    sK = memref::ViewOp::create(b, loc, swizzledType(tiles), dsm, pad,
+    sK = memref::ViewOp::create(b, loc, swizzledType(keyTiles), dsm, pad,
                                 ValueRange{});
-    sV = memref::ViewOp::create(b, loc, swizzledType(tiles - 1), dsm,
-                                addC(pad, keyBytes), ValueRange{});
+    sV = memref::ViewOp::create(b, loc, swizzledType(valueTiles), dsm,
+                                addC(pad, keyTiles * keyBytes), ValueRange{});
     sQ = memref::ViewOp::create(b, loc, queryTileType, dsm,
-                                addC(pad, tiles * keyBytes), ValueRange{});
+                                addC(pad, (keyTiles + valueTiles) * keyBytes),
+                                ValueRange{});
     kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
                                    /*strideBytes=*/1024);
     vDescriptor = matrixDescriptor(sV, /*leadingBytes=*/BC * 128,
@@ -1087,7 +1198,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
         [&](OpBuilder &, Location) {
           copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC,
                    cfg.wgmma);
-          if (cfg.stages() == 2)
+          if (cfg.wgmma)
             copyTile(v, vbase, vs2, mulC(firstTile, BC), keyLen, sV, BC,
                      cfg.wgmma);
           scf::YieldOp::create(b, loc);
@@ -1111,9 +1222,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     inits.append(MT * NDN, zero4);
     inits.append(MT, ninf2);
     inits.append(MT, zero2);
-    // Two stages: the stage the current tile lies in, last.
-    if (cfg.stages() == 2)
-      inits.push_back(idx(0));
+    if (cfg.wgmma) {
+      res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
+      break;
+    }
     SmallVector<Type> types;
     for (Value x : inits)
       types.push_back(x.getType());
@@ -1220,84 +1332,46 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   return func;
 }
 
-/// One visible key tile `kt`, whose K tile is in flight. FA2's order keeps
-/// one copy in flight behind the math at all times:
-///   wait K(kt); barrier; copy V(kt); S = Q K(kt)ᵀ; mask;
-///   wait V(kt); barrier; copy K(next visible tile); softmax; O += P V(kt).
-/// With two stages (wgmma), K(kt) and V(kt) are in flight together in
-/// stage s (the last loop-carried value), and one barrier per tile does:
-///   wait K, V(kt); barrier; copy K, V(next visible tile) to stage 1 - s;
-///   S = Q K(kt)ᵀ; mask; softmax; O += P V(kt).
-/// The barrier also tells that every warp is done with stage 1 - s (the
-/// previous tile's), so the copies may overwrite it.
-/// Returns the next tile and the new loop-carried values.
-SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
+/// Q Kᵀ's wgmma operands: Q's fragments per m-tile and k-step, and each
+/// k-step's offset from K's descriptor (16-byte units): k-step kk starts
+/// kk * 32 bytes into its 64-column panel (BC * 128 bytes each).
+void GPUKernelBuilder::scoreOperands(Tiles &a, SmallVector<int64_t> &offsets) {
   const int64_t BC = GPUKernelConfig::kKeyTile;
-  const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
-  const bool twoStages = cfg.stages() == 2;
-  Value keyStart = mulC(kt, BC);
-  waitTiles();
-  Value next, stage, kDesc = kDescriptor, vDesc = vDescriptor;
-  if (twoStages) {
-    stage = iters.back();
-    Value other = m.sub(idx(1), stage);
-    next = emitNextVisibleTile(addC(kt, 1));
-    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
-                      [&](OpBuilder &, Location) {
-                        Value at = mulC(other, 2 * BC * D);
-                        Value from = mulC(next, BC);
-                        copyTile(k, kbase, ks2, from, keyLen, sK, BC, true, at);
-                        copyTile(v, vbase, vs2, from, keyLen, sV, BC, true, at);
-                        scf::YieldOp::create(b, loc);
-                      });
-    // The descriptors' start address field counts 16-byte units.
-    Value shift = arith::IndexCastOp::create(
-        b, loc, b.getI64Type(), mulC(stage, 2 * BC * D * 2 / 16));
-    kDesc = arith::AddIOp::create(b, loc, kDescriptor, shift);
-    vDesc = arith::AddIOp::create(b, loc, vDescriptor, shift);
-  } else {
-    copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC, cfg.wgmma);
-  }
-
-  // S = Q Kᵀ: per m-tile, NJ n-tiles of 8 keys (raw scores; the scale is
-  // folded into the exponent below). One K fragment feeds MT mma.
-  SmallVector<SmallVector<SmallVector<Value>>> s(
-      MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4, zero)));
-  if (cfg.wgmma) {
-    // One m64n64k16 per m-tile and 16 head-dim columns: k-step kk starts
-    // kk * 32 bytes into its 64-column panel (BC * 128 bytes each).
-    SmallVector<SmallVector<SmallVector<Value>>> a(MT);
-    SmallVector<int64_t> offsets;
-    for (int64_t kk = 0; kk < NKD; ++kk) {
-      offsets.push_back(((kk / 4) * BC * 128 + (kk % 4) * 32) / 16);
-      for (int64_t mt = 0; mt < MT; ++mt)
-        a[mt].push_back(queryFragments(mt, kk));
-    }
-    SmallVector<SmallVector<Value>> acc =
-        warpgroupMMA(a, kDesc, offsets, BC, /*transposeB=*/false, {});
+  a.assign(MT, {});
+  offsets.clear();
+  for (int64_t kk = 0; kk < D / 16; ++kk) {
+    offsets.push_back(((kk / 4) * BC * 128 + (kk % 4) * 32) / 16);
     for (int64_t mt = 0; mt < MT; ++mt)
-      for (int64_t j = 0; j < NJ; ++j)
-        for (int64_t e = 0; e < 4; ++e)
-          s[mt][j][e] = acc[mt][4 * j + e];
+      a[mt].push_back(queryFragments(mt, kk));
   }
-  for (int64_t kk2 = 0; !cfg.wgmma && kk2 < NKD / 2; ++kk2) {
-    SmallVector<SmallVector<Value>> qf0, qf1;
-    for (int64_t mt = 0; mt < MT; ++mt) {
-      qf0.push_back(queryFragments(mt, 2 * kk2));
-      qf1.push_back(queryFragments(mt, 2 * kk2 + 1));
-    }
-    for (int64_t j = 0; j < NJ; ++j) {
-      SmallVector<Value> kb =
-          ldmatrix4(sK, addC(l8, 8 * j), addC(l8c, 32 * kk2), false);
-      for (int64_t mt = 0; mt < MT; ++mt) {
-        s[mt][j] = mma(qf0[mt], ArrayRef<Value>(kb).take_front(2), s[mt][j]);
-        s[mt][j] = mma(qf1[mt], ArrayRef<Value>(kb).drop_front(2), s[mt][j]);
-      }
-    }
-  }
+}
 
-  // The element mask, only on tiles that need it: -inf where the pattern
-  // hides the pair or the key is past Skv.
+/// P V's k-step offsets from V's descriptor: 16 rows (2048 bytes) each.
+SmallVector<int64_t> GPUKernelBuilder::valueOffsets() {
+  SmallVector<int64_t> offsets;
+  for (int64_t kk = 0; kk < GPUKernelConfig::kKeyTile / 16; ++kk)
+    offsets.push_back(kk * 16 * 128 / 16);
+  return offsets;
+}
+
+/// wgmma's m64n64 accumulators (mma.sync's C order, n-tile by n-tile) as
+/// S[mt][n-tile][4].
+GPUKernelBuilder::Tiles
+GPUKernelBuilder::scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc) {
+  const int64_t NJ = GPUKernelConfig::kKeyTile / 8;
+  Tiles s(MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4)));
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t j = 0; j < NJ; ++j)
+      for (int64_t e = 0; e < 4; ++e)
+        s[mt][j][e] = acc[mt][4 * j + e];
+  return s;
+}
+
+/// The element mask of key tile `kt`, only on tiles that need it: -inf
+/// where the pattern hides the pair or the key is past Skv.
+void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
+  const int64_t BC = GPUKernelConfig::kKeyTile, NJ = BC / 8;
+  Value keyStart = mulC(kt, BC);
   MaskContext context;
   KeyTileClass cls;
   if (cfg.streamed) {
@@ -1325,7 +1399,8 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
           for (int64_t r = 0; r < 2; ++r)
             rowPositions.push_back(arith::IndexCastOp::create(
                 b, loc, b.getI32Type(),
-                add(add(tileStart, wrow), addC(g, cfg.mTileStride() * mt + 8 * r))));
+                add(add(tileStart, wrow),
+                    addC(g, cfg.mTileStride() * mt + 8 * r))));
         // i32 positions: Sq and Skv are i32 parameters.
         Value positions = fromElements(
             VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
@@ -1350,32 +1425,23 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
     for (int64_t j = 0; j < NJ; ++j)
       for (int64_t e = 0; e < 4; ++e)
         s[mt][j][e] = masked.getResult((mt * NJ + j) * 4 + e);
+}
 
-  // V(kt) has landed and every warp is done with K(kt): start the next
-  // visible K tile, which then loads under the softmax and P V.
-  if (!twoStages) {
-    waitTiles();
-    next = emitNextVisibleTile(addC(kt, 1));
-    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
-                      [&](OpBuilder &, Location) {
-                        copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK,
-                                 BC, cfg.wgmma);
-                        scf::YieldOp::create(b, loc);
-                      });
-  }
-
-  // Online softmax on rows g (r = 0) and g + 8 (r = 1) of each m-tile, in
-  // raw score units: p = 2^(s * scale log2 e - m * scale log2 e), one fma.
-  SmallVector<Value> results = {next};
-  SmallVector<Value> mNew(MT), lNew(MT);
-  SmallVector<SmallVector<Value>> oacc(MT);
-  SmallVector<SmallVector<SmallVector<Value>>> pa(MT);
+/// Online softmax on rows g (r = 0) and g + 8 (r = 1) of each m-tile, in
+/// raw score units: p = 2^(s * scale log2 e - m * scale log2 e), one fma.
+/// Gives the new running max and sum, the factor the accumulators are to
+/// be scaled by (vector<4xf32> per m-tile, mma's C order) and P, in f32 and
+/// as A fragments (packProbabilities).
+GPUKernelBuilder::SoftmaxStep
+GPUKernelBuilder::emitSoftmax(const Tiles &s, ValueRange mPrev,
+                              ValueRange lPrev, bool pack) {
+  const int64_t NJ = GPUKernelConfig::kKeyTile / 8;
+  SoftmaxStep step;
   for (int64_t mt = 0; mt < MT; ++mt) {
-    Value mPrev = iters[MT * NDN + mt], lPrev = iters[MT * NDN + MT + mt];
     SmallVector<Value> mRow, lRow, alpha;
     SmallVector<SmallVector<Value>> p(NJ, SmallVector<Value>(4));
     for (int64_t r = 0; r < 2; ++r) {
-      Value mOld = extract(mPrev, r);
+      Value mOld = extract(mPrev[mt], r);
       Value mx = mOld;
       for (int64_t j = 0; j < NJ; ++j)
         mx = fmax(mx, fmax(s[mt][j][2 * r], s[mt][j][2 * r + 1]));
@@ -1392,38 +1458,112 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
         }
       mRow.push_back(mx);
       alpha.push_back(a);
-      lRow.push_back(fma(extract(lPrev, r), a, sum));
+      lRow.push_back(fma(extract(lPrev[mt], r), a, sum));
     }
-    mNew[mt] = fromElements(rowType, mRow);
-    lNew[mt] = fromElements(rowType, lRow);
-    Value alphaVec =
-        fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]});
+    step.m.push_back(fromElements(rowType, mRow));
+    step.l.push_back(fromElements(rowType, lRow));
+    step.alpha.push_back(
+        fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]}));
+    step.probabilities.push_back(std::move(p));
+  }
+  if (pack)
+    step.p = packProbabilities(step.probabilities);
+  return step;
+}
+
+/// P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
+GPUKernelBuilder::Tiles
+GPUKernelBuilder::packProbabilities(const Tiles &probabilities) {
+  Tiles fragments(MT);
+  for (int64_t mt = 0; mt < MT; ++mt) {
+    const auto &p = probabilities[mt];
+    for (int64_t kk = 0, e = p.size() / 2; kk < e; ++kk) {
+      auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
+      fragments[mt].push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
+                               packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
+    }
+  }
+  return fragments;
+}
+
+/// The accumulators `o` (MT x NDN vector<4xf32>) times `alpha`, as
+/// MT lists of NDN x 4 scalars (mma's C order).
+SmallVector<SmallVector<Value>>
+GPUKernelBuilder::scaleAccumulators(ValueRange o, ArrayRef<Value> alpha) {
+  const int64_t NDN = D / 8;
+  SmallVector<SmallVector<Value>> out(MT);
+  for (int64_t mt = 0; mt < MT; ++mt)
     for (int64_t j = 0; j < NDN; ++j) {
       Value scaled =
-          arith::MulFOp::create(b, loc, iters[mt * NDN + j], alphaVec);
+          arith::MulFOp::create(b, loc, o[mt * NDN + j], alpha[mt]);
       for (int64_t e = 0; e < 4; ++e)
-        oacc[mt].push_back(extract(scaled, e));
+        out[mt].push_back(extract(scaled, e));
     }
-    // P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
-    for (int64_t kk = 0; kk < NKP; ++kk) {
-      auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
-      pa[mt].push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
-                        packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
+  return out;
+}
+
+/// One visible key tile `kt`, whose K tile is in flight. FA2's order keeps
+/// one copy in flight behind the math at all times:
+///   wait K(kt); barrier; copy V(kt); S = Q K(kt)ᵀ; mask;
+///   wait V(kt); barrier; copy K(next visible tile); softmax; O += P V(kt).
+/// Returns the next tile and the new loop-carried values (O, m, l).
+SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
+  const int64_t BC = GPUKernelConfig::kKeyTile;
+  const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
+  Value keyStart = mulC(kt, BC);
+  waitTiles();
+  copyTile(v, vbase, vs2, keyStart, keyLen, sV, BC, cfg.wgmma);
+
+  // S = Q Kᵀ: per m-tile, NJ n-tiles of 8 keys (raw scores; the scale is
+  // folded into the exponent below). One K fragment feeds MT mma.
+  Tiles s(MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4, zero)));
+  if (cfg.wgmma) {
+    // One m64n64k16 per m-tile and 16 head-dim columns.
+    Tiles a;
+    SmallVector<int64_t> offsets;
+    scoreOperands(a, offsets);
+    s = scoresFromAccumulators(
+        warpgroupMMA(a, kDescriptor, offsets, BC, /*transposeB=*/false, {}));
+  }
+  for (int64_t kk2 = 0; !cfg.wgmma && kk2 < NKD / 2; ++kk2) {
+    SmallVector<SmallVector<Value>> qf0, qf1;
+    for (int64_t mt = 0; mt < MT; ++mt) {
+      qf0.push_back(queryFragments(mt, 2 * kk2));
+      qf1.push_back(queryFragments(mt, 2 * kk2 + 1));
+    }
+    for (int64_t j = 0; j < NJ; ++j) {
+      SmallVector<Value> kb =
+          ldmatrix4(sK, addC(l8, 8 * j), addC(l8c, 32 * kk2), false);
+      for (int64_t mt = 0; mt < MT; ++mt) {
+        s[mt][j] = mma(qf0[mt], ArrayRef<Value>(kb).take_front(2), s[mt][j]);
+        s[mt][j] = mma(qf1[mt], ArrayRef<Value>(kb).drop_front(2), s[mt][j]);
+      }
     }
   }
+  emitMask(kt, s);
+
+  // V(kt) has landed and every warp is done with K(kt): start the next
+  // visible K tile, which then loads under the softmax and P V.
+  waitTiles();
+  Value next = emitNextVisibleTile(addC(kt, 1));
+  scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, next, tileEnd),
+                    [&](OpBuilder &, Location) {
+                      copyTile(k, kbase, ks2, mulC(next, BC), keyLen, sK, BC,
+                               cfg.wgmma);
+                      scf::YieldOp::create(b, loc);
+                    });
+
+  SoftmaxStep step = emitSoftmax(s, iters.slice(MT * NDN, MT),
+                                 iters.slice(MT * NDN + MT, MT));
+  SmallVector<SmallVector<Value>> oacc =
+      scaleAccumulators(iters.take_front(MT * NDN), step.alpha);
 
   // O += P V: with wgmma one m64n`D`k16 per m-tile and 16 keys, V read
-  // transposed (MN-major) from its swizzled tile, k-step kk 16 rows (2048
-  // bytes) further; with mma.sync one transposed V fragment feeds MT x 2.
-  if (cfg.wgmma) {
-    SmallVector<int64_t> offsets;
-    for (int64_t kk = 0; kk < NKP; ++kk)
-      offsets.push_back(kk * 16 * 128 / 16);
-    SmallVector<SmallVector<Value>> acc =
-        warpgroupMMA(pa, vDesc, offsets, D, /*transposeB=*/true, oacc);
-    for (int64_t mt = 0; mt < MT; ++mt)
-      oacc[mt] = acc[mt];
-  }
+  // transposed (MN-major) from its swizzled tile; with mma.sync one
+  // transposed V fragment feeds MT x 2.
+  if (cfg.wgmma)
+    oacc = warpgroupMMA(step.p, vDescriptor, valueOffsets(), D,
+                        /*transposeB=*/true, oacc);
   for (int64_t dn = 0; !cfg.wgmma && dn < D / 16; ++dn)
     for (int64_t kk = 0; kk < NKP; ++kk) {
       SmallVector<Value> vb =
@@ -1434,19 +1574,216 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
           SmallVector<Value> c(oacc[mt].begin() + 4 * n,
                                oacc[mt].begin() + 4 * n + 4);
           SmallVector<Value> r =
-              mma(pa[mt][kk], ArrayRef<Value>(vb).slice(2 * half, 2), c);
+              mma(step.p[mt][kk], ArrayRef<Value>(vb).slice(2 * half, 2), c);
           std::copy(r.begin(), r.end(), oacc[mt].begin() + 4 * n);
         }
     }
-  for (int64_t mt = 0; mt < MT; ++mt)
-    for (int64_t n = 0; n < NDN; ++n)
-      results.push_back(fromElements(
-          accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
-  results.append(mNew.begin(), mNew.end());
-  results.append(lNew.begin(), lNew.end());
-  if (twoStages)
-    results.push_back(m.sub(idx(1), stage));
+  SmallVector<Value> results = {next};
+  appendAccumulators(results, oacc);
+  results.append(step.m.begin(), step.m.end());
+  results.append(step.l.begin(), step.l.end());
   return results;
+}
+
+void GPUKernelBuilder::appendAccumulators(
+    SmallVector<Value> &out, ArrayRef<SmallVector<Value>> oacc) {
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t n = 0; n < D / 8; ++n)
+      out.push_back(fromElements(
+          accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
+}
+
+/// K's (stage `kStage`) and V's (stage `vStage`) descriptors.
+Value GPUKernelBuilder::stagedDescriptor(Value descriptor, Value stage) {
+  const int64_t tileUnits = GPUKernelConfig::kKeyTile * D * 2 / 16;
+  Value shift = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                           mulC(stage, tileUnits));
+  return arith::AddIOp::create(b, loc, descriptor, shift);
+}
+
+/// sm_90a's key loop (FA3's intra-warpgroup pipelining): while P(j) V(j)
+/// runs on the tensor cores, the warps wait only for S(n) = Q K(n)ᵀ of the
+/// next visible tile n, then mask it and run its softmax; then they wait
+/// for P V. The tile after n loads meanwhile. K has two buffers (K(j) is
+/// free once S(j) is done, a tile earlier), V three (V(j) is read, V(n)
+/// has landed, the one after n is loading); one barrier per tile.
+///
+///   prologue: wait K, V(first); copy K, V(n); S(first); mask; softmax.
+///   tile j:   wait K, V(n); barrier; copy K, V(next after n);
+///             O *= alpha(j); issue S(n), issue O += P(j) V(j);
+///             wait S(n); mask(n); softmax(n) -> P(n), alpha(n); wait P V.
+///
+/// Returns O (MT x NDN vector<4xf32>), m and l (MT vector<2xf32> each).
+SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
+                                                          Value zero4,
+                                                          Value ninf2,
+                                                          Value zero2) {
+  const int64_t BC = GPUKernelConfig::kKeyTile, NDN = D / 8;
+  const int64_t NKP = BC / 16;
+  SmallVector<Value> empty(MT * NDN, zero4);
+  empty.append(MT, ninf2);
+  empty.append(MT, zero2);
+  SmallVector<Type> resultTypes;
+  for (Value x : empty)
+    resultTypes.push_back(x.getType());
+  auto any = scf::IfOp::create(b, loc, resultTypes,
+                               m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+                               /*withElseRegion=*/true);
+  b.setInsertionPointToStart(any.elseBlock());
+  scf::YieldOp::create(b, loc, empty);
+  b.setInsertionPointToStart(any.thenBlock());
+
+  auto copyStages = [&](Value tile, Value kStage, Value vStage) {
+    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, tile, tileEnd),
+                      [&](OpBuilder &, Location) {
+                        Value from = mulC(tile, BC);
+                        copyTile(k, kbase, ks2, from, keyLen, sK, BC, true,
+                                 mulC(kStage, BC * D));
+                        copyTile(v, vbase, vs2, from, keyLen, sV, BC, true,
+                                 mulC(vStage, BC * D));
+                        scf::YieldOp::create(b, loc);
+                      });
+  };
+  // Beyond the last tile the search stays there.
+  auto nextAfter = [&](Value tile) {
+    return emitNextVisibleTile(m.min(addC(tile, 1), tileEnd));
+  };
+
+  // Prologue: the first tile (stage 0) has landed.
+  waitTiles();
+  Value second = nextAfter(firstTile);
+  copyStages(second, idx(1), idx(1));
+  Tiles a;
+  SmallVector<int64_t> scoreOffsets;
+  scoreOperands(a, scoreOffsets);
+  Tiles s = scoresFromAccumulators(warpgroupMMA(
+      a, kDescriptor, scoreOffsets, BC, /*transposeB=*/false, {}));
+  emitMask(firstTile, s);
+  SmallVector<Value> ninfs(MT, ninf2), zeros(MT, zero2);
+  SoftmaxStep step = emitSoftmax(s, ninfs, zeros);
+
+  // Loop-carried: j, n, the cursor, P(j) (MT x NKP x 4 fragments),
+  // alpha(j), m, l, O, j's K and V stages.
+  SmallVector<Value> inits = {firstTile, second};
+  const size_t numCursor = cursor.size();
+  inits.append(cursor.begin(), cursor.end());
+  for (auto &tile : step.p)
+    for (auto &frag : tile)
+      inits.append(frag.begin(), frag.end());
+  inits.append(step.alpha.begin(), step.alpha.end());
+  inits.append(step.m.begin(), step.m.end());
+  inits.append(step.l.begin(), step.l.end());
+  inits.append(MT * NDN, zero4);
+  inits.append({idx(0), idx(0)});
+  const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
+  const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
+  const int64_t stageAt = oAt + MT * NDN;
+  SmallVector<Type> types;
+  for (Value x : inits)
+    types.push_back(x.getType());
+  auto loop = scf::WhileOp::create(
+      b, loc, types, inits,
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::ConditionOp::create(
+            b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
+      },
+      [&](OpBuilder &, Location, ValueRange args) {
+        Value next = args[1];
+        cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
+        Tiles pj(MT);
+        for (int64_t mt = 0; mt < MT; ++mt)
+          for (int64_t kk = 0; kk < NKP; ++kk)
+            pj[mt].push_back(SmallVector<Value>(
+                args.slice(pAt + (mt * NKP + kk) * 4, 4)));
+        ValueRange alphaJ = args.slice(alphaAt, MT);
+        ValueRange mJ = args.slice(mAt, MT), lJ = args.slice(lAt, MT);
+        Value kStage = args[stageAt], vStage = args[stageAt + 1];
+        Value kNext = m.sub(idx(1), kStage);
+        Value vNext = remC(addC(vStage, 1), 3);
+
+        // n's tiles have landed; every warp is done with tile j - 1, whose
+        // V stage takes the tile after n, K taking j's.
+        waitTiles();
+        Value after = nextAfter(next);
+        copyStages(after, kStage, remC(addC(vStage, 2), 3));
+        SmallVector<SmallVector<Value>> oacc =
+            scaleAccumulators(args.slice(oAt, MT * NDN),
+                              SmallVector<Value>(alphaJ));
+        Value vDesc = stagedDescriptor(vDescriptor, vStage);
+
+        SmallVector<Value> flatP;
+        for (auto &tile : pj)
+          for (auto &frag : tile)
+            flatP.append(frag.begin(), frag.end());
+        SmallVector<Value> carried;
+        appendAccumulators(carried, oacc);
+        carried.append(mJ.begin(), mJ.end());
+        carried.append(lJ.begin(), lJ.end());
+        carried.append(flatP);
+        carried.append(alphaJ.begin(), alphaJ.end());
+        SmallVector<Type> carriedTypes;
+        for (Value x : carried)
+          carriedTypes.push_back(x.getType());
+        auto overlap = scf::IfOp::create(
+            b, loc, carriedTypes, m.cmp(CmpIPredicate::slt, next, tileEnd),
+            /*withElseRegion=*/true);
+        // The last tile: P(j) V(j) alone.
+        b.setInsertionPointToStart(overlap.elseBlock());
+        {
+          SmallVector<Value> out;
+          appendAccumulators(out, warpgroupMMA(pj, vDesc, valueOffsets(), D,
+                                               /*transposeB=*/true, oacc));
+          out.append(carried.begin() + MT * NDN, carried.end());
+          scf::YieldOp::create(b, loc, out);
+        }
+        b.setInsertionPointToStart(overlap.thenBlock());
+        {
+          Tiles qa;
+          SmallVector<int64_t> offsets;
+          scoreOperands(qa, offsets);
+          SmallVector<int64_t> vOffsets = valueOffsets();
+          WarpgroupGemm scores{qa, stagedDescriptor(kDescriptor, kNext),
+                               offsets, BC, /*transposeB=*/false, {}};
+          WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true,
+                               oacc};
+          auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
+          Tiles sn = scoresFromAccumulators(issued[0]);
+          emitMask(next, sn);
+          // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
+          // places the packed P(n) in P(j)'s registers (the loop carries
+          // them), which the running MMA still reads (FA3 converts after
+          // its wait too).
+          SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
+          SmallVector<Value> out;
+          appendAccumulators(out, warpgroupWait(issued[1], pj));
+          stepN.p = packProbabilities(stepN.probabilities);
+          out.append(stepN.m.begin(), stepN.m.end());
+          out.append(stepN.l.begin(), stepN.l.end());
+          for (auto &tile : stepN.p)
+            for (auto &frag : tile)
+              out.append(frag.begin(), frag.end());
+          out.append(stepN.alpha.begin(), stepN.alpha.end());
+          scf::YieldOp::create(b, loc, out);
+        }
+        b.setInsertionPointAfter(overlap);
+        ValueRange r = overlap.getResults();
+        SmallVector<Value> yield = {next, after};
+        yield.append(cursor.begin(), cursor.end());
+        const int64_t rP = MT * NDN + 2 * MT;
+        yield.append(r.begin() + rP, r.begin() + rP + MT * NKP * 4);
+        yield.append(r.begin() + rP + MT * NKP * 4, r.end());
+        yield.append(r.begin() + MT * NDN, r.begin() + MT * NDN + 2 * MT);
+        yield.append(r.begin(), r.begin() + MT * NDN);
+        yield.append({kNext, vNext});
+        scf::YieldOp::create(b, loc, yield);
+      });
+  SmallVector<Value> out(loop.getResults().begin() + oAt,
+                         loop.getResults().begin() + oAt + MT * NDN);
+  out.append(loop.getResults().begin() + mAt,
+             loop.getResults().begin() + mAt + 2 * MT);
+  scf::YieldOp::create(b, loc, out);
+  b.setInsertionPointAfter(any);
+  return SmallVector<Value>(any.getResults());
 }
 
 namespace {

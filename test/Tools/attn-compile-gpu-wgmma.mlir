@@ -27,11 +27,15 @@
 // RUN: FileCheck %s --check-prefix=S < %t/q64/kernels.ptx
 
 // PTX: .target sm_90a
-// Dense, D = 128: S = Q Kᵀ in 8 k-steps of m64n64k16 (the first from zero,
-// K's second 64-column panel 8192 bytes on: descriptor + 512), O += P V in 4
-// k-steps of m64n128k16 with V transposed, 2048 bytes (+128) apart; the
-// cp.async writes reach wgmma's reads through fence.proxy.async. The loop's
-// blocks may come in either order, so S and O are checked separately.
+// Dense, D = 128. The key loop is pipelined (FA3's intra-warpgroup
+// overlap): one inline-PTX statement issues S = Q K(n)ᵀ for the next tile
+// (8 k-steps of m64n64k16, the first from zero, K's second 64-column panel
+// 8192 bytes on: descriptor + 512) and O += P V(j) for this one (4 k-steps
+// of m64n128k16, V transposed, 2048 bytes (+128) apart) as two groups, and
+// waits for the first only; the softmax of S runs under P V, whose wait
+// is its own statement. Every k-step's descriptor is computed before the
+// fence (a write between the MMAs and their wait would serialize them).
+// The cp.async writes reach wgmma's reads through fence.proxy.async.
 // PTX-LABEL: .visible .entry dense_d128_attn0(
 // PTX:       fence.proxy.async.shared::cta;
 // PTX-NOT:   mma.sync
@@ -41,36 +45,43 @@
 // PTX:       mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX-NOT:   wgmma
 // S-LABEL:   .visible .entry dense_d128_attn0(
-// S:         wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, desc, 0, 1, 1, 0;
-// S-COUNT-3: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, desc, 1, 1, 1, 0;
-// S-NEXT:    add.s64 desc, {{%rd[0-9]+}}, 512;
-// S-COUNT-4: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, desc, 1, 1, 1, 0;
+// S:         add.s64 d1_3, [[VD:%rd[0-9]+]], 384;
+// S-NEXT:    wgmma.fence.sync.aligned;
+// S-NEXT:    wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, d0_0, 0, 1, 1, 0;
+// S-COUNT-7: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, d0_{{[1-7]}}, 1, 1, 1, 0;
 // S-NEXT:    wgmma.commit_group.sync.aligned;
-// S-NEXT:    wgmma.wait_group.sync.aligned 0;
+// S-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, d1_{{[0-3]}}, 1, 1, 1, 1;
+// S-NEXT:    wgmma.commit_group.sync.aligned;
+// S-NEXT:    wgmma.wait_group.sync.aligned 1;
+// S:         ex2.approx.ftz.f32
+// S:         wgmma.wait_group.sync.aligned 0;
+// S-NOT:     ex2.approx
+// S:         cvt.rn.bf16x2.f32
 // O-LABEL:   .visible .entry dense_d128_attn0(
-// O:         wgmma.fence.sync.aligned;
-// O-NEXT:    add.s64 desc, [[VD:%rd[0-9]+]], 0;
-// O-NEXT:    wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, desc, 1, 1, 1, 1;
-// O-NEXT:    add.s64 desc, [[VD]], 128;
-// O-COUNT-3: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, desc, 1, 1, 1, 1;
-// O-NEXT:    wgmma.commit_group.sync.aligned;
+// O:         add.s64 d0_4, {{%rd[0-9]+}}, 512;
+// O:         add.s64 d1_0, [[VD:%rd[0-9]+]], 0;
+// O-NEXT:    .reg .b64 d1_1;
+// O-NEXT:    add.s64 d1_1, [[VD]], 128;
 
 // 64-row tiles: one warpgroup (128 threads), the same matmuls; unpadded
-// swizzled K and V, two stages (4 x 64 x 128 x 2 bytes), padded Q (64 x 136
-// x 2 bytes) and 1024 bytes to align: 83968.
+// swizzled K (2 buffers) and V (3 buffers), 5 x 64 x 128 x 2 bytes, padded
+// Q (64 x 136 x 2 bytes) and 1024 bytes to align: 100352.
 // Q64:       "name": "dense_d128_attn0",
 // Q64:       "query_tile": 64,
 // Q64:       "block": [
 // Q64-NEXT:    128,
-// Q64:       "dynamic_shared_memory": 83968,
+// Q64:       "dynamic_shared_memory": 100352,
 
-// The wgmma kernel: no stack frame, no spills (ptxas -v).
+// The wgmma kernel: no stack frame, no spills, and ptxas keeps the MMAs
+// asynchronous (no C7513 "wgmma.mma_async instructions are serialized").
+// PTXAS-NOT:   C7513
 // PTXAS-LABEL: Compiling entry function 'dense_d128_attn0' for 'sm_90a'
+// PTXAS-NOT:   C7513
 // PTXAS:       {{^ *}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
-// Two warpgroups of 64 rows: 256 threads. Unpadded swizzled K and V, two
-// stages (4 x 64 x 128 x 2 bytes), padded Q (128 x 136 x 2 bytes) and 1024
-// bytes to align: 101376.
+// Two warpgroups of 64 rows: 256 threads. Unpadded swizzled K (2 buffers)
+// and V (3 buffers), 5 x 64 x 128 x 2 bytes, padded Q (128 x 136 x 2
+// bytes) and 1024 bytes to align: 117760.
 // CHECK:       "target": "sm_90a"
 // CHECK:       "name": "dense_d128_attn0",
 // CHECK:       "head_dim": 128,
@@ -82,7 +93,7 @@
 // CHECK-NEXT:    "file": "kernels.ptx"
 // CHECK:       "block": [
 // CHECK-NEXT:    256,
-// CHECK:       "dynamic_shared_memory": 101376,
+// CHECK:       "dynamic_shared_memory": 117760,
 
 // SM90-NOT: wgmma
 // SM90: mma.sync.aligned.m16n8k16
