@@ -23,10 +23,13 @@
 //    f32 accumulators); Q's fragments stay in registers when they fit, else
 //    ldmatrix from shared memory per tile; P is repacked from the S
 //    accumulators into A fragments in registers;
-//  - on sm_90a, when Q's fragments fit in registers (64-row tiles at
-//    D = 128, 128-row at D = 64), both matmuls are warpgroup MMAs instead
+//  - on sm_90a at D = 128, both matmuls are warpgroup MMAs instead
 //    (wgmma.mma_async through inline PTX: A from registers, B = K or V from
-//    unpadded 128-byte-swizzled tiles via matrix descriptors); the
+//    unpadded 128-byte-swizzled tiles via matrix descriptors), one
+//    warpgroup per 64 query rows (128-row tiles: 8 warps sharing each K/V
+//    tile), in a pipelined key loop: S of the next visible tile and P V of
+//    this one are in flight together, the next tile's softmax runs under
+//    P V, K/V load a tile ahead into 2/3 buffers, one barrier per tile. The
 //    accumulators and A fragments have mma.sync's layouts, so the softmax,
 //    masks and epilogue are shared;
 //  - online softmax with ex2.approx, one fma per score (scale x log2 e
@@ -69,11 +72,13 @@ using arith::CmpIPredicate;
 
 namespace {
 
-/// The shape of one GPU kernel. Each of the 4 warps owns `mTiles` 16-row
-/// m-tiles of the query tile (rows `mt * 64 + warp * 16 + [0, 16)`), so one
-/// K or V fragment read from shared memory feeds `mTiles` mma: with two
-/// m-tiles (128-row query tiles, FA2's choice for sm_80/sm_90) the kernel
-/// reads shared memory half as often per flop as with one.
+/// The shape of one GPU kernel. Each warp owns `mTiles` 16-row m-tiles of
+/// the query tile (rows `mt * 16 * warps + warp * 16 + [0, 16)`), so one K
+/// or V fragment read from shared memory feeds `mTiles` mma: with two
+/// m-tiles (128-row query tiles on 4 warps, FA2's choice for sm_80/sm_90)
+/// the kernel reads shared memory half as often per flop as with one.
+/// sm_90a's wgmma kernels keep one m-tile per warp and grow the block
+/// instead (8 warps for 128 rows).
 struct GPUKernelConfig {
   static constexpr int64_t kKeyTile = 64; ///< Bc.
   static constexpr int64_t kPad = 8; ///< smem row padding (elements).
@@ -111,13 +116,14 @@ struct GPUKernelConfig {
   /// slice of shared memory between them (f32, exact), not in registers
   /// next to the running accumulators.
   bool branches = false;
-  /// sm_90a: S = Q Kᵀ and O += P V as warpgroup MMAs (wgmma.mma_async, the
-  /// 4 warps are one warpgroup) with A from registers (Q's fragments, P) and
-  /// B (K, V) read by the tensor cores from shared memory through matrix
-  /// descriptors. K and V tiles then lie unpadded in wgmma's 128-byte
-  /// swizzled layout; Q keeps its padded rows (ldmatrix). Chosen at D = 128
-  /// with 64-row tiles (Q's fragments in registers); otherwise, and at
-  /// D = 64 (wrong results on an H100, not yet understood), mma.sync.
+  /// sm_90a: S = Q Kᵀ and O += P V as warpgroup MMAs (wgmma.mma_async, each
+  /// 4 warps one warpgroup of 64 rows) with A from registers (Q's
+  /// fragments, P) and B (K, V) read by the tensor cores from shared memory
+  /// through matrix descriptors, in the pipelined key loop
+  /// (emitPipelinedKeyLoop). K and V tiles then lie unpadded in wgmma's
+  /// 128-byte swizzled layout; Q keeps its padded rows (ldmatrix). Chosen at
+  /// D = 128; at D = 64 (wrong results on an H100, not yet understood),
+  /// mma.sync.
   bool wgmma = false;
   /// K and V buffers: one each (FA2's order, one copy in flight behind the
   /// math), or with wgmma's pipelined loop two K and three V buffers
