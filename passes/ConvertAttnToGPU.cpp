@@ -125,11 +125,13 @@ struct GPUKernelConfig {
   /// D = 128; at D = 64 (wrong results on an H100, not yet understood),
   /// mma.sync.
   bool wgmma = false;
+  /// wgmma's key loop is emitPipelinedKeyLoop (else FA2's order, as the
+  /// mma.sync kernel).
+  bool pipelined = false;
   /// K and V buffers: one each (FA2's order, one copy in flight behind the
-  /// math), or with wgmma's pipelined loop two K and three V buffers
-  /// (emitPipelinedKeyLoop).
-  int64_t keyStages() const { return wgmma ? 2 : 1; }
-  int64_t valueStages() const { return wgmma ? 3 : 1; }
+  /// math), or with the pipelined loop two K and three V buffers.
+  int64_t keyStages() const { return pipelined ? 2 : 1; }
+  int64_t valueStages() const { return pipelined ? 3 : 1; }
 
   int64_t threads() const { return 32 * warps; }
   /// Rows of one m-tile across the warps (m-tile mt starts at mt x this).
@@ -155,7 +157,7 @@ struct GPUKernelConfig {
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
   static bool choose(int64_t d, PatternAttrInterface pattern,
                      int64_t queryTile, GPUKernelConfig &cfg,
-                     bool hopper = false) {
+                     bool hopper = false, bool pipeline = true) {
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
@@ -165,6 +167,9 @@ struct GPUKernelConfig {
       cfg.selected = true;
       cfg.keyBlockTiles = std::max<int64_t>(1, selected.getKeyBlock() / kKeyTile);
     }
+    // wgmma in FA2's order: 64-row tiles (one warpgroup; 3 blocks per SM).
+    if (queryTile == 0 && hopper && d == 128 && !pipeline)
+      queryTile = 64;
     // 128 rows unless a block-granular leaf has blocks a 128-row tile would
     // straddle (every query tile must lie in one block).
     if (queryTile == 0)
@@ -188,6 +193,7 @@ struct GPUKernelConfig {
     // results with wgmma on an H100 (2026-12-06, not yet understood): it
     // keeps mma.sync.
     cfg.wgmma = hopper && d == 128;
+    cfg.pipelined = cfg.wgmma && pipeline;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = cfg.mTiles * d <= 128;
@@ -1204,7 +1210,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
         [&](OpBuilder &, Location) {
           copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC,
                    cfg.wgmma);
-          if (cfg.wgmma)
+          if (cfg.pipelined)
             copyTile(v, vbase, vs2, mulC(firstTile, BC), keyLen, sV, BC,
                      cfg.wgmma);
           scf::YieldOp::create(b, loc);
@@ -1228,7 +1234,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     inits.append(MT * NDN, zero4);
     inits.append(MT, ninf2);
     inits.append(MT, zero2);
-    if (cfg.wgmma) {
+    if (cfg.pipelined) {
       res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
       break;
     }
@@ -1924,7 +1930,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                   "tiles are the query blocks)";
     if (!GPUKernelConfig::choose(attention.getHeadDim(),
                                  attention.getEffectivePattern(), queryTile,
-                                 config, /*hopper=*/wgmma && chip == "sm_90a"))
+                                 config, /*hopper=*/wgmma && chip == "sm_90a",
+                                 /*pipeline=*/wgmmaPipeline))
       return attention.emitError()
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "

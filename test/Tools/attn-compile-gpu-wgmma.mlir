@@ -25,6 +25,9 @@
 // RUN: attn-compile %s --target=sm_90a --wgmma --query-tile=64 -o %t/q64
 // RUN: FileCheck %s --check-prefix=Q64 < %t/q64/manifest.json
 // RUN: FileCheck %s --check-prefix=S < %t/q64/kernels.ptx
+// RUN: attn-compile %s --target=sm_90a --wgmma-pipeline=false -o %t/fa2
+// RUN: FileCheck %s --check-prefix=FA2 < %t/fa2/manifest.json
+// RUN: FileCheck %s --check-prefix=FA2-PTX < %t/fa2/kernels.ptx
 
 // PTX: .target sm_90a
 // Dense, D = 128. The key loop is pipelined (FA3's intra-warpgroup
@@ -71,6 +74,19 @@
 // Q64:       "block": [
 // Q64-NEXT:    128,
 // Q64:       "dynamic_shared_memory": 100352,
+
+// --wgmma-pipeline=false: FA2's order (each matmul waits for itself), one
+// warpgroup, 64-row tiles, one K and one V buffer: 2 x 16384 + 17408 + 1024.
+// FA2:         "name": "dense_d128_attn0",
+// FA2:         "query_tile": 64,
+// FA2:         "dynamic_shared_memory": 51200,
+// FA2-PTX-LABEL: .visible .entry dense_d128_attn0(
+// FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
+// FA2-PTX:       wgmma.mma_async.sync.aligned.m64n64k16
+// FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
+// FA2-PTX:       wgmma.mma_async.sync.aligned.m64n128k16
+// FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
+// FA2-PTX-LABEL: .visible .entry causal_d64_f16_attn0(
 
 // The wgmma kernel: no stack frame, no spills, and ptxas keeps the MMAs
 // asynchronous (no C7513 "wgmma.mma_async instructions are serialized").

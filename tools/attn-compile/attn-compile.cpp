@@ -123,8 +123,14 @@ static cl::opt<int64_t> queryTile(
     cl::desc("Query rows per tile (0: the target's default)"));
 static cl::opt<bool> wgmma(
     "wgmma", cl::init(true), cl::cat(category),
-    cl::desc("sm_90a: warpgroup MMA (wgmma) kernels at D = 128 with 64-row "
-             "query tiles (--wgmma=false: mma.sync everywhere)"));
+    cl::desc("sm_90a: warpgroup MMA (wgmma) kernels at D = 128, one "
+             "warpgroup per 64 query rows (--wgmma=false: mma.sync "
+             "everywhere)"));
+static cl::opt<bool> wgmmaPipeline(
+    "wgmma-pipeline", cl::init(true), cl::cat(category),
+    cl::desc("with wgmma: the pipelined key loop (S of the next key tile and "
+             "P V of this one in flight together); false: FA2's order with "
+             "64-row tiles"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1124,6 +1130,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.chip = chip.str();
   convert.queryTile = queryTile;
   convert.wgmma = wgmma;
+  convert.wgmmaPipeline = wgmmaPipeline;
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

@@ -265,11 +265,16 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "The CUDA chip the kernels are meant for (recorded in the manifest)">,
     Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
            "Query rows per thread block: 64 (one m-tile per warp) or 128 "
-           "(two); 0 picks 128, or 64 for wgmma at D = 128 and for block "
-           "patterns whose blocks 128 does not divide">,
+           "(two; with wgmma: 8 warps); 0 picks 128, or 64 for wgmma in "
+           "FA2's order and for block patterns whose blocks 128 does not "
+           "divide">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
-           "On sm_90a: warpgroup MMAs (wgmma) at D = 128 with 64-row tiles "
-           "(the default there); false keeps mma.sync">,
+           "On sm_90a: warpgroup MMAs (wgmma) at D = 128, one warpgroup per "
+           "64 query rows; false keeps mma.sync">,
+    Option<"wgmmaPipeline", "wgmma-pipeline", "bool", /*default=*/"true",
+           "With wgmma: the pipelined key loop (S of the next key tile and "
+           "P V of this one in flight together, the softmax under P V; K/V "
+           "in 2/3 buffers); false: FA2's order">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
