@@ -82,9 +82,7 @@
 // FA2:         "dynamic_shared_memory": 51200,
 // FA2-PTX-LABEL: .visible .entry dense_d128_attn0(
 // FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
-// FA2-PTX:       wgmma.mma_async.sync.aligned.m64n64k16
-// FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
-// FA2-PTX:       wgmma.mma_async.sync.aligned.m64n128k16
+// FA2-PTX:       wgmma.mma_async.sync.aligned.{{m64n64k16|m64n128k16}}
 // FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
 // FA2-PTX-LABEL: .visible .entry causal_d64_f16_attn0(
 
