@@ -157,7 +157,7 @@ struct GPUKernelConfig {
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
   static bool choose(int64_t d, PatternAttrInterface pattern,
                      int64_t queryTile, GPUKernelConfig &cfg,
-                     bool hopper = false, bool pipeline = true) {
+                     bool hopper = false, bool pipeline = false) {
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
@@ -374,6 +374,8 @@ private:
     SmallVector<Value> m, l, alpha; ///< per m-tile
     Tiles probabilities;            ///< P in f32 [mt][n-tile][4]
     Tiles p;                        ///< P's A fragments [mt][kk][4]
+    /// The accumulators given to emitSoftmax times alpha, [mt][NDN x 4].
+    SmallVector<SmallVector<Value>> scaled;
   };
   Tiles packProbabilities(const Tiles &probabilities);
   void scoreOperands(Tiles &a, SmallVector<int64_t> &offsets);
@@ -381,7 +383,7 @@ private:
   Tiles scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc);
   void emitMask(Value kt, Tiles &s);
   SoftmaxStep emitSoftmax(const Tiles &s, ValueRange mPrev, ValueRange lPrev,
-                          bool pack = true);
+                          bool pack = true, ValueRange o = {});
   SmallVector<SmallVector<Value>> scaleAccumulators(ValueRange o,
                                                     ArrayRef<Value> alpha);
   void appendAccumulators(SmallVector<Value> &out,
@@ -1443,12 +1445,19 @@ void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
 /// raw score units: p = 2^(s * scale log2 e - m * scale log2 e), one fma.
 /// Gives the new running max and sum, the factor the accumulators are to
 /// be scaled by (vector<4xf32> per m-tile, mma's C order) and P, in f32 and
-/// as A fragments (packProbabilities).
+/// (with `pack`) as A fragments. Given the accumulators `o`, scales them too.
+/// Scaling and packing go m-tile by m-tile, right after the m-tile's rows:
+/// the order the mma.sync kernels were tuned with (another order moves
+/// ptxas's allocation: the D = 64 gated kernel spilled).
 GPUKernelBuilder::SoftmaxStep
 GPUKernelBuilder::emitSoftmax(const Tiles &s, ValueRange mPrev,
-                              ValueRange lPrev, bool pack) {
+                              ValueRange lPrev, bool pack, ValueRange o) {
   const int64_t NJ = GPUKernelConfig::kKeyTile / 8;
   SoftmaxStep step;
+  if (!o.empty())
+    step.scaled.assign(MT, {});
+  if (pack)
+    step.p.assign(MT, {});
   for (int64_t mt = 0; mt < MT; ++mt) {
     SmallVector<Value> mRow, lRow, alpha;
     SmallVector<SmallVector<Value>> p(NJ, SmallVector<Value>(4));
@@ -1476,18 +1485,24 @@ GPUKernelBuilder::emitSoftmax(const Tiles &s, ValueRange mPrev,
     step.l.push_back(fromElements(rowType, lRow));
     step.alpha.push_back(
         fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]}));
+    for (int64_t j = 0, e = o.empty() ? 0 : D / 8; j < e; ++j) {
+      Value scaled =
+          arith::MulFOp::create(b, loc, o[mt * (D / 8) + j], step.alpha[mt]);
+      for (int64_t i = 0; i < 4; ++i)
+        step.scaled[mt].push_back(extract(scaled, i));
+    }
     step.probabilities.push_back(std::move(p));
+    if (pack)
+      step.p[mt] = packProbabilities({step.probabilities[mt]})[0];
   }
-  if (pack)
-    step.p = packProbabilities(step.probabilities);
   return step;
 }
 
 /// P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
 GPUKernelBuilder::Tiles
 GPUKernelBuilder::packProbabilities(const Tiles &probabilities) {
-  Tiles fragments(MT);
-  for (int64_t mt = 0; mt < MT; ++mt) {
+  Tiles fragments(probabilities.size());
+  for (size_t mt = 0; mt < probabilities.size(); ++mt) {
     const auto &p = probabilities[mt];
     for (int64_t kk = 0, e = p.size() / 2; kk < e; ++kk) {
       auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
@@ -1565,10 +1580,10 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
                       scf::YieldOp::create(b, loc);
                     });
 
-  SoftmaxStep step = emitSoftmax(s, iters.slice(MT * NDN, MT),
-                                 iters.slice(MT * NDN + MT, MT));
-  SmallVector<SmallVector<Value>> oacc =
-      scaleAccumulators(iters.take_front(MT * NDN), step.alpha);
+  SoftmaxStep step =
+      emitSoftmax(s, iters.slice(MT * NDN, MT), iters.slice(MT * NDN + MT, MT),
+                  /*pack=*/true, iters.take_front(MT * NDN));
+  SmallVector<SmallVector<Value>> oacc = std::move(step.scaled);
 
   // O += P V: with wgmma one m64n`D`k16 per m-tile and 16 keys, V read
   // transposed (MN-major) from its swizzled tile; with mma.sync one

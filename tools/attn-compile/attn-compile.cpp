@@ -127,10 +127,10 @@ static cl::opt<bool> wgmma(
              "warpgroup per 64 query rows (--wgmma=false: mma.sync "
              "everywhere)"));
 static cl::opt<bool> wgmmaPipeline(
-    "wgmma-pipeline", cl::init(true), cl::cat(category),
+    "wgmma-pipeline", cl::init(false), cl::cat(category),
     cl::desc("with wgmma: the pipelined key loop (S of the next key tile and "
-             "P V of this one in flight together); false: FA2's order with "
-             "64-row tiles"));
+             "P V of this one in flight together; experimental, not yet run "
+             "on a GPU); default: FA2's order with 64-row tiles"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));

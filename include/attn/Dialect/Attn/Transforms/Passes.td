@@ -271,10 +271,11 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
            "On sm_90a: warpgroup MMAs (wgmma) at D = 128, one warpgroup per "
            "64 query rows; false keeps mma.sync">,
-    Option<"wgmmaPipeline", "wgmma-pipeline", "bool", /*default=*/"true",
+    Option<"wgmmaPipeline", "wgmma-pipeline", "bool", /*default=*/"false",
            "With wgmma: the pipelined key loop (S of the next key tile and "
            "P V of this one in flight together, the softmax under P V; K/V "
-           "in 2/3 buffers); false: FA2's order">,
+           "in 2/3 buffers; 128-row tiles as two warpgroups). Experimental: "
+           "not yet run on a GPU. Default: FA2's order, 64-row tiles">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
