@@ -175,6 +175,18 @@ if [[ -d $hopper ]]; then
   sanitize_generated memcheck "$hopper/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
     "sm_90a wgmma, gates read by the kernel, D=128" --gates 0,3,9-12
 fi
+# --wgmma-pipeline: MMAs of two tiles in flight, K/V in 2/3 buffers, 8 warps.
+pipe=$art/gpu-kernels-90a-pipe
+if [[ -d $pipe ]]; then
+  for tool in memcheck racecheck synccheck; do
+    sanitize_generated "$tool" "$pipe/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
+      "sm_90a pipelined wgmma, 64 global + local 256, D=128"
+    sanitize_generated "$tool" "$pipe/causal_h16d128" causal_h16d128 B=2,Sq=300,Skv=77 \
+      "sm_90a pipelined wgmma, causal, D=128, Sq > Skv"
+  done
+  sanitize_generated memcheck "$pipe/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
+    "sm_90a pipelined wgmma, gates read by the kernel, D=128" --gates 0,3,9-12
+fi
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).
@@ -182,6 +194,7 @@ py=${ATTN_PYTHON:-/usr/bin/python3}
 "$py" -c "import torch" 2>/dev/null || py=python3
 variant=()
 [[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
+[[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
 step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench${variant:+, sm_90 and sm_90a})" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
   "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" "${variant[@]}" \

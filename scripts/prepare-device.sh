@@ -5,8 +5,9 @@
 # (runtime/test/gpu_fixture, with nvcc: its ungated, "gates" and "active"
 # kernels), and attn's own generated kernels of bench/gpu/cases (one
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
-# and one --target=sm_90a artifact per case in
-# build/device/gpu-kernels-90a,
+# one --target=sm_90a artifact per case in build/device/gpu-kernels-90a and
+# one with --wgmma-pipeline (the pipelined key loop, not yet the default) in
+# build/device/gpu-kernels-90a-pipe,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
 # failed row of the bench, not an error here), the select_blocks and
@@ -29,6 +30,8 @@ mkdir -p "$build/device"
 # next to the sm_90 ones (bench.py --variant sm_90a=...).
 ATTN_COMPILE_FLAGS= \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a" "$build/bin/attn-compile" sm_90a
+ATTN_COMPILE_FLAGS=--wgmma-pipeline \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pipe" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not
