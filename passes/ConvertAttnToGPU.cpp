@@ -192,7 +192,9 @@ struct GPUKernelConfig {
     // would spill); 128-row tiles are two warpgroups. D = 64 gives wrong
     // results with wgmma on an H100 (2026-12-06, not yet understood): it
     // keeps mma.sync.
-    cfg.wgmma = hopper && d == 128;
+    // In FA2's order only the measured 64-row kernel: a 128-row tile asked
+    // for keeps mma.sync there.
+    cfg.wgmma = hopper && d == 128 && (pipeline || queryTile == 64);
     cfg.pipelined = cfg.wgmma && pipeline;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);

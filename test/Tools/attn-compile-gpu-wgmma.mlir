@@ -26,6 +26,8 @@
 // RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline --query-tile=64 -o %t/q64
 // RUN: FileCheck %s --check-prefix=Q64 < %t/q64/manifest.json
 // RUN: FileCheck %s --check-prefix=S < %t/q64/kernels.ptx
+// RUN: attn-compile %s --target=sm_90a --query-tile=128 --emit=asm -o %t/q128.ptx
+// RUN: FileCheck %s --check-prefix=Q128 < %t/q128.ptx
 // RUN: attn-compile %s --target=sm_90a -o %t/fa2
 // RUN: FileCheck %s --check-prefix=FA2 < %t/fa2/manifest.json
 // RUN: FileCheck %s --check-prefix=FA2-PTX < %t/fa2/kernels.ptx
@@ -87,6 +89,12 @@
 // FA2-PTX:       wgmma.mma_async.sync.aligned.{{m64n64k16|m64n128k16}}
 // FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
 // FA2-PTX-LABEL: .visible .entry causal_d64_f16_attn0(
+
+// Without --wgmma-pipeline, 128-row tiles at D = 128 keep mma.sync.
+// Q128-LABEL: .visible .entry dense_d128_attn0(
+// Q128-NOT:   wgmma
+// Q128:       mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// Q128-NOT:   wgmma
 
 // The wgmma kernel: no stack frame, no spills, and ptxas keeps the MMAs
 // asynchronous (no C7513 "wgmma.mma_async instructions are serialized").
