@@ -39,7 +39,7 @@ static const TargetDescription kTargets[] = {
     {"sm_90a", TargetDescription::Kind::GPU,
      "H100 SXM 80GB (wgmma/TMA path): 989 TFLOP/s bf16 tensor, 67 TFLOP/s "
      "f32, 132 SMs x 16 ex2/clk x 1.83 GHz, 3.35 TB/s",
-     989e12, 494e12, 67e12, 3.87e12, 3.35e12, 128, 128, 16},
+     989e12, 494e12, 67e12, 3.87e12, 3.35e12, 64, 64, 16},
     {"x86-64-v3", TargetDescription::Kind::CPU,
      "16 AVX2 cores at 2.0 GHz (2 FMA x 8 f32 per cycle), 100 GB/s",
      1.02e12, 1.02e12, 0.512e12, 0.064e12, 100e9, 64, 64, 8,
