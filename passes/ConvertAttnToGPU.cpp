@@ -155,9 +155,9 @@ struct GPUKernelConfig {
 
   /// The default for head dim `d` and `pattern`, or the one `queryTile`
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
-  static bool choose(int64_t d, PatternAttrInterface pattern,
-                     int64_t queryTile, GPUKernelConfig &cfg,
-                     bool hopper = false, bool pipeline = false) {
+  static bool choose(int64_t d, PatternAttrInterface pattern, int64_t queryTile,
+                     GPUKernelConfig &cfg, bool hopper = false,
+                     bool pipeline = false) {
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
@@ -392,6 +392,21 @@ private:
                           ArrayRef<SmallVector<Value>> oacc);
   Value stagedDescriptor(Value descriptor, Value stage);
   SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
+  /// An scf.while over key tiles carrying `inits`; `body` (which yields)
+  /// runs while the first value, the tile, is below tileEnd.
+  scf::WhileOp emitTileLoop(ValueRange inits,
+                            function_ref<void(ValueRange)> body) {
+    SmallVector<Type> types;
+    for (Value x : inits)
+      types.push_back(x.getType());
+    return scf::WhileOp::create(
+        b, loc, types, inits,
+        [&](OpBuilder &, Location, ValueRange args) {
+          scf::ConditionOp::create(
+              b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
+        },
+        [&](OpBuilder &, Location, ValueRange args) { body(args); });
+  }
   SmallVector<Value> emitPipelinedKeyLoop(Value firstTile, Value zero4,
                                           Value ninf2, Value zero2);
 
@@ -558,8 +573,8 @@ void GPUKernelBuilder::copyTile(Value gmem, Value base, Value stride,
 SmallVector<Value> GPUKernelBuilder::queryFragments(int64_t mt, int64_t kk) {
   if (cfg.queryInRegisters)
     return qa[mt][kk];
-  return ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt), addC(l16c, 16 * kk),
-                   false);
+  return ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
+                   addC(l16c, 16 * kk), false);
 }
 
 /// The wgmma matrix descriptor of a swizzled tile (PTX ISA, "Matrix
@@ -677,8 +692,7 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
     for (int64_t mt = 0, e = gemm.a.size(); mt < e; ++mt)
       for (int64_t i = 0; i < perTile; ++i)
         out.back()[mt].push_back(LLVM::ExtractValueOp::create(
-            b, loc, r,
-            ArrayRef<int64_t>{firstOutput[g] + mt * perTile + i}));
+            b, loc, r, ArrayRef<int64_t>{firstOutput[g] + mt * perTile + i}));
   }
   return out;
 }
@@ -715,8 +729,8 @@ GPUKernelBuilder::warpgroupWait(ArrayRef<SmallVector<Value>> acc,
                 b, loc, structType, operands,
                 "wgmma.wait_group.sync.aligned 0;", constraints,
                 /*has_side_effects=*/true, /*is_align_stack=*/false,
-                LLVM::tailcallkind::TailCallKind::None,
-                LLVM::AsmDialectAttr(), ArrayAttr())
+                LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+                ArrayAttr())
                 .getResult(0);
   SmallVector<SmallVector<Value>> out;
   int64_t at = 0;
@@ -966,8 +980,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                      b.getFunctionType(argTypes, {}),
                                      workgroupTypes, TypeRange{});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSize(
-      ArrayRef<int32_t>{int32_t(cfg.threads()), 1, 1});
+  func.setKnownBlockSize(ArrayRef<int32_t>{int32_t(cfg.threads()), 1, 1});
   for (unsigned i = 0; i < workgroupTypes.size(); ++i)
     func.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   Block *entry = &func.getBody().front();
@@ -1138,8 +1151,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // 16-byte chunk stores of this block's real rows: `value(row, col)` gives
   // each chunk (row and col in the tile).
   auto storeRows = [&](function_ref<Value(Value, Value)> value) {
-    for (int64_t i = 0; i < BR * chunksPerRow / cfg.threads();
-         ++i) {
+    for (int64_t i = 0; i < BR * chunksPerRow / cfg.threads(); ++i) {
       Value c = addC(tid, cfg.threads() * i);
       Value row = divC(c, chunksPerRow);
       Value col = mulC(remC(c, chunksPerRow), 8);
@@ -1225,8 +1237,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       for (int64_t mt = 0; mt < MT; ++mt) {
         qa.emplace_back();
         for (int64_t kk = 0; kk < NKD; ++kk)
-          qa[mt].push_back(ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
-                                     addC(l16c, 16 * kk), false));
+          qa[mt].push_back(
+              ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
+                        addC(l16c, 16 * kk), false));
       }
     }
 
@@ -1242,23 +1255,14 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
       break;
     }
-    SmallVector<Type> types;
-    for (Value x : inits)
-      types.push_back(x.getType());
-    auto loop = scf::WhileOp::create(
-        b, loc, types, inits,
-        [&](OpBuilder &, Location, ValueRange args) {
-          scf::ConditionOp::create(
-              b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
-        },
-        [&](OpBuilder &, Location, ValueRange args) {
-          cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
-          SmallVector<Value> next =
-              emitKeyTile(args[0], args.drop_front(1 + numCursor));
-          // emitKeyTile advanced the cursor with the next tile.
-          next.insert(next.begin() + 1, cursor.begin(), cursor.end());
-          scf::YieldOp::create(b, loc, next);
-        });
+    auto loop = emitTileLoop(inits, [&](ValueRange args) {
+      cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
+      SmallVector<Value> next =
+          emitKeyTile(args[0], args.drop_front(1 + numCursor));
+      // emitKeyTile advanced the cursor with the next tile.
+      next.insert(next.begin() + 1, cursor.begin(), cursor.end());
+      scf::YieldOp::create(b, loc, next);
+    });
     res.assign(loop.getResults().begin() + 1 + numCursor,
                loop.getResults().end());
     if (!cfg.branches)
@@ -1273,7 +1277,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       for (int64_t r = 0; r < 2; ++r) {
         Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
                              /*isMax=*/false);
-        Value row = add(r0, add(addC(wrow, cfg.mTileStride() * mt), addC(g, 8 * r)));
+        Value row =
+            add(r0, add(addC(wrow, cfg.mTileStride() * mt), addC(g, 8 * r)));
         Value real = m.andI(m.cmp(CmpIPredicate::sge, row, idx(0)),
                             m.cmp(CmpIPredicate::slt, row, queryLen));
         Value at = add(add(add(mul(batch, tensorStrides[18]),
@@ -1523,8 +1528,7 @@ GPUKernelBuilder::scaleAccumulators(ValueRange o, ArrayRef<Value> alpha) {
   SmallVector<SmallVector<Value>> out(MT);
   for (int64_t mt = 0; mt < MT; ++mt)
     for (int64_t j = 0; j < NDN; ++j) {
-      Value scaled =
-          arith::MulFOp::create(b, loc, o[mt * NDN + j], alpha[mt]);
+      Value scaled = arith::MulFOp::create(b, loc, o[mt * NDN + j], alpha[mt]);
       for (int64_t e = 0; e < 4; ++e)
         out[mt].push_back(extract(scaled, e));
     }
@@ -1614,12 +1618,12 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   return results;
 }
 
-void GPUKernelBuilder::appendAccumulators(
-    SmallVector<Value> &out, ArrayRef<SmallVector<Value>> oacc) {
+void GPUKernelBuilder::appendAccumulators(SmallVector<Value> &out,
+                                          ArrayRef<SmallVector<Value>> oacc) {
   for (int64_t mt = 0; mt < MT; ++mt)
     for (int64_t n = 0; n < D / 8; ++n)
-      out.push_back(fromElements(
-          accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
+      out.push_back(
+          fromElements(accType, ArrayRef<Value>(oacc[mt]).slice(4 * n, 4)));
 }
 
 /// K's (stage `kStage`) and V's (stage `vStage`) descriptors.
@@ -1685,8 +1689,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   Tiles a;
   SmallVector<int64_t> scoreOffsets;
   scoreOperands(a, scoreOffsets);
-  Tiles s = scoresFromAccumulators(warpgroupMMA(
-      a, kDescriptor, scoreOffsets, BC, /*transposeB=*/false, {}));
+  Tiles s = scoresFromAccumulators(
+      warpgroupMMA(a, kDescriptor, scoreOffsets, BC, /*transposeB=*/false, {}));
   emitMask(firstTile, s);
   SmallVector<Value> ninfs(MT, ninf2), zeros(MT, zero2);
   SoftmaxStep step = emitSoftmax(s, ninfs, zeros);
@@ -1707,105 +1711,98 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
   const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
   const int64_t stageAt = oAt + MT * NDN;
-  SmallVector<Type> types;
-  for (Value x : inits)
-    types.push_back(x.getType());
-  auto loop = scf::WhileOp::create(
-      b, loc, types, inits,
-      [&](OpBuilder &, Location, ValueRange args) {
-        scf::ConditionOp::create(
-            b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
-      },
-      [&](OpBuilder &, Location, ValueRange args) {
-        Value next = args[1];
-        cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
-        Tiles pj(MT);
-        for (int64_t mt = 0; mt < MT; ++mt)
-          for (int64_t kk = 0; kk < NKP; ++kk)
-            pj[mt].push_back(SmallVector<Value>(
-                args.slice(pAt + (mt * NKP + kk) * 4, 4)));
-        ValueRange alphaJ = args.slice(alphaAt, MT);
-        ValueRange mJ = args.slice(mAt, MT), lJ = args.slice(lAt, MT);
-        Value kStage = args[stageAt], vStage = args[stageAt + 1];
-        Value kNext = m.sub(idx(1), kStage);
-        Value vNext = remC(addC(vStage, 1), 3);
+  auto loop = emitTileLoop(inits, [&](ValueRange args) {
+    Value next = args[1];
+    cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
+    Tiles pj(MT);
+    for (int64_t mt = 0; mt < MT; ++mt)
+      for (int64_t kk = 0; kk < NKP; ++kk)
+        pj[mt].push_back(
+            SmallVector<Value>(args.slice(pAt + (mt * NKP + kk) * 4, 4)));
+    ValueRange alphaJ = args.slice(alphaAt, MT);
+    ValueRange mJ = args.slice(mAt, MT), lJ = args.slice(lAt, MT);
+    Value kStage = args[stageAt], vStage = args[stageAt + 1];
+    Value kNext = m.sub(idx(1), kStage);
+    Value vNext = remC(addC(vStage, 1), 3);
 
-        // n's tiles have landed; every warp is done with tile j - 1, whose
-        // V stage takes the tile after n, K taking j's.
-        waitTiles();
-        Value after = nextAfter(next);
-        copyStages(after, kStage, remC(addC(vStage, 2), 3));
-        SmallVector<SmallVector<Value>> oacc =
-            scaleAccumulators(args.slice(oAt, MT * NDN),
-                              SmallVector<Value>(alphaJ));
-        Value vDesc = stagedDescriptor(vDescriptor, vStage);
+    // n's tiles have landed; every warp is done with tile j - 1, whose
+    // V stage takes the tile after n, K taking j's.
+    waitTiles();
+    Value after = nextAfter(next);
+    copyStages(after, kStage, remC(addC(vStage, 2), 3));
+    SmallVector<SmallVector<Value>> oacc = scaleAccumulators(
+        args.slice(oAt, MT * NDN), SmallVector<Value>(alphaJ));
+    Value vDesc = stagedDescriptor(vDescriptor, vStage);
 
-        SmallVector<Value> flatP;
-        for (auto &tile : pj)
-          for (auto &frag : tile)
-            flatP.append(frag.begin(), frag.end());
-        SmallVector<Value> carried;
-        appendAccumulators(carried, oacc);
-        carried.append(mJ.begin(), mJ.end());
-        carried.append(lJ.begin(), lJ.end());
-        carried.append(flatP);
-        carried.append(alphaJ.begin(), alphaJ.end());
-        SmallVector<Type> carriedTypes;
-        for (Value x : carried)
-          carriedTypes.push_back(x.getType());
-        auto overlap = scf::IfOp::create(
-            b, loc, carriedTypes, m.cmp(CmpIPredicate::slt, next, tileEnd),
-            /*withElseRegion=*/true);
-        // The last tile: P(j) V(j) alone.
-        b.setInsertionPointToStart(overlap.elseBlock());
-        {
-          SmallVector<Value> out;
-          appendAccumulators(out, warpgroupMMA(pj, vDesc, valueOffsets(), D,
-                                               /*transposeB=*/true, oacc));
-          out.append(carried.begin() + MT * NDN, carried.end());
-          scf::YieldOp::create(b, loc, out);
-        }
-        b.setInsertionPointToStart(overlap.thenBlock());
-        {
-          Tiles qa;
-          SmallVector<int64_t> offsets;
-          scoreOperands(qa, offsets);
-          SmallVector<int64_t> vOffsets = valueOffsets();
-          WarpgroupGemm scores{qa, stagedDescriptor(kDescriptor, kNext),
-                               offsets, BC, /*transposeB=*/false, {}};
-          WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true,
-                               oacc};
-          auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
-          Tiles sn = scoresFromAccumulators(issued[0]);
-          emitMask(next, sn);
-          // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
-          // places the packed P(n) in P(j)'s registers (the loop carries
-          // them), which the running MMA still reads (FA3 converts after
-          // its wait too).
-          SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
-          SmallVector<Value> out;
-          appendAccumulators(out, warpgroupWait(issued[1], pj));
-          stepN.p = packProbabilities(stepN.probabilities);
-          out.append(stepN.m.begin(), stepN.m.end());
-          out.append(stepN.l.begin(), stepN.l.end());
-          for (auto &tile : stepN.p)
-            for (auto &frag : tile)
-              out.append(frag.begin(), frag.end());
-          out.append(stepN.alpha.begin(), stepN.alpha.end());
-          scf::YieldOp::create(b, loc, out);
-        }
-        b.setInsertionPointAfter(overlap);
-        ValueRange r = overlap.getResults();
-        SmallVector<Value> yield = {next, after};
-        yield.append(cursor.begin(), cursor.end());
-        const int64_t rP = MT * NDN + 2 * MT;
-        yield.append(r.begin() + rP, r.begin() + rP + MT * NKP * 4);
-        yield.append(r.begin() + rP + MT * NKP * 4, r.end());
-        yield.append(r.begin() + MT * NDN, r.begin() + MT * NDN + 2 * MT);
-        yield.append(r.begin(), r.begin() + MT * NDN);
-        yield.append({kNext, vNext});
-        scf::YieldOp::create(b, loc, yield);
-      });
+    SmallVector<Value> flatP;
+    for (auto &tile : pj)
+      for (auto &frag : tile)
+        flatP.append(frag.begin(), frag.end());
+    SmallVector<Value> carried;
+    appendAccumulators(carried, oacc);
+    carried.append(mJ.begin(), mJ.end());
+    carried.append(lJ.begin(), lJ.end());
+    carried.append(flatP);
+    carried.append(alphaJ.begin(), alphaJ.end());
+    SmallVector<Type> carriedTypes;
+    for (Value x : carried)
+      carriedTypes.push_back(x.getType());
+    auto overlap = scf::IfOp::create(b, loc, carriedTypes,
+                                     m.cmp(CmpIPredicate::slt, next, tileEnd),
+                                     /*withElseRegion=*/true);
+    // The last tile: P(j) V(j) alone.
+    b.setInsertionPointToStart(overlap.elseBlock());
+    {
+      SmallVector<Value> out;
+      appendAccumulators(out, warpgroupMMA(pj, vDesc, valueOffsets(), D,
+                                           /*transposeB=*/true, oacc));
+      out.append(carried.begin() + MT * NDN, carried.end());
+      scf::YieldOp::create(b, loc, out);
+    }
+    b.setInsertionPointToStart(overlap.thenBlock());
+    {
+      Tiles qa;
+      SmallVector<int64_t> offsets;
+      scoreOperands(qa, offsets);
+      SmallVector<int64_t> vOffsets = valueOffsets();
+      WarpgroupGemm scores{qa,
+                           stagedDescriptor(kDescriptor, kNext),
+                           offsets,
+                           BC,
+                           /*transposeB=*/false,
+                           {}};
+      WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true, oacc};
+      auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
+      Tiles sn = scoresFromAccumulators(issued[0]);
+      emitMask(next, sn);
+      // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
+      // places the packed P(n) in P(j)'s registers (the loop carries
+      // them), which the running MMA still reads (FA3 converts after
+      // its wait too).
+      SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
+      SmallVector<Value> out;
+      appendAccumulators(out, warpgroupWait(issued[1], pj));
+      stepN.p = packProbabilities(stepN.probabilities);
+      out.append(stepN.m.begin(), stepN.m.end());
+      out.append(stepN.l.begin(), stepN.l.end());
+      for (auto &tile : stepN.p)
+        for (auto &frag : tile)
+          out.append(frag.begin(), frag.end());
+      out.append(stepN.alpha.begin(), stepN.alpha.end());
+      scf::YieldOp::create(b, loc, out);
+    }
+    b.setInsertionPointAfter(overlap);
+    ValueRange r = overlap.getResults();
+    SmallVector<Value> yield = {next, after};
+    yield.append(cursor.begin(), cursor.end());
+    const int64_t rP = MT * NDN + 2 * MT;
+    yield.append(r.begin() + rP, r.begin() + rP + MT * NKP * 4);
+    yield.append(r.begin() + rP + MT * NKP * 4, r.end());
+    yield.append(r.begin() + MT * NDN, r.begin() + MT * NDN + 2 * MT);
+    yield.append(r.begin(), r.begin() + MT * NDN);
+    yield.append({kNext, vNext});
+    scf::YieldOp::create(b, loc, yield);
+  });
   SmallVector<Value> out(loop.getResults().begin() + oAt,
                          loop.getResults().begin() + oAt + MT * NDN);
   out.append(loop.getResults().begin() + mAt,
@@ -2068,8 +2065,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("value_dim", b.getI64IntegerAttr(config.headDim));
     info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
     info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
-    info.append("block", b.getDenseI64ArrayAttr(
-                             {config.threads(), 1, 1}));
+    info.append("block", b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
     info.append("dynamic_shared_memory",
                 b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
                                                          : 0));
@@ -2386,8 +2382,7 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
   appendSparseBranchesInfo(op, info);
   info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
   info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
-  info.append("block",
-              b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
+  info.append("block", b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
   info.append("dynamic_shared_memory",
               b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
                                                        : 0));
