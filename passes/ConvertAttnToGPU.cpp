@@ -379,15 +379,16 @@ private:
     /// The accumulators given to emitSoftmax times alpha, [mt][NDN x 4].
     SmallVector<SmallVector<Value>> scaled;
   };
-  Tiles packProbabilities(const Tiles &probabilities);
+  SmallVector<SmallVector<Value>>
+  packProbabilityTile(ArrayRef<SmallVector<Value>> p);
   void scoreOperands(Tiles &a, SmallVector<int64_t> &offsets);
   SmallVector<int64_t> valueOffsets();
   Tiles scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc);
   void emitMask(Value kt, Tiles &s);
   SoftmaxStep emitSoftmax(const Tiles &s, ValueRange mPrev, ValueRange lPrev,
                           bool pack = true, ValueRange o = {});
-  SmallVector<SmallVector<Value>> scaleAccumulators(ValueRange o,
-                                                    ArrayRef<Value> alpha);
+  SmallVector<Value> scaleAccumulatorTile(ValueRange o, int64_t mt,
+                                          Value alpha);
   void appendAccumulators(SmallVector<Value> &out,
                           ArrayRef<SmallVector<Value>> oacc);
   Value stagedDescriptor(Value descriptor, Value stage);
@@ -396,11 +397,8 @@ private:
   /// runs while the first value, the tile, is below tileEnd.
   scf::WhileOp emitTileLoop(ValueRange inits,
                             function_ref<void(ValueRange)> body) {
-    SmallVector<Type> types;
-    for (Value x : inits)
-      types.push_back(x.getType());
     return scf::WhileOp::create(
-        b, loc, types, inits,
+        b, loc, inits.getTypes(), inits,
         [&](OpBuilder &, Location, ValueRange args) {
           scf::ConditionOp::create(
               b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
@@ -1492,46 +1490,38 @@ GPUKernelBuilder::emitSoftmax(const Tiles &s, ValueRange mPrev,
     step.l.push_back(fromElements(rowType, lRow));
     step.alpha.push_back(
         fromElements(accType, {alpha[0], alpha[0], alpha[1], alpha[1]}));
-    for (int64_t j = 0, e = o.empty() ? 0 : D / 8; j < e; ++j) {
-      Value scaled =
-          arith::MulFOp::create(b, loc, o[mt * (D / 8) + j], step.alpha[mt]);
-      for (int64_t i = 0; i < 4; ++i)
-        step.scaled[mt].push_back(extract(scaled, i));
-    }
-    step.probabilities.push_back(std::move(p));
+    if (!o.empty())
+      step.scaled[mt] = scaleAccumulatorTile(o, mt, step.alpha[mt]);
     if (pack)
-      step.p[mt] = packProbabilities({step.probabilities[mt]})[0];
+      step.p[mt] = packProbabilityTile(p);
+    step.probabilities.push_back(std::move(p));
   }
   return step;
 }
 
-/// P as A fragments: k-step kk covers S n-tiles 2kk and 2kk + 1.
-GPUKernelBuilder::Tiles
-GPUKernelBuilder::packProbabilities(const Tiles &probabilities) {
-  Tiles fragments(probabilities.size());
-  for (size_t mt = 0; mt < probabilities.size(); ++mt) {
-    const auto &p = probabilities[mt];
-    for (int64_t kk = 0, e = p.size() / 2; kk < e; ++kk) {
-      auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
-      fragments[mt].push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
-                               packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
-    }
+/// One m-tile's P (n-tiles of 4 f32) as A fragments: k-step kk covers
+/// n-tiles 2kk and 2kk + 1.
+SmallVector<SmallVector<Value>>
+GPUKernelBuilder::packProbabilityTile(ArrayRef<SmallVector<Value>> p) {
+  SmallVector<SmallVector<Value>> fragments;
+  for (size_t kk = 0, e = p.size() / 2; kk < e; ++kk) {
+    auto &a0 = p[2 * kk], &a1 = p[2 * kk + 1];
+    fragments.push_back({packPair(a0[0], a0[1]), packPair(a0[2], a0[3]),
+                         packPair(a1[0], a1[1]), packPair(a1[2], a1[3])});
   }
   return fragments;
 }
 
-/// The accumulators `o` (MT x NDN vector<4xf32>) times `alpha`, as
-/// MT lists of NDN x 4 scalars (mma's C order).
-SmallVector<SmallVector<Value>>
-GPUKernelBuilder::scaleAccumulators(ValueRange o, ArrayRef<Value> alpha) {
-  const int64_t NDN = D / 8;
-  SmallVector<SmallVector<Value>> out(MT);
-  for (int64_t mt = 0; mt < MT; ++mt)
-    for (int64_t j = 0; j < NDN; ++j) {
-      Value scaled = arith::MulFOp::create(b, loc, o[mt * NDN + j], alpha[mt]);
-      for (int64_t e = 0; e < 4; ++e)
-        out[mt].push_back(extract(scaled, e));
-    }
+/// M-tile `mt` of the accumulators `o` (MT x NDN vector<4xf32>) times
+/// `alpha`, as NDN x 4 scalars (mma's C order).
+SmallVector<Value>
+GPUKernelBuilder::scaleAccumulatorTile(ValueRange o, int64_t mt, Value alpha) {
+  SmallVector<Value> out;
+  for (int64_t j = 0, e = D / 8; j < e; ++j) {
+    Value scaled = arith::MulFOp::create(b, loc, o[mt * e + j], alpha);
+    for (int64_t i = 0; i < 4; ++i)
+      out.push_back(extract(scaled, i));
+  }
   return out;
 }
 
@@ -1656,10 +1646,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   SmallVector<Value> empty(MT * NDN, zero4);
   empty.append(MT, ninf2);
   empty.append(MT, zero2);
-  SmallVector<Type> resultTypes;
-  for (Value x : empty)
-    resultTypes.push_back(x.getType());
-  auto any = scf::IfOp::create(b, loc, resultTypes,
+  auto any = scf::IfOp::create(b, loc, ValueRange(empty).getTypes(),
                                m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
                                /*withElseRegion=*/true);
   b.setInsertionPointToStart(any.elseBlock());
@@ -1730,8 +1717,10 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     waitTiles();
     Value after = nextAfter(next);
     copyStages(after, kStage, remC(addC(vStage, 2), 3));
-    SmallVector<SmallVector<Value>> oacc = scaleAccumulators(
-        args.slice(oAt, MT * NDN), SmallVector<Value>(alphaJ));
+    SmallVector<SmallVector<Value>> oacc;
+    for (int64_t mt = 0; mt < MT; ++mt)
+      oacc.push_back(
+          scaleAccumulatorTile(args.slice(oAt, MT * NDN), mt, alphaJ[mt]));
     Value vDesc = stagedDescriptor(vDescriptor, vStage);
 
     SmallVector<Value> flatP;
@@ -1744,10 +1733,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     carried.append(lJ.begin(), lJ.end());
     carried.append(flatP);
     carried.append(alphaJ.begin(), alphaJ.end());
-    SmallVector<Type> carriedTypes;
-    for (Value x : carried)
-      carriedTypes.push_back(x.getType());
-    auto overlap = scf::IfOp::create(b, loc, carriedTypes,
+    auto overlap = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
                                      m.cmp(CmpIPredicate::slt, next, tileEnd),
                                      /*withElseRegion=*/true);
     // The last tile: P(j) V(j) alone.
@@ -1782,7 +1768,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
       SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
       SmallVector<Value> out;
       appendAccumulators(out, warpgroupWait(issued[1], pj));
-      stepN.p = packProbabilities(stepN.probabilities);
+      for (const auto &p : stepN.probabilities)
+        stepN.p.push_back(packProbabilityTile(p));
       out.append(stepN.m.begin(), stepN.m.end());
       out.append(stepN.l.begin(), stepN.l.end());
       for (auto &tile : stepN.p)
