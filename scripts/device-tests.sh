@@ -163,30 +163,21 @@ sanitize_generated memcheck "$branches/nsa_d64_gqa4" nsa_d64_gqa4 B=1,Sq=1,Skv=1
   "sparse_branches, D=64, decode"
 sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
   "64 global + local 256, D=128"
-# sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores).
-hopper=$art/gpu-kernels-90a
-if [[ -d $hopper ]]; then
+# sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores), by
+# default and with --wgmma-pipeline (MMAs of two tiles in flight, K/V in
+# 2/3 buffers, 8 warps). D = 64 is mma.sync there, sanitized above.
+for set in "gpu-kernels-90a:sm_90a wgmma" "gpu-kernels-90a-pipe:sm_90a pipelined wgmma"; do
+  dir=$art/${set%%:*} label=${set#*:}
+  [[ -d $dir ]] || continue
   for tool in memcheck racecheck synccheck; do
-    sanitize_generated "$tool" "$hopper/causal_h32d64" causal_h32d64 B=1,Sq=200,Skv=300 \
-      "sm_90a wgmma, causal, D=64"
-    sanitize_generated "$tool" "$hopper/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
-      "sm_90a wgmma, 64 global + local 256, D=128"
+    sanitize_generated "$tool" "$dir/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
+      "$label, 64 global + local 256, D=128"
+    sanitize_generated "$tool" "$dir/causal_h16d128" causal_h16d128 B=2,Sq=300,Skv=77 \
+      "$label, causal, D=128, Sq > Skv"
   done
-  sanitize_generated memcheck "$hopper/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
-    "sm_90a wgmma, gates read by the kernel, D=128" --gates 0,3,9-12
-fi
-# --wgmma-pipeline: MMAs of two tiles in flight, K/V in 2/3 buffers, 8 warps.
-pipe=$art/gpu-kernels-90a-pipe
-if [[ -d $pipe ]]; then
-  for tool in memcheck racecheck synccheck; do
-    sanitize_generated "$tool" "$pipe/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
-      "sm_90a pipelined wgmma, 64 global + local 256, D=128"
-    sanitize_generated "$tool" "$pipe/causal_h16d128" causal_h16d128 B=2,Sq=300,Skv=77 \
-      "sm_90a pipelined wgmma, causal, D=128, Sq > Skv"
-  done
-  sanitize_generated memcheck "$pipe/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
-    "sm_90a pipelined wgmma, gates read by the kernel, D=128" --gates 0,3,9-12
-fi
+  sanitize_generated memcheck "$dir/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
+    "$label, gates read by the kernel, D=128" --gates 0,3,9-12
+done
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).
