@@ -121,12 +121,12 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     FailureOr<CallSizes> sizes = callSizes(op);
     if (failed(sizes))
       return failure();
-    const int64_t *sq = &sizes->sq, *skv = &sizes->skv;
     FailureOr<TileSizes> tiles = chooseTiles(op, desc, queryTile, keyTile);
     if (failed(tiles))
       return failure();
     FailureOr<BlockPlan> plan = BlockPlan::build(
-        op.getEffectivePattern(), {op.getNumQueryHeads(), *sq, *skv}, *tiles,
+        op.getEffectivePattern(),
+        {op.getNumQueryHeads(), sizes->sq, sizes->skv}, *tiles,
         [&] { return op.emitError(); });
     if (failed(plan))
       return failure();
@@ -171,10 +171,9 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     FailureOr<CallSizes> sizes = callSizes(op);
     if (failed(sizes))
       return failure();
-    const int64_t *sq = &sizes->sq, *skv = &sizes->skv;
     SelectedAttr selected = op.getSelected();
     TileSizes tiles{selected.getQueryBlock(), selected.getKeyBlock()};
-    AttentionExtent planProblem{op.getNumQueryHeads(), *sq, *skv};
+    AttentionExtent planProblem{op.getNumQueryHeads(), sizes->sq, sizes->skv};
     auto emitError = [&] { return op.emitError(); };
     FailureOr<BlockPlan> selectedPlan =
         BlockPlan::build(selected, planProblem, tiles, emitError);
@@ -192,7 +191,8 @@ struct ReportPass : public mlir::attn::impl::AttnReportBase<ReportPass> {
     problem.attention = problemOf(op, *sizes, topK);
     problem.compressBlock = block;
     problem.compressStride = stride;
-    problem.slots = *skv < block ? 0 : (*skv - block) / stride + 1;
+    problem.slots =
+        sizes->skv < block ? 0 : (sizes->skv - block) / stride + 1;
     problem.causal = op.getCausal();
     problem.topK = topK;
     problem.weightBytes =
