@@ -80,7 +80,11 @@ namespace {
 /// sm_90a's wgmma kernels keep one m-tile per warp and grow the block
 /// instead (8 warps for 128 rows).
 struct GPUKernelConfig {
-  static constexpr int64_t kKeyTile = 64; ///< Bc.
+  /// Bc: 64, or 128 for the pipelined wgmma kernel where every block of
+  /// the pattern is a multiple of 128 (S = Q Kᵀ as m64n128 MMAs: half the
+  /// per-tile overhead of rescaling, reductions, barriers and waits).
+  int64_t keyTile = kBaseKeyTile;
+  static constexpr int64_t kBaseKeyTile = 64;
   static constexpr int64_t kPad = 8; ///< smem row padding (elements).
   int64_t headDim = 64;
   /// Warps per block: 4, or 8 for sm_90a's 128-row wgmma tiles (two
@@ -130,6 +134,10 @@ struct GPUKernelConfig {
   bool pipelined = false;
   /// K and V buffers: one each (FA2's order, one copy in flight behind the
   /// math), or with the pipelined loop two K and three V buffers.
+  /// The pipelined kernel's Q tile lies in wgmma's swizzled layout and
+  /// S = Q Kᵀ reads both operands from shared memory; the epilogue then
+  /// stages O through a padded tile over the K and V buffers.
+  bool swizzledQuery = false;
   int64_t keyStages() const { return pipelined ? 2 : 1; }
   int64_t valueStages() const { return pipelined ? 3 : 1; }
 
@@ -141,9 +149,10 @@ struct GPUKernelConfig {
   /// unpadded for wgmma).
   int64_t tileBytes() const {
     int64_t keyRow = wgmma ? headDim : headDim + kPad;
+    int64_t queryRow = swizzledQuery ? headDim : headDim + kPad;
     // wgmma: room to align the tiles' base to 1024 bytes.
-    return (queryTile() * (headDim + kPad) +
-            (keyStages() + valueStages()) * kKeyTile * keyRow) *
+    return (queryTile() * queryRow +
+            (keyStages() + valueStages()) * keyTile * keyRow) *
                2 +
            (wgmma ? 1024 : 0);
   }
@@ -152,6 +161,19 @@ struct GPUKernelConfig {
     return branches ? mTiles * (headDim / 8) * threads() * 16 : 0;
   }
   int64_t sharedBytes() const { return tileBytes() + stagingBytes(); }
+
+  /// Whether a block-granular leaf of `pattern` has blocks a 128-row or
+  /// 128-key tile would straddle (every tile must lie in one block).
+  static bool blocksStraddle128(PatternAttrInterface pattern) {
+    return anyPatternLeaf(pattern, [](PatternAttrInterface leaf) {
+      int64_t block = 0;
+      if (auto r = dyn_cast<RandomBlocksAttr>(leaf))
+        block = r.getBlock();
+      else if (auto l = dyn_cast<BlockLayoutAttr>(leaf))
+        block = l.getBlock();
+      return block % 128 != 0;
+    });
+  }
 
   /// The default for head dim `d` and `pattern`, or the one `queryTile`
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
@@ -165,7 +187,8 @@ struct GPUKernelConfig {
       if (queryTile == 0)
         queryTile = selected.getQueryBlock();
       cfg.selected = true;
-      cfg.keyBlockTiles = std::max<int64_t>(1, selected.getKeyBlock() / kKeyTile);
+      cfg.keyBlockTiles =
+          std::max<int64_t>(1, selected.getKeyBlock() / cfg.keyTile);
     }
     // wgmma in FA2's order: 64-row tiles (one warpgroup; 3 blocks per SM).
     if (queryTile == 0 && hopper && d == 128 && !pipeline)
@@ -173,18 +196,7 @@ struct GPUKernelConfig {
     // 128 rows unless a block-granular leaf has blocks a 128-row tile would
     // straddle (every query tile must lie in one block).
     if (queryTile == 0)
-      queryTile =
-          anyPatternLeaf(pattern,
-                         [](PatternAttrInterface leaf) {
-                           int64_t block = 0;
-                           if (auto r = dyn_cast<RandomBlocksAttr>(leaf))
-                             block = r.getBlock();
-                           else if (auto l = dyn_cast<BlockLayoutAttr>(leaf))
-                             block = l.getBlock();
-                           return block % 128 != 0;
-                         })
-              ? 64
-              : 128;
+      queryTile = blocksStraddle128(pattern) ? 64 : 128;
     if (queryTile != 64 && queryTile != 128)
       return false;
     // sm_90a at D = 128: one 64-row m-tile per warpgroup, whose Q fragments
@@ -196,9 +208,15 @@ struct GPUKernelConfig {
     // for keeps mma.sync there.
     cfg.wgmma = hopper && d == 128 && (pipeline || queryTile == 64);
     cfg.pipelined = cfg.wgmma && pipeline;
+    // The pipelined kernel reads Q's tile through a descriptor (its
+    // registers go to the wider S and P) and takes 128-key tiles where no
+    // block of the pattern would straddle one.
+    cfg.swizzledQuery = cfg.pipelined;
+    if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
+      cfg.keyTile = 128;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
-    cfg.queryInRegisters = cfg.mTiles * d <= 128;
+    cfg.queryInRegisters = !cfg.swizzledQuery && cfg.mTiles * d <= 128;
     // Past 48 KB the tiles come from dynamic shared memory.
     // wgmma's swizzled tiles need 1024-byte aligned bases, which the
     // kernel finds in its dynamic shared memory.
@@ -350,6 +368,11 @@ private:
     int64_t n;
     bool transposeB;
     ArrayRef<SmallVector<Value>> acc; ///< empty: from zero
+    /// Set (and `a` empty): A from shared memory, one m-tile, k-step kk at
+    /// this descriptor + aOffsets[kk] (K-major, not transposed).
+    Value aDescriptor = {};
+    ArrayRef<int64_t> aOffsets = {};
+    int64_t mTiles() const { return aDescriptor ? 1 : a.size(); }
   };
   SmallVector<SmallVector<SmallVector<Value>>>
   warpgroupGemms(ArrayRef<WarpgroupGemm> gemms, int64_t pending);
@@ -382,6 +405,9 @@ private:
   SmallVector<SmallVector<Value>>
   packProbabilityTile(ArrayRef<SmallVector<Value>> p);
   void scoreOperands(Tiles &a, SmallVector<int64_t> &offsets);
+  WarpgroupGemm scoreGemm(Value keyDescriptor, Tiles &a,
+                          SmallVector<int64_t> &offsets,
+                          SmallVector<int64_t> &queryOffsets);
   SmallVector<int64_t> valueOffsets();
   Tiles scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc);
   void emitMask(Value kt, Tiles &s);
@@ -447,8 +473,12 @@ private:
   // the current branch, positionLen is Skv (which places the rows).
   SmallVector<Value> tensorArgs, tensorStrides; ///< branches: [8], [8 x 3]
   Value q, k, v, o, sQ, sK, sV, sStage;
-  /// wgmma: the K and V tiles' matrix descriptors (k-step 0).
-  Value kDescriptor, vDescriptor;
+  /// The padded tile the epilogue stages O through: sQ, or with a swizzled
+  /// Q a view over the K and V buffers.
+  Value sOut;
+  /// wgmma: the K and V tiles' matrix descriptors (k-step 0); with a
+  /// swizzled Q, this warpgroup's 64 rows of it.
+  Value kDescriptor, vDescriptor, qDescriptor;
   Value positionLen;
   Value tid, lane, g, t2, l16, l16c, l8, l8c, wrow;
   Value kbase, vbase, ks2, vs2, keyLen, sl2, ninf, zero;
@@ -619,9 +649,9 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
     firstOutput.push_back(outputs);
     // Without tied accumulators, the first MMA writes outputs while later
     // k-steps (and later GEMMs) still read their inputs: early clobber.
-    for (int64_t i = 0, e = gemm.a.size() * gemm.n / 2; i < e; ++i)
+    for (int64_t i = 0, e = gemm.mTiles() * gemm.n / 2; i < e; ++i)
       cs << (outputs + i ? "," : "") << (gemm.acc.empty() ? "=&f" : "=f");
-    outputs += gemm.a.size() * gemm.n / 2;
+    outputs += gemm.mTiles() * gemm.n / 2;
   }
   for (auto [g, gemm] : llvm::enumerate(gemms))
     for (auto [mt, tile] : llvm::enumerate(gemm.acc))
@@ -644,6 +674,14 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
     operands.push_back(gemm.descriptor);
     cs << ",l";
   }
+  SmallVector<int64_t> aDescIndex;
+  for (const WarpgroupGemm &gemm : gemms) {
+    aDescIndex.push_back(outputs + operands.size());
+    if (gemm.aDescriptor) {
+      operands.push_back(gemm.aDescriptor);
+      cs << ",l";
+    }
+  }
 
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -652,24 +690,38 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
   // that writes a wgmma's input between the first wgmma and the wait makes
   // ptxas serialize the MMAs.
   os << "{\n";
-  for (auto [g, gemm] : llvm::enumerate(gemms))
+  for (auto [g, gemm] : llvm::enumerate(gemms)) {
     for (auto [kk, offset] : llvm::enumerate(gemm.kOffsets))
       os << ".reg .b64 d" << g << "_" << kk << ";\nadd.s64 d" << g << "_" << kk
          << ", $" << descIndex[g] << ", " << offset << ";\n";
+    if (gemm.aDescriptor)
+      for (auto [kk, offset] : llvm::enumerate(gemm.aOffsets))
+        os << ".reg .b64 a" << g << "_" << kk << ";\nadd.s64 a" << g << "_"
+           << kk << ", $" << aDescIndex[g] << ", " << offset << ";\n";
+  }
   os << "wgmma.fence.sync.aligned;\n";
   for (auto [g, gemm] : llvm::enumerate(gemms)) {
     const int64_t ksteps = gemm.kOffsets.size(), perTile = gemm.n / 2;
     for (int64_t kk = 0; kk < ksteps; ++kk) {
-      for (int64_t mt = 0, e = gemm.a.size(); mt < e; ++mt) {
+      for (int64_t mt = 0, e = gemm.mTiles(); mt < e; ++mt) {
         os << "wgmma.mma_async.sync.aligned.m64n" << gemm.n << "k16.f32."
            << type << "." << type << " {";
         for (int64_t i = 0; i < perTile; ++i)
           os << (i ? ", " : "") << "$" << (firstOutput[g] + mt * perTile + i);
-        int64_t aAt = firstA[g] + (mt * ksteps + kk) * 4;
-        os << "}, {$" << aAt << ", $" << aAt + 1 << ", $" << aAt + 2 << ", $"
-           << aAt + 3 << "}, d" << g << "_" << kk << ", "
+        os << "}, ";
+        if (gemm.aDescriptor) {
+          os << "a" << g << "_" << kk;
+        } else {
+          int64_t aAt = firstA[g] + (mt * ksteps + kk) * 4;
+          os << "{$" << aAt << ", $" << aAt + 1 << ", $" << aAt + 2 << ", $"
+             << aAt + 3 << "}";
+        }
+        // Operands after B: scale-d, scale-a, scale-b, (with A from shared
+        // memory: transpose-a,) transpose-b.
+        os << ", d" << g << "_" << kk << ", "
            << (kk == 0 && gemm.acc.empty() ? 0 : 1) << ", 1, 1, "
-           << (gemm.transposeB ? 1 : 0) << ";\n";
+           << (gemm.aDescriptor ? "0, " : "") << (gemm.transposeB ? 1 : 0)
+           << ";\n";
       }
     }
     os << "wgmma.commit_group.sync.aligned;\n";
@@ -686,8 +738,8 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
   SmallVector<SmallVector<SmallVector<Value>>> out;
   for (auto [g, gemm] : llvm::enumerate(gemms)) {
     const int64_t perTile = gemm.n / 2;
-    out.emplace_back(gemm.a.size());
-    for (int64_t mt = 0, e = gemm.a.size(); mt < e; ++mt)
+    out.emplace_back(gemm.mTiles());
+    for (int64_t mt = 0, e = gemm.mTiles(); mt < e; ++mt)
       for (int64_t i = 0; i < perTile; ++i)
         out.back()[mt].push_back(LLVM::ExtractValueOp::create(
             b, loc, r, ArrayRef<int64_t>{firstOutput[g] + mt * perTile + i}));
@@ -754,13 +806,12 @@ Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
     return from;
   if (cfg.streamed) {
     auto [tile, stream] = pattern->emitNextKeptTile(
-        cast<RandomBlocksAttr>(current->pattern),
-        {cursor[0], cursor[1]}, streamQueryBlock, from,
-        GPUKernelConfig::kKeyTile, tileEnd);
+        cast<RandomBlocksAttr>(current->pattern), {cursor[0], cursor[1]},
+        streamQueryBlock, from, cfg.keyTile, tileEnd);
     cursor = {stream.state, stream.last};
     return tile;
   }
-  const int64_t BC = GPUKernelConfig::kKeyTile;
+  const int64_t BC = cfg.keyTile;
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
       b, loc, TypeRange{indexType},
@@ -855,7 +906,7 @@ GPUKernelBuilder::branchesParams() {
 Value GPUKernelBuilder::enterBranch(const Branch &branch, Value batch,
                                     Value kvHead, Value bx) {
   current = &branch;
-  const int64_t BC = GPUKernelConfig::kKeyTile;
+  const int64_t BC = cfg.keyTile;
   if (cfg.branches) {
     unsigned t = branch.tensor;
     k = tensorArgs[t];
@@ -918,7 +969,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   D = cfg.headDim;
   MT = cfg.mTiles;
   const int64_t BR = cfg.queryTile();
-  const int64_t BC = GPUKernelConfig::kKeyTile;
+  const int64_t BC = cfg.keyTile;
   const int64_t LD = D + GPUKernelConfig::kPad;
   const int64_t NKD = D / 16, NDN = D / 8;
   pairType = VectorType::get({2}, elementType);
@@ -1047,9 +1098,31 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                 ValueRange{});
     sV = memref::ViewOp::create(b, loc, swizzledType(valueTiles), dsm,
                                 addC(pad, keyTiles * keyBytes), ValueRange{});
-    sQ = memref::ViewOp::create(b, loc, queryTileType, dsm,
-                                addC(pad, (keyTiles + valueTiles) * keyBytes),
-                                ValueRange{});
+    Value queryAt = addC(pad, (keyTiles + valueTiles) * keyBytes);
+    if (cfg.swizzledQuery) {
+      auto swizzledQueryType = MemRefType::get(
+          {BR * D}, elementType, MemRefLayoutAttrInterface{}, workgroup);
+      sQ = memref::ViewOp::create(b, loc, swizzledQueryType, dsm, queryAt,
+                                  ValueRange{});
+      // Warpgroup w's rows start w * 64 rows (of 128 bytes) into each
+      // 64-column panel.
+      Value warpgroupRows = arith::IndexCastOp::create(
+          b, loc, b.getI64Type(),
+          mulC(divC(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x), 128),
+               64 * 128 / 16));
+      qDescriptor = arith::AddIOp::create(
+          b, loc,
+          matrixDescriptor(sQ, /*leadingBytes=*/16, /*strideBytes=*/1024),
+          warpgroupRows);
+      // The K and V buffers are free once the key loop is done.
+      assert(BR * LD * 2 <= (keyTiles + valueTiles) * keyBytes &&
+             "O's staging tile must fit over the K and V buffers");
+      sOut =
+          memref::ViewOp::create(b, loc, queryTileType, dsm, pad, ValueRange{});
+    } else {
+      sQ = memref::ViewOp::create(b, loc, queryTileType, dsm, queryAt,
+                                  ValueRange{});
+    }
     kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
                                    /*strideBytes=*/1024);
     vDescriptor = matrixDescriptor(sV, /*leadingBytes=*/BC * 128,
@@ -1074,6 +1147,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     if (cfg.branches)
       sStage = attributions[3];
   }
+
+  if (!sOut)
+    sOut = sQ;
 
   ninf = f32(-std::numeric_limits<double>::infinity());
   zero = f32(0.0);
@@ -1217,7 +1293,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // Prologue: the Q tile (first branch) and the first visible K tile
     // (two stages: and its V tile, into stage 0) in flight together.
     if (branchIndex == 0)
-      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR);
+      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR, cfg.swizzledQuery);
     Value firstTile = emitNextVisibleTile(firstCandidate);
     scf::IfOp::create(
         b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
@@ -1335,7 +1411,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           x0 = fmul(x0, inv[r]), x1 = fmul(x1, inv[r]);
         Value pair = fromElements(rowType, {x0, x1});
         Value h = arith::TruncFOp::create(b, loc, pairType, pair);
-        vector::StoreOp::create(b, loc, h, sQ,
+        vector::StoreOp::create(b, loc, h, sOut,
                                 ValueRange{addC(rg, 8 * r), addC(t2, 8 * j)});
       }
     }
@@ -1343,7 +1419,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   barrier();
   storeRows([&](Value row, Value col) -> Value {
     return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
-                                  sQ, ValueRange{row, col});
+                                  sOut, ValueRange{row, col});
   });
   if (gate)
     b.setInsertionPointAfter(gate);
@@ -1355,20 +1431,43 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
 /// k-step's offset from K's descriptor (16-byte units): k-step kk starts
 /// kk * 32 bytes into its 64-column panel (BC * 128 bytes each).
 void GPUKernelBuilder::scoreOperands(Tiles &a, SmallVector<int64_t> &offsets) {
-  const int64_t BC = GPUKernelConfig::kKeyTile;
-  a.assign(MT, {});
+  const int64_t BC = cfg.keyTile;
+  a.assign(cfg.swizzledQuery ? 0 : MT, {});
   offsets.clear();
   for (int64_t kk = 0; kk < D / 16; ++kk) {
     offsets.push_back(((kk / 4) * BC * 128 + (kk % 4) * 32) / 16);
-    for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t mt = 0; mt < int64_t(a.size()); ++mt)
       a[mt].push_back(queryFragments(mt, kk));
   }
+}
+
+/// With a swizzled Q, S = Q Kᵀ for K at `keyDescriptor`: A at qDescriptor
+/// (k-step kk kk * 32 bytes into its 64-column panel of BR * 128 bytes),
+/// `a` and `offsets` its storage. Else Q's fragments.
+GPUKernelBuilder::WarpgroupGemm
+GPUKernelBuilder::scoreGemm(Value keyDescriptor, Tiles &a,
+                            SmallVector<int64_t> &offsets,
+                            SmallVector<int64_t> &queryOffsets) {
+  scoreOperands(a, offsets);
+  queryOffsets.clear();
+  if (cfg.swizzledQuery)
+    for (int64_t kk = 0; kk < D / 16; ++kk)
+      queryOffsets.push_back(
+          ((kk / 4) * cfg.queryTile() * 128 + (kk % 4) * 32) / 16);
+  return {a,
+          keyDescriptor,
+          offsets,
+          cfg.keyTile,
+          /*transposeB=*/false,
+          /*acc=*/{},
+          cfg.swizzledQuery ? qDescriptor : Value(),
+          queryOffsets};
 }
 
 /// P V's k-step offsets from V's descriptor: 16 rows (2048 bytes) each.
 SmallVector<int64_t> GPUKernelBuilder::valueOffsets() {
   SmallVector<int64_t> offsets;
-  for (int64_t kk = 0; kk < GPUKernelConfig::kKeyTile / 16; ++kk)
+  for (int64_t kk = 0; kk < cfg.keyTile / 16; ++kk)
     offsets.push_back(kk * 16 * 128 / 16);
   return offsets;
 }
@@ -1377,7 +1476,7 @@ SmallVector<int64_t> GPUKernelBuilder::valueOffsets() {
 /// S[mt][n-tile][4].
 GPUKernelBuilder::Tiles
 GPUKernelBuilder::scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc) {
-  const int64_t NJ = GPUKernelConfig::kKeyTile / 8;
+  const int64_t NJ = cfg.keyTile / 8;
   Tiles s(MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4)));
   for (int64_t mt = 0; mt < MT; ++mt)
     for (int64_t j = 0; j < NJ; ++j)
@@ -1389,7 +1488,7 @@ GPUKernelBuilder::scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc) {
 /// The element mask of key tile `kt`, only on tiles that need it: -inf
 /// where the pattern hides the pair or the key is past Skv.
 void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
-  const int64_t BC = GPUKernelConfig::kKeyTile, NJ = BC / 8;
+  const int64_t BC = cfg.keyTile, NJ = BC / 8;
   Value keyStart = mulC(kt, BC);
   MaskContext context;
   KeyTileClass cls;
@@ -1457,7 +1556,7 @@ void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
 GPUKernelBuilder::SoftmaxStep
 GPUKernelBuilder::emitSoftmax(const Tiles &s, ValueRange mPrev,
                               ValueRange lPrev, bool pack, ValueRange o) {
-  const int64_t NJ = GPUKernelConfig::kKeyTile / 8;
+  const int64_t NJ = cfg.keyTile / 8;
   SoftmaxStep step;
   if (!o.empty())
     step.scaled.assign(MT, {});
@@ -1531,7 +1630,7 @@ GPUKernelBuilder::scaleAccumulatorTile(ValueRange o, int64_t mt, Value alpha) {
 ///   wait V(kt); barrier; copy K(next visible tile); softmax; O += P V(kt).
 /// Returns the next tile and the new loop-carried values (O, m, l).
 SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
-  const int64_t BC = GPUKernelConfig::kKeyTile;
+  const int64_t BC = cfg.keyTile;
   const int64_t NKD = D / 16, NDN = D / 8, NJ = BC / 8, NKP = BC / 16;
   Value keyStart = mulC(kt, BC);
   waitTiles();
@@ -1618,7 +1717,7 @@ void GPUKernelBuilder::appendAccumulators(SmallVector<Value> &out,
 
 /// K's (stage `kStage`) and V's (stage `vStage`) descriptors.
 Value GPUKernelBuilder::stagedDescriptor(Value descriptor, Value stage) {
-  const int64_t tileUnits = GPUKernelConfig::kKeyTile * D * 2 / 16;
+  const int64_t tileUnits = cfg.keyTile * D * 2 / 16;
   Value shift = arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                            mulC(stage, tileUnits));
   return arith::AddIOp::create(b, loc, descriptor, shift);
@@ -1641,7 +1740,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
                                                           Value zero4,
                                                           Value ninf2,
                                                           Value zero2) {
-  const int64_t BC = GPUKernelConfig::kKeyTile, NDN = D / 8;
+  const int64_t BC = cfg.keyTile, NDN = D / 8;
   const int64_t NKP = BC / 16;
   SmallVector<Value> empty(MT * NDN, zero4);
   empty.append(MT, ninf2);
@@ -1674,10 +1773,9 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   Value second = nextAfter(firstTile);
   copyStages(second, idx(1), idx(1));
   Tiles a;
-  SmallVector<int64_t> scoreOffsets;
-  scoreOperands(a, scoreOffsets);
-  Tiles s = scoresFromAccumulators(
-      warpgroupMMA(a, kDescriptor, scoreOffsets, BC, /*transposeB=*/false, {}));
+  SmallVector<int64_t> scoreOffsets, queryOffsets;
+  Tiles s = scoresFromAccumulators(warpgroupGemms(
+      {scoreGemm(kDescriptor, a, scoreOffsets, queryOffsets)}, 0)[0]);
   emitMask(firstTile, s);
   SmallVector<Value> ninfs(MT, ninf2), zeros(MT, zero2);
   SoftmaxStep step = emitSoftmax(s, ninfs, zeros);
@@ -1748,15 +1846,10 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     b.setInsertionPointToStart(overlap.thenBlock());
     {
       Tiles qa;
-      SmallVector<int64_t> offsets;
-      scoreOperands(qa, offsets);
+      SmallVector<int64_t> offsets, queryOffsets;
+      WarpgroupGemm scores = scoreGemm(stagedDescriptor(kDescriptor, kNext), qa,
+                                       offsets, queryOffsets);
       SmallVector<int64_t> vOffsets = valueOffsets();
-      WarpgroupGemm scores{qa,
-                           stagedDescriptor(kDescriptor, kNext),
-                           offsets,
-                           BC,
-                           /*transposeB=*/false,
-                           {}};
       WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true, oacc};
       auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
       Tiles sn = scoresFromAccumulators(issued[0]);
@@ -1836,8 +1929,8 @@ static std::string ptxIdentifier(StringRef name) {
 }
 
 /// Why the GPU kernel cannot compile `attention` yet, or success.
-static LogicalResult checkSupportedOp(AttentionOp attention,
-                                      int64_t queryTile) {
+static LogicalResult checkSupportedOp(AttentionOp attention, int64_t queryTile,
+                                      int64_t keyTile) {
   if (attention.getBudgetAttr())
     return attention.emitError()
            << "the op still carries " << attention.getBudgetAttr()
@@ -1895,9 +1988,8 @@ static LogicalResult checkSupportedOp(AttentionOp attention,
   // Every pattern is index arithmetic on position-aligned tiles (lib/Tiling);
   // block-granular leaves (random blocks, explicit layouts) need each tile
   // inside one block, which checkSupported names when it does not hold.
-  return PatternEmitter::checkSupported(
-      pattern, queryTile, GPUKernelConfig::kKeyTile,
-      [&] { return attention.emitError(); });
+  return PatternEmitter::checkSupported(pattern, queryTile, keyTile,
+                                        [&] { return attention.emitError(); });
 }
 
 /// The manifest's description of a kernel parameter.
@@ -1937,7 +2029,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "
              << static_cast<int64_t>(queryTile);
-    if (failed(checkSupportedOp(attention, config.queryTile())))
+    if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
     // Gates compacted by attn.active_heads inside the function are still
     // the gates tensor to the kernel: the device reads them directly.
@@ -2051,7 +2143,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("head_dim", b.getI64IntegerAttr(config.headDim));
     info.append("value_dim", b.getI64IntegerAttr(config.headDim));
     info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
-    info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
+    info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
     info.append("block", b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
     info.append("dynamic_shared_memory",
                 b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
@@ -2311,18 +2403,17 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
                              "query_block to be 64 or 128 (its query tiles "
                              "serve all three branches), found "
                           << queryBlock;
-  if (selected.getKeyBlock() % GPUKernelConfig::kKeyTile != 0)
+  const int64_t keyTile = GPUKernelConfig::kBaseKeyTile;
+  if (selected.getKeyBlock() % keyTile != 0)
     return op.emitError() << "attn-convert-to-gpu needs the selected branch's "
                              "key_block to be a multiple of "
-                          << GPUKernelConfig::kKeyTile << ", found "
-                          << selected.getKeyBlock();
+                          << keyTile << ", found " << selected.getKeyBlock();
   int64_t slots = op.getBlocks().getType().getDimSize(3);
   if (slots > 32 * 16)
     return op.emitError() << "attn-convert-to-gpu keeps at most 512 block "
                              "slots per query block, found "
                           << slots;
-  if (failed(checkSparseBranchesSupported(op, queryBlock,
-                                          GPUKernelConfig::kKeyTile)))
+  if (failed(checkSparseBranchesSupported(op, queryBlock, keyTile)))
     return failure();
   // 64-row query tiles at D = 128: two m-tiles would keep 2 x 64 more
   // accumulators live next to three loops' state (255 registers and spills
@@ -2368,7 +2459,7 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
   info.append("chip", b.getStringAttr(chip));
   appendSparseBranchesInfo(op, info);
   info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
-  info.append("key_tile", b.getI64IntegerAttr(GPUKernelConfig::kKeyTile));
+  info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
   info.append("block", b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
   info.append("dynamic_shared_memory",
               b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()

@@ -2,8 +2,9 @@
 // matmuls as warpgroup MMAs (wgmma.mma_async, A from registers, B = K or V
 // through 128-byte swizzled shared-memory tiles), by default in FA2's order
 // with 64-row tiles; --wgmma-pipeline (experimental) pipelines the key loop
-// (K/V in 2/3 buffers), where 128-row query tiles are two warpgroups (256
-// threads) sharing each K/V tile. D = 64 keeps mma.sync.
+// over 128-key tiles (K/V in 2/3 buffers), where 128-row query tiles are two
+// warpgroups (256 threads) sharing each K/V tile and S = Q Kᵀ reads Q from
+// a swizzled tile too. D = 64 keeps mma.sync.
 // ptxas accepts them with no local memory and no spills, the manifest
 // records the tiles and the artifact's PTX is sm_90a's own.
 //
@@ -34,11 +35,12 @@
 
 // PTX: .target sm_90a
 // Dense, D = 128. The key loop is pipelined (FA3's intra-warpgroup
-// overlap): one inline-PTX statement issues S = Q K(n)ᵀ for the next tile
-// (8 k-steps of m64n64k16, the first from zero, K's second 64-column panel
-// 8192 bytes on: descriptor + 512) and O += P V(j) for this one (4 k-steps
-// of m64n128k16, V transposed, 2048 bytes (+128) apart) as two groups, and
-// waits for the first only; the softmax of S runs under P V, whose wait
+// overlap): one inline-PTX statement issues S = Q K(n)ᵀ for the next
+// 128-key tile (8 k-steps of m64n128k16, the first from zero, Q and K both
+// through descriptors, the second 64-column panels 16384 bytes on:
+// descriptor + 1024) and O += P V(j) for this one (8 k-steps of m64n128k16,
+// P from registers, V transposed, 2048 bytes (+128) apart) as two groups,
+// and waits for the first only; the softmax of S runs under P V, whose wait
 // is its own statement. Every k-step's descriptor is computed before the
 // fence (a write between the MMAs and their wait would serialize them).
 // The cp.async writes reach wgmma's reads through fence.proxy.async.
@@ -51,12 +53,12 @@
 // PTX:       mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX-NOT:   wgmma
 // S-LABEL:   .visible .entry dense_d128_attn0(
-// S:         add.s64 d1_3, [[VD:%rd[0-9]+]], 384;
+// S:         add.s64 d1_7, [[VD:%rd[0-9]+]], 896;
 // S-NEXT:    wgmma.fence.sync.aligned;
-// S-NEXT:    wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, d0_0, 0, 1, 1, 0;
-// S-COUNT-7: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, d0_{{[1-7]}}, 1, 1, 1, 0;
+// S-NEXT:    wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}}, a0_0, d0_0, 0, 1, 1, 0, 0;
+// S-COUNT-7: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}}, a0_{{[1-7]}}, d0_{{[1-7]}}, 1, 1, 1, 0, 0;
 // S-NEXT:    wgmma.commit_group.sync.aligned;
-// S-COUNT-4: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}, d1_{{[0-3]}}, 1, 1, 1, 1;
+// S-COUNT-8: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.*}}}, {{{.*}}}, d1_{{[0-7]}}, 1, 1, 1, 1;
 // S-NEXT:    wgmma.commit_group.sync.aligned;
 // S-NEXT:    wgmma.wait_group.sync.aligned 1;
 // S:         ex2.approx.ftz.f32
@@ -64,19 +66,21 @@
 // S-NOT:     ex2.approx
 // S:         cvt.rn.bf16x2.f32
 // O-LABEL:   .visible .entry dense_d128_attn0(
-// O:         add.s64 d0_4, {{%rd[0-9]+}}, 512;
+// O:         add.s64 d0_4, {{%rd[0-9]+}}, 1024;
+// O:         add.s64 a0_4, {{%rd[0-9]+}}, 1024;
 // O:         add.s64 d1_0, [[VD:%rd[0-9]+]], 0;
 // O-NEXT:    .reg .b64 d1_1;
 // O-NEXT:    add.s64 d1_1, [[VD]], 128;
 
 // 64-row tiles: one warpgroup (128 threads), the same matmuls; unpadded
-// swizzled K (2 buffers) and V (3 buffers), 5 x 64 x 128 x 2 bytes, padded
-// Q (64 x 136 x 2 bytes) and 1024 bytes to align: 100352.
+// swizzled K (2 buffers) and V (3 buffers), 5 x 128 x 128 x 2 bytes, Q
+// (64 x 128 x 2 bytes) and 1024 bytes to align: 181248.
 // Q64:       "name": "dense_d128_attn0",
 // Q64:       "query_tile": 64,
+// Q64:       "key_tile": 128,
 // Q64:       "block": [
 // Q64-NEXT:    128,
-// Q64:       "dynamic_shared_memory": 100352,
+// Q64:       "dynamic_shared_memory": 181248,
 
 // The default (no --wgmma-pipeline): FA2's order (each matmul waits for
 // itself), one warpgroup, 64-row tiles, one K and one V buffer: 2 x 16384 +
@@ -104,12 +108,14 @@
 // PTXAS:       {{^ *}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // Two warpgroups of 64 rows: 256 threads. Unpadded swizzled K (2 buffers)
-// and V (3 buffers), 5 x 64 x 128 x 2 bytes, padded Q (128 x 136 x 2
-// bytes) and 1024 bytes to align: 117760.
+// and V (3 buffers), 5 x 128 x 128 x 2 bytes, Q (128 x 128 x 2 bytes) and
+// 1024 bytes to align: 197632. The epilogue stages O (padded rows) over the
+// K and V buffers.
 // CHECK:       "target": "sm_90a"
 // CHECK:       "name": "dense_d128_attn0",
 // CHECK:       "head_dim": 128,
 // CHECK:       "query_tile": 128,
+// CHECK:       "key_tile": 128,
 // CHECK:       "binaries": {
 // CHECK-NEXT:    "sm_90a": "kernels.sm_90a.cubin"
 // CHECK:       "ptx": {
@@ -117,7 +123,7 @@
 // CHECK-NEXT:    "file": "kernels.ptx"
 // CHECK:       "block": [
 // CHECK-NEXT:    256,
-// CHECK:       "dynamic_shared_memory": 117760,
+// CHECK:       "dynamic_shared_memory": 197632,
 
 // SM90-NOT: wgmma
 // SM90: mma.sync.aligned.m16n8k16
