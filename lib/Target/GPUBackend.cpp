@@ -30,6 +30,8 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -39,8 +41,25 @@ void mlir::attn::registerGPUBackendDialects(DialectRegistry &registry) {
   registerAllToLLVMIRTranslations(registry);
 }
 
+/// The toolkit whose libdevice the NVVM target links (random-block streams
+/// take an f64 log): MLIR looks at CUDA_ROOT, CUDA_HOME and CUDA_PATH only,
+/// so without them the same input compiled in one shell and failed in
+/// another. When none is set, /usr/local/cuda (where findPtxas looks too)
+/// is named as CUDA_HOME for this process if it has libdevice.
+static void pointNVVMAtToolkit() {
+  for (const char *name : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (std::optional<std::string> set = llvm::sys::Process::GetEnv(name))
+      if (!set->empty())
+        return;
+  llvm::SmallString<128> libdevice("/usr/local/cuda");
+  llvm::sys::path::append(libdevice, "nvvm", "libdevice");
+  if (llvm::sys::fs::is_directory(libdevice))
+    ::setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
+}
+
 FailureOr<std::string> mlir::attn::lowerToPTX(ModuleOp module,
                                               llvm::StringRef chip) {
+  pointNVVMAtToolkit();
   OwningOpRef<ModuleOp> copy = module.clone();
   PassManager pm(module.getContext());
   gpu::GPUToNVVMPipelineOptions options;
@@ -71,7 +90,10 @@ FailureOr<std::string> mlir::attn::lowerToPTX(ModuleOp module,
   if (llvm::StringRef(text).contains("__nv_"))
     return module.emitError()
            << "the PTX for " << chip
-           << " calls libdevice (__nv_*), which attn does not link";
+           << " calls libdevice (__nv_*; random-block streams take an f64 "
+              "log) and no CUDA toolkit with nvvm/libdevice was found: set "
+              "CUDA_HOME (looked at CUDA_ROOT, CUDA_HOME, CUDA_PATH and "
+              "/usr/local/cuda)";
   return text;
 }
 
