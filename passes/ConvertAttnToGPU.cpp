@@ -179,7 +179,7 @@ struct GPUKernelConfig {
   /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
   static bool choose(int64_t d, PatternAttrInterface pattern, int64_t queryTile,
                      GPUKernelConfig &cfg, bool hopper = false,
-                     bool pipeline = false) {
+                     bool pipeline = false, int64_t keyTile = 0) {
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
     // Runtime-selected blocks: the query tile is the query block.
@@ -212,7 +212,9 @@ struct GPUKernelConfig {
     // registers go to the wider S and P) and takes 128-key tiles where no
     // block of the pattern would straddle one.
     cfg.swizzledQuery = cfg.pipelined;
-    if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
+    if (keyTile != 0)
+      cfg.keyTile = keyTile;
+    else if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
       cfg.keyTile = 128;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
@@ -2024,11 +2026,20 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (!GPUKernelConfig::choose(attention.getHeadDim(),
                                  attention.getEffectivePattern(), queryTile,
                                  config, /*hopper=*/wgmma && chip == "sm_90a",
-                                 /*pipeline=*/wgmmaPipeline))
+                                 /*pipeline=*/wgmmaPipeline, keyTile))
       return attention.emitError()
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "
              << static_cast<int64_t>(queryTile);
+    // 128-key tiles double S's registers: only the wgmma kernels, whose
+    // accumulators are one m-tile, keep them without spilling.
+    if (keyTile != 0 && keyTile != 64 && (keyTile != 128 || !config.wgmma))
+      return attention.emitError()
+             << "attn-convert-to-gpu: key-tile must be 64, or 128 with the "
+                "sm_90a wgmma kernel (D = 128, --wgmma), found "
+             << static_cast<int64_t>(keyTile) << " for "
+             << (config.wgmma ? "a wgmma kernel" : "an mma.sync kernel")
+             << " at D = " << attention.getHeadDim() << " on " << chip;
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
     // Gates compacted by attn.active_heads inside the function are still

@@ -1129,6 +1129,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   ConvertAttnToGPUOptions convert;
   convert.chip = chip.str();
   convert.queryTile = queryTile;
+  convert.keyTile = keyTile;
   convert.wgmma = wgmma;
   convert.wgmmaPipeline = wgmmaPipeline;
   convertPM.addPass(createConvertAttnToGPU(convert));

@@ -268,6 +268,10 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "(two; with wgmma: 8 warps); 0 picks 128, or 64 for wgmma in "
            "FA2's order and for block patterns whose blocks 128 does not "
            "divide">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
+           "Keys per tile: 64, or 128 with wgmma (sm_90a, D = 128); 0 "
+           "picks 128 for the pipelined wgmma kernel where no block of the "
+           "pattern straddles one, else 64">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
            "On sm_90a: warpgroup MMAs (wgmma) at D = 128, one warpgroup per "
            "64 query rows; false keeps mma.sync">,
