@@ -126,11 +126,12 @@ static cl::opt<bool> wgmma(
     cl::desc("sm_90a: warpgroup MMA (wgmma) kernels at D = 128, one "
              "warpgroup per 64 query rows (--wgmma=false: mma.sync "
              "everywhere)"));
-static cl::opt<bool> wgmmaPipeline(
-    "wgmma-pipeline", cl::init(false), cl::cat(category),
+static cl::opt<cl::boolOrDefault> wgmmaPipeline(
+    "wgmma-pipeline", cl::init(cl::BOU_UNSET), cl::cat(category),
     cl::desc("with wgmma: the pipelined key loop (S of the next key tile and "
-             "P V of this one in flight together; experimental, not yet run "
-             "on a GPU); default: FA2's order with 64-row tiles"));
+             "P V of this one in flight together, 128-row and 128-key "
+             "tiles); unset: on for strided and random-block patterns, "
+             "FA2's order with 64-row tiles elsewhere"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1131,7 +1132,9 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.queryTile = queryTile;
   convert.keyTile = keyTile;
   convert.wgmma = wgmma;
-  convert.wgmmaPipeline = wgmmaPipeline;
+  convert.wgmmaPipeline = wgmmaPipeline == cl::BOU_TRUE    ? "on"
+                          : wgmmaPipeline == cl::BOU_FALSE ? "off"
+                                                           : "auto";
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

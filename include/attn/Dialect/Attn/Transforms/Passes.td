@@ -269,17 +269,21 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "FA2's order and for block patterns whose blocks 128 does not "
            "divide">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
-           "Keys per tile: 64, or 128 with wgmma (sm_90a, D = 128); 0 "
-           "picks 128 for the pipelined wgmma kernel where no block of the "
-           "pattern straddles one, else 64">,
+           "Keys per tile: 64, or 128 with the pipelined wgmma kernel "
+           "(sm_90a, D = 128, wgmma-pipeline); 0 picks 128 there where no "
+           "block of the pattern straddles one, else 64">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
            "On sm_90a: warpgroup MMAs (wgmma) at D = 128, one warpgroup per "
            "64 query rows; false keeps mma.sync">,
-    Option<"wgmmaPipeline", "wgmma-pipeline", "bool", /*default=*/"false",
+    Option<"wgmmaPipeline", "wgmma-pipeline", "std::string",
+           /*default=*/"\"auto\"",
            "With wgmma: the pipelined key loop (S of the next key tile and "
            "P V of this one in flight together, the softmax under P V; K/V "
-           "in 2/3 buffers; 128-row tiles as two warpgroups). Experimental: "
-           "not yet run on a GPU. Default: FA2's order, 64-row tiles">,
+           "in 2/3 buffers; 128-row tiles as two warpgroups; 128-key tiles "
+           "where no block straddles one): on, off, or auto (on for strided "
+           "and random-block patterns without a query-tile asked for, where "
+           "it measured faster on an H100; FA2's order with 64-row tiles "
+           "elsewhere)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
