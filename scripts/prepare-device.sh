@@ -6,7 +6,8 @@
 # kernels), and attn's own generated kernels of bench/gpu/cases (one
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
 # one --target=sm_90a artifact per case in build/device/gpu-kernels-90a and
-# one with --wgmma-pipeline (the pipelined key loop, not yet the default) in
+# one with --wgmma-pipeline (the pipelined key loop everywhere; by default
+# only strided and random-block patterns take it) in
 # build/device/gpu-kernels-90a-pipe,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
