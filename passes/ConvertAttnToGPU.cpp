@@ -1659,12 +1659,11 @@ SmallVector<Value> GPUKernelBuilder::emitKeyTile(Value kt, ValueRange iters) {
   // folded into the exponent below). One K fragment feeds MT mma.
   Tiles s(MT, SmallVector<SmallVector<Value>>(NJ, SmallVector<Value>(4, zero)));
   if (cfg.wgmma) {
-    // One m64n64k16 per m-tile and 16 head-dim columns.
+    // One m64n`BC`k16 per m-tile and 16 head-dim columns.
     Tiles a;
-    SmallVector<int64_t> offsets;
-    scoreOperands(a, offsets);
-    s = scoresFromAccumulators(
-        warpgroupMMA(a, kDescriptor, offsets, BC, /*transposeB=*/false, {}));
+    SmallVector<int64_t> offsets, queryOffsets;
+    s = scoresFromAccumulators(warpgroupGemms(
+        {scoreGemm(kDescriptor, a, offsets, queryOffsets)}, /*pending=*/0)[0]);
   }
   for (int64_t kk2 = 0; !cfg.wgmma && kk2 < NKD / 2; ++kk2) {
     SmallVector<SmallVector<Value>> qf0, qf1;
