@@ -1930,6 +1930,9 @@ struct ConvertAttnToGPUPass
                                       int64_t counter);
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
+
+  /// The wgmma-pipeline option, parsed once in runOnOperation.
+  GPUKernelConfig::Pipeline pipelineMode = GPUKernelConfig::Pipeline::Auto;
 };
 } // namespace
 
@@ -2029,19 +2032,6 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   SmallVector<AttentionOp> ops =
       llvm::to_vector(func.getBody().getOps<AttentionOp>());
-  using Pipeline = GPUKernelConfig::Pipeline;
-  StringRef pipelineName = wgmmaPipeline;
-  std::optional<Pipeline> pipelineMode;
-  if (llvm::is_contained({"auto", ""}, pipelineName))
-    pipelineMode = Pipeline::Auto;
-  else if (llvm::is_contained({"on", "true", "1"}, pipelineName))
-    pipelineMode = Pipeline::On;
-  else if (llvm::is_contained({"off", "false", "0"}, pipelineName))
-    pipelineMode = Pipeline::Off;
-  if (!pipelineMode)
-    return func.emitError() << "attn-convert-to-gpu: wgmma-pipeline must be "
-                               "auto, on or off, found '"
-                            << wgmmaPipeline << "'";
   SmallVector<GPUKernelConfig> configs;
   for (AttentionOp attention : ops) {
     GPUKernelConfig config;
@@ -2055,7 +2045,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (!GPUKernelConfig::choose(attention.getHeadDim(),
                                  attention.getEffectivePattern(), queryTile,
                                  config, /*hopper=*/wgmma && chip == "sm_90a",
-                                 *pipelineMode, keyTile))
+                                 pipelineMode, keyTile))
       return attention.emitError()
              << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
                 "default), found "
@@ -2526,6 +2516,20 @@ void ConvertAttnToGPUPass::runOnOperation() {
   if (!llvm::is_contained(kChips, StringRef(chip))) {
     module.emitError() << "attn-convert-to-gpu: unknown chip '" << chip
                        << "'; known chips: sm_80, sm_86, sm_89, sm_90, sm_90a";
+    return signalPassFailure();
+  }
+  using Pipeline = GPUKernelConfig::Pipeline;
+  StringRef pipelineName = wgmmaPipeline;
+  if (llvm::is_contained({"auto", ""}, pipelineName)) {
+    pipelineMode = Pipeline::Auto;
+  } else if (llvm::is_contained({"on", "true", "1"}, pipelineName)) {
+    pipelineMode = Pipeline::On;
+  } else if (llvm::is_contained({"off", "false", "0"}, pipelineName)) {
+    pipelineMode = Pipeline::Off;
+  } else {
+    module.emitError() << "attn-convert-to-gpu: wgmma-pipeline must be auto, "
+                          "on or off, found '"
+                       << wgmmaPipeline << "'";
     return signalPassFailure();
   }
   SmallVector<func::FuncOp> functions;
