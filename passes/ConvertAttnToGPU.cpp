@@ -175,8 +175,6 @@ struct GPUKernelConfig {
     });
   }
 
-  /// The default for head dim `d` and `pattern`, or the one `queryTile`
-  /// asks for (0: default). Returns false when `queryTile` is not 64 or 128.
   /// The wgmma-pipeline option.
   enum class Pipeline { Off, On, Auto };
 
@@ -191,9 +189,16 @@ struct GPUKernelConfig {
            });
   }
 
-  static bool choose(int64_t d, PatternAttrInterface pattern, int64_t queryTile,
-                     GPUKernelConfig &cfg, bool hopper = false,
-                     Pipeline mode = Pipeline::Off, int64_t keyTile = 0) {
+  /// The kernel for head dim `d` and `pattern`: the defaults, or the query
+  /// and key tiles asked for (0: default). `hopper`: sm_90a with wgmma
+  /// allowed. A tile the kernel cannot take fails, with an error through
+  /// `emitError` naming it (for `chip`).
+  static LogicalResult choose(int64_t d, PatternAttrInterface pattern,
+                              GPUKernelConfig &cfg,
+                              function_ref<InFlightDiagnostic()> emitError,
+                              StringRef chip, int64_t queryTile = 0,
+                              int64_t keyTile = 0, bool hopper = false,
+                              Pipeline mode = Pipeline::Off) {
     bool pipeline = mode == Pipeline::On ||
                     (mode == Pipeline::Auto && queryTile == 0 &&
                      !isa<SelectedAttr>(pattern) && pipelineByDefault(pattern));
@@ -215,7 +220,9 @@ struct GPUKernelConfig {
     if (queryTile == 0)
       queryTile = blocksStraddle128(pattern) ? 64 : 128;
     if (queryTile != 64 && queryTile != 128)
-      return false;
+      return emitError() << "attn-convert-to-gpu: query-tile must be 64 or "
+                            "128 (0 for the default), found "
+                         << queryTile;
     // sm_90a at D = 128: one 64-row m-tile per warpgroup, whose Q fragments
     // stay in registers next to wgmma's accumulators (two m-tiles per warp
     // would spill); 128-row tiles are two warpgroups. D = 64 gives wrong
@@ -229,6 +236,19 @@ struct GPUKernelConfig {
     // registers go to the wider S and P) and takes 128-key tiles where no
     // block of the pattern would straddle one.
     cfg.swizzledQuery = cfg.pipelined;
+    // 128-key tiles: the pipelined wgmma kernel only. In FA2's order (one
+    // K and one V buffer) they give wrong results from the second key tile
+    // on (H100, 2026-12-07; one tile exact), as D = 64 does there; mma.sync
+    // would need twice S's registers.
+    if (keyTile != 0 && keyTile != 64 && (keyTile != 128 || !cfg.pipelined))
+      return emitError()
+             << "attn-convert-to-gpu: key-tile must be 64, or 128 with the "
+                "pipelined sm_90a kernel (D = 128, --wgmma-pipeline), found "
+             << keyTile << " for "
+             << (cfg.pipelined ? "the pipelined wgmma kernel"
+                 : cfg.wgmma   ? "the wgmma kernel in FA2's order"
+                               : "an mma.sync kernel")
+             << " at D = " << d << " on " << chip;
     if (keyTile != 0)
       cfg.keyTile = keyTile;
     else if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
@@ -240,7 +260,7 @@ struct GPUKernelConfig {
     // wgmma's swizzled tiles need 1024-byte aligned bases, which the
     // kernel finds in its dynamic shared memory.
     cfg.dynamicShared = cfg.wgmma || cfg.sharedBytes() > 48 * 1024;
-    return true;
+    return success();
   }
 };
 
@@ -2042,27 +2062,11 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
                << selected
                << " needs a query_block of 64 or 128 on the GPU (its query "
                   "tiles are the query blocks)";
-    if (!GPUKernelConfig::choose(attention.getHeadDim(),
-                                 attention.getEffectivePattern(), queryTile,
-                                 config, /*hopper=*/wgmma && chip == "sm_90a",
-                                 pipelineMode, keyTile))
-      return attention.emitError()
-             << "attn-convert-to-gpu: query-tile must be 64 or 128 (0 for the "
-                "default), found "
-             << static_cast<int64_t>(queryTile);
-    // 128-key tiles: the pipelined wgmma kernel only. In FA2's order (one
-    // K and one V buffer) they give wrong results from the second key tile
-    // on (H100, 2026-12-07; one tile exact), as D = 64 does there; mma.sync
-    // would need twice S's registers.
-    if (keyTile != 0 && keyTile != 64 && (keyTile != 128 || !config.pipelined))
-      return attention.emitError()
-             << "attn-convert-to-gpu: key-tile must be 64, or 128 with the "
-                "pipelined sm_90a kernel (D = 128, --wgmma-pipeline), found "
-             << static_cast<int64_t>(keyTile) << " for "
-             << (config.pipelined ? "the pipelined wgmma kernel"
-                 : config.wgmma   ? "the wgmma kernel in FA2's order"
-                                  : "an mma.sync kernel")
-             << " at D = " << attention.getHeadDim() << " on " << chip;
+    if (failed(GPUKernelConfig::choose(
+            attention.getHeadDim(), attention.getEffectivePattern(), config,
+            [&] { return attention.emitError(); }, chip, queryTile, keyTile,
+            /*hopper=*/wgmma && chip == "sm_90a", pipelineMode)))
+      return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
     // Gates compacted by attn.active_heads inside the function are still
@@ -2455,7 +2459,10 @@ LogicalResult ConvertAttnToGPUPass::convertSparseBranches(
   // reading the same list.
   int64_t queryTile = headDim == 128 ? 64 : queryBlock;
   GPUKernelConfig config;
-  GPUKernelConfig::choose(headDim, selected, queryTile, config);
+  if (failed(GPUKernelConfig::choose(
+          headDim, selected, config, [&] { return op.emitError(); }, chip,
+          queryTile)))
+    return failure();
   // choose() set up the selected-blocks kernel; the selected branch is one
   // of three here, and the staging of the mixed rows takes shared memory.
   config.listQueryBlock = queryBlock;
