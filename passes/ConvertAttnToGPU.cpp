@@ -132,12 +132,13 @@ struct GPUKernelConfig {
   /// wgmma's key loop is emitPipelinedKeyLoop (else FA2's order, as the
   /// mma.sync kernel).
   bool pipelined = false;
+  /// The pipelined kernel's Q tile lies in wgmma's swizzled layout and
+  /// S = Q Kᵀ reads both operands from shared memory (Q's fragment
+  /// registers go to the wider S and P); the epilogue then stages O through
+  /// a padded tile over the K and V buffers.
+  bool swizzledQuery() const { return pipelined; }
   /// K and V buffers: one each (FA2's order, one copy in flight behind the
   /// math), or with the pipelined loop two K and three V buffers.
-  /// The pipelined kernel's Q tile lies in wgmma's swizzled layout and
-  /// S = Q Kᵀ reads both operands from shared memory; the epilogue then
-  /// stages O through a padded tile over the K and V buffers.
-  bool swizzledQuery = false;
   int64_t keyStages() const { return pipelined ? 2 : 1; }
   int64_t valueStages() const { return pipelined ? 3 : 1; }
 
@@ -149,7 +150,7 @@ struct GPUKernelConfig {
   /// unpadded for wgmma).
   int64_t tileBytes() const {
     int64_t keyRow = wgmma ? headDim : headDim + kPad;
-    int64_t queryRow = swizzledQuery ? headDim : headDim + kPad;
+    int64_t queryRow = swizzledQuery() ? headDim : headDim + kPad;
     // wgmma: room to align the tiles' base to 1024 bytes.
     return (queryTile() * queryRow +
             (keyStages() + valueStages()) * keyTile * keyRow) *
@@ -232,10 +233,8 @@ struct GPUKernelConfig {
     // for keeps mma.sync there.
     cfg.wgmma = hopper && d == 128 && (pipeline || queryTile == 64);
     cfg.pipelined = cfg.wgmma && pipeline;
-    // The pipelined kernel reads Q's tile through a descriptor (its
-    // registers go to the wider S and P) and takes 128-key tiles where no
-    // block of the pattern would straddle one.
-    cfg.swizzledQuery = cfg.pipelined;
+    // The pipelined kernel takes 128-key tiles where no block of the
+    // pattern would straddle one.
     // 128-key tiles: the pipelined wgmma kernel only. In FA2's order (one
     // K and one V buffer) they give wrong results from the second key tile
     // on (H100, 2026-12-07; one tile exact), as D = 64 does there; mma.sync
@@ -255,7 +254,7 @@ struct GPUKernelConfig {
       cfg.keyTile = 128;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
-    cfg.queryInRegisters = !cfg.swizzledQuery && cfg.mTiles * d <= 128;
+    cfg.queryInRegisters = !cfg.swizzledQuery() && cfg.mTiles * d <= 128;
     // Past 48 KB the tiles come from dynamic shared memory.
     // wgmma's swizzled tiles need 1024-byte aligned bases, which the
     // kernel finds in its dynamic shared memory.
@@ -443,7 +442,6 @@ private:
   };
   SmallVector<SmallVector<Value>>
   packProbabilityTile(ArrayRef<SmallVector<Value>> p);
-  void scoreOperands(Tiles &a, SmallVector<int64_t> &offsets);
   WarpgroupGemm scoreGemm(Value keyDescriptor, Tiles &a,
                           SmallVector<int64_t> &offsets,
                           SmallVector<int64_t> &queryOffsets);
@@ -1138,7 +1136,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     sV = memref::ViewOp::create(b, loc, swizzledType(valueTiles), dsm,
                                 addC(pad, keyTiles * keyBytes), ValueRange{});
     Value queryAt = addC(pad, (keyTiles + valueTiles) * keyBytes);
-    if (cfg.swizzledQuery) {
+    if (cfg.swizzledQuery()) {
       auto swizzledQueryType = MemRefType::get(
           {BR * D}, elementType, MemRefLayoutAttrInterface{}, workgroup);
       sQ = memref::ViewOp::create(b, loc, swizzledQueryType, dsm, queryAt,
@@ -1332,7 +1330,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // Prologue: the Q tile (first branch) and the first visible K tile
     // (two stages: and its V tile, into stage 0) in flight together.
     if (branchIndex == 0)
-      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR, cfg.swizzledQuery);
+      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR,
+               cfg.swizzledQuery());
     Value firstTile = emitNextVisibleTile(firstCandidate);
     scf::IfOp::create(
         b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
@@ -1466,40 +1465,36 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   return func;
 }
 
-/// Q Kᵀ's wgmma operands: Q's fragments per m-tile and k-step, and each
-/// k-step's offset from K's descriptor (16-byte units): k-step kk starts
-/// kk * 32 bytes into its 64-column panel (BC * 128 bytes each).
-void GPUKernelBuilder::scoreOperands(Tiles &a, SmallVector<int64_t> &offsets) {
-  const int64_t BC = cfg.keyTile;
-  a.assign(cfg.swizzledQuery ? 0 : MT, {});
-  offsets.clear();
-  for (int64_t kk = 0; kk < D / 16; ++kk) {
-    offsets.push_back(((kk / 4) * BC * 128 + (kk % 4) * 32) / 16);
-    for (int64_t mt = 0; mt < int64_t(a.size()); ++mt)
-      a[mt].push_back(queryFragments(mt, kk));
-  }
-}
-
-/// With a swizzled Q, S = Q Kᵀ for K at `keyDescriptor`: A at qDescriptor
-/// (k-step kk kk * 32 bytes into its 64-column panel of BR * 128 bytes),
-/// `a` and `offsets` its storage. Else Q's fragments.
+/// S = Q Kᵀ as a warpgroup GEMM for K at `keyDescriptor` (k-step 0), `a`,
+/// `offsets` and `queryOffsets` its storage. K's k-step kk starts kk * 32
+/// bytes into its 64-column panel (BC * 128 bytes each), in 16-byte units.
+/// A is Q's fragments per m-tile and k-step, or with a swizzled Q the
+/// descriptor of this warpgroup's rows, k-step kk at the same place in Q's
+/// panels (BR * 128 bytes each).
 GPUKernelBuilder::WarpgroupGemm
 GPUKernelBuilder::scoreGemm(Value keyDescriptor, Tiles &a,
                             SmallVector<int64_t> &offsets,
                             SmallVector<int64_t> &queryOffsets) {
-  scoreOperands(a, offsets);
+  auto panelOffset = [](int64_t kk, int64_t rows) {
+    return ((kk / 4) * rows * 128 + (kk % 4) * 32) / 16;
+  };
+  a.assign(cfg.swizzledQuery() ? 0 : MT, {});
+  offsets.clear();
   queryOffsets.clear();
-  if (cfg.swizzledQuery)
-    for (int64_t kk = 0; kk < D / 16; ++kk)
-      queryOffsets.push_back(
-          ((kk / 4) * cfg.queryTile() * 128 + (kk % 4) * 32) / 16);
+  for (int64_t kk = 0; kk < D / 16; ++kk) {
+    offsets.push_back(panelOffset(kk, cfg.keyTile));
+    if (cfg.swizzledQuery())
+      queryOffsets.push_back(panelOffset(kk, cfg.queryTile()));
+    for (int64_t mt = 0; mt < int64_t(a.size()); ++mt)
+      a[mt].push_back(queryFragments(mt, kk));
+  }
   return {a,
           keyDescriptor,
           offsets,
           cfg.keyTile,
           /*transposeB=*/false,
           /*acc=*/{},
-          cfg.swizzledQuery ? qDescriptor : Value(),
+          cfg.swizzledQuery() ? qDescriptor : Value(),
           queryOffsets};
 }
 
