@@ -41,6 +41,9 @@ void mlir::attn::registerGPUBackendDialects(DialectRegistry &registry) {
   registerAllToLLVMIRTranslations(registry);
 }
 
+/// Where the CUDA toolkit is looked for when no variable names it.
+static constexpr llvm::StringLiteral kDefaultCUDARoot = "/usr/local/cuda";
+
 /// The toolkit whose libdevice the NVVM target links (random-block streams
 /// take an f64 log): MLIR looks at CUDA_ROOT, CUDA_HOME and CUDA_PATH only,
 /// so without them the same input compiled in one shell and failed in
@@ -51,10 +54,10 @@ static void pointNVVMAtToolkit() {
     if (std::optional<std::string> set = llvm::sys::Process::GetEnv(name))
       if (!set->empty())
         return;
-  llvm::SmallString<128> libdevice("/usr/local/cuda");
+  llvm::SmallString<128> libdevice(kDefaultCUDARoot);
   llvm::sys::path::append(libdevice, "nvvm", "libdevice");
   if (llvm::sys::fs::is_directory(libdevice))
-    ::setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
+    ::setenv("CUDA_HOME", kDefaultCUDARoot.data(), /*overwrite=*/0);
 }
 
 FailureOr<std::string> mlir::attn::lowerToPTX(ModuleOp module,
@@ -102,7 +105,7 @@ std::string mlir::attn::findPtxas() {
   if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
     if (!home->empty())
       roots.push_back(*home);
-  roots.push_back("/usr/local/cuda");
+  roots.push_back(kDefaultCUDARoot.str());
   for (const std::string &root : roots) {
     llvm::SmallString<256> path(root);
     llvm::sys::path::append(path, "bin", "ptxas");
