@@ -14,7 +14,9 @@
 
 #include "cuda_driver.h"
 
+#include <array>
 #include <dlfcn.h>
+#include <map>
 #include <mutex>
 #include <type_traits>
 #include <vector>
@@ -93,6 +95,12 @@ using FunctionAttribute = CUfunction_attribute;
 using GetProcAddressV2 = PFN_cuGetProcAddress_v12000;
 using GetProcAddressV1 = PFN_cuGetProcAddress_v11030;
 using ProcAddressQueryResult = CUdriverProcAddressQueryResult;
+using TensorMapPointer = CUtensorMap *;
+using TensorMapDataType = CUtensorMapDataType;
+using TensorMapInterleave = CUtensorMapInterleave;
+using TensorMapSwizzle = CUtensorMapSwizzle;
+using TensorMapL2Promotion = CUtensorMapL2promotion;
+using TensorMapOOBFill = CUtensorMapFloatOOBfill;
 #else
 #define ATTN_CUDA_ENTRY(name, ver, ...) Result (*name)(__VA_ARGS__)
 using JitOption = int;
@@ -103,6 +111,12 @@ using ProcAddressQueryResult = int;
 using GetProcAddressV2 = Result (*)(const char *, void **, int, uint64_t,
                                     ProcAddressQueryResult *);
 using GetProcAddressV1 = Result (*)(const char *, void **, int, uint64_t);
+using TensorMapPointer = void *;
+using TensorMapDataType = int;
+using TensorMapInterleave = int;
+using TensorMapSwizzle = int;
+using TensorMapL2Promotion = int;
+using TensorMapOOBFill = int;
 #endif
 
 struct attn::rt::cuda::Api {
@@ -136,6 +150,13 @@ struct attn::rt::cuda::Api {
                   StreamHandle);
   ATTN_CUDA_ENTRY(cuMemsetD2D8Async, 3020, DevicePtr, size_t, unsigned char,
                   size_t, size_t, StreamHandle);
+  ATTN_CUDA_ENTRY(cuCtxSynchronize, 2000);
+  // Optional (CUDA 12+): null where the driver lacks it.
+  ATTN_CUDA_ENTRY(cuTensorMapEncodeTiled, 12000, TensorMapPointer,
+                  TensorMapDataType, uint32_t, void *, const uint64_t *,
+                  const uint64_t *, const uint32_t *, const uint32_t *,
+                  TensorMapInterleave, TensorMapSwizzle, TensorMapL2Promotion,
+                  TensorMapOOBFill);
 };
 
 namespace {
@@ -170,7 +191,13 @@ std::vector<EntryPoint> entryPoints(Api &api) {
           ATTN_SLOT(cuMemcpyHtoD, 3020),
           ATTN_SLOT(cuMemcpyDtoH, 3020),
           ATTN_SLOT(cuMemsetD8Async, 3020),
-          ATTN_SLOT(cuMemsetD2D8Async, 3020)};
+          ATTN_SLOT(cuMemsetD2D8Async, 3020),
+          ATTN_SLOT(cuCtxSynchronize, 2000)};
+}
+
+/// Entry points a driver may lack; what needs them says so when used.
+std::vector<EntryPoint> optionalEntryPoints(Api &api) {
+  return {ATTN_SLOT(cuTensorMapEncodeTiled, 12000)};
 #undef ATTN_SLOT
 }
 
@@ -277,6 +304,15 @@ Status Driver::load(const std::string &library, std::unique_ptr<Driver> &out) {
     }
     *e.slot = fn;
   }
+  for (const EntryPoint &e : optionalEntryPoints(api)) {
+    void *fn = nullptr;
+    ProcAddressQueryResult found = ProcAddressQueryResult();
+    Result r = v2 ? v2(e.name, &fn, e.version, kLegacyStream, &found)
+                  : v1(e.name, &fn, e.version, kLegacyStream);
+    bool ok = r == kSuccess && fn &&
+              (!v2 || static_cast<int>(found) == kProcAddressSuccess);
+    *e.slot = ok ? fn : nullptr;
+  }
 
   Result r = api.cuInit(0);
   if (r != kSuccess)
@@ -344,11 +380,22 @@ Status attn::rt::cuda::describeDevice(const Driver &driver, int ordinal,
   return Status::success();
 }
 
+/// The tensor maps handed out so far (Context::tensorMap): slabs of device
+/// memory, filled in order, and where each map's bytes went.
+struct Context::TensorMaps {
+  static constexpr size_t kPerSlab = 256, kBytes = 128;
+  std::mutex mutex;
+  std::map<std::array<uint64_t, 16>, DevicePtr> cached;
+  std::vector<DevicePtr> slabs;
+  size_t used = 0; ///< maps placed since the cache (re)started
+};
+
 Status Context::retain(const Driver &driver, int ordinal,
                        std::unique_ptr<Context> &out) {
   out.reset();
   std::unique_ptr<Context> c(new Context());
   c->drv = &driver;
+  c->maps.reset(new TensorMaps());
   Status s = describeDevice(driver, ordinal, c->info);
   if (!s.ok())
     return s;
@@ -366,8 +413,87 @@ Status Context::retain(const Driver &driver, int ordinal,
 }
 
 Context::~Context() {
+  if (maps && ctx && makeCurrent().ok())
+    for (DevicePtr slab : maps->slabs)
+      drv->api().cuMemFree(slab);
   if (ctx)
     drv->api().cuDevicePrimaryCtxRelease(dev);
+}
+
+Status Context::tensorMap(const TensorMapRequest &request,
+                          DevicePtr &out) const {
+  const Api &api = drv->api();
+  if (!api.cuTensorMapEncodeTiled)
+    return Status::error(ATTN_ERROR_UNSUPPORTED,
+                         "this kernel loads its tiles through TMA tensor maps, "
+                         "and the NVIDIA driver has no cuTensorMapEncodeTiled "
+                         "(CUDA 12.0 or newer needed, driver " +
+                             std::to_string(drv->version()) + ")");
+  Status s = makeCurrent();
+  if (!s.ok())
+    return s;
+  // CUtensorMap: 128 bytes, 64-byte aligned.
+  alignas(64) std::array<uint64_t, 16> map{};
+  constexpr int kBF16 = 9, kF16 = 6, kSwizzle128B = 3, kL2Promotion128B = 2;
+#if ATTN_HAVE_CUDA_HEADERS
+  static_assert(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 == kBF16 &&
+                    CU_TENSOR_MAP_DATA_TYPE_FLOAT16 == kF16 &&
+                    CU_TENSOR_MAP_SWIZZLE_128B == kSwizzle128B &&
+                    CU_TENSOR_MAP_L2_PROMOTION_L2_128B == kL2Promotion128B &&
+                    sizeof(CUtensorMap) == sizeof(map),
+                "tensor map constants");
+#endif
+  const uint32_t elementStrides[4] = {1, 1, 1, 1};
+  Result r = api.cuTensorMapEncodeTiled(
+      reinterpret_cast<TensorMapPointer>(map.data()),
+      TensorMapDataType(request.bf16 ? kBF16 : kF16), 4,
+      reinterpret_cast<void *>(static_cast<uintptr_t>(request.address)),
+      request.dims, request.strides, request.box, elementStrides,
+      TensorMapInterleave(0), TensorMapSwizzle(kSwizzle128B),
+      TensorMapL2Promotion(kL2Promotion128B), TensorMapOOBFill(0));
+  if (r != kSuccess) {
+    std::string what = "cuTensorMapEncodeTiled(dims";
+    for (uint64_t d : request.dims)
+      what += " " + std::to_string(d);
+    what += ", byte strides";
+    for (uint64_t st : request.strides)
+      what += " " + std::to_string(st);
+    what += ", box";
+    for (uint32_t d : request.box)
+      what += " " + std::to_string(d);
+    return drv->error(r, what + ")");
+  }
+  std::lock_guard<std::mutex> lock(maps->mutex);
+  auto found = maps->cached.find(map);
+  if (found != maps->cached.end()) {
+    out = found->second;
+    return Status::success();
+  }
+  if (maps->cached.size() >= kMaxTensorMaps) {
+    // Every queued kernel is done with the maps: they may be rewritten.
+    r = api.cuCtxSynchronize();
+    if (r != kSuccess)
+      return drv->error(r, "cuCtxSynchronize (recycling tensor maps)");
+    maps->cached.clear();
+    maps->used = 0;
+  }
+  const size_t slab = maps->used / TensorMaps::kPerSlab;
+  if (slab == maps->slabs.size()) {
+    DevicePtr fresh = 0;
+    s = alloc(TensorMaps::kPerSlab * TensorMaps::kBytes, fresh);
+    if (!s.ok())
+      return s;
+    maps->slabs.push_back(fresh);
+  }
+  DevicePtr at = maps->slabs[slab] +
+                 (maps->used % TensorMaps::kPerSlab) * TensorMaps::kBytes;
+  s = copyToDevice(at, map.data(), TensorMaps::kBytes);
+  if (!s.ok())
+    return s;
+  ++maps->used;
+  maps->cached.emplace(map, at);
+  out = at;
+  return Status::success();
 }
 
 Status Context::makeCurrent() const {

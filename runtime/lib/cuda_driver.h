@@ -111,6 +111,18 @@ struct DeviceInfo {
 /// device memory and tens of milliseconds).
 Status describeDevice(const Driver &driver, int ordinal, DeviceInfo &out);
 
+/// A tiled TMA tensor map (cuTensorMapEncodeTiled) of a rank-4 tensor of
+/// 16-bit elements with a 128-byte swizzle, as attn's sm_90a TMA kernels
+/// load them: dims innermost first, strides of dims 1-3 in bytes (dim 0 is
+/// contiguous), rows outside the tensor read as zeros.
+struct TensorMapRequest {
+  bool bf16 = true; ///< else f16
+  uint64_t address = 0;
+  uint64_t dims[4] = {};
+  uint64_t strides[3] = {};
+  uint32_t box[4] = {};
+};
+
 /// A retained primary context of one device; released on destruction.
 class Context {
 public:
@@ -138,9 +150,18 @@ public:
   Status zeroAsync(DevicePtr dst, size_t pitch, size_t width, size_t height,
                    StreamHandle stream) const;
   Status synchronize(StreamHandle stream) const;
+  /// The device address of a tensor map for `request`, encoded by the
+  /// driver and copied once into device memory the context keeps. Maps are
+  /// cached by their bytes and never rewritten while a kernel may still
+  /// read one: past kMaxTensorMaps distinct maps the context is
+  /// synchronized and the cache starts over.
+  Status tensorMap(const TensorMapRequest &request, DevicePtr &out) const;
+  static constexpr size_t kMaxTensorMaps = 1 << 15;
 
 private:
   Context() = default;
+  struct TensorMaps;
+  std::unique_ptr<TensorMaps> maps;
   const Driver *drv = nullptr;
   Device dev = 0;
   ContextHandle ctx = nullptr;

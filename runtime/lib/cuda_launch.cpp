@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 using namespace attn::rt;
@@ -85,6 +86,68 @@ std::vector<CudaZeroFill> attn::rt::zeroFillsFor(const attn_tensor &t) {
 }
 
 namespace {
+
+/// The TMA tensor map of a [B, H, S, D] tensor of 16-bit elements that a
+/// `tensor_map` parameter asks for (docs/artifact.md): dims innermost first
+/// (D, S, H, B), boxes of 128 bytes of D by `rows` rows, 128-byte swizzle.
+/// TMA needs D contiguous, a 16-byte aligned base and strides that are
+/// multiples of 16 bytes: a tensor without them is refused, naming them.
+Status describeTensorMap(const attn_tensor &t, const CudaParam &p,
+                         const std::string &param,
+                         cuda::TensorMapRequest &out) {
+  const int64_t elementBytes = 2;
+  auto refuse = [&](const std::string &why) {
+    return Status::error(ATTN_ERROR_INVALID_ARGUMENT,
+                         param + " loads the " + p.tensor +
+                             " through a TMA tensor map, which needs " + why);
+  };
+  if (t.rank != 4)
+    return refuse("a rank-4 tensor; it has rank " + std::to_string(t.rank));
+  if (t.strides[3] != 1)
+    return refuse("its last dim contiguous (stride 1); its stride[3] is " +
+                  std::to_string(t.strides[3]));
+  const uint64_t address = reinterpret_cast<uintptr_t>(t.data);
+  if (address % 16 != 0)
+    return refuse("a 16-byte aligned base; its data is at 0x" + [&] {
+      char text[32];
+      std::snprintf(text, sizeof text, "%llx",
+                    static_cast<unsigned long long>(address));
+      return std::string(text);
+    }());
+  const int64_t panel = 128 / elementBytes;
+  if (t.shape[3] % panel != 0)
+    return refuse("a last dim that is a multiple of " + std::to_string(panel) +
+                  "; it is " + std::to_string(t.shape[3]));
+  // Dims innermost first: D, S (dim 2), H (dim 1), B (dim 0).
+  const int from[3] = {2, 1, 0};
+  uint64_t dense = static_cast<uint64_t>(t.shape[3]) * elementBytes;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t stride = t.strides[from[i]];
+    const int64_t bytes = stride * elementBytes;
+    const bool valid =
+        bytes > 0 && bytes % 16 == 0 && bytes < (int64_t(1) << 40);
+    // A dim of extent 1 is never stepped over: any valid stride serves.
+    if (!valid && t.shape[from[i]] > 1)
+      return refuse("strides of whole 16-byte units (below 2^40 bytes); its "
+                    "stride[" +
+                    std::to_string(from[i]) + "] is " + std::to_string(stride) +
+                    " elements (" + std::to_string(bytes) + " bytes)");
+    out.strides[i] = valid ? static_cast<uint64_t>(bytes) : dense;
+    out.dims[i + 1] = static_cast<uint64_t>(t.shape[from[i]]);
+    dense *= std::max<uint64_t>(1, out.dims[i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)
+    if (t.shape[i] > (int64_t(1) << 32))
+      return refuse("extents below 2^32; its dim " + std::to_string(i) +
+                    " has " + std::to_string(t.shape[i]));
+  out.bf16 = t.dtype == ATTN_DTYPE_BF16;
+  out.address = address;
+  out.dims[0] = static_cast<uint64_t>(t.shape[3]);
+  out.box[0] = static_cast<uint32_t>(panel);
+  out.box[1] = static_cast<uint32_t>(p.rows);
+  out.box[2] = out.box[3] = 1;
+  return Status::success();
+}
 
 /// An attention kernel's checks: what it was compiled for, the tensors
 /// agreeing with each other, the gates' shape and the active list's length
@@ -372,9 +435,24 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
       std::memcpy(&slot, &scale, sizeof scale);
       break;
     }
+    case CudaParam::Source::TensorMap: {
+      const attn_tensor *t = tensorOf(p);
+      if (!t)
+        return Status::error(ATTN_ERROR_UNSUPPORTED,
+                             param + " takes a tensor map of '" + p.tensor +
+                                 "', which this kernel has not");
+      CudaTensorMap map;
+      map.param = out.params.size();
+      Status s = describeTensorMap(*t, p, param, map.request);
+      if (!s.ok())
+        return s;
+      out.tensorMaps.push_back(map);
+      break;
+    }
     }
     if (p.source != CudaParam::Source::Tensor &&
-        p.source != CudaParam::Source::Scale) {
+        p.source != CudaParam::Source::Scale &&
+        p.source != CudaParam::Source::TensorMap) {
       if (p.type == CudaParam::Type::I32) {
         if (integer > INT32_MAX || integer < INT32_MIN)
           return fail("parameter '" + p.name + "' is i32 but the call gives " +

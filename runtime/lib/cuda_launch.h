@@ -57,6 +57,13 @@ struct CudaZeroFill {
   uint64_t height = 1;
 };
 
+/// A tensor map the launch builds first (a `tensor_map` parameter): its
+/// device address goes into params[param].
+struct CudaTensorMap {
+  size_t param = 0;
+  cuda::TensorMapRequest request;
+};
+
 struct CudaLaunchPlan {
   cuda::Dim3 grid, block;
   unsigned dynamicSharedMemory = 0;
@@ -65,6 +72,8 @@ struct CudaLaunchPlan {
   std::vector<uint64_t> params;
   /// Run on the launch's stream before the kernel, in order.
   std::vector<CudaZeroFill> zeroFills;
+  /// Built (Context::tensorMap) before the kernel is launched.
+  std::vector<CudaTensorMap> tensorMaps;
 
   /// False when the grid is empty (an active list of no entries): the fills
   /// still run, the kernel does not.

@@ -523,7 +523,8 @@ bool parseGenericTensor(const std::string &value, CudaParam &param) {
 
 const char *kParamVocabulary =
     " is not a parameter the runtime can pass (query, key, value, out, gates "
-    "or active as ptr; query/key/value/out.stride[0-3], gates.stride[0-1], "
+    "or active as ptr; query/key/value.tensor_map as ptr with \"rows\"; "
+    "query/key/value/out.stride[0-3], gates.stride[0-1], "
     "B, Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; scale as f32; "
     "operand[i] or result[i] as ptr; operand[i].stride[j], "
     "operand[i].shape[j], result[i].stride[j], result[i].shape[j] or a size "
@@ -782,6 +783,16 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
             param.source = CudaParam::Source::Tensor;
             param.tensor = name;
             ok = param.type == CudaParam::Type::Ptr;
+          } else if (value == name + ".tensor_map" &&
+                     (name == "query" || name == "key" || name == "value")) {
+            // A TMA tensor map (docs/artifact.md): boxes of `rows` rows.
+            named = true;
+            param.source = CudaParam::Source::TensorMap;
+            param.tensor = name;
+            ok = param.type == CudaParam::Type::Ptr &&
+                 r.integer(p, "rows", at, param.rows, 1, 256);
+            if (r.failed())
+              return;
           } else if (value.rfind(name + ".", 0) == 0) {
             named = true;
             if (value.size() == name.size() + 10 &&

@@ -95,7 +95,17 @@ struct CudaParam {
   /// `result[i]`); Size is one of attention's sizes, FunctionSize a size
   /// name of the kernel's function (derived ones included), bound at the
   /// call.
-  enum class Source { Tensor, Stride, Shape, Size, FunctionSize, Scale };
+  /// TensorMap: the device address of a TMA tensor map of query, key or
+  /// value that the runtime builds at the call (`rows` rows per box).
+  enum class Source {
+    Tensor,
+    Stride,
+    Shape,
+    Size,
+    FunctionSize,
+    Scale,
+    TensorMap
+  };
   std::string name;
   Type type = Type::Ptr;
   Source source = Source::Tensor;
@@ -107,6 +117,8 @@ struct CudaParam {
   int dim = 0;      ///< Stride, Shape: the dimension
   /// Size: B, Sq, Skv, pairs, Hq, Hkv, active_count; FunctionSize: the name.
   std::string size;
+  /// TensorMap: the rows of one box (a query or key tile, 1 to 256).
+  int64_t rows = 0;
 };
 
 /// The grid rules this runtime launches (CudaKernelSpec::gridRule):

@@ -626,6 +626,15 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
     }
     if (!plan.launches())
       continue; // an empty active list: the fill was all there was to do
+    for (const CudaTensorMap &map : plan.tensorMaps) {
+      cuda::DevicePtr address = 0;
+      s = art.cudaContext->tensorMap(map.request, address);
+      if (!s.ok())
+        return Status::error(s.code(),
+                             prefix + "kernel '" + k.name +
+                                 "', building a tensor map: " + s.message());
+      plan.params[map.param] = address;
+    }
     std::vector<void *> pointers;
     for (uint64_t &slot : plan.params)
       pointers.push_back(&slot);

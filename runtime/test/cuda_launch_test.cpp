@@ -716,6 +716,121 @@ TEST(CudaLaunchPlan, SparseBranchesRefusesTensorsThatDisagree) {
               "CUDA's limits");
 }
 
+//===----------------------------------------------------------------------===//
+// TMA tensor maps
+//===----------------------------------------------------------------------===//
+
+/// cudaManifest with the TMA kernel's three tensor-map parameters last.
+std::string tensorMapManifest(const std::string &maps) {
+  std::string text = cudaManifest("none");
+  const size_t end = text.rfind("]}}]}");
+  EXPECT_NE(end, std::string::npos);
+  text.insert(end, ", " + maps);
+  return text;
+}
+const char *kTensorMaps =
+    R"({"name": "q_map", "type": "ptr", "value": "query.tensor_map", "rows": 128},
+       {"name": "k_map", "type": "ptr", "value": "key.tensor_map", "rows": 128},
+       {"name": "v_map", "type": "ptr", "value": "value.tensor_map", "rows": 64})";
+
+TEST(CudaLaunchPlan, TensorMapsDescribeTheTensorsInnermostFirst) {
+  Manifest m = parsed(tensorMapManifest(kTensorMaps));
+  Call call(3, 300, 500);
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  ASSERT_EQ(p.params.size(), 22u);
+  expectCommonParams(p, call);
+  ASSERT_EQ(p.tensorMaps.size(), 3u);
+  struct Expected {
+    uint64_t address, heads, len;
+    uint32_t rows;
+  } expected[] = {{kQ, 8, 300, 128}, {kK, 2, 500, 128}, {kV, 2, 500, 64}};
+  for (size_t i = 0; i < 3; ++i) {
+    const cuda::TensorMapRequest &r = p.tensorMaps[i].request;
+    const Expected &e = expected[i];
+    EXPECT_EQ(p.tensorMaps[i].param, 19 + i);
+    EXPECT_TRUE(r.bf16);
+    EXPECT_EQ(r.address, e.address);
+    // (D, S, H, B) of a row-major [B, H, S, D] tensor; strides in bytes.
+    EXPECT_EQ(r.dims[0], 128u);
+    EXPECT_EQ(r.dims[1], e.len);
+    EXPECT_EQ(r.dims[2], e.heads);
+    EXPECT_EQ(r.dims[3], 3u);
+    EXPECT_EQ(r.strides[0], 256u);
+    EXPECT_EQ(r.strides[1], 256u * e.len);
+    EXPECT_EQ(r.strides[2], 256u * e.len * e.heads);
+    EXPECT_EQ(r.box[0], 64u); // 128 bytes of bf16
+    EXPECT_EQ(r.box[1], e.rows);
+    EXPECT_EQ(r.box[2], 1u);
+    EXPECT_EQ(r.box[3], 1u);
+  }
+}
+
+TEST(CudaLaunchPlan, TensorMapsRefuseLayoutsTMACannotRead) {
+  Manifest m = parsed(tensorMapManifest(kTensorMaps));
+  CudaLaunchPlan p;
+  // [B, S, H, D] storage seen as [B, H, S, D]: any order of the outer dims
+  // is fine as long as each stride is whole 16-byte units.
+  Call transposed(2, 100, 200);
+  transposed.inputs[1] =
+      tensor(kK, ATTN_DTYPE_BF16, {2, 2, 200, 128}, {51200, 128, 256, 1});
+  ASSERT_TRUE(transposed.plan(m, p).ok());
+  EXPECT_EQ(p.tensorMaps[1].request.strides[0], 512u);
+  EXPECT_EQ(p.tensorMaps[1].request.strides[1], 256u);
+
+  Call odd(2, 100, 200);
+  odd.inputs[2] =
+      tensor(kV, ATTN_DTYPE_BF16, {2, 2, 200, 128}, {51200, 25600, 132, 1});
+  expectError(odd.plan(m, p), ATTN_ERROR_INVALID_ARGUMENT,
+              "parameter 'v_map' loads the value through a TMA tensor map, "
+              "which needs strides of whole 16-byte units (below 2^40 "
+              "bytes); its stride[2] is 132 elements (264 bytes)");
+  Call gathered(2, 100, 200);
+  gathered.inputs[0] =
+      tensor(kQ, ATTN_DTYPE_BF16, {2, 8, 100, 128}, {204800, 25600, 256, 2});
+  expectError(gathered.plan(m, p), ATTN_ERROR_INVALID_ARGUMENT,
+              "loads the query through a TMA tensor map, which needs its "
+              "last dim contiguous (stride 1); its stride[3] is 2");
+  Call misaligned(2, 100, 200);
+  misaligned.inputs[1].data = reinterpret_cast<void *>(kK + 8);
+  expectError(misaligned.plan(m, p), ATTN_ERROR_INVALID_ARGUMENT,
+              "which needs a 16-byte aligned base; its data is at "
+              "0x7f0100000008");
+  // An extent of 1 is never stepped over: its stride may be anything.
+  Call one(1, 100, 200);
+  one.inputs[0].strides[0] = 3;
+  EXPECT_TRUE(one.plan(m, p).ok());
+}
+
+TEST(CudaManifest, TensorMapsNeedAPointerAndTheirRows) {
+  Manifest m;
+  expectError(
+      parseManifest(
+          tensorMapManifest(
+              R"({"name": "k_map", "type": "ptr", "value": "key.tensor_map"})"),
+          m),
+      ATTN_ERROR_CORRUPT_ARTIFACT, "params[19]: missing field \"rows\"");
+  expectError(
+      parseManifest(
+          tensorMapManifest(
+              R"({"name": "k_map", "type": "ptr", "value": "key.tensor_map", "rows": 512})"),
+          m),
+      ATTN_ERROR_CORRUPT_ARTIFACT, "rows");
+  expectError(
+      parseManifest(
+          tensorMapManifest(
+              R"({"name": "k_map", "type": "i64", "value": "key.tensor_map", "rows": 64})"),
+          m),
+      ATTN_ERROR_CORRUPT_ARTIFACT,
+      "\"key.tensor_map\" with type \"i64\" is not a parameter");
+  expectError(
+      parseManifest(
+          tensorMapManifest(
+              R"({"name": "o_map", "type": "ptr", "value": "out.tensor_map", "rows": 64})"),
+          m),
+      ATTN_ERROR_CORRUPT_ARTIFACT, "\"out.tensor_map\" with type \"ptr\"");
+}
+
 TEST(CudaManifest, RefusesUnknownTileAlignments) {
   std::string text = cudaManifest("none");
   const std::string tile = R"("query_tile": 128)";
