@@ -141,8 +141,33 @@ struct GPUKernelConfig {
   /// math), or with the pipelined loop two K and three V buffers.
   int64_t keyStages() const { return pipelined ? 2 : 1; }
   int64_t valueStages() const { return pipelined ? 3 : 1; }
+  /// The pipelined kernel with its tiles loaded by the Tensor Memory
+  /// Accelerator (FA3's producer/consumer split): one more warp, the
+  /// producer, walks the visible key tiles and issues
+  /// cp.async.bulk.tensor loads of Q, K and V from tensor maps the runtime
+  /// builds; each load completes on an mbarrier ("full") the math warps
+  /// wait on, and the math warps hand a buffer back by arriving on its
+  /// "empty" mbarrier once their wgmma reads of it are done. No block
+  /// barrier per tile, no copy instructions in the math warps.
+  bool tma = false;
+  /// mbarriers of the TMA kernel: Q full, K full x 2, V full x 3, K empty
+  /// x 2, V empty x 3 (8 bytes each), after the tiles.
+  static constexpr int64_t kBarrierBytes = 128;
+  /// TMA kernel: the two math warpgroups take turns issuing their MMAs
+  /// (FA3's ping-pong, named barriers 2 and 3), so one's softmax runs
+  /// while the other's MMAs have the tensor cores.
+  bool pingPong = false;
 
+  /// The math warps' threads (the TMA kernel's producer warp comes on top).
   int64_t threads() const { return 32 * warps; }
+  /// The TMA kernel's producer is a whole warpgroup (setmaxnreg works per
+  /// warpgroup), of which one warp works.
+  int64_t blockThreads() const { return threads() + (tma ? 128 : 0); }
+  /// Registers per thread after setmaxnreg: the producer warpgroup gives
+  /// its registers to the math warpgroups. Each SM sub-partition holds one
+  /// warp of each warpgroup: 40 + 2 x 232 <= 512 (its 16384 registers per
+  /// 32 lanes); without it a 384-thread block is capped at 168.
+  static constexpr int64_t kProducerRegisters = 40, kMathRegisters = 232;
   /// Rows of one m-tile across the warps (m-tile mt starts at mt x this).
   int64_t mTileStride() const { return 16 * warps; }
   int64_t queryTile() const { return 16 * warps * mTiles; }
@@ -161,7 +186,9 @@ struct GPUKernelConfig {
   int64_t stagingBytes() const {
     return branches ? mTiles * (headDim / 8) * threads() * 16 : 0;
   }
-  int64_t sharedBytes() const { return tileBytes() + stagingBytes(); }
+  int64_t sharedBytes() const {
+    return tileBytes() + stagingBytes() + (tma ? kBarrierBytes : 0);
+  }
 
   /// Whether a block-granular leaf of `pattern` has blocks a 128-row or
   /// 128-key tile would straddle (every tile must lie in one block).
@@ -199,7 +226,17 @@ struct GPUKernelConfig {
                               function_ref<InFlightDiagnostic()> emitError,
                               StringRef chip, int64_t queryTile = 0,
                               int64_t keyTile = 0, bool hopper = false,
-                              Pipeline mode = Pipeline::Off) {
+                              Pipeline mode = Pipeline::Off, bool tma = false,
+                              bool pingPong = false) {
+    if (pingPong && !tma)
+      return emitError() << "attn-convert-to-gpu: ping-pong schedules the "
+                            "TMA kernel's two math warpgroups; it needs tma";
+    if (tma && mode == Pipeline::Off)
+      return emitError() << "attn-convert-to-gpu: tma loads the pipelined "
+                            "wgmma kernel's tiles; wgmma-pipeline=off "
+                            "contradicts it";
+    if (tma)
+      mode = Pipeline::On;
     bool pipeline = mode == Pipeline::On ||
                     (mode == Pipeline::Auto && queryTile == 0 &&
                      !isa<SelectedAttr>(pattern) && pipelineByDefault(pattern));
@@ -252,6 +289,8 @@ struct GPUKernelConfig {
       cfg.keyTile = keyTile;
     else if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
       cfg.keyTile = 128;
+    cfg.tma = tma && cfg.pipelined;
+    cfg.pingPong = pingPong && cfg.tma && queryTile == 128;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = !cfg.swizzledQuery() && cfg.mTiles * d <= 128;
@@ -368,7 +407,14 @@ private:
                   .getResult(0);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
   }
-  void barrier() { gpu::BarrierOp::create(b, loc); }
+  /// A barrier of the math warps: the whole block, or in the TMA kernel
+  /// (whose producer warp never takes part) named barrier 1 of threads().
+  void barrier() {
+    if (cfg.tma)
+      ptx(("bar.sync 1, " + Twine(cfg.threads()) + ";").str());
+    else
+      gpu::BarrierOp::create(b, loc);
+  }
   /// cp.async.wait_group 0: every copy this thread issued has landed.
   void waitCopies() { NVVM::CpAsyncWaitGroupOp::create(b, loc, 0); }
   /// Inline PTX with side effects and no operands.
@@ -379,6 +425,49 @@ private:
                               LLVM::tailcallkind::TailCallKind::None,
                               LLVM::AsmDialectAttr(), ArrayAttr());
   }
+  /// Inline PTX with side effects on `operands` (LLVM constraints).
+  void ptx(StringRef text, ValueRange operands, StringRef constraints) {
+    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, operands, text, constraints,
+                              /*has_side_effects=*/true,
+                              /*is_align_stack=*/false,
+                              LLVM::tailcallkind::TailCallKind::None,
+                              LLVM::AsmDialectAttr(), ArrayAttr());
+  }
+  Value toI32(Value x) {
+    if (x.getType().isInteger(32))
+      return x;
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), x);
+  }
+
+  // The TMA kernel's mbarriers (GPUKernelConfig::tma), by index: Q full,
+  // K full per stage, V full per stage, K empty, V empty.
+  static constexpr int64_t kQueryFull = 0, kKeyFull = 1, kValueFull = 3,
+                           kKeyEmpty = 6, kValueEmpty = 8, kBarriers = 11;
+  /// The shared address (i32) of mbarrier `first` + `stage`.
+  Value barrierAddress(int64_t first, Value stage) {
+    return toI32(add(barrierBase, mulC(addC(stage, first), 8)));
+  }
+  /// Blocks until the phase of parity `parity` (an index, 0 or 1) of the
+  /// mbarrier at `address` has completed.
+  void waitBarrier(Value address, Value parity) {
+    ptx("{\n.reg .pred done;\nwaitBarrier:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 done, [$0], $1;\n"
+        "@!done bra waitBarrier;\n}",
+        {address, toI32(parity)}, "r,r");
+  }
+  void arriveBarrier(Value address) {
+    ptx("mbarrier.arrive.shared::cta.b64 _, [$0];", {address}, "r");
+  }
+  void initBarriers();
+  void emitProducer(Value firstTile, Value batch, Value headIndex,
+                    Value kvHead);
+  /// `rows` rows of a [B, H, S, D] tensor through its tensor map `map`
+  /// (an i64 address): row `row` of head `headIndex` of `batch`, as
+  /// 64-column panels of rows x 128 bytes at shared address `to` (i32),
+  /// completing on the mbarrier at `full`.
+  void loadTile(Value map, Value to, Value full, Value row, Value headIndex,
+                Value batch, int64_t rows);
+
   /// The tiles copied so far are in shared memory and every warp may read
   /// them: cp.async writes through the generic proxy, which wgmma's reads
   /// (the async proxy) see only after fence.proxy.async.
@@ -413,7 +502,8 @@ private:
     int64_t mTiles() const { return aDescriptor ? 1 : a.size(); }
   };
   SmallVector<SmallVector<SmallVector<Value>>>
-  warpgroupGemms(ArrayRef<WarpgroupGemm> gemms, int64_t pending);
+  warpgroupGemms(ArrayRef<WarpgroupGemm> gemms, int64_t pending,
+                 Value handOver = {});
   SmallVector<SmallVector<Value>>
   warpgroupMMA(ArrayRef<SmallVector<SmallVector<Value>>> a, Value descriptor,
                ArrayRef<int64_t> kOffsets, int64_t n, bool transposeB,
@@ -534,6 +624,16 @@ private:
   SmallVector<Value> cursor;
   Value streamQueryBlock;
   std::unique_ptr<PatternEmitter> pattern;
+  /// TMA: the tensor maps of Q, K and V (device addresses, i64), the shared
+  /// addresses (index) of K's stage 0, V's stage 0, Q and the mbarriers.
+  Value queryMap, keyMap, valueMap;
+  /// Ping-pong: the named barriers (i32) of this warpgroup's turn and of
+  /// the other's.
+  Value turnBarrier, otherBarrier;
+  /// TMA: if producer { ... } else { key loop; epilogue }.
+  scf::IfOp roles;
+  Value keyBase, valueBase, queryBase, barrierBase;
+  Value queryRow0; ///< the Q tile's first row (negative: before row 0)
 };
 
 } // namespace
@@ -675,8 +775,8 @@ Value GPUKernelBuilder::matrixDescriptor(Value tile, int64_t leadingBytes,
 /// warpgroupWait; until then they must not be touched (ptxas, which knows
 /// wgmma's asynchronous register writes, would serialize such a read).
 SmallVector<SmallVector<SmallVector<Value>>>
-GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
-                                 int64_t pending) {
+GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms, int64_t pending,
+                                 Value handOver) {
   SmallVector<Value> operands;
   std::string constraints;
   llvm::raw_string_ostream cs(constraints);
@@ -720,6 +820,20 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
     }
   }
 
+  // Ping-pong (GPUKernelConfig::pingPong): wait for this warpgroup's turn
+  // before the MMAs, hand the turn to the other one once they are issued
+  // (when `handOver`, an i32, is non-zero), before waiting for them.
+  int64_t turnIndex = -1;
+  if (cfg.pingPong) {
+    turnIndex = outputs + operands.size();
+    operands.append(
+        {turnBarrier, otherBarrier,
+         handOver ? handOver
+                  : arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1))
+                        .getResult()});
+    cs << ",r,r,r";
+  }
+
   std::string text;
   llvm::raw_string_ostream os(text);
   StringRef type = isBF16 ? "bf16" : "f16";
@@ -736,6 +850,8 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
         os << ".reg .b64 a" << g << "_" << kk << ";\nadd.s64 a" << g << "_"
            << kk << ", $" << aDescIndex[g] << ", " << offset << ";\n";
   }
+  if (turnIndex >= 0)
+    os << "bar.sync $" << turnIndex << ", " << cfg.threads() << ";\n";
   os << "wgmma.fence.sync.aligned;\n";
   for (auto [g, gemm] : llvm::enumerate(gemms)) {
     const int64_t ksteps = gemm.kOffsets.size(), perTile = gemm.n / 2;
@@ -763,6 +879,10 @@ GPUKernelBuilder::warpgroupGemms(ArrayRef<WarpgroupGemm> gemms,
     }
     os << "wgmma.commit_group.sync.aligned;\n";
   }
+  if (turnIndex >= 0)
+    os << ".reg .pred handOver;\nsetp.ne.u32 handOver, $" << turnIndex + 2
+       << ", 0;\n@handOver bar.arrive $" << turnIndex + 1 << ", "
+       << cfg.threads() << ";\n";
   os << "wgmma.wait_group.sync.aligned " << pending << ";\n}";
   SmallVector<Type> fields(outputs, b.getF32Type());
   auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
@@ -1054,6 +1174,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       argTypes.append(
           {i32Global, b.getI64Type(), b.getI64Type(), b.getI64Type()});
   }
+  // TMA: the device addresses of Q's, K's and V's tensor maps, last.
+  const unsigned mapsArgIndex = argTypes.size();
+  if (cfg.tma)
+    argTypes.append(3, b.getI64Type());
   SmallVector<Type> workgroupTypes;
   if (!cfg.dynamicShared) {
     workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
@@ -1066,7 +1190,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                      b.getFunctionType(argTypes, {}),
                                      workgroupTypes, TypeRange{});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSize(ArrayRef<int32_t>{int32_t(cfg.threads()), 1, 1});
+  func.setKnownBlockSize(ArrayRef<int32_t>{int32_t(cfg.blockThreads()), 1, 1});
   for (unsigned i = 0; i < workgroupTypes.size(); ++i)
     func.setWorkgroupAttributionAttr(i, "llvm.align", b.getI64IntegerAttr(16));
   Block *entry = &func.getBody().front();
@@ -1160,6 +1284,16 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       sQ = memref::ViewOp::create(b, loc, queryTileType, dsm, queryAt,
                                   ValueRange{});
     }
+    if (cfg.tma) {
+      Value at = add(base, pad);
+      keyBase = at;
+      valueBase = addC(at, keyTiles * keyBytes);
+      queryBase = add(base, queryAt);
+      barrierBase = addC(queryBase, BR * D * 2);
+      queryMap = entry->getArgument(mapsArgIndex);
+      keyMap = entry->getArgument(mapsArgIndex + 1);
+      valueMap = entry->getArgument(mapsArgIndex + 2);
+    }
     kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
                                    /*strideBytes=*/1024);
     vDescriptor = matrixDescriptor(sV, /*leadingBytes=*/BC * 128,
@@ -1192,6 +1326,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   zero = f32(0.0);
   sl2 = fmul(scaleArg, f32(kLog2E));
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  if (cfg.tma)
+    initBarriers();
   // Heavier query tiles first: under causal-like patterns the last tiles
   // see the most keys, and starting them first shortens the tail of the
   // grid (blocks are dispatched roughly in blockIdx order).
@@ -1256,6 +1392,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                                 positionLen);
   }
   Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
+  queryRow0 = r0;
   tileStart = span.tileStart;
   wrow = mulC(warp, 16);
   const int64_t chunksPerRow = D / 8;
@@ -1269,6 +1406,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value gr = add(r0, row);
       Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
                         m.cmp(CmpIPredicate::slt, gr, queryLen));
+      // The TMA kernel's producer warp stores nothing.
+      if (cfg.tma)
+        ok = m.andI(ok, m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
         Value dst = add(add(obase, mul(gr, oStrides[2])), col);
         vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
@@ -1329,10 +1469,39 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
 
     // Prologue: the Q tile (first branch) and the first visible K tile
     // (two stages: and its V tile, into stage 0) in flight together.
-    if (branchIndex == 0)
+    // (TMA: the producer warp loads them.)
+    if (branchIndex == 0 && !cfg.tma)
       copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR,
                cfg.swizzledQuery());
     Value firstTile = emitNextVisibleTile(firstCandidate);
+    if (cfg.tma) {
+      // The producer warp (the last) walks the tiles and loads them; the
+      // math warps run the key loop. The cursor after the first tile seeds
+      // both walks.
+      // Nothing the math warps compute crosses back out of their branch
+      // (the epilogue is in it): ptxas allocates each branch at its own
+      // setmaxnreg count only where no value is live across the two.
+      Value isProducer = m.cmp(CmpIPredicate::uge, tid, idx(cfg.threads()));
+      roles = scf::IfOp::create(b, loc, isProducer, /*withElseRegion=*/true);
+      b.setInsertionPoint(roles.thenBlock()->getTerminator());
+      ptx(("setmaxnreg.dec.sync.aligned.u32 " +
+           Twine(GPUKernelConfig::kProducerRegisters) + ";")
+              .str());
+      SmallVector<Value> seed = cursor;
+      scf::IfOp::create(b, loc,
+                        m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads() + 32)),
+                        [&](OpBuilder &, Location) {
+                          emitProducer(firstTile, batch, head, kvHead);
+                          scf::YieldOp::create(b, loc);
+                        });
+      cursor = seed;
+      b.setInsertionPoint(roles.elseBlock()->getTerminator());
+      ptx(("setmaxnreg.inc.sync.aligned.u32 " +
+           Twine(GPUKernelConfig::kMathRegisters) + ";")
+              .str());
+      res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
+      break;
+    }
     scf::IfOp::create(
         b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
         [&](OpBuilder &, Location) {
@@ -1430,7 +1599,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   // copy may still be in flight and would land on the output rows (a
   // row-aligned tile of selected blocks before position 0, or an empty
   // list).
-  waitCopies();
+  // (TMA: in the math warps' branch; nothing was copied by cp.async.)
+  if (!cfg.tma)
+    waitCopies();
   barrier();
   for (int64_t mt = 0; mt < MT; ++mt) {
     SmallVector<Value> inv;
@@ -1459,6 +1630,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
                                   sOut, ValueRange{row, col});
   });
+  if (roles)
+    b.setInsertionPointAfter(roles);
   if (gate)
     b.setInsertionPointAfter(gate);
   gpu::ReturnOp::create(b, loc);
@@ -1801,14 +1974,35 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     return emitNextVisibleTile(m.min(addC(tile, 1), tileEnd));
   };
 
+  // Ping-pong: warpgroup 0 issues first (warpgroup 1 hands it the turn).
+  Value isSecond;
+  if (cfg.pingPong) {
+    Value warpgroup = divC(tid, 128);
+    turnBarrier = toI32(addC(warpgroup, 2));
+    otherBarrier = toI32(m.sub(idx(3), warpgroup));
+    isSecond = m.cmp(CmpIPredicate::ne, warpgroup, idx(0));
+    scf::IfOp::create(b, loc, isSecond, [&](OpBuilder &, Location) {
+      ptx(("bar.arrive 2, " + Twine(cfg.threads()) + ";").str());
+      scf::YieldOp::create(b, loc);
+    });
+  }
   // Prologue: the first tile (stage 0) has landed.
-  waitTiles();
-  Value second = nextAfter(firstTile);
-  copyStages(second, idx(1), idx(1));
+  Value second;
+  if (cfg.tma) {
+    waitBarrier(barrierAddress(kQueryFull, idx(0)), idx(0));
+    waitBarrier(barrierAddress(kKeyFull, idx(0)), idx(0));
+    second = nextAfter(firstTile);
+  } else {
+    waitTiles();
+    second = nextAfter(firstTile);
+    copyStages(second, idx(1), idx(1));
+  }
   Tiles a;
   SmallVector<int64_t> scoreOffsets, queryOffsets;
   Tiles s = scoresFromAccumulators(warpgroupGemms(
       {scoreGemm(kDescriptor, a, scoreOffsets, queryOffsets)}, 0)[0]);
+  if (cfg.tma)
+    arriveBarrier(barrierAddress(kKeyEmpty, idx(0)));
   emitMask(firstTile, s);
   SmallVector<Value> ninfs(MT, ninf2), zeros(MT, zero2);
   SoftmaxStep step = emitSoftmax(s, ninfs, zeros);
@@ -1826,6 +2020,9 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   inits.append(step.l.begin(), step.l.end());
   inits.append(MT * NDN, zero4);
   inits.append({idx(0), idx(0)});
+  // TMA: j's ordinal among the visible tiles (the mbarriers' phases).
+  if (cfg.tma)
+    inits.push_back(idx(0));
   const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
   const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
   const int64_t stageAt = oAt + MT * NDN;
@@ -1844,10 +2041,20 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     Value vNext = remC(addC(vStage, 1), 3);
 
     // n's tiles have landed; every warp is done with tile j - 1, whose
-    // V stage takes the tile after n, K taking j's.
-    waitTiles();
-    Value after = nextAfter(next);
-    copyStages(after, kStage, remC(addC(vStage, 2), 3));
+    // V stage takes the tile after n, K taking j's. (TMA: the producer
+    // warp fills the stages as the mbarriers free them; V(j) must have
+    // landed, K(n) is waited for below.)
+    Value ordinal, after;
+    if (cfg.tma) {
+      ordinal = args[stageAt + 2];
+      after = nextAfter(next);
+      waitBarrier(barrierAddress(kValueFull, vStage),
+                  remC(divC(ordinal, 3), 2));
+    } else {
+      waitTiles();
+      after = nextAfter(next);
+      copyStages(after, kStage, remC(addC(vStage, 2), 3));
+    }
     SmallVector<SmallVector<Value>> oacc;
     for (int64_t mt = 0; mt < MT; ++mt)
       oacc.push_back(
@@ -1871,8 +2078,21 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     b.setInsertionPointToStart(overlap.elseBlock());
     {
       SmallVector<Value> out;
-      appendAccumulators(out, warpgroupMMA(pj, vDesc, valueOffsets(), D,
-                                           /*transposeB=*/true, oacc));
+      // Ping-pong: the last MMAs of the block; warpgroup 1's hand-over
+      // would have no taker.
+      SmallVector<int64_t> vOffsets = valueOffsets();
+      Value handOver;
+      if (cfg.pingPong)
+        handOver = arith::ExtUIOp::create(
+            b, loc, b.getI32Type(),
+            arith::XOrIOp::create(
+                b, loc, isSecond,
+                arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+      appendAccumulators(out, warpgroupGemms({{pj, vDesc, vOffsets, D,
+                                               /*transposeB=*/true, oacc}},
+                                             /*pending=*/0, handOver)[0]);
+      if (cfg.tma)
+        arriveBarrier(barrierAddress(kValueEmpty, vStage));
       out.append(carried.begin() + MT * NDN, carried.end());
       scf::YieldOp::create(b, loc, out);
     }
@@ -1880,11 +2100,17 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     {
       Tiles qa;
       SmallVector<int64_t> offsets, queryOffsets;
+      if (cfg.tma)
+        waitBarrier(barrierAddress(kKeyFull, kNext),
+                    remC(divC(addC(ordinal, 1), 2), 2));
       WarpgroupGemm scores = scoreGemm(stagedDescriptor(kDescriptor, kNext), qa,
                                        offsets, queryOffsets);
       SmallVector<int64_t> vOffsets = valueOffsets();
       WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true, oacc};
       auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
+      // S(n) is done: K(n)'s stage goes back to the producer.
+      if (cfg.tma)
+        arriveBarrier(barrierAddress(kKeyEmpty, kNext));
       Tiles sn = scoresFromAccumulators(issued[0]);
       emitMask(next, sn);
       // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
@@ -1894,6 +2120,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
       SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
       SmallVector<Value> out;
       appendAccumulators(out, warpgroupWait(issued[1], pj));
+      if (cfg.tma)
+        arriveBarrier(barrierAddress(kValueEmpty, vStage));
       for (const auto &p : stepN.probabilities)
         stepN.p.push_back(packProbabilityTile(p));
       out.append(stepN.m.begin(), stepN.m.end());
@@ -1914,6 +2142,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     yield.append(r.begin() + MT * NDN, r.begin() + MT * NDN + 2 * MT);
     yield.append(r.begin(), r.begin() + MT * NDN);
     yield.append({kNext, vNext});
+    if (cfg.tma)
+      yield.push_back(addC(ordinal, 1));
     scf::YieldOp::create(b, loc, yield);
   });
   SmallVector<Value> out(loop.getResults().begin() + oAt,
@@ -1923,6 +2153,97 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   scf::YieldOp::create(b, loc, out);
   b.setInsertionPointAfter(any);
   return SmallVector<Value>(any.getResults());
+}
+
+/// Thread 0 sets up the TMA kernel's mbarriers before any warp uses one:
+/// the full ones complete when the producer's one arrival (with the bytes
+/// it expects) and its loads' bytes are in, the empty ones when every math
+/// thread has arrived.
+void GPUKernelBuilder::initBarriers() {
+  scf::IfOp::create(
+      b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
+      [&](OpBuilder &, Location) {
+        for (int64_t i = 0; i < kBarriers; ++i) {
+          int64_t count = i < kKeyEmpty ? 1 : cfg.threads();
+          ptx(("mbarrier.init.shared::cta.b64 [$0], " + Twine(count) + ";")
+                  .str(),
+              {barrierAddress(i, idx(0))}, "r");
+        }
+        ptx("fence.mbarrier_init.release.cluster;");
+        scf::YieldOp::create(b, loc);
+      });
+  gpu::BarrierOp::create(b, loc);
+}
+
+void GPUKernelBuilder::loadTile(Value map, Value to, Value full, Value row,
+                                Value headIndex, Value batch, int64_t rows) {
+  // Coordinates innermost first: head-dim column, row, head, batch (the
+  // tensor map's dimensions, docs/artifact.md); rows outside the tensor
+  // (before 0 or past its length) arrive as zeros.
+  for (int64_t panel = 0; panel < D / 64; ++panel)
+    ptx("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::"
+        "complete_tx::bytes [$0], [$1, {$2, $3, $4, $5}], [$6];",
+        {toI32(addC(to, panel * rows * 128)), map,
+         arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(64 * panel)),
+         toI32(row), toI32(headIndex), toI32(batch), toI32(full)},
+        "r,l,r,r,r,r,r");
+}
+
+/// The TMA kernel's producer warp: Q, then K and V of every visible tile in
+/// the math warps' order, each into the next stage of its ring once the
+/// math warps have handed that stage back (K: 2 stages, V: 3). Lane 0 waits
+/// and issues; every lane walks the tiles (the walk may use warp
+/// shuffles). Nothing is loaded for a block that sees no key tile.
+void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
+                                    Value headIndex, Value kvHead) {
+  const int64_t BR = cfg.queryTile(), BC = cfg.keyTile;
+  const int64_t tileBytes = BC * D * 2;
+  Value leader = m.cmp(CmpIPredicate::eq, lane, idx(0));
+  auto expect = [&](Value full, int64_t bytes) {
+    ptx(("mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], " + Twine(bytes) +
+         ";")
+            .str(),
+        {full}, "r");
+  };
+  auto any =
+      scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd));
+  b.setInsertionPoint(any.thenBlock()->getTerminator());
+  scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+    Value full = barrierAddress(kQueryFull, idx(0));
+    expect(full, BR * D * 2);
+    loadTile(queryMap, queryBase, full, queryRow0, headIndex, batch, BR);
+    scf::YieldOp::create(b, loc);
+  });
+  SmallVector<Value> inits = {firstTile, idx(0)};
+  inits.append(cursor.begin(), cursor.end());
+  const size_t numCursor = cursor.size();
+  emitTileLoop(inits, [&](ValueRange args) {
+    Value tile = args[0], ordinal = args[1];
+    cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
+    scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+      Value row = mulC(tile, BC);
+      for (auto [stages, empty, full, map, base] :
+           {std::tuple(cfg.keyStages(), kKeyEmpty, kKeyFull, keyMap, keyBase),
+            std::tuple(cfg.valueStages(), kValueEmpty, kValueFull, valueMap,
+                       valueBase)}) {
+        Value stage = remC(ordinal, stages);
+        // The stage's previous tile (ordinal - stages) has been handed
+        // back; a fresh barrier passes parity 1 at once.
+        Value parity = m.sub(idx(1), remC(divC(ordinal, stages), 2));
+        waitBarrier(barrierAddress(empty, stage), parity);
+        Value fullAt = barrierAddress(full, stage);
+        expect(fullAt, tileBytes);
+        loadTile(map, add(base, mulC(stage, tileBytes)), fullAt, row, kvHead,
+                 batch, BC);
+      }
+      scf::YieldOp::create(b, loc);
+    });
+    SmallVector<Value> next = {
+        emitNextVisibleTile(m.min(addC(tile, 1), tileEnd)), addC(ordinal, 1)};
+    next.append(cursor.begin(), cursor.end());
+    scf::YieldOp::create(b, loc, next);
+  });
+  b.setInsertionPointAfter(any);
 }
 
 namespace {
@@ -2060,7 +2381,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (failed(GPUKernelConfig::choose(
             attention.getHeadDim(), attention.getEffectivePattern(), config,
             [&] { return attention.emitError(); }, chip, queryTile, keyTile,
-            /*hopper=*/wgmma && chip == "sm_90a", pipelineMode)))
+            /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tma, pingPong)))
       return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
@@ -2160,6 +2481,18 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
         param(("blocks_stride" + Twine(i)).str(), "i64",
               operand + ".stride[" + std::to_string(i) + "]");
     }
+    // The runtime builds the TMA kernel's tensor maps (docs/artifact.md)
+    // and passes their device addresses.
+    if (config.tma)
+      for (auto [n, role, rows] : {std::tuple<StringRef, StringRef, int64_t>{
+                                       "q_map", "query", config.queryTile()},
+                                   {"k_map", "key", config.keyTile},
+                                   {"v_map", "value", config.keyTile}}) {
+        NamedAttrList map(
+            kernelParam(b, n, "ptr", (role + ".tensor_map").str()));
+        map.append("rows", b.getI64IntegerAttr(rows));
+        params.push_back(map.getDictionary(b.getContext()));
+      }
     NamedAttrList grid;
     grid.append("rule", b.getStringAttr(config.gating == Gating::Active
                                             ? "query_tiles_x_active"
@@ -2177,7 +2510,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     info.append("value_dim", b.getI64IntegerAttr(config.headDim));
     info.append("query_tile", b.getI64IntegerAttr(config.queryTile()));
     info.append("key_tile", b.getI64IntegerAttr(config.keyTile));
-    info.append("block", b.getDenseI64ArrayAttr({config.threads(), 1, 1}));
+    info.append("block", b.getDenseI64ArrayAttr({config.blockThreads(), 1, 1}));
     info.append("dynamic_shared_memory",
                 b.getI64IntegerAttr(config.dynamicShared ? config.sharedBytes()
                                                          : 0));

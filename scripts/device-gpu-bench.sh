@@ -40,6 +40,7 @@ variant=()
 [[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
 # --wgmma-pipeline's kernels, rows marked [pipe].
 [[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
+[[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
 ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" timeout -k 20 "$limit" \
   "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" "${variant[@]}" --out "$out" "$@" 2>&1 |
   tee "$out/gpu_bench.log"

@@ -166,7 +166,8 @@ sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d12
 # sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores), by
 # default and with --wgmma-pipeline (MMAs of two tiles in flight, K/V in
 # 2/3 buffers, 8 warps). D = 64 is mma.sync there, sanitized above.
-for set in "gpu-kernels-90a:sm_90a wgmma" "gpu-kernels-90a-pipe:sm_90a pipelined wgmma"; do
+for set in "gpu-kernels-90a:sm_90a wgmma" "gpu-kernels-90a-pipe:sm_90a pipelined wgmma" \
+  "gpu-kernels-90a-tma:sm_90a TMA + producer warp"; do
   dir=$art/${set%%:*} label=${set#*:}
   [[ -d $dir ]] || continue
   for tool in memcheck racecheck synccheck; do
@@ -186,6 +187,7 @@ py=${ATTN_PYTHON:-/usr/bin/python3}
 variant=()
 [[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
 [[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
+[[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
 step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench${variant:+, sm_90 and sm_90a})" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
   "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" "${variant[@]}" \

@@ -8,7 +8,8 @@
 # one --target=sm_90a artifact per case in build/device/gpu-kernels-90a and
 # one with --wgmma-pipeline (the pipelined key loop everywhere; by default
 # only strided and random-block patterns take it) in
-# build/device/gpu-kernels-90a-pipe,
+# build/device/gpu-kernels-90a-pipe, and one with --tma (TMA loads, a
+# producer warp) in build/device/gpu-kernels-90a-tma,
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
 # failed row of the bench, not an error here), the select_blocks and
@@ -33,6 +34,10 @@ ATTN_COMPILE_FLAGS= \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a" "$build/bin/attn-compile" sm_90a
 ATTN_COMPILE_FLAGS=--wgmma-pipeline \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pipe" "$build/bin/attn-compile" sm_90a
+# The pipelined kernel with TMA loads on mbarriers and a producer warp
+# (--tma), in build/device/gpu-kernels-90a-tma.
+ATTN_COMPILE_FLAGS=--tma \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-tma" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not

@@ -132,6 +132,15 @@ static cl::opt<cl::boolOrDefault> wgmmaPipeline(
              "P V of this one in flight together, 128-row and 128-key "
              "tiles); unset: on for strided and random-block patterns, "
              "FA2's order with 64-row tiles elsewhere"));
+static cl::opt<bool> tma(
+    "tma", cl::init(false), cl::cat(category),
+    cl::desc("with wgmma: the pipelined kernel with Q, K and V loaded by the "
+             "Tensor Memory Accelerator (a producer warp on mbarriers; the "
+             "runtime builds the tensor maps)"));
+static cl::opt<bool> pingPong(
+    "ping-pong", cl::init(false), cl::cat(category),
+    cl::desc("with --tma: the two math warpgroups take turns issuing their "
+             "MMAs, one's softmax under the other's MMAs"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -905,21 +914,84 @@ buildManifest(ModuleOp module, const CPUTarget &target,
 /// (json::Object alone would print them sorted, "compiler" before "format").
 /// One order serves every object: each object's keys are a subsequence.
 static void writeOrdered(json::OStream &os, const json::Value &value) {
-  static const StringRef order[] = {
-      "format", "version", "compiler", "target", "table_target", "llvm_cpu",
-      "triple", "host_requirements", "arch", "cpu_features", "library",
-      "files", "path", "size", "sha256", "functions", "name", "device", "op",
-      "role", "inputs", "outputs", "derived_sizes", "ceil_div", "windows",
-      "kernels", "symbol", "work_items_symbol", "source",
-      "kind", "dtype", "rank", "shape", "head_dim", "value_dim", "query_tile",
-      "key_tile", "gated", "gates", "pattern", "scale", "query_heads",
-      "key_heads", "batch", "query_len", "key_len", "query_block",
-      "key_block", "top_k", "keep_sink", "keep_local", "causal",
-      "pooled_keys", "max_key_blocks", "window", "stride", "method",
-      "weights_dtype", "blocks", "slots",
-      "operand_args", "result_args", "result_index", "arguments", "cuda", "entry", "binaries",
-      "ptx", "file", "block", "dynamic_shared_memory", "grid", "rule",
-      "query_tiles", "params", "type", "value"};
+  static const StringRef order[] = {"format",
+                                    "version",
+                                    "compiler",
+                                    "target",
+                                    "table_target",
+                                    "llvm_cpu",
+                                    "triple",
+                                    "host_requirements",
+                                    "arch",
+                                    "cpu_features",
+                                    "library",
+                                    "files",
+                                    "path",
+                                    "size",
+                                    "sha256",
+                                    "functions",
+                                    "name",
+                                    "device",
+                                    "op",
+                                    "role",
+                                    "inputs",
+                                    "outputs",
+                                    "derived_sizes",
+                                    "ceil_div",
+                                    "windows",
+                                    "kernels",
+                                    "symbol",
+                                    "work_items_symbol",
+                                    "source",
+                                    "kind",
+                                    "dtype",
+                                    "rank",
+                                    "shape",
+                                    "head_dim",
+                                    "value_dim",
+                                    "query_tile",
+                                    "key_tile",
+                                    "gated",
+                                    "gates",
+                                    "pattern",
+                                    "scale",
+                                    "query_heads",
+                                    "key_heads",
+                                    "batch",
+                                    "query_len",
+                                    "key_len",
+                                    "query_block",
+                                    "key_block",
+                                    "top_k",
+                                    "keep_sink",
+                                    "keep_local",
+                                    "causal",
+                                    "pooled_keys",
+                                    "max_key_blocks",
+                                    "window",
+                                    "stride",
+                                    "method",
+                                    "weights_dtype",
+                                    "blocks",
+                                    "slots",
+                                    "operand_args",
+                                    "result_args",
+                                    "result_index",
+                                    "arguments",
+                                    "cuda",
+                                    "entry",
+                                    "binaries",
+                                    "ptx",
+                                    "file",
+                                    "block",
+                                    "dynamic_shared_memory",
+                                    "grid",
+                                    "rule",
+                                    "query_tiles",
+                                    "params",
+                                    "type",
+                                    "value",
+                                    "rows"};
   auto rank = [](StringRef key) {
     return llvm::find(order, key) - std::begin(order);
   };
@@ -1106,6 +1178,9 @@ static FailureOr<json::Object> describeGPUKernel(Operation *kernel,
         return missing("params");
       param[key] = s.str();
     }
+    // A tensor map's box rows.
+    if (auto rows = dict.getAs<IntegerAttr>("rows"))
+      param["rows"] = rows.getInt();
     params.push_back(std::move(param));
   }
   entry["cuda"] = json::Object{
@@ -1135,6 +1210,8 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.wgmmaPipeline = wgmmaPipeline == cl::BOU_TRUE    ? "on"
                           : wgmmaPipeline == cl::BOU_FALSE ? "off"
                                                            : "auto";
+  convert.tma = tma;
+  convert.pingPong = pingPong;
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

@@ -284,6 +284,15 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "and random-block patterns without a query-tile asked for, where "
            "it measured faster on an H100; FA2's order with 64-row tiles "
            "elsewhere)">,
+    Option<"tma", "tma", "bool", /*default=*/"false",
+           "With wgmma: the pipelined kernel with its Q, K and V tiles "
+           "loaded by the Tensor Memory Accelerator from tensor maps the "
+           "runtime builds (a producer warp on mbarriers, no block barrier "
+           "per tile); implies wgmma-pipeline=on">,
+    Option<"pingPong", "ping-pong", "bool", /*default=*/"false",
+           "With tma and 128-row tiles: the two math warpgroups take turns "
+           "issuing their MMAs (named barriers), so one's softmax runs under "
+           "the other's MMAs (FA3's ping-pong)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",

@@ -1,0 +1,86 @@
+// attn-compile --target=sm_90a --tma: the pipelined wgmma kernel with its
+// Q, K and V tiles loaded by the Tensor Memory Accelerator. Thread 0 sets
+// up 11 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
+// each; K empty x 2, V empty x 3: every one of the 256 math threads); the
+// third warpgroup is the producer (setmaxnreg.dec to 40 registers, one warp
+// of it issues cp.async.bulk.tensor loads of 128-byte-swizzled 64-column
+// panels), the two math warpgroups take its registers (setmaxnreg.inc to
+// 232) and wait on the full barriers instead of a block barrier per tile;
+// their epilogue syncs on named barrier 1 (256 threads). The manifest asks
+// the runtime for the three tensor maps with the rows of their boxes.
+// ptxas: no spills (GQA dense), and the MMAs stay asynchronous. --tma with --wgmma-pipeline=false is
+// refused; at D = 64 (mma.sync) --tma changes nothing.
+//
+// REQUIRES: ptxas
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: attn-compile %s --target=sm_90a --tma -o %t/tma
+// RUN: FileCheck %s < %t/tma/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/tma/kernels.ptx
+// RUN: %ptxas -arch=sm_90a -v %t/tma/kernels.ptx -o %t/tma.cubin 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=PTXAS
+// RUN: not attn-compile %s --target=sm_90a --tma --wgmma-pipeline=false -o %t/off 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=OFF
+
+// OFF: error: attn-convert-to-gpu: tma loads the pipelined wgmma kernel's tiles; wgmma-pipeline=off contradicts it
+
+// CHECK:       "name": "dense_d128_attn0",
+// CHECK:       "query_tile": 128,
+// CHECK-NEXT:  "key_tile": 128,
+// CHECK:       "block": [
+// CHECK-NEXT:    384,
+// 5 x 32768 (K, V) + 32768 (Q) + 1024 to align + 128 for the mbarriers.
+// CHECK:       "dynamic_shared_memory": 197760,
+// CHECK:       "name": "q_map",
+// CHECK-NEXT:  "type": "ptr",
+// CHECK-NEXT:  "value": "query.tensor_map",
+// CHECK-NEXT:  "rows": 128
+// CHECK:       "name": "k_map",
+// CHECK-NEXT:  "type": "ptr",
+// CHECK-NEXT:  "value": "key.tensor_map",
+// CHECK-NEXT:  "rows": 128
+// CHECK:       "name": "v_map",
+// CHECK-NEXT:  "type": "ptr",
+// CHECK-NEXT:  "value": "value.tensor_map",
+// CHECK-NEXT:  "rows": 128
+// CHECK:       "name": "dense_d64_attn0",
+// CHECK:       "block": [
+// CHECK-NEXT:    128,
+// CHECK-NOT:   tensor_map
+
+// PTX-LABEL: .visible .entry dense_d128_attn0(
+// PTX:       .maxntid 384, 1, 1
+// PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 1;
+// PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// PTX:       fence.mbarrier_init.release.cluster;
+// PTX:       bar.sync 0;
+// PTX:       setmaxnreg.dec.sync.aligned.u32 40;
+// PTX:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
+// PTX-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTX:       mbarrier.try_wait.parity.shared::cta.b64
+// PTX:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
+// PTX-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTX:       setmaxnreg.inc.sync.aligned.u32 232;
+// PTX:       mbarrier.try_wait.parity.shared::cta.b64
+// PTX:       wgmma.mma_async.sync.aligned.m64n128k16
+// PTX:       mbarrier.arrive.shared::cta.b64 _,
+// PTX:       bar.sync 1, 256;
+// PTX-NOT:   cp.async.cg
+// PTX-LABEL: .visible .entry dense_d64_attn0(
+// PTX-NOT:   cp.async.bulk
+
+// PTXAS-NOT:   C7513
+// PTXAS-LABEL: Compiling entry function 'dense_d128_attn0' for 'sm_90a'
+// PTXAS-NOT:   C7513
+// PTXAS:       {{^ *}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+
+func.func @dense_d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: tensor<?x4x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.dense}
+      : tensor<?x16x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+func.func @dense_d64(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.dense}
+      : tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16> -> tensor<?x16x?x64xbf16>
+  return %o : tensor<?x16x?x64xbf16>
+}
