@@ -20,6 +20,30 @@
 // RUN:   | FileCheck %s --check-prefix=PTXAS
 // RUN: not attn-compile %s --target=sm_90a --tma --wgmma-pipeline=false -o %t/off 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OFF
+// --ping-pong: each math warpgroup waits for its turn (named barrier 2 + w)
+// before issuing its MMAs and hands the turn over (bar.arrive on the
+// other's) before waiting for them; warpgroup 1 gives warpgroup 0 the first
+// turn, and its last MMAs of a block hand nothing over.
+// RUN: attn-compile %s --target=sm_90a --tma --ping-pong -o %t/pp
+// RUN: FileCheck %s --check-prefix=PP < %t/pp/kernels.ptx
+// RUN: %ptxas -arch=sm_90a -v %t/pp/kernels.ptx -o %t/pp.cubin 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=PTXAS
+// RUN: not attn-compile %s --target=sm_90a --ping-pong -o %t/nopp 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NOTMA
+
+// NOTMA: error: attn-convert-to-gpu: ping-pong schedules the TMA kernel's two math warpgroups; it needs tma
+// PP-LABEL: .visible .entry dense_d128_attn0(
+// PP:       setmaxnreg.inc.sync.aligned.u32 232;
+// PP:       bar.arrive 2, 256;
+// PP:       bar.sync %r{{[0-9]+}}, 256;
+// PP-NEXT:  wgmma.fence.sync.aligned;
+// PP:       wgmma.commit_group.sync.aligned;
+// PP-NEXT:  .reg .pred handOver;
+// PP-NEXT:  setp.ne.u32 handOver, %r{{[0-9]+}}, 0;
+// PP-NEXT:  @handOver bar.arrive %r{{[0-9]+}}, 256;
+// PP-NEXT:  wgmma.wait_group.sync.aligned 0;
+// PP-LABEL: .visible .entry dense_d64_attn0(
+// PP-NOT:   bar.arrive
 
 // OFF: error: attn-convert-to-gpu: tma loads the pipelined wgmma kernel's tiles; wgmma-pipeline=off contradicts it
 
