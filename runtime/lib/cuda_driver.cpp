@@ -283,11 +283,19 @@ Status Driver::load(const std::string &library, std::unique_ptr<Driver> &out) {
     return Status::error(ATTN_ERROR_NO_CUDA,
                          library + " has no cuGetProcAddress: the NVIDIA "
                                    "driver is older than CUDA 11.3");
-  for (const EntryPoint &e : entryPoints(api)) {
-    void *fn = nullptr;
-    ProcAddressQueryResult found = ProcAddressQueryResult();
+  // Resolves `e` into `fn`: the driver's result and, with the _v2 form,
+  // why a symbol is missing.
+  auto lookup = [&](const EntryPoint &e, void *&fn,
+                    ProcAddressQueryResult &found) {
+    found = ProcAddressQueryResult();
     Result r = v2 ? v2(e.name, &fn, e.version, kLegacyStream, &found)
                   : v1(e.name, &fn, e.version, kLegacyStream);
+    return r;
+  };
+  for (const EntryPoint &e : entryPoints(api)) {
+    void *fn = nullptr;
+    ProcAddressQueryResult found;
+    Result r = lookup(e, fn, found);
     if (r != kSuccess || !fn ||
         (v2 && static_cast<int>(found) != kProcAddressSuccess)) {
       if (r != kSuccess && meansNoDriver(r))
@@ -306,9 +314,8 @@ Status Driver::load(const std::string &library, std::unique_ptr<Driver> &out) {
   }
   for (const EntryPoint &e : optionalEntryPoints(api)) {
     void *fn = nullptr;
-    ProcAddressQueryResult found = ProcAddressQueryResult();
-    Result r = v2 ? v2(e.name, &fn, e.version, kLegacyStream, &found)
-                  : v1(e.name, &fn, e.version, kLegacyStream);
+    ProcAddressQueryResult found;
+    Result r = lookup(e, fn, found);
     bool ok = r == kSuccess && fn &&
               (!v2 || static_cast<int>(found) == kProcAddressSuccess);
     *e.slot = ok ? fn : nullptr;
