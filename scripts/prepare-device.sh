@@ -38,6 +38,9 @@ ATTN_COMPILE_FLAGS=--wgmma-pipeline \
 # (--tma), in build/device/gpu-kernels-90a-tma.
 ATTN_COMPILE_FLAGS=--tma \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-tma" "$build/bin/attn-compile" sm_90a
+# ... and with --ping-pong (bench/gpu/prototype/tma_session.sh times it).
+ATTN_COMPILE_FLAGS="--tma --ping-pong" \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pp" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the TMA kernel (issue 10, docs/gpu-notes.md 5c), run
-# from the repository root with build/device carried (prepare-device.sh, plus
-# ATTN_COMPILE_FLAGS="--tma --ping-pong" bench/gpu/compile-cases.sh
-# build/device/gpu-kernels-90a-pp build/bin/attn-compile sm_90a):
+# from the repository root with build/device (scripts/prepare-device.sh)
+# carried:
 #   1. each of four shapes once per TMA set under a 30 s limit (a barrier
 #      deadlock hangs, and a hung set is left out of the benchmark);
 #   2. bench/gpu/prototype/diag_wgmma.py on build/device/diag/* if there
