@@ -142,8 +142,8 @@ struct GPUKernelConfig {
   int64_t keyStages() const { return pipelined ? 2 : 1; }
   int64_t valueStages() const { return pipelined ? 3 : 1; }
   /// The pipelined kernel with its tiles loaded by the Tensor Memory
-  /// Accelerator (FA3's producer/consumer split): one more warp, the
-  /// producer, walks the visible key tiles and issues
+  /// Accelerator (FA3's producer/consumer split): one more warpgroup, the
+  /// producer (one warp of it works), walks the visible key tiles and issues
   /// cp.async.bulk.tensor loads of Q, K and V from tensor maps the runtime
   /// builds; each load completes on an mbarrier ("full") the math warps
   /// wait on, and the math warps hand a buffer back by arriving on its
@@ -158,7 +158,8 @@ struct GPUKernelConfig {
   /// while the other's MMAs have the tensor cores.
   bool pingPong = false;
 
-  /// The math warps' threads (the TMA kernel's producer warp comes on top).
+  /// The math warps' threads (the TMA kernel's producer warpgroup comes on
+  /// top).
   int64_t threads() const { return 32 * warps; }
   /// The TMA kernel's producer is a whole warpgroup (setmaxnreg works per
   /// warpgroup), of which one warp works.
@@ -408,7 +409,7 @@ private:
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
   }
   /// A barrier of the math warps: the whole block, or in the TMA kernel
-  /// (whose producer warp never takes part) named barrier 1 of threads().
+  /// (whose producer warpgroup never takes part) named barrier 1 of threads().
   void barrier() {
     if (cfg.tma)
       ptx(("bar.sync 1, " + Twine(cfg.threads()) + ";").str());
@@ -417,16 +418,9 @@ private:
   }
   /// cp.async.wait_group 0: every copy this thread issued has landed.
   void waitCopies() { NVVM::CpAsyncWaitGroupOp::create(b, loc, 0); }
-  /// Inline PTX with side effects and no operands.
-  void ptx(StringRef text) {
-    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{}, text, "",
-                              /*has_side_effects=*/true,
-                              /*is_align_stack=*/false,
-                              LLVM::tailcallkind::TailCallKind::None,
-                              LLVM::AsmDialectAttr(), ArrayAttr());
-  }
-  /// Inline PTX with side effects on `operands` (LLVM constraints).
-  void ptx(StringRef text, ValueRange operands, StringRef constraints) {
+  /// Inline PTX with side effects, on `operands` (LLVM constraints).
+  void ptx(StringRef text, ValueRange operands = {},
+           StringRef constraints = "") {
     LLVM::InlineAsmOp::create(b, loc, TypeRange{}, operands, text, constraints,
                               /*has_side_effects=*/true,
                               /*is_align_stack=*/false,
@@ -463,7 +457,7 @@ private:
                     Value kvHead);
   /// `rows` rows of a [B, H, S, D] tensor through its tensor map `map`
   /// (an i64 address): row `row` of head `headIndex` of `batch`, as
-  /// 64-column panels of rows x 128 bytes at shared address `to` (i32),
+  /// 64-column panels of rows x 128 bytes at shared address `to` (an index),
   /// completing on the mbarrier at `full`.
   void loadTile(Value map, Value to, Value full, Value row, Value headIndex,
                 Value batch, int64_t rows);
@@ -1100,7 +1094,7 @@ Value GPUKernelBuilder::enterBranch(const Branch &branch, Value batch,
                          mul(listRow, blocksStrides[2]));
     // Blocks at or past the first one past tileEnd start at or past it;
     // checking that first keeps blk * T from overflowing for garbage.
-    selectedEnd = arith::IndexCastOp::create(b, loc, b.getI32Type(), tileEnd);
+    selectedEnd = toI32(tileEnd);
     selectedEndBlocks = arith::IndexCastOp::create(
         b, loc, b.getI32Type(), m.ceilDiv(tileEnd, cfg.keyBlockTiles));
     for (int64_t i = 0, n = llvm::divideCeil(cfg.slots, 32); i < n; ++i) {
@@ -1406,7 +1400,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value gr = add(r0, row);
       Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
                         m.cmp(CmpIPredicate::slt, gr, queryLen));
-      // The TMA kernel's producer warp stores nothing.
+      // The TMA kernel's producer warpgroup stores nothing.
       if (cfg.tma)
         ok = m.andI(ok, m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
@@ -1469,13 +1463,13 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
 
     // Prologue: the Q tile (first branch) and the first visible K tile
     // (two stages: and its V tile, into stage 0) in flight together.
-    // (TMA: the producer warp loads them.)
+    // (TMA: the producer loads them.)
     if (branchIndex == 0 && !cfg.tma)
       copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR,
                cfg.swizzledQuery());
     Value firstTile = emitNextVisibleTile(firstCandidate);
     if (cfg.tma) {
-      // The producer warp (the last) walks the tiles and loads them; the
+      // The producer warpgroup (the last) walks the tiles and loads them; the
       // math warps run the key loop. The cursor after the first tile seeds
       // both walks.
       // Nothing the math warps compute crosses back out of their branch
@@ -2189,11 +2183,12 @@ void GPUKernelBuilder::loadTile(Value map, Value to, Value full, Value row,
         "r,l,r,r,r,r,r");
 }
 
-/// The TMA kernel's producer warp: Q, then K and V of every visible tile in
-/// the math warps' order, each into the next stage of its ring once the
-/// math warps have handed that stage back (K: 2 stages, V: 3). Lane 0 waits
-/// and issues; every lane walks the tiles (the walk may use warp
-/// shuffles). Nothing is loaded for a block that sees no key tile.
+/// The TMA kernel's producer (one warp of the last warpgroup): Q, then K
+/// and V of every visible tile in the math warps' order, each into the next
+/// stage of its ring once the math warps have handed that stage back (K: 2
+/// stages, V: 3). Lane 0 waits and issues; every lane walks the tiles (the
+/// walk may use warp shuffles). Nothing is loaded for a block that sees no
+/// key tile.
 void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
                                     Value headIndex, Value kvHead) {
   const int64_t BR = cfg.queryTile(), BC = cfg.keyTile;

@@ -287,7 +287,7 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
     Option<"tma", "tma", "bool", /*default=*/"false",
            "With wgmma: the pipelined kernel with its Q, K and V tiles "
            "loaded by the Tensor Memory Accelerator from tensor maps the "
-           "runtime builds (a producer warp on mbarriers, no block barrier "
+           "runtime builds (a producer warpgroup on mbarriers, no block barrier "
            "per tile); implies wgmma-pipeline=on">,
     Option<"pingPong", "ping-pong", "bool", /*default=*/"false",
            "With tma and 128-row tiles: the two math warpgroups take turns "
