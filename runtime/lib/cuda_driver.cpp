@@ -392,7 +392,13 @@ Status attn::rt::cuda::describeDevice(const Driver &driver, int ordinal,
 struct Context::TensorMaps {
   static constexpr size_t kPerSlab = 256, kBytes = 128;
   std::mutex mutex;
-  std::map<std::array<uint64_t, 16>, DevicePtr> cached;
+  /// What a request asks for (TensorMaps::key) -> where its map is.
+  std::map<std::array<uint64_t, 13>, DevicePtr> cached;
+  static std::array<uint64_t, 13> key(const TensorMapRequest &r) {
+    return {r.bf16,    r.address,    r.dims[0],    r.dims[1],    r.dims[2],
+            r.dims[3], r.strides[0], r.strides[1], r.strides[2], r.box[0],
+            r.box[1],  r.box[2],     r.box[3]};
+  }
   std::vector<DevicePtr> slabs;
   size_t used = 0; ///< maps placed since the cache (re)started
 };
@@ -436,9 +442,14 @@ Status Context::tensorMap(const TensorMapRequest &request,
                          "and the NVIDIA driver has no cuTensorMapEncodeTiled "
                          "(CUDA 12.0 or newer needed, driver " +
                              std::to_string(drv->version()) + ")");
-  Status s = makeCurrent();
-  if (!s.ok())
-    return s;
+  // A request seen before costs a lookup: no encoding, no copy.
+  const std::array<uint64_t, 13> key = TensorMaps::key(request);
+  std::lock_guard<std::mutex> lock(maps->mutex);
+  auto found = maps->cached.find(key);
+  if (found != maps->cached.end()) {
+    out = found->second;
+    return Status::success();
+  }
   // CUtensorMap: 128 bytes, 64-byte aligned.
   alignas(64) std::array<uint64_t, 16> map{};
   constexpr int kBF16 = 9, kF16 = 6, kSwizzle128B = 3, kL2Promotion128B = 2;
@@ -470,12 +481,6 @@ Status Context::tensorMap(const TensorMapRequest &request,
       what += " " + std::to_string(d);
     return drv->error(r, what + ")");
   }
-  std::lock_guard<std::mutex> lock(maps->mutex);
-  auto found = maps->cached.find(map);
-  if (found != maps->cached.end()) {
-    out = found->second;
-    return Status::success();
-  }
   if (maps->cached.size() >= kMaxTensorMaps) {
     // Every queued kernel is done with the maps: they may be rewritten.
     r = api.cuCtxSynchronize();
@@ -485,6 +490,7 @@ Status Context::tensorMap(const TensorMapRequest &request,
     maps->used = 0;
   }
   const size_t slab = maps->used / TensorMaps::kPerSlab;
+  Status s;
   if (slab == maps->slabs.size()) {
     DevicePtr fresh = 0;
     s = alloc(TensorMaps::kPerSlab * TensorMaps::kBytes, fresh);
@@ -498,7 +504,7 @@ Status Context::tensorMap(const TensorMapRequest &request,
   if (!s.ok())
     return s;
   ++maps->used;
-  maps->cached.emplace(map, at);
+  maps->cached.emplace(key, at);
   out = at;
   return Status::success();
 }

@@ -152,9 +152,9 @@ public:
   Status synchronize(StreamHandle stream) const;
   /// The device address of a tensor map for `request`, encoded by the
   /// driver and copied once into device memory the context keeps. Maps are
-  /// cached by their bytes and never rewritten while a kernel may still
-  /// read one: past kMaxTensorMaps distinct maps the context is
-  /// synchronized and the cache starts over.
+  /// cached by their request (a repeated one is a lookup) and never
+  /// rewritten while a kernel may still read one: past kMaxTensorMaps
+  /// distinct maps the context is synchronized and the cache starts over.
   Status tensorMap(const TensorMapRequest &request, DevicePtr &out) const;
   static constexpr size_t kMaxTensorMaps = 1 << 15;
 
