@@ -1400,9 +1400,6 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value gr = add(r0, row);
       Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
                         m.cmp(CmpIPredicate::slt, gr, queryLen));
-      // The TMA kernel's producer warpgroup stores nothing.
-      if (cfg.tma)
-        ok = m.andI(ok, m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())));
       scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
         Value dst = add(add(obase, mul(gr, oStrides[2])), col);
         vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
@@ -1426,7 +1423,17 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           b, loc,
           DenseElementsAttr::get(VectorType::get({8}, elementType),
                                  b.getZeroAttr(elementType)));
-      storeRows([&](Value, Value) { return zeros; });
+      // (The rows are the math threads' to store: in the TMA kernel the
+      // producer warpgroup stores nothing.)
+      if (cfg.tma)
+        scf::IfOp::create(b, loc,
+                          m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())),
+                          [&](OpBuilder &, Location) {
+                            storeRows([&](Value, Value) { return zeros; });
+                            scf::YieldOp::create(b, loc);
+                          });
+      else
+        storeRows([&](Value, Value) { return zeros; });
     }
     b.setInsertionPoint(gate.thenBlock()->getTerminator());
   }
