@@ -531,6 +531,16 @@ private:
                           SmallVector<int64_t> &queryOffsets);
   SmallVector<int64_t> valueOffsets();
   Tiles scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc);
+  /// Whether key tile `kt` needs the element mask, and the tile-level
+  /// facts the mask reads.
+  struct KeyTileMask {
+    Value needed; ///< i1
+    MaskContext context;
+  };
+  KeyTileMask classifyKeyTile(Value kt);
+  /// The element mask of tile `kt` on `s`, straight-line (no branch).
+  void applyMask(Value kt, const MaskContext &context, Tiles &s);
+  /// applyMask under a branch on classifyKeyTile's `needed`.
   void emitMask(Value kt, Tiles &s);
   SoftmaxStep emitSoftmax(const Tiles &s, ValueRange mPrev, ValueRange lPrev,
                           bool pack = true, ValueRange o = {});
@@ -1695,58 +1705,74 @@ GPUKernelBuilder::scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc) {
 
 /// The element mask of key tile `kt`, only on tiles that need it: -inf
 /// where the pattern hides the pair or the key is past Skv.
-void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
-  const int64_t BC = cfg.keyTile, NJ = BC / 8;
+GPUKernelBuilder::KeyTileMask GPUKernelBuilder::classifyKeyTile(Value kt) {
+  const int64_t BC = cfg.keyTile;
   Value keyStart = mulC(kt, BC);
-  MaskContext context;
+  KeyTileMask mask;
   KeyTileClass cls;
   if (cfg.streamed) {
     // The stream only visits kept tiles: every pair is visible.
     Value yes = m.boolConst(b.getI1Type(), true);
-    context.blockFlags.push_back(yes);
+    mask.context.blockFlags.push_back(yes);
     cls = {yes, yes};
   } else {
-    cls = pattern->emitTileClass(first, last, mappedKey(keyStart),
-                                 mappedKey(addC(keyStart, BC - 1)), context);
+    cls =
+        pattern->emitTileClass(first, last, mappedKey(keyStart),
+                               mappedKey(addC(keyStart, BC - 1)), mask.context);
   }
   Value ragged = m.cmp(CmpIPredicate::sgt, addC(keyStart, BC), keyLen);
-  Value needMask = m.orI(m.notI(cls.full), ragged);
+  mask.needed = m.orI(m.notI(cls.full), ragged);
+  return mask;
+}
+
+void GPUKernelBuilder::applyMask(Value kt, const MaskContext &context,
+                                 Tiles &s) {
+  const int64_t NJ = cfg.keyTile / 8;
+  Value keyStart = mulC(kt, cfg.keyTile);
+  // This thread's rows' positions, computed here rather than kept in
+  // registers across the key loop (they are a few integer adds).
+  SmallVector<Value> rowPositions;
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t r = 0; r < 2; ++r)
+      rowPositions.push_back(arith::IndexCastOp::create(
+          b, loc, b.getI32Type(),
+          add(add(tileStart, wrow), addC(g, cfg.mTileStride() * mt + 8 * r))));
+  // i32 positions: Sq and Skv are i32 parameters.
+  Value positions =
+      fromElements(VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
+  for (int64_t j = 0; j < NJ; ++j)
+    for (int64_t e = 0; e < 2; ++e) {
+      Value key = add(keyStart, addC(t2, 8 * j + e));
+      Value visible = pattern->emitVisible(context, positions, mappedKey(key));
+      Value inRange = m.cmp(CmpIPredicate::slt, key, keyLen);
+      for (int64_t mt = 0; mt < MT; ++mt)
+        for (int64_t r = 0; r < 2; ++r) {
+          Value vis = m.andI(extract(visible, 2 * mt + r), inRange);
+          Value &score = s[mt][j][2 * r + e];
+          score = m.select(vis, score, ninf);
+        }
+    }
+}
+
+void GPUKernelBuilder::emitMask(Value kt, Tiles &s) {
+  KeyTileMask mask = classifyKeyTile(kt);
   SmallVector<Value> flat;
   for (auto &tile : s)
     for (auto &acc : tile)
       flat.append(acc.begin(), acc.end());
   auto masked = scf::IfOp::create(
-      b, loc, needMask,
+      b, loc, mask.needed,
       [&](OpBuilder &, Location) {
-        // This thread's rows' positions, computed here rather than kept
-        // in registers across the loop (the masked body is the rare one).
-        SmallVector<Value> rowPositions;
-        for (int64_t mt = 0; mt < MT; ++mt)
-          for (int64_t r = 0; r < 2; ++r)
-            rowPositions.push_back(arith::IndexCastOp::create(
-                b, loc, b.getI32Type(),
-                add(add(tileStart, wrow),
-                    addC(g, cfg.mTileStride() * mt + 8 * r))));
-        // i32 positions: Sq and Skv are i32 parameters.
-        Value positions = fromElements(
-            VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
-        SmallVector<Value> out(flat.size());
-        for (int64_t j = 0; j < NJ; ++j)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value key = add(keyStart, addC(t2, 8 * j + e));
-            Value visible =
-                pattern->emitVisible(context, positions, mappedKey(key));
-            Value inRange = m.cmp(CmpIPredicate::slt, key, keyLen);
-            for (int64_t mt = 0; mt < MT; ++mt)
-              for (int64_t r = 0; r < 2; ++r) {
-                Value vis = m.andI(extract(visible, 2 * mt + r), inRange);
-                int64_t at = (mt * NJ + j) * 4 + 2 * r + e;
-                out[at] = m.select(vis, flat[at], ninf);
-              }
-          }
+        Tiles inside = s;
+        applyMask(kt, mask.context, inside);
+        SmallVector<Value> out;
+        for (auto &tile : inside)
+          for (auto &acc : tile)
+            out.append(acc.begin(), acc.end());
         scf::YieldOp::create(b, loc, out);
       },
       [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, flat); });
+  const int64_t NJ = cfg.keyTile / 8;
   for (int64_t mt = 0; mt < MT; ++mt)
     for (int64_t j = 0; j < NJ; ++j)
       for (int64_t e = 0; e < 4; ++e)
@@ -2027,7 +2053,9 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
   const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
   const int64_t stageAt = oAt + MT * NDN;
-  auto loop = emitTileLoop(inits, [&](ValueRange args) {
+  // One overlapped step, j's P V with n's S and softmax (n < tileEnd):
+  // the yield of the loop below.
+  auto overlappedStep = [&](ValueRange args) {
     Value next = args[1];
     cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
     Tiles pj(MT);
@@ -2043,14 +2071,16 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
 
     // n's tiles have landed; every warp is done with tile j - 1, whose
     // V stage takes the tile after n, K taking j's. (TMA: the producer
-    // warp fills the stages as the mbarriers free them; V(j) must have
-    // landed, K(n) is waited for below.)
+    // warp fills the stages as the mbarriers free them; V(j) and K(n) are
+    // waited for.)
     Value ordinal, after;
     if (cfg.tma) {
       ordinal = args[stageAt + 2];
       after = nextAfter(next);
       waitBarrier(barrierAddress(kValueFull, vStage),
                   remC(divC(ordinal, 3), 2));
+      waitBarrier(barrierAddress(kKeyFull, kNext),
+                  remC(divC(addC(ordinal, 1), 2), 2));
     } else {
       waitTiles();
       after = nextAfter(next);
@@ -2062,95 +2092,100 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
           scaleAccumulatorTile(args.slice(oAt, MT * NDN), mt, alphaJ[mt]));
     Value vDesc = stagedDescriptor(vDescriptor, vStage);
 
-    SmallVector<Value> flatP;
-    for (auto &tile : pj)
-      for (auto &frag : tile)
-        flatP.append(frag.begin(), frag.end());
-    SmallVector<Value> carried;
-    appendAccumulators(carried, oacc);
-    carried.append(mJ.begin(), mJ.end());
-    carried.append(lJ.begin(), lJ.end());
-    carried.append(flatP);
-    carried.append(alphaJ.begin(), alphaJ.end());
-    auto overlap = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
-                                     m.cmp(CmpIPredicate::slt, next, tileEnd),
-                                     /*withElseRegion=*/true);
-    // The last tile: P(j) V(j) alone.
-    b.setInsertionPointToStart(overlap.elseBlock());
-    {
-      SmallVector<Value> out;
-      // Ping-pong: the last MMAs of the block; warpgroup 1's hand-over
-      // would have no taker.
-      SmallVector<int64_t> vOffsets = valueOffsets();
-      Value handOver;
-      if (cfg.pingPong)
-        handOver = arith::ExtUIOp::create(
-            b, loc, b.getI32Type(),
-            arith::XOrIOp::create(
-                b, loc, isSecond,
-                arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
-      appendAccumulators(out, warpgroupGemms({{pj, vDesc, vOffsets, D,
-                                               /*transposeB=*/true, oacc}},
-                                             /*pending=*/0, handOver)[0]);
-      if (cfg.tma)
-        arriveBarrier(barrierAddress(kValueEmpty, vStage));
-      out.append(carried.begin() + MT * NDN, carried.end());
-      scf::YieldOp::create(b, loc, out);
-    }
-    b.setInsertionPointToStart(overlap.thenBlock());
-    {
-      Tiles qa;
-      SmallVector<int64_t> offsets, queryOffsets;
-      if (cfg.tma)
-        waitBarrier(barrierAddress(kKeyFull, kNext),
-                    remC(divC(addC(ordinal, 1), 2), 2));
-      WarpgroupGemm scores = scoreGemm(stagedDescriptor(kDescriptor, kNext), qa,
-                                       offsets, queryOffsets);
-      SmallVector<int64_t> vOffsets = valueOffsets();
-      WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true, oacc};
-      auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
-      // S(n) is done: K(n)'s stage goes back to the producer.
-      if (cfg.tma)
-        arriveBarrier(barrierAddress(kKeyEmpty, kNext));
-      Tiles sn = scoresFromAccumulators(issued[0]);
-      emitMask(next, sn);
-      // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
-      // places the packed P(n) in P(j)'s registers (the loop carries
-      // them), which the running MMA still reads (FA3 converts after
-      // its wait too).
-      SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
-      SmallVector<Value> out;
-      appendAccumulators(out, warpgroupWait(issued[1], pj));
-      if (cfg.tma)
-        arriveBarrier(barrierAddress(kValueEmpty, vStage));
-      for (const auto &p : stepN.probabilities)
-        stepN.p.push_back(packProbabilityTile(p));
-      out.append(stepN.m.begin(), stepN.m.end());
-      out.append(stepN.l.begin(), stepN.l.end());
-      for (auto &tile : stepN.p)
-        for (auto &frag : tile)
-          out.append(frag.begin(), frag.end());
-      out.append(stepN.alpha.begin(), stepN.alpha.end());
-      scf::YieldOp::create(b, loc, out);
-    }
-    b.setInsertionPointAfter(overlap);
-    ValueRange r = overlap.getResults();
+    // S(n) and P(j) V(j) are issued together; n's mask and softmax run
+    // while P(j) V(j) does.
+    Tiles qa;
+    SmallVector<int64_t> offsets, queryOffsets;
+    WarpgroupGemm scores = scoreGemm(stagedDescriptor(kDescriptor, kNext), qa,
+                                     offsets, queryOffsets);
+    SmallVector<int64_t> vOffsets = valueOffsets();
+    WarpgroupGemm values{pj, vDesc, vOffsets, D, /*transposeB=*/true, oacc};
+    auto issued = warpgroupGemms({scores, values}, /*pending=*/1);
+    // S(n) is done: K(n)'s stage goes back to the producer.
+    if (cfg.tma)
+      arriveBarrier(barrierAddress(kKeyEmpty, kNext));
+    Tiles sn = scoresFromAccumulators(issued[0]);
+    applyMask(next, classifyKeyTile(next).context, sn);
+    // P(n) is packed to 16 bits only once P(j) V(j) is done: ptxas
+    // places the packed P(n) in P(j)'s registers (the loop carries
+    // them), which the running MMA still reads (FA3 converts after
+    // its wait too).
+    SoftmaxStep stepN = emitSoftmax(sn, mJ, lJ, /*pack=*/false);
+    SmallVector<SmallVector<Value>> o = warpgroupWait(issued[1], pj);
+    if (cfg.tma)
+      arriveBarrier(barrierAddress(kValueEmpty, vStage));
+    for (const auto &p : stepN.probabilities)
+      stepN.p.push_back(packProbabilityTile(p));
     SmallVector<Value> yield = {next, after};
     yield.append(cursor.begin(), cursor.end());
-    const int64_t rP = MT * NDN + 2 * MT;
-    yield.append(r.begin() + rP, r.begin() + rP + MT * NKP * 4);
-    yield.append(r.begin() + rP + MT * NKP * 4, r.end());
-    yield.append(r.begin() + MT * NDN, r.begin() + MT * NDN + 2 * MT);
-    yield.append(r.begin(), r.begin() + MT * NDN);
+    for (auto &tile : stepN.p)
+      for (auto &frag : tile)
+        yield.append(frag.begin(), frag.end());
+    yield.append(stepN.alpha.begin(), stepN.alpha.end());
+    yield.append(stepN.m.begin(), stepN.m.end());
+    yield.append(stepN.l.begin(), stepN.l.end());
+    appendAccumulators(yield, o);
     yield.append({kNext, vNext});
     if (cfg.tma)
       yield.push_back(addC(ordinal, 1));
-    scf::YieldOp::create(b, loc, yield);
-  });
-  SmallVector<Value> out(loop.getResults().begin() + oAt,
-                         loop.getResults().begin() + oAt + MT * NDN);
-  out.append(loop.getResults().begin() + mAt,
-             loop.getResults().begin() + mAt + 2 * MT);
+    return yield;
+  };
+  // The steps while there is a next tile, one loop whose body applies the
+  // element mask to every tile, straight-line. ptxas waits for every wgmma
+  // in flight at a branch or join between the MMAs' issue and their wait
+  // (SASS: WARPGROUP.DEPBAR.LE gsb0, 0x0 right after the join), so a mask
+  // under a branch would leave no exp to overlap with P V; two copies of
+  // the body under if/else get their common MMAs hoisted above the branch,
+  // and runs of masked/unmasked steps as nested or successive loops get
+  // the same wait at the loops' edges (docs/gpu-notes.md, 5d). The selects
+  // cost a few ALU instructions per score, beside the exps they overlap.
+  auto hasNext = [&](Value next) {
+    return m.cmp(CmpIPredicate::slt, next, tileEnd);
+  };
+  auto steps = scf::WhileOp::create(
+      b, loc, ValueRange(inits).getTypes(), inits,
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::ConditionOp::create(b, loc, hasNext(args[1]), args);
+      },
+      [&](OpBuilder &, Location, ValueRange args) {
+        scf::YieldOp::create(b, loc, overlappedStep(args));
+      });
+
+  // The last tile: P(j) V(j) alone.
+  ValueRange ended = steps.getResults();
+  Tiles pj(MT);
+  for (int64_t mt = 0; mt < MT; ++mt)
+    for (int64_t kk = 0; kk < NKP; ++kk)
+      pj[mt].push_back(
+          SmallVector<Value>(ended.slice(pAt + (mt * NKP + kk) * 4, 4)));
+  Value vStage = ended[stageAt + 1];
+  if (cfg.tma)
+    waitBarrier(barrierAddress(kValueFull, vStage),
+                remC(divC(ended[stageAt + 2], 3), 2));
+  else
+    waitTiles();
+  SmallVector<SmallVector<Value>> oacc;
+  for (int64_t mt = 0; mt < MT; ++mt)
+    oacc.push_back(scaleAccumulatorTile(ended.slice(oAt, MT * NDN), mt,
+                                        ended[alphaAt + mt]));
+  // Ping-pong: the last MMAs of the block; warpgroup 1's hand-over would
+  // have no taker.
+  Value handOver;
+  if (cfg.pingPong)
+    handOver = arith::ExtUIOp::create(
+        b, loc, b.getI32Type(),
+        arith::XOrIOp::create(
+            b, loc, isSecond,
+            arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+  SmallVector<int64_t> vOffsets = valueOffsets();
+  SmallVector<Value> out;
+  appendAccumulators(out,
+                     warpgroupGemms({{pj, stagedDescriptor(vDescriptor, vStage),
+                                      vOffsets, D, /*transposeB=*/true, oacc}},
+                                    /*pending=*/0, handOver)[0]);
+  if (cfg.tma)
+    arriveBarrier(barrierAddress(kValueEmpty, vStage));
+  out.append(ended.begin() + mAt, ended.begin() + mAt + 2 * MT);
   scf::YieldOp::create(b, loc, out);
   b.setInsertionPointAfter(any);
   return SmallVector<Value>(any.getResults());

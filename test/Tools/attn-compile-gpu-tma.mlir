@@ -87,8 +87,23 @@
 // PTX:       mbarrier.try_wait.parity.shared::cta.b64
 // PTX:       wgmma.mma_async.sync.aligned.m64n128k16
 // PTX:       mbarrier.arrive.shared::cta.b64 _,
+// The key loop: S(n) done (wait_group 1), n's mask and softmax, then P(j)
+// V(j) done (wait_group 0), with no branch or block label between: ptxas
+// waits for every wgmma in flight at a join, which would leave no exp
+// overlapping P V (docs/gpu-notes.md, 5d).
+// PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       ex2.approx
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       wgmma.wait_group.sync.aligned 0;
 // PTX:       bar.sync 1, 256;
 // PTX-NOT:   cp.async.cg
+// PTX-LABEL: .visible .entry causal_d128_attn0(
+// PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       ex2.approx
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       wgmma.wait_group.sync.aligned 0;
 // PTX-LABEL: .visible .entry dense_d64_attn0(
 // PTX-NOT:   cp.async.bulk
 
@@ -100,6 +115,12 @@
 func.func @dense_d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: tensor<?x4x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = attn.attention %q, %k, %v {pattern = #attn.dense}
       : tensor<?x16x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+func.func @causal_d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = attn.attention %q, %k, %v {pattern = #attn.causal}
+      : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>
 }
 
