@@ -111,7 +111,7 @@ func.func @select(%q: tensor<?x8x?x32xf32>, %k: tensor<?x2x?x32xf32>, %pk: tenso
 // CHECK-SAME:    %{{[a-z0-9]+}}: i64, %{{[a-z0-9]+}}: i64, %[[S:[a-z0-9]+]]: i64)
 // CHECK:         arith.index_cast %[[S]] : i64 to index
 // CHECK:         arith.cmpi sge
-// CHECK:         arith.floordivsi %{{.*}}, %c16 : index
+// CHECK:         arith.shrsi %{{.*}}, %c4 : index
 // CHECK-NOT:   attn.compress_kv
 func.func @compress(%v: tensor<?x2x?x32xbf16>, %k: tensor<?x2x?x64xbf16>, %w: tensor<2x32xf32>)
     -> (tensor<?x2x?x32xbf16>, tensor<?x2x?x64xbf16>) {
@@ -167,7 +167,7 @@ func.func @mixed(%q: tensor<1x2x?x64xf32>, %k: tensor<1x2x?x64xf32>)
 // CHECK-SAME:    weights_dtype = "f16", work_items = "nsa_branches0_work_items"
 // CHECK:         %[[SLOTS:.*]] = memref.dim %[[CK]], %{{.*}} : memref<?x2x?x64xf32
 // CHECK:         %[[SHIFTED:.*]] = arith.addi %{{.*}}, %c-31 : index
-// CHECK:         %[[SEEN:.*]] = arith.floordivsi %[[SHIFTED]], %{{.*}} : index
+// CHECK:         %[[SEEN:.*]] = arith.shrsi %[[SHIFTED]], %{{.*}} : index
 // CHECK:         %[[END:.*]] = arith.minsi %{{.*}}, %[[SLOTS]] : index
 // CHECK:         %[[SLOT_TILES:.*]] = arith.ceildivsi %[[END]], %{{.*}} : index
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %[[SLOT_TILES]] step
