@@ -204,42 +204,39 @@ struct GPUKernelConfig {
     });
   }
 
-  /// The wgmma-pipeline option.
-  enum class Pipeline { Off, On, Auto };
+  /// An on/off/auto option (wgmma-pipeline, tma, ping-pong).
+  enum class Toggle { Off, On, Auto };
 
-  /// Auto's rule: patterns whose every leaf is strided or random blocks
-  /// (of 128-multiples), where the pipelined kernel measured 4-28% faster
-  /// than FA2's order at both sizes on an H100 (2026-12-07); dense and
-  /// causal gain only at long rows, windows and global + local lose.
+  /// Auto's rule for the pipelined kernel: every pattern whose blocks a
+  /// 128-row, 128-key tile does not straddle. With TMA loads and ping-pong
+  /// (their auto) it measured faster than FA2's order on an H100
+  /// (2026-12-07, docs/gpu-notes.md 5d): dense and GQA +17-23%, causal
+  /// +26%, strided +7%, sliding window within 1%.
   static bool pipelineByDefault(PatternAttrInterface pattern) {
-    return !blocksStraddle128(pattern) &&
-           !anyPatternLeaf(pattern, [](PatternAttrInterface leaf) {
-             return !isa<StridedAttr, RandomBlocksAttr>(leaf);
-           });
+    return !blocksStraddle128(pattern);
   }
 
   /// The kernel for head dim `d` and `pattern`: the defaults, or the query
   /// and key tiles asked for (0: default). `hopper`: sm_90a with wgmma
   /// allowed. A tile the kernel cannot take fails, with an error through
   /// `emitError` naming it (for `chip`).
-  static LogicalResult choose(int64_t d, PatternAttrInterface pattern,
-                              GPUKernelConfig &cfg,
-                              function_ref<InFlightDiagnostic()> emitError,
-                              StringRef chip, int64_t queryTile = 0,
-                              int64_t keyTile = 0, bool hopper = false,
-                              Pipeline mode = Pipeline::Off, bool tma = false,
-                              bool pingPong = false) {
-    if (pingPong && !tma)
+  static LogicalResult
+  choose(int64_t d, PatternAttrInterface pattern, GPUKernelConfig &cfg,
+         function_ref<InFlightDiagnostic()> emitError, StringRef chip,
+         int64_t queryTile = 0, int64_t keyTile = 0, bool hopper = false,
+         Toggle mode = Toggle::Off, Toggle tma = Toggle::Off,
+         Toggle pingPong = Toggle::Off) {
+    if (pingPong == Toggle::On && tma == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: ping-pong schedules the "
                             "TMA kernel's two math warpgroups; it needs tma";
-    if (tma && mode == Pipeline::Off)
+    if (tma == Toggle::On && mode == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: tma loads the pipelined "
                             "wgmma kernel's tiles; wgmma-pipeline=off "
                             "contradicts it";
-    if (tma)
-      mode = Pipeline::On;
-    bool pipeline = mode == Pipeline::On ||
-                    (mode == Pipeline::Auto && queryTile == 0 &&
+    if (tma == Toggle::On)
+      mode = Toggle::On;
+    bool pipeline = mode == Toggle::On ||
+                    (mode == Toggle::Auto && queryTile == 0 &&
                      !isa<SelectedAttr>(pattern) && pipelineByDefault(pattern));
     cfg.headDim = d;
     cfg.streamed = isa<RandomBlocksAttr>(pattern);
@@ -290,8 +287,14 @@ struct GPUKernelConfig {
       cfg.keyTile = keyTile;
     else if (cfg.pipelined && !cfg.selected && !blocksStraddle128(pattern))
       cfg.keyTile = 128;
-    cfg.tma = tma && cfg.pipelined;
-    cfg.pingPong = pingPong && cfg.tma && queryTile == 128;
+    // TMA and ping-pong: on wherever the kernel takes them unless turned
+    // off (an explicit "on" the kernel cannot take changes nothing, as
+    // at D = 64). Auto leaves random-block streams on cp.async copies:
+    // their producer walk (the stream drawn a second time) has not run on
+    // a GPU yet; --tma asks for it.
+    cfg.tma = cfg.pipelined &&
+              (tma == Toggle::On || (tma == Toggle::Auto && !cfg.streamed));
+    cfg.pingPong = pingPong != Toggle::Off && cfg.tma && queryTile == 128;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = !cfg.swizzledQuery() && cfg.mTiles * d <= 128;
@@ -2304,8 +2307,11 @@ struct ConvertAttnToGPUPass
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 
-  /// The wgmma-pipeline option, parsed once in runOnOperation.
-  GPUKernelConfig::Pipeline pipelineMode = GPUKernelConfig::Pipeline::Auto;
+  /// The wgmma-pipeline, tma and ping-pong options, parsed once in
+  /// runOnOperation.
+  GPUKernelConfig::Toggle pipelineMode = GPUKernelConfig::Toggle::Auto,
+                          tmaMode = GPUKernelConfig::Toggle::Auto,
+                          pingPongMode = GPUKernelConfig::Toggle::Auto;
 };
 } // namespace
 
@@ -2418,7 +2424,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     if (failed(GPUKernelConfig::choose(
             attention.getHeadDim(), attention.getEffectivePattern(), config,
             [&] { return attention.emitError(); }, chip, queryTile, keyTile,
-            /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tma, pingPong)))
+            /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tmaMode,
+            pingPongMode)))
       return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
@@ -2890,20 +2897,25 @@ void ConvertAttnToGPUPass::runOnOperation() {
                        << "'; known chips: sm_80, sm_86, sm_89, sm_90, sm_90a";
     return signalPassFailure();
   }
-  using Pipeline = GPUKernelConfig::Pipeline;
-  StringRef pipelineName = wgmmaPipeline;
-  if (llvm::is_contained({"auto", ""}, pipelineName)) {
-    pipelineMode = Pipeline::Auto;
-  } else if (llvm::is_contained({"on", "true", "1"}, pipelineName)) {
-    pipelineMode = Pipeline::On;
-  } else if (llvm::is_contained({"off", "false", "0"}, pipelineName)) {
-    pipelineMode = Pipeline::Off;
-  } else {
-    module.emitError() << "attn-convert-to-gpu: wgmma-pipeline must be auto, "
-                          "on or off, found '"
-                       << wgmmaPipeline << "'";
+  using Toggle = GPUKernelConfig::Toggle;
+  auto parseToggle = [&](StringRef option, StringRef value,
+                         Toggle &mode) -> LogicalResult {
+    if (llvm::is_contained({"auto", ""}, value))
+      mode = Toggle::Auto;
+    else if (llvm::is_contained({"on", "true", "1"}, value))
+      mode = Toggle::On;
+    else if (llvm::is_contained({"off", "false", "0"}, value))
+      mode = Toggle::Off;
+    else
+      return module.emitError()
+             << "attn-convert-to-gpu: " << option
+             << " must be auto, on or off, found '" << value << "'";
+    return success();
+  };
+  if (failed(parseToggle("wgmma-pipeline", wgmmaPipeline, pipelineMode)) ||
+      failed(parseToggle("tma", tma, tmaMode)) ||
+      failed(parseToggle("ping-pong", pingPong, pingPongMode)))
     return signalPassFailure();
-  }
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())
     if (hasKernelOps(func))

@@ -38,9 +38,11 @@ attn_log_gpu
 # own next to the sm_90 ones, same tensors and peers.
 variant=()
 [[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
-# --wgmma-pipeline's kernels, rows marked [pipe].
+# The alternatives (prepare-device.sh): [pipe] cp.async copies, [tma] no
+# ping-pong, [fa2] FA2's order.
 [[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
 [[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
+[[ -d $art/gpu-kernels-90a-fa2 ]] && variant+=(--variant "fa2=$art/gpu-kernels-90a-fa2")
 ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" timeout -k 20 "$limit" \
   "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" "${variant[@]}" --out "$out" "$@" 2>&1 |
   tee "$out/gpu_bench.log"

@@ -163,11 +163,12 @@ sanitize_generated memcheck "$branches/nsa_d64_gqa4" nsa_d64_gqa4 B=1,Sq=1,Skv=1
   "sparse_branches, D=64, decode"
 sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d128 B=1,Sq=200,Skv=300 \
   "64 global + local 256, D=128"
-# sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores), by
-# default and with --wgmma-pipeline (MMAs of two tiles in flight, K/V in
-# 2/3 buffers, 8 warps). D = 64 is mma.sync there, sanitized above.
-for set in "gpu-kernels-90a:sm_90a wgmma" "gpu-kernels-90a-pipe:sm_90a pipelined wgmma" \
-  "gpu-kernels-90a-tma:sm_90a TMA + producer warp"; do
+# sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores): the
+# default (pipelined, TMA loads, ping-pong) and the alternatives (cp.async
+# copies, no ping-pong, FA2's order). D = 64 is mma.sync there, sanitized
+# above.
+for set in "gpu-kernels-90a:sm_90a TMA + ping-pong" "gpu-kernels-90a-pipe:sm_90a pipelined, cp.async" \
+  "gpu-kernels-90a-tma:sm_90a TMA, no ping-pong" "gpu-kernels-90a-fa2:sm_90a FA2 order"; do
   dir=$art/${set%%:*} label=${set#*:}
   [[ -d $dir ]] || continue
   for tool in memcheck racecheck synccheck; do
@@ -188,6 +189,7 @@ variant=()
 [[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
 [[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
 [[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
+[[ -d $art/gpu-kernels-90a-fa2 ]] && variant+=(--variant "fa2=$art/gpu-kernels-90a-fa2")
 step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench${variant:+, sm_90 and sm_90a})" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
   "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" "${variant[@]}" \

@@ -5,11 +5,10 @@
 # (runtime/test/gpu_fixture, with nvcc: its ungated, "gates" and "active"
 # kernels), and attn's own generated kernels of bench/gpu/cases (one
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
-# one --target=sm_90a artifact per case in build/device/gpu-kernels-90a and
-# one with --wgmma-pipeline (the pipelined key loop everywhere; by default
-# only strided and random-block patterns take it) in
-# build/device/gpu-kernels-90a-pipe, and one with --tma (TMA loads, a
-# producer warp) in build/device/gpu-kernels-90a-tma,
+# one --target=sm_90a artifact per case in build/device/gpu-kernels-90a (the
+# pipelined kernel, TMA loads, ping-pong) and the alternatives in
+# gpu-kernels-90a-pipe (cp.async copies), -tma (no ping-pong) and -fa2
+# (FA2's order),
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
 # failed row of the bench, not an error here), the select_blocks and
@@ -29,18 +28,19 @@ mkdir -p "$build/device"
 "$root/runtime/test/gpu_fixture/make-artifact.sh" "$build/device/gpu"
 "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels" "$build/bin/attn-compile" sm_90
 # The same cases for sm_90a (issue 10: wgmma kernels), checked and timed
-# next to the sm_90 ones (bench.py --variant sm_90a=...).
+# next to the sm_90 ones (bench.py --variant sm_90a=...): the default there
+# is the pipelined kernel with TMA loads and ping-pong.
 ATTN_COMPILE_FLAGS= \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a" "$build/bin/attn-compile" sm_90a
-ATTN_COMPILE_FLAGS=--wgmma-pipeline \
+# The alternatives, timed beside it: the pipelined kernel with cp.async
+# copies (--tma=false), TMA without ping-pong, and FA2's order (one
+# warpgroup, 64-row tiles; the default until 2026-12-07).
+ATTN_COMPILE_FLAGS="--wgmma-pipeline --tma=false" \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pipe" "$build/bin/attn-compile" sm_90a
-# The pipelined kernel with TMA loads on mbarriers and a producer warp
-# (--tma), in build/device/gpu-kernels-90a-tma.
-ATTN_COMPILE_FLAGS=--tma \
+ATTN_COMPILE_FLAGS=--ping-pong=false \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-tma" "$build/bin/attn-compile" sm_90a
-# ... and with --ping-pong (bench/gpu/prototype/tma_session.sh times it).
-ATTN_COMPILE_FLAGS="--tma --ping-pong" \
-  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pp" "$build/bin/attn-compile" sm_90a
+ATTN_COMPILE_FLAGS=--wgmma-pipeline=false \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-fa2" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not

@@ -1,5 +1,6 @@
-// attn-compile --target=sm_90a --tma: the pipelined wgmma kernel with its
-// Q, K and V tiles loaded by the Tensor Memory Accelerator. Thread 0 sets
+// attn-compile --target=sm_90a --tma (the default at D = 128 wherever the
+// kernel is pipelined; --tma=false: cp.async copies): the pipelined wgmma
+// kernel with its Q, K and V tiles loaded by the Tensor Memory Accelerator. Thread 0 sets
 // up 11 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
 // each; K empty x 2, V empty x 3: every one of the 256 math threads); the
 // third warpgroup is the producer (setmaxnreg.dec to 40 registers, one warp
@@ -13,7 +14,7 @@
 //
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: attn-compile %s --target=sm_90a --tma -o %t/tma
+// RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false -o %t/tma
 // RUN: FileCheck %s < %t/tma/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/tma/kernels.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/tma/kernels.ptx -o %t/tma.cubin 2>&1 \
@@ -28,7 +29,13 @@
 // RUN: FileCheck %s --check-prefix=PP < %t/pp/kernels.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/pp/kernels.ptx -o %t/pp.cubin 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=PTXAS
-// RUN: not attn-compile %s --target=sm_90a --ping-pong -o %t/nopp 2>&1 \
+// The default at sm_90a (tma and ping-pong auto) is this kernel.
+// RUN: attn-compile %s --target=sm_90a -o %t/default
+// RUN: FileCheck %s --check-prefix=PP < %t/default/kernels.ptx
+// RUN: not attn-opt %s -attn-convert-to-gpu="chip=sm_90a tma=sometimes" -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=MODE
+// MODE: error: attn-convert-to-gpu: tma must be auto, on or off, found 'sometimes'
+// RUN: not attn-compile %s --target=sm_90a --ping-pong --tma=false -o %t/nopp 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NOTMA
 
 // NOTMA: error: attn-convert-to-gpu: ping-pong schedules the TMA kernel's two math warpgroups; it needs tma

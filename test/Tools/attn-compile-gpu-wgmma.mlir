@@ -1,22 +1,24 @@
 // attn-compile --target=sm_90a: attention kernels at D = 128 do both
 // matmuls as warpgroup MMAs (wgmma.mma_async, A from registers, B = K or V
-// through 128-byte swizzled shared-memory tiles), by default in FA2's order
-// with 64-row tiles; --wgmma-pipeline (experimental) pipelines the key loop
-// over 128-key tiles (K/V in 2/3 buffers), where 128-row query tiles are two
-// warpgroups (256 threads) sharing each K/V tile and S = Q Kᵀ reads Q from
-// a swizzled tile too. D = 64 keeps mma.sync.
+// through 128-byte swizzled shared-memory tiles). By default the key loop is
+// pipelined over 128-key tiles (K/V in 2/3 buffers), 128-row query tiles
+// being two warpgroups sharing each K/V tile (S = Q Kᵀ reads Q from a
+// swizzled tile too), loaded by TMA (attn-compile-gpu-tma.mlir); this test
+// checks the pipelined kernel with cp.async copies (--tma=false, 256
+// threads) and FA2's order (--wgmma-pipeline=false, 64-row tiles). D = 64
+// keeps mma.sync.
 // ptxas accepts them with no local memory and no spills, the manifest
 // records the tiles and the artifact's PTX is sm_90a's own.
 //
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline --emit=asm -o %t/wgmma.ptx
+// RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline --tma=false --emit=asm -o %t/wgmma.ptx
 // RUN: FileCheck %s --check-prefix=PTX --implicit-check-not=.local < %t/wgmma.ptx
 // RUN: FileCheck %s --check-prefix=S < %t/wgmma.ptx
 // RUN: FileCheck %s --check-prefix=O < %t/wgmma.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/wgmma.ptx -o %t/wgmma.cubin 2>&1 \
 // RUN:   | tee %t/ptxas.txt | FileCheck %s --check-prefix=PTXAS
-// RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline -o %t/artifact
+// RUN: attn-compile %s --target=sm_90a --wgmma --tma=false -o %t/artifact
 // RUN: FileCheck %s < %t/artifact/manifest.json
 // The same IR for sm_90, or for sm_90a with --wgmma=false, keeps mma.sync
 // everywhere.
@@ -24,12 +26,12 @@
 // RUN: FileCheck %s --check-prefix=SM90 < %t/sm90.ptx
 // RUN: attn-compile %s --target=sm_90a --wgmma=false --emit=asm -o %t/nowgmma.ptx
 // RUN: FileCheck %s --check-prefix=SM90 < %t/nowgmma.ptx
-// RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline --query-tile=64 -o %t/q64
+// RUN: attn-compile %s --target=sm_90a --wgmma --wgmma-pipeline --tma=false --query-tile=64 -o %t/q64
 // RUN: FileCheck %s --check-prefix=Q64 < %t/q64/manifest.json
 // RUN: FileCheck %s --check-prefix=S < %t/q64/kernels.ptx
 // RUN: attn-compile %s --target=sm_90a --query-tile=128 --emit=asm -o %t/q128.ptx
 // RUN: FileCheck %s --check-prefix=Q128 < %t/q128.ptx
-// RUN: attn-compile %s --target=sm_90a -o %t/fa2
+// RUN: attn-compile %s --target=sm_90a --wgmma-pipeline=false -o %t/fa2
 // RUN: FileCheck %s --check-prefix=FA2 < %t/fa2/manifest.json
 // RUN: FileCheck %s --check-prefix=FA2-PTX < %t/fa2/kernels.ptx
 
@@ -82,7 +84,7 @@
 // Q64-NEXT:    128,
 // Q64:       "dynamic_shared_memory": 181248,
 
-// The default (no --wgmma-pipeline): FA2's order (each matmul waits for
+// --wgmma-pipeline=false: FA2's order (each matmul waits for
 // itself), one warpgroup, 64-row tiles, one K and one V buffer: 2 x 16384 +
 // 17408 + 1024.
 // FA2:         "name": "dense_d128_attn0",
@@ -94,7 +96,8 @@
 // FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
 // FA2-PTX-LABEL: .visible .entry causal_d64_f16_attn0(
 
-// Without --wgmma-pipeline, 128-row tiles at D = 128 keep mma.sync.
+// A query tile asked for leaves the pipeline off (auto); 128-row tiles
+// at D = 128 then keep mma.sync.
 // Q128-LABEL: .visible .entry dense_d128_attn0(
 // Q128-NOT:   wgmma
 // Q128:       mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -130,17 +130,21 @@ static cl::opt<cl::boolOrDefault> wgmmaPipeline(
     "wgmma-pipeline", cl::init(cl::BOU_UNSET), cl::cat(category),
     cl::desc("with wgmma: the pipelined key loop (S of the next key tile and "
              "P V of this one in flight together, 128-row and 128-key "
-             "tiles); unset: on for strided and random-block patterns, "
-             "FA2's order with 64-row tiles elsewhere"));
-static cl::opt<bool> tma(
-    "tma", cl::init(false), cl::cat(category),
-    cl::desc("with wgmma: the pipelined kernel with Q, K and V loaded by the "
-             "Tensor Memory Accelerator (a producer warpgroup on mbarriers; the "
-             "runtime builds the tensor maps)"));
-static cl::opt<bool> pingPong(
-    "ping-pong", cl::init(false), cl::cat(category),
+             "tiles); unset: on for every pattern but runtime-selected "
+             "blocks and blocks 128 does not divide (FA2's order with "
+             "64-row tiles there)"));
+static cl::opt<cl::boolOrDefault> tma(
+    "tma", cl::init(cl::BOU_UNSET), cl::cat(category),
+    cl::desc("with the pipelined kernel: Q, K and V loaded by the Tensor "
+             "Memory Accelerator (a producer warpgroup on mbarriers; the "
+             "runtime builds the tensor maps); unset: on wherever the kernel "
+             "is pipelined but for random-block streams, --tma=false: "
+             "cp.async copies"));
+static cl::opt<cl::boolOrDefault> pingPong(
+    "ping-pong", cl::init(cl::BOU_UNSET), cl::cat(category),
     cl::desc("with --tma: the two math warpgroups take turns issuing their "
-             "MMAs, one's softmax under the other's MMAs"));
+             "MMAs, one's softmax under the other's MMAs; unset: on wherever "
+             "the TMA kernel has 128-row tiles"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1146,11 +1150,14 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.queryTile = queryTile;
   convert.keyTile = keyTile;
   convert.wgmma = wgmma;
-  convert.wgmmaPipeline = wgmmaPipeline == cl::BOU_TRUE    ? "on"
-                          : wgmmaPipeline == cl::BOU_FALSE ? "off"
-                                                           : "auto";
-  convert.tma = tma;
-  convert.pingPong = pingPong;
+  auto toggle = [](cl::boolOrDefault value) -> std::string {
+    return value == cl::BOU_TRUE    ? "on"
+           : value == cl::BOU_FALSE ? "off"
+                                    : "auto";
+  };
+  convert.wgmmaPipeline = toggle(wgmmaPipeline);
+  convert.tma = toggle(tma);
+  convert.pingPong = toggle(pingPong);
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

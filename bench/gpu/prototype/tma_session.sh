@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# One device call for the TMA kernel (issue 10, docs/gpu-notes.md 5c), run
-# from the repository root with build/device (scripts/prepare-device.sh)
+# One device call for sm_90a's kernels (issue 10, docs/gpu-notes.md 5c-5d),
+# run from the repository root with build/device (scripts/prepare-device.sh)
 # carried:
-#   1. each of four shapes once per TMA set under a 30 s limit (a barrier
-#      deadlock hangs, and a hung set is left out of the benchmark);
-#   2. bench/gpu/prototype/diag_wgmma.py on build/device/diag/* if there
-#      (FA2's order with Q through a descriptor, gpu-notes 5b);
-#   3. bench.py: sm_90a default, [pipe], [tma], [pp] next to the peers
-#      (TMA_ONLY: the --only filters, default h16d128; TMA_BENCH_S: limit);
-#   4. TMA_SANITIZE (default 6) compute-sanitizer runs.
+#   1. each of four shapes once per TMA set (the default, TMA + ping-pong,
+#      and TMA alone) under a 30 s limit (a barrier deadlock hangs, and a
+#      hung set is left out of the benchmark);
+#   2. bench.py: the sm_90a default (gpu-kernels-90a) as the base rows and
+#      [tma] (no ping-pong), [fa2] (FA2's order), with TMA_PIPE=1 [pipe]
+#      (cp.async) next to the peers (TMA_ONLY: the --only filters, default
+#      h16d128; TMA_BENCH_S: limit);
+#   3. TMA_SANITIZE (default 6) compute-sanitizer runs.
 # Everything goes to $OUT (bench/, sanitizers.txt) and the terminal.
 set -uo pipefail
 root=$(pwd); art=$root/build/device; rt=/tmp/attn-runtime-device
@@ -16,27 +17,24 @@ out=${OUT:-/tmp/out}; mkdir -p "$out"
 t0=$(date +%s)
 cmake -G Ninja -S runtime -B $rt -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build $rt -j16 >$out/rt.log 2>&1 || { tail -30 $out/rt.log; exit 2; }
 echo "runtime $(( $(date +%s) - t0 ))s"
-tma=$art/gpu-kernels-90a-tma
 declare -A hung
 for c in "dense_h16d128 B=1,Sq=256,Skv=256" "causal_h16d128 B=2,Sq=300,Skv=77" "global_local_h16d128 B=1,Sq=200,Skv=300" "strided_h16d128 B=1,Sq=1024,Skv=1024"; do
   set -- $c
-  for d in $tma $art/gpu-kernels-90a-pp; do
-    timeout -k 5 30 $rt/attn-run $d/$1 --function $1 --shape $2 --device cuda --check-reference --warmup 0 --reps 1 2>&1 | tail -2
+  for d in $art/gpu-kernels-90a $art/gpu-kernels-90a-tma; do
+    timeout -k 5 30 $rt/attn-run $d/$1 --function $1 --shape $2 --device cuda --check-reference --warmup 0 --reps 1 2>&1 | tail -1 | cut -c1-200
     rc=${PIPESTATUS[0]}; echo "[$(basename $d) $1 $2] rc=$rc"
     [[ $rc == 124 || $rc == 137 ]] && hung[$(basename $d)]=1
   done
 done
-# FA2's order with Q through a descriptor (the experiment of gpu-notes 5b).
 export ATTN_RUNTIME_LIB=$rt/libattn_runtime.so
-[[ -d $art/diag/k128_swq ]] &&
-  timeout -k 5 60 python3 bench/gpu/prototype/diag_wgmma.py $art/diag/k128_swq dense_h16d128 128 16 2>&1 | tail -12
-[[ -d $art/diag/d64_swq ]] &&
-  timeout -k 5 60 python3 bench/gpu/prototype/diag_wgmma.py $art/diag/d64_swq dense_h32d64 64 32 2>&1 | tail -12
+if [[ -n ${hung[gpu-kernels-90a]:-} ]]; then
+  echo "the default sm_90a set hung: no benchmark"; exit 3
+fi
 if [[ ${TMA_BENCH:-1} == 1 ]]; then
   mkdir -p $out/bench
-  v=(--variant pipe=$art/gpu-kernels-90a-pipe)
-  [[ -z ${hung[gpu-kernels-90a-tma]:-} ]] && v+=(--variant tma=$tma)
-  [[ -z ${hung[gpu-kernels-90a-pp]:-} ]] && v+=(--variant pp=$art/gpu-kernels-90a-pp)
+  v=(--variant fa2=$art/gpu-kernels-90a-fa2)
+  [[ -z ${hung[gpu-kernels-90a-tma]:-} ]] && v+=(--variant tma=$art/gpu-kernels-90a-tma)
+  [[ ${TMA_PIPE:-0} == 1 ]] && v+=(--variant pipe=$art/gpu-kernels-90a-pipe)
   echo "bench variants: ${v[*]}"
   timeout -k 10 ${TMA_BENCH_S:-300} python3 bench/gpu/bench.py --artifacts $art/gpu-kernels-90a "${v[@]}" \
     ${TMA_ONLY:---only h16d128} --budget-s 240 --skip-flex-16k --out $out/bench > $out/bench.log 2>&1
@@ -44,11 +42,11 @@ if [[ ${TMA_BENCH:-1} == 1 ]]; then
   grep -E 'FAIL|fail|error' $out/bench.log | head -20
 fi
 s=/usr/local/cuda/bin/compute-sanitizer
-sans=("memcheck tma global_local_h16d128 B=1,Sq=200,Skv=300" "racecheck tma global_local_h16d128 B=1,Sq=200,Skv=300"
-      "synccheck pp global_local_h16d128 B=1,Sq=200,Skv=300" "memcheck tma causal_h16d128 B=2,Sq=300,Skv=77"
-      "racecheck pp causal_h16d128 B=2,Sq=300,Skv=77" "synccheck tma causal_h16d128 B=2,Sq=300,Skv=77")
+sans=("memcheck 90a global_local_h16d128 B=1,Sq=200,Skv=300" "racecheck 90a causal_h16d128 B=2,Sq=300,Skv=77"
+      "synccheck 90a global_local_h16d128 B=1,Sq=200,Skv=300" "memcheck 90a causal_window_h16d128 B=1,Sq=300,Skv=500"
+      "racecheck 90a-tma causal_h16d128 B=2,Sq=300,Skv=77" "synccheck 90a-tma causal_h16d128 B=2,Sq=300,Skv=77")
 for c in "${sans[@]:0:${TMA_SANITIZE:-6}}"; do
-  set -- $c; tool=$1; d=$art/gpu-kernels-90a-$2; shift 2
+  set -- $c; tool=$1; d=$art/gpu-kernels-$2; shift 2
   timeout -k 5 60 $s --tool $tool --error-exitcode 9 $rt/attn-run $d/$1 --function $1 --shape $2 --device cuda --check-reference --warmup 0 --reps 1 > $out/san.log 2>&1
   echo "[$tool $d $1] rc=$? $(tail -1 $out/san.log)" | tee -a $out/sanitizers.txt
 done

@@ -280,19 +280,22 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "With wgmma: the pipelined key loop (S of the next key tile and "
            "P V of this one in flight together, the softmax under P V; K/V "
            "in 2/3 buffers; 128-row tiles as two warpgroups; 128-key tiles "
-           "where no block straddles one): on, off, or auto (on for strided "
-           "and random-block patterns without a query-tile asked for, where "
-           "it measured faster on an H100; FA2's order with 64-row tiles "
-           "elsewhere)">,
-    Option<"tma", "tma", "bool", /*default=*/"false",
-           "With wgmma: the pipelined kernel with its Q, K and V tiles "
-           "loaded by the Tensor Memory Accelerator from tensor maps the "
-           "runtime builds (a producer warpgroup on mbarriers, no block barrier "
-           "per tile); implies wgmma-pipeline=on">,
-    Option<"pingPong", "ping-pong", "bool", /*default=*/"false",
+           "where no block straddles one): on, off, or auto (on without a "
+           "query-tile asked for, for every pattern but runtime-selected "
+           "blocks and blocks that 128 does not divide; FA2's order with "
+           "64-row tiles there)">,
+    Option<"tma", "tma", "std::string", /*default=*/"\"auto\"",
+           "With the pipelined kernel: its Q, K and V tiles loaded by the "
+           "Tensor Memory Accelerator from tensor maps the runtime builds (a "
+           "producer warpgroup on mbarriers, no block barrier per tile): on "
+           "(implies wgmma-pipeline=on), off (cp.async copies by the math "
+           "warps), or auto (on wherever the kernel is pipelined, but for "
+           "random-block streams, not yet run on a GPU with TMA)">,
+    Option<"pingPong", "ping-pong", "std::string", /*default=*/"\"auto\"",
            "With tma and 128-row tiles: the two math warpgroups take turns "
            "issuing their MMAs (named barriers), so one's softmax runs under "
-           "the other's MMAs (FA3's ping-pong)">,
+           "the other's MMAs (FA3's ping-pong): on (needs tma), off, or auto "
+           "(on wherever the TMA kernel has 128-row tiles)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
