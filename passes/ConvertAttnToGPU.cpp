@@ -2039,15 +2039,19 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
 
   // Loop-carried: j, n, the cursor, P(j) (MT x NKP x 4 fragments),
   // alpha(j), m, l, O, j's K and V stages.
+  // A softmax step's carried part: P's fragments, alpha, m, l.
+  auto appendStep = [](SmallVector<Value> &to, const SoftmaxStep &from) {
+    for (const auto &tile : from.p)
+      for (const auto &frag : tile)
+        to.append(frag.begin(), frag.end());
+    to.append(from.alpha.begin(), from.alpha.end());
+    to.append(from.m.begin(), from.m.end());
+    to.append(from.l.begin(), from.l.end());
+  };
   SmallVector<Value> inits = {firstTile, second};
   const size_t numCursor = cursor.size();
   inits.append(cursor.begin(), cursor.end());
-  for (auto &tile : step.p)
-    for (auto &frag : tile)
-      inits.append(frag.begin(), frag.end());
-  inits.append(step.alpha.begin(), step.alpha.end());
-  inits.append(step.m.begin(), step.m.end());
-  inits.append(step.l.begin(), step.l.end());
+  appendStep(inits, step);
   inits.append(MT * NDN, zero4);
   inits.append({idx(0), idx(0)});
   // TMA: j's ordinal among the visible tiles (the mbarriers' phases).
@@ -2121,12 +2125,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
       stepN.p.push_back(packProbabilityTile(p));
     SmallVector<Value> yield = {next, after};
     yield.append(cursor.begin(), cursor.end());
-    for (auto &tile : stepN.p)
-      for (auto &frag : tile)
-        yield.append(frag.begin(), frag.end());
-    yield.append(stepN.alpha.begin(), stepN.alpha.end());
-    yield.append(stepN.m.begin(), stepN.m.end());
-    yield.append(stepN.l.begin(), stepN.l.end());
+    appendStep(yield, stepN);
     appendAccumulators(yield, o);
     yield.append({kNext, vNext});
     if (cfg.tma)
