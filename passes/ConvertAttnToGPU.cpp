@@ -554,14 +554,16 @@ private:
   Value stagedDescriptor(Value descriptor, Value stage);
   SmallVector<Value> emitKeyTile(Value kt, ValueRange iters);
   /// An scf.while over key tiles carrying `inits`; `body` (which yields)
-  /// runs while the first value, the tile, is below tileEnd.
+  /// runs while value `tileAt` (the first by default), a tile, is below
+  /// tileEnd.
   scf::WhileOp emitTileLoop(ValueRange inits,
-                            function_ref<void(ValueRange)> body) {
+                            function_ref<void(ValueRange)> body,
+                            unsigned tileAt = 0) {
     return scf::WhileOp::create(
         b, loc, inits.getTypes(), inits,
         [&](OpBuilder &, Location, ValueRange args) {
           scf::ConditionOp::create(
-              b, loc, m.cmp(CmpIPredicate::slt, args[0], tileEnd), args);
+              b, loc, m.cmp(CmpIPredicate::slt, args[tileAt], tileEnd), args);
         },
         [&](OpBuilder &, Location, ValueRange args) { body(args); });
   }
@@ -1706,8 +1708,8 @@ GPUKernelBuilder::scoresFromAccumulators(ArrayRef<SmallVector<Value>> acc) {
   return s;
 }
 
-/// The element mask of key tile `kt`, only on tiles that need it: -inf
-/// where the pattern hides the pair or the key is past Skv.
+/// Whether key tile `kt` needs the element mask (-inf where the pattern
+/// hides the pair or the key is past Skv) and the facts the mask reads.
 GPUKernelBuilder::KeyTileMask GPUKernelBuilder::classifyKeyTile(Value kt) {
   const int64_t BC = cfg.keyTile;
   Value keyStart = mulC(kt, BC);
@@ -2060,17 +2062,28 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
   const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
   const int64_t stageAt = oAt + MT * NDN;
+  // From the carried values: P(j)'s fragments, and O scaled by alpha(j).
+  auto carriedP = [&](ValueRange args) {
+    Tiles p(MT);
+    for (int64_t mt = 0; mt < MT; ++mt)
+      for (int64_t kk = 0; kk < NKP; ++kk)
+        p[mt].push_back(
+            SmallVector<Value>(args.slice(pAt + (mt * NKP + kk) * 4, 4)));
+    return p;
+  };
+  auto scaledO = [&](ValueRange args) {
+    SmallVector<SmallVector<Value>> o;
+    for (int64_t mt = 0; mt < MT; ++mt)
+      o.push_back(scaleAccumulatorTile(args.slice(oAt, MT * NDN), mt,
+                                       args[alphaAt + mt]));
+    return o;
+  };
   // One overlapped step, j's P V with n's S and softmax (n < tileEnd):
   // the yield of the loop below.
   auto overlappedStep = [&](ValueRange args) {
     Value next = args[1];
     cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
-    Tiles pj(MT);
-    for (int64_t mt = 0; mt < MT; ++mt)
-      for (int64_t kk = 0; kk < NKP; ++kk)
-        pj[mt].push_back(
-            SmallVector<Value>(args.slice(pAt + (mt * NKP + kk) * 4, 4)));
-    ValueRange alphaJ = args.slice(alphaAt, MT);
+    Tiles pj = carriedP(args);
     ValueRange mJ = args.slice(mAt, MT), lJ = args.slice(lAt, MT);
     Value kStage = args[stageAt], vStage = args[stageAt + 1];
     Value kNext = m.sub(idx(1), kStage);
@@ -2093,10 +2106,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
       after = nextAfter(next);
       copyStages(after, kStage, remC(addC(vStage, 2), 3));
     }
-    SmallVector<SmallVector<Value>> oacc;
-    for (int64_t mt = 0; mt < MT; ++mt)
-      oacc.push_back(
-          scaleAccumulatorTile(args.slice(oAt, MT * NDN), mt, alphaJ[mt]));
+    SmallVector<SmallVector<Value>> oacc = scaledO(args);
     Value vDesc = stagedDescriptor(vDescriptor, vStage);
 
     // S(n) and P(j) V(j) are issued together; n's mask and softmax run
@@ -2141,35 +2151,23 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   // and runs of masked/unmasked steps as nested or successive loops get
   // the same wait at the loops' edges (docs/gpu-notes.md, 5d). The selects
   // cost a few ALU instructions per score, beside the exps they overlap.
-  auto hasNext = [&](Value next) {
-    return m.cmp(CmpIPredicate::slt, next, tileEnd);
-  };
-  auto steps = scf::WhileOp::create(
-      b, loc, ValueRange(inits).getTypes(), inits,
-      [&](OpBuilder &, Location, ValueRange args) {
-        scf::ConditionOp::create(b, loc, hasNext(args[1]), args);
-      },
-      [&](OpBuilder &, Location, ValueRange args) {
+  auto steps = emitTileLoop(
+      inits,
+      [&](ValueRange args) {
         scf::YieldOp::create(b, loc, overlappedStep(args));
-      });
+      },
+      /*tileAt=*/1);
 
   // The last tile: P(j) V(j) alone.
   ValueRange ended = steps.getResults();
-  Tiles pj(MT);
-  for (int64_t mt = 0; mt < MT; ++mt)
-    for (int64_t kk = 0; kk < NKP; ++kk)
-      pj[mt].push_back(
-          SmallVector<Value>(ended.slice(pAt + (mt * NKP + kk) * 4, 4)));
+  Tiles pj = carriedP(ended);
   Value vStage = ended[stageAt + 1];
   if (cfg.tma)
     waitBarrier(barrierAddress(kValueFull, vStage),
                 remC(divC(ended[stageAt + 2], 3), 2));
   else
     waitTiles();
-  SmallVector<SmallVector<Value>> oacc;
-  for (int64_t mt = 0; mt < MT; ++mt)
-    oacc.push_back(scaleAccumulatorTile(ended.slice(oAt, MT * NDN), mt,
-                                        ended[alphaAt + mt]));
+  SmallVector<SmallVector<Value>> oacc = scaledO(ended);
   // Ping-pong: the last MMAs of the block; warpgroup 1's hand-over would
   // have no taker.
   Value handOver;
