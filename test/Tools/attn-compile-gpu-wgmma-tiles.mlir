@@ -2,9 +2,9 @@
 // where no block of the pattern would straddle one: 64-blocks keep 64-row
 // and 64-key tiles, 128-blocks (and index-arithmetic patterns) take 128.
 // Without --wgmma-pipeline the pipelined kernel is chosen for every pattern
-// whose blocks 128 divides (random-block streams keep cp.async copies
-// there, 256 threads; --tma asks for TMA loads); --wgmma-pipeline=false
-// keeps FA2's order for them too.
+// whose blocks 128 divides, random-block streams included (TMA loads and
+// ping-pong: 384 threads); --wgmma-pipeline=false keeps FA2's order for
+// them too.
 // --key-tile=128 asks for them (a 64-block pattern is refused, naming the
 // block); FA2's order and mma.sync refuse them (FA2's order gave wrong
 // results from the second 128-key tile on, on an H100).
@@ -18,8 +18,6 @@
 // RUN: FileCheck %s --check-prefix=PTX --implicit-check-not=__nv_ < %t/pipe/kernels.ptx
 // RUN: attn-compile %s --target=sm_90a -o %t/auto
 // RUN: FileCheck %s --check-prefix=AUTO < %t/auto/manifest.json
-// RUN: attn-compile %s --target=sm_90a --tma -o %t/tma
-// RUN: FileCheck %s --check-prefix=TMA < %t/tma/manifest.json
 // RUN: attn-compile %s --target=sm_90a --wgmma-pipeline=false -o %t/off
 // RUN: FileCheck %s --check-prefix=OFF < %t/off/manifest.json
 // RUN: not attn-opt %s -attn-convert-to-gpu="chip=sm_90a wgmma-pipeline=maybe" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MODE
@@ -36,10 +34,7 @@
 // AUTO:      "query_tile": 128,
 // AUTO-NEXT: "key_tile": 128,
 // AUTO:      "block": [
-// AUTO-NEXT:   256,
-// TMA:       "name": "blocks128_d128_attn0",
-// TMA:       "block": [
-// TMA-NEXT:    384,
+// AUTO-NEXT:   384,
 // OFF:       "name": "blocks128_d128_attn0",
 // OFF:       "query_tile": 64,
 // OFF-NEXT:  "key_tile": 64,

@@ -138,8 +138,7 @@ static cl::opt<cl::boolOrDefault> tma(
     cl::desc("with the pipelined kernel: Q, K and V loaded by the Tensor "
              "Memory Accelerator (a producer warpgroup on mbarriers; the "
              "runtime builds the tensor maps); unset: on wherever the kernel "
-             "is pipelined but for random-block streams, --tma=false: "
-             "cp.async copies"));
+             "is pipelined, --tma=false: cp.async copies"));
 static cl::opt<cl::boolOrDefault> pingPong(
     "ping-pong", cl::init(cl::BOU_UNSET), cl::cat(category),
     cl::desc("with --tma: the two math warpgroups take turns issuing their "

@@ -9,6 +9,7 @@
 #      [tma] (no ping-pong), [fa2] (FA2's order), with TMA_PIPE=1 [pipe]
 #      (cp.async) next to the peers (TMA_ONLY: the --only filters, default
 #      h16d128; TMA_BENCH_S: limit);
+#      TMA_EXTRA: more LABEL=DIR variants, space-separated;
 #   3. TMA_SANITIZE (default 6) compute-sanitizer runs.
 # Everything goes to $OUT (bench/, sanitizers.txt) and the terminal.
 set -uo pipefail
@@ -18,9 +19,10 @@ t0=$(date +%s)
 cmake -G Ninja -S runtime -B $rt -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build $rt -j16 >$out/rt.log 2>&1 || { tail -30 $out/rt.log; exit 2; }
 echo "runtime $(( $(date +%s) - t0 ))s"
 declare -A hung
-for c in "dense_h16d128 B=1,Sq=256,Skv=256" "causal_h16d128 B=2,Sq=300,Skv=77" "global_local_h16d128 B=1,Sq=200,Skv=300" "strided_h16d128 B=1,Sq=1024,Skv=1024"; do
+extra_dirs=(); for x in ${TMA_EXTRA:-}; do extra_dirs+=("${x#*=}"); done
+for c in "dense_h16d128 B=1,Sq=256,Skv=256" "causal_h16d128 B=2,Sq=300,Skv=77" "global_local_h16d128 B=1,Sq=200,Skv=300" "strided_h16d128 B=1,Sq=1024,Skv=1024" "random_blocks_0p25_h16d128 B=1,Sq=1000,Skv=1100"; do
   set -- $c
-  for d in $art/gpu-kernels-90a $art/gpu-kernels-90a-tma; do
+  for d in $art/gpu-kernels-90a $art/gpu-kernels-90a-tma "${extra_dirs[@]}"; do
     timeout -k 5 30 $rt/attn-run $d/$1 --function $1 --shape $2 --device cuda --check-reference --warmup 0 --reps 1 2>&1 | tail -1 | cut -c1-200
     rc=${PIPESTATUS[0]}; echo "[$(basename $d) $1 $2] rc=$rc"
     [[ $rc == 124 || $rc == 137 ]] && hung[$(basename $d)]=1
@@ -35,6 +37,7 @@ if [[ ${TMA_BENCH:-1} == 1 ]]; then
   v=(--variant fa2=$art/gpu-kernels-90a-fa2)
   [[ -z ${hung[gpu-kernels-90a-tma]:-} ]] && v+=(--variant tma=$art/gpu-kernels-90a-tma)
   [[ ${TMA_PIPE:-0} == 1 ]] && v+=(--variant pipe=$art/gpu-kernels-90a-pipe)
+  for x in ${TMA_EXTRA:-}; do [[ -z ${hung[$(basename ${x#*=})]:-} ]] && v+=(--variant $x); done
   echo "bench variants: ${v[*]}"
   timeout -k 10 ${TMA_BENCH_S:-300} python3 bench/gpu/bench.py --artifacts $art/gpu-kernels-90a "${v[@]}" \
     ${TMA_ONLY:---only h16d128} --budget-s 240 --skip-flex-16k --out $out/bench > $out/bench.log 2>&1

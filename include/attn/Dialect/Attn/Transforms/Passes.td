@@ -289,8 +289,7 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "Tensor Memory Accelerator from tensor maps the runtime builds (a "
            "producer warpgroup on mbarriers, no block barrier per tile): on "
            "(implies wgmma-pipeline=on), off (cp.async copies by the math "
-           "warps), or auto (on wherever the kernel is pipelined, but for "
-           "random-block streams, not yet run on a GPU with TMA)">,
+           "warps), or auto (on wherever the kernel is pipelined)">,
     Option<"pingPong", "ping-pong", "std::string", /*default=*/"\"auto\"",
            "With tma and 128-row tiles: the two math warpgroups take turns "
            "issuing their MMAs (named barriers), so one's softmax runs under "
