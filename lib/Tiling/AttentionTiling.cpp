@@ -276,6 +276,14 @@ Value PatternEmitter::emitNextKeyTile(Value first, Value last, Value from,
                end);
 }
 
+bool mlir::attn::hullTilesAllVisible(PatternAttrInterface pattern) {
+  if (isa<DenseAttr, CausalAttr>(pattern))
+    return true;
+  // A dilated window's edge keys may have no row at the right residue.
+  auto local = dyn_cast<LocalAttr>(pattern);
+  return local && local.getDilation() == 1;
+}
+
 Value PatternEmitter::nextKeyTile(PatternAttrInterface p, Value first,
                                   Value last, Value from, int64_t keyTile,
                                   Value keyLen, Value end) {

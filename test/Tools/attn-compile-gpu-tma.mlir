@@ -17,6 +17,7 @@
 // RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false -o %t/tma
 // RUN: FileCheck %s < %t/tma/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/tma/kernels.ptx
+// RUN: FileCheck %s --check-prefix=PRODUCER < %t/tma/kernels.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/tma/kernels.ptx -o %t/tma.cubin 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=PTXAS
 // RUN: not attn-compile %s --target=sm_90a --tma --wgmma-pipeline=false -o %t/off 2>&1 \
@@ -78,6 +79,16 @@
 // CHECK-NEXT:    128,
 // CHECK-NOT:   tensor_map
 
+// The producer's loads (wherever LLVM places its blocks): Q with the first
+// K, then each V and K tile once its stage is handed back.
+// PRODUCER-LABEL: .visible .entry dense_d128_attn0(
+// PRODUCER:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
+// PRODUCER-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// PRODUCER:       mbarrier.try_wait.parity.shared::cta.b64
+// PRODUCER:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
+// PRODUCER-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// PRODUCER-LABEL: .visible .entry causal_d128_attn0(
+
 // PTX-LABEL: .visible .entry dense_d128_attn0(
 // PTX:       .maxntid 384, 1, 1
 // PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 1;
@@ -85,20 +96,23 @@
 // PTX:       fence.mbarrier_init.release.cluster;
 // PTX:       bar.sync 0;
 // PTX:       setmaxnreg.dec.sync.aligned.u32 40;
-// PTX:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
-// PTX-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
-// PTX:       mbarrier.try_wait.parity.shared::cta.b64
-// PTX:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
-// PTX-COUNT-2: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
 // PTX:       setmaxnreg.inc.sync.aligned.u32 232;
 // PTX:       mbarrier.try_wait.parity.shared::cta.b64
 // PTX:       wgmma.mma_async.sync.aligned.m64n128k16
 // PTX:       mbarrier.arrive.shared::cta.b64 _,
-// The key loop: S(n) done (wait_group 1), n's mask and softmax, then P(j)
-// V(j) done (wait_group 0), with no branch or block label between: ptxas
-// waits for every wgmma in flight at a join, which would leave no exp
-// overlapping P V (docs/gpu-notes.md, 5d).
+// Two key loops: first the tiles every pair of which is visible, without
+// an element mask (no -inf select), then the rest, masked. In each, S(n)
+// done (wait_group 1), n's mask and softmax, then P(j) V(j) done
+// (wait_group 0), with no branch or block label between (ptxas waits for
+// every wgmma in flight at a join: docs/gpu-notes.md, 5d).
 // PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__|selp.f32 .*0fFF800000}}
+// PTX:       ex2.approx
+// PTX-NOT:   {{bra|^\$L__|selp.f32 .*0fFF800000}}
+// PTX:       wgmma.wait_group.sync.aligned 0;
+// PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       selp.f32 {{.*}}0fFF800000
 // PTX-NOT:   {{bra|^\$L__}}
 // PTX:       ex2.approx
 // PTX-NOT:   {{bra|^\$L__}}
@@ -107,6 +121,13 @@
 // PTX-NOT:   cp.async.cg
 // PTX-LABEL: .visible .entry causal_d128_attn0(
 // PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__|selp.f32 .*0fFF800000}}
+// PTX:       ex2.approx
+// PTX-NOT:   {{bra|^\$L__|selp.f32 .*0fFF800000}}
+// PTX:       wgmma.wait_group.sync.aligned 0;
+// PTX:       wgmma.wait_group.sync.aligned 1;
+// PTX-NOT:   {{bra|^\$L__}}
+// PTX:       selp.f32 {{.*}}0fFF800000
 // PTX-NOT:   {{bra|^\$L__}}
 // PTX:       ex2.approx
 // PTX-NOT:   {{bra|^\$L__}}

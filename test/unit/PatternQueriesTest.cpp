@@ -18,6 +18,7 @@
 
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Tiling/AttentionTiling.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -299,6 +300,47 @@ TEST_F(PatternQueriesTest, Global) {
   // Global queries see every key.
   EXPECT_TRUE(seesKeys(global, kSquare10, 0, 1, 2, {{0, 10}}));
   EXPECT_TRUE(seesKeys(global, kSquare10, 0, 1, 8, {{0, 10}}));
+}
+
+// hullTilesAllVisible (the GPU key loop's walk skips no tile for these
+// patterns) holds exactly when every block of contiguous rows sees one
+// interval of keys: checked on every row block of a few shapes, for the
+// patterns it claims, and shown false (some block sees two intervals) for
+// the ones it leaves out.
+TEST_F(PatternQueriesTest, HullTilesAllVisibleMeansOneKeyInterval) {
+  Attribute windowAndGlobal = UnionAttr::get(
+      ctx, ArrayAttr::get(ctx, {GlobalAttr::get(ctx, /*tokens=*/2),
+                                LocalAttr::get(ctx, 2, 1, false)}));
+  SmallVector<std::pair<Attribute, bool>> patterns = {
+      {DenseAttr::get(ctx), true},
+      {CausalAttr::get(ctx), true},
+      {LocalAttr::get(ctx, /*window=*/3, /*dilation=*/1, false), true},
+      {LocalAttr::get(ctx, /*window=*/5, /*dilation=*/1, true), true},
+      {LocalAttr::get(ctx, /*window=*/5, /*dilation=*/2, false), false},
+      {StridedAttr::get(ctx, /*stride=*/3, /*block=*/2, false), false},
+      {windowAndGlobal, false}};
+  for (auto [attr, claimed] : patterns) {
+    auto pattern = cast<PatternAttrInterface>(attr);
+    std::string name;
+    llvm::raw_string_ostream(name) << attr;
+    EXPECT_EQ(hullTilesAllVisible(pattern), claimed) << name;
+    size_t mostIntervals = 0;
+    for (AttentionExtent extent :
+         {AttentionExtent{1, 23, 23}, AttentionExtent{1, 9, 30},
+          AttentionExtent{1, 30, 9}})
+      for (int64_t rows : {1, 2, 4, 8})
+        for (int64_t begin = 0; begin < extent.querySeqLen; ++begin) {
+          int64_t end = std::min(begin + rows, extent.querySeqLen);
+          size_t intervals = pattern.getKeyRanges(extent, 0, begin, end).size();
+          mostIntervals = std::max(mostIntervals, intervals);
+          if (claimed)
+            EXPECT_LE(intervals, 1u)
+                << name << " rows [" << begin << ", " << end << ") of "
+                << extent.querySeqLen << " x " << extent.keySeqLen;
+        }
+    if (!claimed)
+      EXPECT_GT(mostIntervals, 1u) << name;
+  }
 }
 
 TEST_F(PatternQueriesTest, Chunked) {

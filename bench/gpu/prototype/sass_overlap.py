@@ -6,8 +6,9 @@ first (wgmma.wait_group 1), runs n's mask and softmax, then waits for the
 second (wait_group 0). ptxas keeps that overlap only if nothing between the
 two waits makes it wait early; in the SASS the waits are
 `WARPGROUP.DEPBAR.LE gsb0, 0x1` and `... 0x0`, and the exps are `MUFU.EX2`.
-This counts, per kernel, the most MUFU.EX2 found between a `0x1` wait and
-the next `0x0` wait (64 for a 64-key tile at 16 rows per warp: every exp
+This counts, per kernel, the MUFU.EX2 found between a `0x1` wait and the
+next `0x0` wait, the most of any window and each window's (one per key
+loop) (64 for a 64-key tile at 16 rows per warp: every exp
 overlapped; 0: none). No GPU needed.
 
   sass_overlap.py ARTIFACT_DIR...  [--nvdisasm PATH]
@@ -34,19 +35,18 @@ def find_nvdisasm(given):
 
 
 def overlap(sass):
-    """(most EX2 in a 0x1..0x0 window, windows, EX2 in the whole kernel)."""
-    best, windows, inside, count = 0, 0, False, 0
+    """EX2 count of each 0x1..0x0 window, in code order, and in the kernel."""
+    counts, inside, count = [], False, 0
     for line in sass.splitlines():
         if "WARPGROUP.DEPBAR.LE gsb0, 0x1" in line:
             inside, count = True, 0
         elif "WARPGROUP.DEPBAR.LE gsb0, 0x0" in line:
             if inside:
-                windows += 1
-                best = max(best, count)
+                counts.append(count)
             inside = False
         elif inside and "MUFU.EX2" in line:
             count += 1
-    return best, windows, sass.count("MUFU.EX2")
+    return counts, sass.count("MUFU.EX2")
 
 
 def main():
@@ -55,7 +55,7 @@ def main():
     parser.add_argument("--nvdisasm")
     args = parser.parse_args()
     tool = find_nvdisasm(args.nvdisasm)
-    print(f"{'artifact':32} {'overlapped EX2':>14} {'windows':>8} {'EX2':>6}")
+    print(f"{'artifact':32} {'overlapped EX2':>14} {'windows':>8} {'EX2':>6}  per window")
     for d in args.dirs:
         cubins = sorted(glob.glob(os.path.join(d, "*.cubin")))
         if not cubins:
@@ -64,11 +64,12 @@ def main():
         for cubin in cubins:
             sass = subprocess.run([tool, "-c", cubin], capture_output=True,
                                   text=True, check=True).stdout
-            best, windows, total = overlap(sass)
+            counts, total = overlap(sass)
             name = os.path.basename(d.rstrip("/"))
             if len(cubins) > 1:
                 name += "/" + os.path.basename(cubin)
-            print(f"{name:32} {best:>14} {windows:>8} {total:>6}")
+            print(f"{name:32} {max(counts, default=0):>14} {len(counts):>8} "
+                  f"{total:>6}  {' '.join(map(str, counts))}")
 
 
 if __name__ == "__main__":

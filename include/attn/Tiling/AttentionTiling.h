@@ -112,6 +112,13 @@ struct MaskContext {
   SmallVector<Value> blockFlags;
 };
 
+/// Whether the keys any block of contiguous query rows sees form one
+/// interval (dense, causal and undilated windows: the rows' intervals
+/// overlap), so that every key tile inside the block's hull has a pair the
+/// block sees and a walk over the hull's tiles need not classify each one
+/// to skip empty ones. Conservative: false for every other pattern.
+bool hullTilesAllVisible(PatternAttrInterface pattern);
+
 /// A pattern attribute turned into IR. Construct it once per kernel with the
 /// head index (an `index` value); emit its pieces where the loops need them.
 class PatternEmitter {
@@ -136,6 +143,11 @@ public:
   /// instead of classifying every tile in between.
   Value emitNextKeyTile(Value first, Value last, Value from, int64_t keyTile,
                         Value keyLen);
+
+  /// attn::hullTilesAllVisible of this emitter's pattern.
+  bool hullTilesAllVisible() const {
+    return attn::hullTilesAllVisible(pattern);
+  }
 
   /// A random-block row's kept-block stream as a key loop walks it: the
   /// state after drawing kept block `last` (i64 both; last = -1 before the
