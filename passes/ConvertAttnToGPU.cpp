@@ -987,6 +987,9 @@ Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
   // hull arithmetic here, ptxas waited for P V before the exps (5d).
   if (pattern->hullTilesAllVisible())
     return from;
+  // A union of such windows: the next member hull's tile.
+  if (pattern->nextKeyTileIsVisible())
+    return pattern->emitNextKeyTile(first, last, from, BC, keyLen);
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
       b, loc, TypeRange{indexType},

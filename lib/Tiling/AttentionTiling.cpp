@@ -277,11 +277,25 @@ Value PatternEmitter::emitNextKeyTile(Value first, Value last, Value from,
 }
 
 bool mlir::attn::hullTilesAllVisible(PatternAttrInterface pattern) {
-  if (isa<DenseAttr, CausalAttr>(pattern))
+  // Global tokens: every key (a block with a global row) or the tokens;
+  // chunks: the block's chunks, adjacent.
+  if (isa<DenseAttr, CausalAttr, GlobalAttr, ChunkedAttr>(pattern))
     return true;
   // A dilated window's edge keys may have no row at the right residue.
   auto local = dyn_cast<LocalAttr>(pattern);
   return local && local.getDilation() == 1;
+}
+
+bool mlir::attn::nextKeyTileIsVisible(PatternAttrInterface pattern) {
+  if (auto u = dyn_cast<UnionAttr>(pattern))
+    return llvm::all_of(u.getMembers(), [](Attribute member) {
+      return nextKeyTileIsVisible(cast<PatternAttrInterface>(member));
+    });
+  if (auto perHead = dyn_cast<PerHeadAttr>(pattern))
+    return llvm::all_of(perHead.getPatterns(), [](Attribute member) {
+      return nextKeyTileIsVisible(cast<PatternAttrInterface>(member));
+    });
+  return hullTilesAllVisible(pattern);
 }
 
 Value PatternEmitter::nextKeyTile(PatternAttrInterface p, Value first,

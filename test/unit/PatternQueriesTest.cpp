@@ -316,6 +316,9 @@ TEST_F(PatternQueriesTest, HullTilesAllVisibleMeansOneKeyInterval) {
       {CausalAttr::get(ctx), true},
       {LocalAttr::get(ctx, /*window=*/3, /*dilation=*/1, false), true},
       {LocalAttr::get(ctx, /*window=*/5, /*dilation=*/1, true), true},
+      {GlobalAttr::get(ctx, /*tokens=*/3), true},
+      {ChunkedAttr::get(ctx, /*size=*/4, /*causal=*/false), true},
+      {ChunkedAttr::get(ctx, /*size=*/5, /*causal=*/true), true},
       {LocalAttr::get(ctx, /*window=*/5, /*dilation=*/2, false), false},
       {StridedAttr::get(ctx, /*stride=*/3, /*block=*/2, false), false},
       {windowAndGlobal, false}};
@@ -341,6 +344,17 @@ TEST_F(PatternQueriesTest, HullTilesAllVisibleMeansOneKeyInterval) {
     if (!claimed)
       EXPECT_GT(mostIntervals, 1u) << name;
   }
+  // Unions and per-head lists of such patterns: the walk jumps between the
+  // members' hulls without classifying tiles; one strided member needs it.
+  Attribute stridedAndWindow = UnionAttr::get(
+      ctx, ArrayAttr::get(ctx, {StridedAttr::get(ctx, 3, 2, false),
+                                LocalAttr::get(ctx, 2, 1, false)}));
+  EXPECT_TRUE(
+      nextKeyTileIsVisible(cast<PatternAttrInterface>(windowAndGlobal)));
+  EXPECT_FALSE(
+      nextKeyTileIsVisible(cast<PatternAttrInterface>(stridedAndWindow)));
+  EXPECT_TRUE(nextKeyTileIsVisible(DenseAttr::get(ctx)));
+  EXPECT_FALSE(nextKeyTileIsVisible(LocalAttr::get(ctx, 5, 2, false)));
 }
 
 TEST_F(PatternQueriesTest, Chunked) {

@@ -119,6 +119,13 @@ struct MaskContext {
 /// to skip empty ones. Conservative: false for every other pattern.
 bool hullTilesAllVisible(PatternAttrInterface pattern);
 
+/// Whether PatternEmitter::emitNextKeyTile gives a tile the rows see (or
+/// the end): unions and per-head lists of hullTilesAllVisible patterns,
+/// whose member hulls it jumps between. Otherwise a tile walk classifies
+/// the tiles it gives to skip empty ones (strided, random and explicit
+/// blocks, dilated windows).
+bool nextKeyTileIsVisible(PatternAttrInterface pattern);
+
 /// A pattern attribute turned into IR. Construct it once per kernel with the
 /// head index (an `index` value); emit its pieces where the loops need them.
 class PatternEmitter {
@@ -144,9 +151,13 @@ public:
   Value emitNextKeyTile(Value first, Value last, Value from, int64_t keyTile,
                         Value keyLen);
 
-  /// attn::hullTilesAllVisible of this emitter's pattern.
+  /// attn::hullTilesAllVisible and attn::nextKeyTileIsVisible of this
+  /// emitter's pattern.
   bool hullTilesAllVisible() const {
     return attn::hullTilesAllVisible(pattern);
+  }
+  bool nextKeyTileIsVisible() const {
+    return attn::nextKeyTileIsVisible(pattern);
   }
 
   /// A random-block row's kept-block stream as a key loop walks it: the
