@@ -1754,21 +1754,16 @@ void GPUKernelBuilder::applyMask(Value kt, const MaskContext &context,
       rowPositions.push_back(arith::IndexCastOp::create(
           b, loc, b.getI32Type(),
           add(add(tileStart, wrow), addC(g, cfg.mTileStride() * mt + 8 * r))));
-  // i32 positions: Sq and Skv are i32 parameters. The key's range test is
-  // i32 too (in index, a 64-bit add and compare per key).
+  // i32 positions: Sq and Skv are i32 parameters. (The key's range test
+  // stays in index: an i32 add and compare per key, fewer instructions,
+  // measured 3% slower for dense on an H100, 2026-12-07.)
   Value positions =
       fromElements(VectorType::get({2 * MT}, b.getI32Type()), rowPositions);
-  Value keyFirst32 = toI32(add(keyStart, t2)), keyLen32 = toI32(keyLen);
   for (int64_t j = 0; j < NJ; ++j)
     for (int64_t e = 0; e < 2; ++e) {
       Value key = add(keyStart, addC(t2, 8 * j + e));
       Value visible = pattern->emitVisible(context, positions, mappedKey(key));
-      Value inRange = m.cmp(
-          CmpIPredicate::slt,
-          arith::AddIOp::create(b, loc, keyFirst32,
-                                arith::ConstantOp::create(
-                                    b, loc, b.getI32IntegerAttr(8 * j + e))),
-          keyLen32);
+      Value inRange = m.cmp(CmpIPredicate::slt, key, keyLen);
       for (int64_t mt = 0; mt < MT; ++mt)
         for (int64_t r = 0; r < 2; ++r) {
           Value vis = m.andI(extract(visible, 2 * mt + r), inRange);

@@ -103,7 +103,7 @@ func.func @causal(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tens
 // CHECK:           nvgpu.ldmatrix {{.*}} : memref<128x136xf16
 // CHECK:           nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK:           scf.if %{{.*}} -> (f32, f32,
-// CHECK:             arith.cmpi slt, %{{.*}}, %{{.*}} : i32
+// CHECK:             arith.cmpi slt, %{{.*}}, %{{.*}} : index
 // CHECK:             arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
 // CHECK:           } else {
 func.func @dense(%q: tensor<?x4x?x128xf16>, %k: tensor<?x4x?x128xf16>, %v: tensor<?x4x?x128xf16>) -> tensor<?x4x?x128xf16> {
