@@ -985,10 +985,10 @@ Value GPUKernelBuilder::emitNextVisibleTile(Value from) {
   // (A hull emptied by clipping may leave one tile, wholly masked.) The
   // pipelined loop's SASS depends on this staying this small: with the
   // hull arithmetic here, ptxas waited for P V before the exps (5d).
-  if (pattern->hullTilesAllVisible())
+  if (hullTilesAllVisible(current->pattern))
     return from;
   // A union of such windows: the next member hull's tile.
-  if (pattern->nextKeyTileIsVisible())
+  if (nextKeyTileIsVisible(current->pattern))
     return pattern->emitNextKeyTile(first, last, from, BC, keyLen);
   Type indexType = b.getIndexType();
   auto scan = scf::WhileOp::create(
@@ -2146,6 +2146,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
     SmallVector<SmallVector<Value>> o = warpgroupWait(issued[1], pj);
     for (const auto &p : stepN.probabilities)
       stepN.p.push_back(packProbabilityTile(p));
+    // V(j)'s stage goes back after the pack (where it was measured, 5e;
+    // right after the wait made no difference to the SASS).
     if (cfg.tma)
       arriveBarrier(barrierAddress(kValueEmpty, vStage));
     SmallVector<Value> yield = {next, after};

@@ -34,15 +34,9 @@ attn_log_gpu
 [[ -d $art/gpu-kernels ]] ||
   echo "device-gpu-bench.sh: no $art/gpu-kernels: run scripts/prepare-device.sh and carry build/device" >&2
 
-# sm_90a's kernels (prepare-device.sh's gpu-kernels-90a) as rows of their
-# own next to the sm_90 ones, same tensors and peers.
-variant=()
-[[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
-# The alternatives (prepare-device.sh): [pipe] cp.async copies, [tma] no
-# ping-pong, [fa2] FA2's order.
-[[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
-[[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
-[[ -d $art/gpu-kernels-90a-fa2 ]] && variant+=(--variant "fa2=$art/gpu-kernels-90a-fa2")
+# sm_90a's kernels (prepare-device.sh's gpu-kernels-90a and alternatives)
+# as rows of their own next to the sm_90 ones, same tensors and peers.
+attn_sm90a_variants variant
 ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" timeout -k 20 "$limit" \
   "$py" "$root/bench/gpu/bench.py" --artifacts "$art/gpu-kernels" "${variant[@]}" --out "$out" "$@" 2>&1 |
   tee "$out/gpu_bench.log"

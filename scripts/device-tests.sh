@@ -183,13 +183,10 @@ done
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).
-py=${ATTN_PYTHON:-/usr/bin/python3}
-"$py" -c "import torch" 2>/dev/null || py=python3
-variant=()
-[[ -d $art/gpu-kernels-90a ]] && variant=(--variant "sm_90a=$art/gpu-kernels-90a")
-[[ -d $art/gpu-kernels-90a-pipe ]] && variant+=(--variant "pipe=$art/gpu-kernels-90a-pipe")
-[[ -d $art/gpu-kernels-90a-tma ]] && variant+=(--variant "tma=$art/gpu-kernels-90a-tma")
-[[ -d $art/gpu-kernels-90a-fa2 ]] && variant+=(--variant "fa2=$art/gpu-kernels-90a-fa2")
+# shellcheck source=scripts/lib/device-runtime.sh
+source "$root/scripts/lib/device-runtime.sh"
+py=$(attn_torch_python)
+attn_sm90a_variants variant
 step "generated GPU kernels: correctness (bench/gpu/bench.py --no-bench${variant:+, sm_90 and sm_90a})" env \
   ATTN_RUNTIME_LIB="$rt/libattn_runtime.so" \
   "$py" "$root/bench/gpu/bench.py" --no-bench --artifacts "$art/gpu-kernels" "${variant[@]}" \

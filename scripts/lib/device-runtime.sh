@@ -1,5 +1,6 @@
 # Sourced by the device scripts (scripts/device-gpu-bench.sh,
-# scripts/device-selected-bench.sh): what each needs before its Python runs.
+# scripts/device-selected-bench.sh, scripts/device-tests.sh): what each
+# needs before its Python runs.
 # Expects $root (the repository), $out (the report directory) and $rt (the
 # runtime build directory) to be set.
 
@@ -24,6 +25,22 @@ attn_torch_python() {
   local py=${ATTN_PYTHON:-/usr/bin/python3}
   "$py" -c "import torch" 2>/dev/null || py=python3
   echo "$py"
+}
+
+# bench.py's --variant arguments for the sm_90a sets prepare-device.sh made
+# under $art: the default [sm_90a] and the alternatives [pipe] (cp.async
+# copies), [tma] (no ping-pong), [fa2] (FA2's order); into the array named
+# $1.
+attn_sm90a_variants() {
+  local -n into=$1
+  local label set
+  into=()
+  for set in sm_90a=gpu-kernels-90a pipe=gpu-kernels-90a-pipe \
+    tma=gpu-kernels-90a-tma fa2=gpu-kernels-90a-fa2; do
+    label=${set%%=*}
+    [[ -d $art/${set#*=} ]] && into+=(--variant "$label=$art/${set#*=}")
+  done
+  return 0
 }
 
 # The GPU's name, driver, memory and clock, to the terminal and

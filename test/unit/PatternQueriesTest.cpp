@@ -336,13 +336,15 @@ TEST_F(PatternQueriesTest, HullTilesAllVisibleMeansOneKeyInterval) {
           int64_t end = std::min(begin + rows, extent.querySeqLen);
           size_t intervals = pattern.getKeyRanges(extent, 0, begin, end).size();
           mostIntervals = std::max(mostIntervals, intervals);
-          if (claimed)
+          if (claimed) {
             EXPECT_LE(intervals, 1u)
                 << name << " rows [" << begin << ", " << end << ") of "
                 << extent.querySeqLen << " x " << extent.keySeqLen;
+          }
         }
-    if (!claimed)
+    if (!claimed) {
       EXPECT_GT(mostIntervals, 1u) << name;
+    }
   }
   // Unions and per-head lists of such patterns: the walk jumps between the
   // members' hulls without classifying tiles; one strided member needs it.

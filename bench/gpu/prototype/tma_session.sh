@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device call for sm_90a's kernels (issue 10, docs/gpu-notes.md 5c-5d),
+# One device call for sm_90a's kernels (issue 10, docs/gpu-notes.md 5c-5e),
 # run from the repository root with build/device (scripts/prepare-device.sh)
 # carried:
 #   1. each of four shapes once per TMA set (the default, TMA + ping-pong,

@@ -151,15 +151,6 @@ public:
   Value emitNextKeyTile(Value first, Value last, Value from, int64_t keyTile,
                         Value keyLen);
 
-  /// attn::hullTilesAllVisible and attn::nextKeyTileIsVisible of this
-  /// emitter's pattern.
-  bool hullTilesAllVisible() const {
-    return attn::hullTilesAllVisible(pattern);
-  }
-  bool nextKeyTileIsVisible() const {
-    return attn::nextKeyTileIsVisible(pattern);
-  }
-
   /// A random-block row's kept-block stream as a key loop walks it: the
   /// state after drawing kept block `last` (i64 both; last = -1 before the
   /// first draw).
