@@ -354,6 +354,14 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                 std::to_string(kMaxGridX) + ", y at most " +
                 std::to_string(kMaxGridY) + ")");
   out.grid = {static_cast<unsigned>(tiles), static_cast<unsigned>(rows), 1};
+  if (cuda.gridPersistent) {
+    // The kernel walks tiles x rows itself; the launch caps the blocks at
+    // the device's SMs.
+    out.persistent = true;
+    out.grid = {
+        static_cast<unsigned>(std::min<int64_t>(tiles * rows, kMaxGridX)), 1,
+        1};
+  }
   out.block = {static_cast<unsigned>(cuda.block[0]),
                static_cast<unsigned>(cuda.block[1]),
                static_cast<unsigned>(cuda.block[2])};
@@ -419,6 +427,7 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
                 : p.size == "pairs"        ? pairs
                 : p.size == "Hq"           ? k.queryHeads
                 : p.size == "active_count" ? activeCount
+                : p.size == "query_tiles"  ? tiles
                                            : k.keyHeads;
       break;
     case CudaParam::Source::FunctionSize: {

@@ -74,6 +74,9 @@ struct CudaLaunchPlan {
   std::vector<CudaZeroFill> zeroFills;
   /// Built (Context::tensorMap) before the kernel is launched.
   std::vector<CudaTensorMap> tensorMaps;
+  /// A persistent kernel: grid.x is its work items (query tiles x rows),
+  /// and the launch runs at most one block per SM of the device.
+  bool persistent = false;
 
   /// False when the grid is empty (an active list of no entries): the fills
   /// still run, the kernel does not.

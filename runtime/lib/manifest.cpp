@@ -691,6 +691,17 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
                "blocks list is indexed by query row blocks; expected "
                "\"rows\"");
     }
+    // A persistent kernel walks the grid's blocks itself (its grid_tiles
+    // and grid_rows parameters): the runtime launches at most one block
+    // per SM. Attention's rules only.
+    if (!r.failed() && grid->find("persistent")) {
+      r.boolean(*grid, "persistent", where + ".grid", cuda.gridPersistent);
+      if (!r.failed() && cuda.gridPersistent && !pairsRule && !activeRule)
+        r.fail(where + ".grid.persistent",
+               "a persistent grid walks query tiles over pairs or active "
+               "entries; rule " +
+                   show(cuda.gridRule) + " has none");
+    }
     // An active-list kernel has one block row per listed pair, every other
     // kernel one per (batch, head) pair: the other combinations would
     // launch blocks the kernel cannot map to its pairs.
@@ -773,8 +784,9 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
         static const TensorName tensors[] = {{"query", 4}, {"key", 4},
                                              {"value", 4}, {"out", 4},
                                              {"gates", 2}, {"active", 0}};
-        static const char *sizes[] = {"B",  "Sq",  "Skv",         "pairs",
-                                      "Hq", "Hkv", "active_count"};
+        static const char *sizes[] = {
+            "B",  "Sq",  "Skv",          "pairs",
+            "Hq", "Hkv", "active_count", "query_tiles"};
         bool named = false; // one of attention's names
         for (const TensorName &t : tensors) {
           const std::string name = t.name;

@@ -146,6 +146,9 @@ struct CudaKernelSpec {
   std::string gridRule;
   int64_t gridQueryTile = 0;
   bool gridPositionTiles = false; ///< grid "query_tiles": "positions"
+  /// grid "persistent": the grid above is virtual; at most one block per
+  /// SM walks it (the kernel takes its extent as parameters).
+  bool gridPersistent = false;
   /// tiles_x_kv_pairs: what it tiles, a size name of the function or, when
   /// gridSizeShape.source is Shape, an extent operand[i].shape[j] /
   /// result[i].shape[j].

@@ -27,13 +27,14 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <new>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -606,6 +607,22 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
     if (!s.ok())
       return Status::error(s.code(), prefix + s.message());
   }
+  // Persistent kernels run at most one block per SM, or fewer when
+  // ATTN_PERSISTENT_BLOCKS says so (tests make each block walk many query
+  // tiles at small shapes).
+  int64_t persistentBlocks = INT64_MAX;
+  if (const char *cap = std::getenv("ATTN_PERSISTENT_BLOCKS")) {
+    char *end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(cap, &end, 10);
+    if (end == cap || *end != '\0' || errno || n < 1)
+      return Status::error(ATTN_ERROR_INVALID_ARGUMENT,
+                           prefix +
+                               "ATTN_PERSISTENT_BLOCKS must be a "
+                               "positive block count, found '" +
+                               cap + "'");
+    persistentBlocks = n;
+  }
   // Then load (first call) and queue in order on the caller's stream: a
   // kernel's zero fill, then the kernel, then the next kernel's.
   const auto queue = static_cast<cuda::StreamHandle>(stream);
@@ -638,6 +655,10 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
     std::vector<void *> pointers;
     for (uint64_t &slot : plan.params)
       pointers.push_back(&slot);
+    if (plan.persistent)
+      plan.grid.x = static_cast<unsigned>(std::min<int64_t>(
+          {plan.grid.x, persistentBlocks,
+           std::max(1, art.cudaContext->device().multiprocessors)}));
     s = function->launch(plan.grid, plan.block, plan.dynamicSharedMemory,
                          queue, pointers.data());
     if (!s.ok())

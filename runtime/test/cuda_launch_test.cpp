@@ -445,6 +445,57 @@ TEST(CudaLaunchPlan, PositionTilesLaunchNothingWithoutRows) {
     EXPECT_FALSE(p.launches());
 }
 
+/// positionTilesManifest made persistent: its grid walked by the kernel,
+/// which takes the virtual grid's extent as its last two parameters.
+std::string persistentManifest(const std::string &gates) {
+  std::string text = positionTilesManifest(gates);
+  const std::string tiles = R"("query_tiles": "positions")";
+  text.insert(text.find(tiles) + tiles.size(), R"(, "persistent": true)");
+  const std::string rows = gates == "active" ? "active_count" : "pairs";
+  text.insert(
+      text.rfind("]}}]}"),
+      R"(, {"name": "grid_tiles", "type": "i32", "value": "query_tiles"},
+                 {"name": "grid_rows", "type": "i32", "value": ")" +
+          rows + R"("})");
+  return text;
+}
+
+TEST(CudaLaunchPlan, PersistentGridIsTheItemsTheKernelWalks) {
+  Manifest m = parsed(persistentManifest("none"));
+  ASSERT_TRUE(m.kernels[0].cuda.gridPersistent);
+  Call call(3, 1000, 1037); // tiles 0..8 of 3 x 8 pairs
+  CudaLaunchPlan p;
+  Status s = call.plan(m, p);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(p.persistent);
+  // The work items; the launch caps the blocks at the device's SMs.
+  EXPECT_EQ(p.grid.x, 9u * 24);
+  EXPECT_EQ(p.grid.y, 1u);
+  ASSERT_EQ(p.params.size(), 21u);
+  expectCommonParams(p, call);
+  EXPECT_EQ(slotI32(p, 19), 9);
+  EXPECT_EQ(slotI32(p, 20), 24);
+
+  // Over an active list: its entries are the rows.
+  Manifest active = parsed(persistentManifest("active"));
+  Call listed(2, 256, 256);
+  listed.inputs.push_back(tensor(kG, ATTN_DTYPE_I32, {5}));
+  ASSERT_TRUE(listed.plan(active, p).ok());
+  EXPECT_EQ(p.grid.x, 2u * 5);
+  EXPECT_EQ(slotI32(p, p.params.size() - 2), 2);
+  EXPECT_EQ(slotI32(p, p.params.size() - 1), 5);
+  listed.inputs[3].shape[0] = 0;
+  ASSERT_TRUE(listed.plan(active, p).ok());
+  EXPECT_FALSE(p.launches());
+
+  // A kernel without the flag runs a block per tile.
+  Manifest grid = parsed(positionTilesManifest("none"));
+  ASSERT_TRUE(call.plan(grid, p).ok());
+  EXPECT_FALSE(p.persistent);
+  EXPECT_EQ(p.grid.x, 9u);
+  EXPECT_EQ(p.grid.y, 24u);
+}
+
 //===----------------------------------------------------------------------===//
 // Issue 8: select_blocks and attention over a blocks list
 //===----------------------------------------------------------------------===//
@@ -829,6 +880,17 @@ TEST(CudaManifest, TensorMapsNeedAPointerAndTheirRows) {
               R"({"name": "o_map", "type": "ptr", "value": "out.tensor_map", "rows": 64})"),
           m),
       ATTN_ERROR_CORRUPT_ARTIFACT, "\"out.tensor_map\" with type \"ptr\"");
+}
+
+TEST(CudaManifest, PersistentIsAFlag) {
+  std::string text = persistentManifest("none");
+  const std::string flag = R"("persistent": true)";
+  text.replace(text.find(flag), flag.size(), R"("persistent": "yes")");
+  Manifest m;
+  Status s = parseManifest(text, m);
+  EXPECT_EQ(s.code(), ATTN_ERROR_CORRUPT_ARTIFACT) << s.message();
+  EXPECT_NE(s.message().find("grid.persistent"), std::string::npos)
+      << s.message();
 }
 
 TEST(CudaManifest, RefusesUnknownTileAlignments) {
