@@ -32,6 +32,11 @@
 //    P V, K/V load a tile ahead into 2/3 buffers, one barrier per tile. The
 //    accumulators and A fragments have mma.sync's layouts, so the softmax,
 //    masks and epilogue are shared;
+//  - with TMA loads (sm_90a) and --persistent (not yet run on a GPU, so
+//    not the default), the grid is persistent: at most a block per
+//    SM, each walking query tiles of the virtual grid in turn, the
+//    producer loading the next tile's Q, K and V while the math warpgroups
+//    finish this one's P V and epilogue (mbarrier phases carried across);
 //  - online softmax with ex2.approx, one fma per score (scale x log2 e
 //    folded), the running-max guard, the final 1/l (0 for rows that saw
 //    nothing);
@@ -157,6 +162,11 @@ struct GPUKernelConfig {
   /// (FA3's ping-pong, named barriers 2 and 3), so one's softmax runs
   /// while the other's MMAs have the tensor cores.
   bool pingPong = false;
+  /// TMA kernel: a persistent grid (at most one block per SM), each block
+  /// walking query tiles of the virtual grid in turn, so that one tile's
+  /// epilogue overlaps the next one's loads. O is then staged through a
+  /// tile of its own (the K and V buffers are the next tile's).
+  bool persistent = false;
 
   /// The math warps' threads (the TMA kernel's producer warpgroup comes on
   /// top).
@@ -187,8 +197,13 @@ struct GPUKernelConfig {
   int64_t stagingBytes() const {
     return branches ? mTiles * (headDim / 8) * threads() * 16 : 0;
   }
+  /// The persistent kernel's O tile (unpadded, chunks swizzled).
+  int64_t outStagingBytes() const {
+    return persistent ? queryTile() * headDim * 2 : 0;
+  }
   int64_t sharedBytes() const {
-    return tileBytes() + stagingBytes() + (tma ? kBarrierBytes : 0);
+    return tileBytes() + stagingBytes() + (tma ? kBarrierBytes : 0) +
+           outStagingBytes();
   }
 
   /// Whether a block-granular leaf of `pattern` has blocks a 128-row or
@@ -225,10 +240,13 @@ struct GPUKernelConfig {
          function_ref<InFlightDiagnostic()> emitError, StringRef chip,
          int64_t queryTile = 0, int64_t keyTile = 0, bool hopper = false,
          Toggle mode = Toggle::Off, Toggle tma = Toggle::Off,
-         Toggle pingPong = Toggle::Off) {
+         Toggle pingPong = Toggle::Off, Toggle persistent = Toggle::Off) {
     if (pingPong == Toggle::On && tma == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: ping-pong schedules the "
                             "TMA kernel's two math warpgroups; it needs tma";
+    if (persistent == Toggle::On && tma == Toggle::Off)
+      return emitError() << "attn-convert-to-gpu: persistent walks the TMA "
+                            "kernel's query tiles; it needs tma";
     if (tma == Toggle::On && mode == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: tma loads the pipelined "
                             "wgmma kernel's tiles; wgmma-pipeline=off "
@@ -294,6 +312,9 @@ struct GPUKernelConfig {
     // than cp.async copies).
     cfg.tma = cfg.pipelined && tma != Toggle::Off;
     cfg.pingPong = pingPong != Toggle::Off && cfg.tma && queryTile == 128;
+    // The persistent grid only when asked for: it has not run on a GPU
+    // yet (docs/gpu-notes.md 5f), so auto keeps a block per query tile.
+    cfg.persistent = persistent == Toggle::On && cfg.tma;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = !cfg.swizzledQuery() && cfg.mTiles * d <= 128;
@@ -437,8 +458,11 @@ private:
 
   // The TMA kernel's mbarriers (GPUKernelConfig::tma), by index: Q full,
   // K full per stage, V full per stage, K empty, V empty.
+  // The persistent kernel adds Q empty: the math warps are done reading Q
+  // (arrivals of every math thread, as the other empty ones).
   static constexpr int64_t kQueryFull = 0, kKeyFull = 1, kValueFull = 3,
-                           kKeyEmpty = 6, kValueEmpty = 8, kBarriers = 11;
+                           kKeyEmpty = 6, kValueEmpty = 8, kQueryEmpty = 11,
+                           kBarriers = 12;
   /// The shared address (i32) of mbarrier `first` + `stage`.
   Value barrierAddress(int64_t first, Value stage) {
     return toI32(add(barrierBase, mulC(addC(stage, first), 8)));
@@ -643,6 +667,27 @@ private:
   Value turnBarrier, otherBarrier;
   /// TMA: if producer { ... } else { key loop; epilogue }.
   scf::IfOp roles;
+  /// The TMA kernel's roles: `if producer` (its registers given up) else
+  /// (the math warpgroups, registers raised); the builder stays before it.
+  scf::IfOp splitRoles() {
+    Value isProducer = m.cmp(CmpIPredicate::uge, tid, idx(cfg.threads()));
+    auto split = scf::IfOp::create(b, loc, isProducer, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(split.thenBlock()->getTerminator());
+    ptx(("setmaxnreg.dec.sync.aligned.u32 " +
+         Twine(GPUKernelConfig::kProducerRegisters) + ";")
+            .str());
+    b.setInsertionPoint(split.elseBlock()->getTerminator());
+    ptx(("setmaxnreg.inc.sync.aligned.u32 " +
+         Twine(GPUKernelConfig::kMathRegisters) + ";")
+            .str());
+    return split;
+  }
+  /// The persistent kernel's mbarrier phases, carried from item to item by
+  /// each role: the ordinal of the next K/V tile among all the block's
+  /// visible tiles so far, and the Q tiles loaded so far. Empty for a
+  /// kernel of one item per block (both start at 0).
+  SmallVector<Value> ringPhase;
   Value keyBase, valueBase, queryBase, barrierBase;
   Value queryRow0; ///< the Q tile's first row (negative: before row 0)
 };
@@ -1199,6 +1244,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   const unsigned mapsArgIndex = argTypes.size();
   if (cfg.tma)
     argTypes.append(3, b.getI64Type());
+  // Persistent: the virtual grid, query tiles x rows (pairs or active
+  // entries).
+  const unsigned persistentArgIndex = argTypes.size();
+  if (cfg.persistent)
+    argTypes.append(2, b.getI32Type());
   SmallVector<Type> workgroupTypes;
   if (!cfg.dynamicShared) {
     workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
@@ -1296,11 +1346,20 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           b, loc,
           matrixDescriptor(sQ, /*leadingBytes=*/16, /*strideBytes=*/1024),
           warpgroupRows);
-      // The K and V buffers are free once the key loop is done.
-      assert(BR * LD * 2 <= (keyTiles + valueTiles) * keyBytes &&
-             "O's staging tile must fit over the K and V buffers");
-      sOut =
-          memref::ViewOp::create(b, loc, queryTileType, dsm, pad, ValueRange{});
+      if (cfg.persistent) {
+        // Its own tile after the mbarriers: the K and V buffers take the
+        // next item's tiles while this one's O is stored.
+        sOut = memref::ViewOp::create(
+            b, loc, swizzledQueryType, dsm,
+            addC(queryAt, BR * D * 2 + GPUKernelConfig::kBarrierBytes),
+            ValueRange{});
+      } else {
+        // The K and V buffers are free once the key loop is done.
+        assert(BR * LD * 2 <= (keyTiles + valueTiles) * keyBytes &&
+               "O's staging tile must fit over the K and V buffers");
+        sOut = memref::ViewOp::create(b, loc, queryTileType, dsm, pad,
+                                      ValueRange{});
+      }
     } else {
       sQ = memref::ViewOp::create(b, loc, queryTileType, dsm, queryAt,
                                   ValueRange{});
@@ -1349,13 +1408,6 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   if (cfg.tma)
     initBarriers();
-  // Heavier query tiles first: under causal-like patterns the last tiles
-  // see the most keys, and starting them first shortens the tail of the
-  // grid (blocks are dispatched roughly in blockIdx order).
-  Value bx = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
-                         gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                   idx(1));
-  Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   Value warp = divC(tid, 32);
   lane = remC(tid, 32);
   g = divC(lane, 4);
@@ -1364,110 +1416,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   l16c = mulC(divC(lane, 16), 8);
   l8 = remC(lane, 8);
   l8c = mulC(divC(lane, 8), 8);
-  // The (batch, head) pair of this block, and whether it is switched on.
-  Value pair = by, on;
-  if (cfg.gating == GPUKernelConfig::Gating::Gates) {
-    Value byte = memref::LoadOp::create(
-        b, loc, entry->getArgument(19),
-        ValueRange{add(mul(divC(by, HQ), toIndex(entry->getArgument(20))),
-                       mul(remC(by, HQ), toIndex(entry->getArgument(21))))});
-    on = arith::CmpIOp::create(
-        b, loc, CmpIPredicate::ne, byte,
-        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
-  } else if (cfg.gating == GPUKernelConfig::Gating::Active) {
-    // The list lives on the device, unchecked by the runtime: entries
-    // outside [0, B * Hq) are skipped rather than trusted.
-    Value listed = toIndex(memref::LoadOp::create(
-        b, loc, entry->getArgument(19), ValueRange{by}));
-    Value pairs = toIndex(entry->getArgument(21));
-    on = m.andI(m.cmp(CmpIPredicate::sge, listed, idx(0)),
-                m.cmp(CmpIPredicate::slt, listed, pairs));
-    pair = m.select(on, listed, idx(0));
-  }
-  Value batch = divC(pair, HQ);
-  head = remC(pair, HQ);
-  Value kvHead = divC(head, HQ / HKV);
-  Value qbase = add(mul(batch, qStrides[0]), mul(head, qStrides[1]));
-  if (!cfg.branches) {
-    kbase = add(mul(batch, keyStrides[0]), mul(kvHead, keyStrides[1]));
-    vbase = add(mul(batch, valueStrides[0]), mul(kvHead, valueStrides[1]));
-  }
-  Value obase = add(mul(batch, oStrides[0]), mul(head, oStrides[1]));
-  // Position-aligned query tiles (lib/Tiling): tile t holds positions
-  // [t BR, (t + 1) BR), so block patterns see whole blocks whatever Skv - Sq
-  // is; the grid has ceil(Skv / BR) - floor((Skv - Sq) / BR) of them (the
-  // manifest's "query_tiles": "positions").
-  QueryTileSpan span;
-  if (cfg.selected || cfg.branches) {
-    // Selected blocks count query blocks in rows: tile bx is rows
-    // [bx BR, (bx + 1) BR), the list's query block bx (grid "rows").
-    span.offset = m.sub(positionLen, queryLen);
-    span.rowBegin = mulC(bx, BR);
-    span.tileStart = add(span.rowBegin, span.offset);
-    span.first = span.tileStart;
-    span.last = add(m.sub(m.min(addC(span.rowBegin, BR), queryLen), idx(1)),
-                    span.offset);
-  } else {
-    QueryTiling tiling = QueryTiling::build(m, BR, queryLen, positionLen);
-    span = QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen,
-                                positionLen);
-  }
-  Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
-  queryRow0 = r0;
-  tileStart = span.tileStart;
   wrow = mulC(warp, 16);
   const int64_t chunksPerRow = D / 8;
-  // 16-byte chunk stores of this block's real rows: `value(row, col)` gives
-  // each chunk (row and col in the tile).
-  auto storeRows = [&](function_ref<Value(Value, Value)> value) {
-    for (int64_t i = 0; i < BR * chunksPerRow / cfg.threads(); ++i) {
-      Value c = addC(tid, cfg.threads() * i);
-      Value row = divC(c, chunksPerRow);
-      Value col = mulC(remC(c, chunksPerRow), 8);
-      Value gr = add(r0, row);
-      Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
-                        m.cmp(CmpIPredicate::slt, gr, queryLen));
-      scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
-        Value dst = add(add(obase, mul(gr, oStrides[2])), col);
-        vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
-                                /*nontemporal=*/false, llvm::MaybeAlign(16));
-        scf::YieldOp::create(b, loc);
-      });
-    }
-  };
-  scf::IfOp gate;
-  if (on) {
-    // A gated-off pair costs its blocks one load and their zero rows: no
-    // K/V traffic, no math. With an active list, "off" means a bad entry
-    // (the runtime zero-filled the output already): such a block stores
-    // nothing, since writing zeros to the stand-in pair 0 would race with
-    // pair 0's real blocks.
-    bool zeroOffRows = cfg.gating == GPUKernelConfig::Gating::Gates;
-    gate = scf::IfOp::create(b, loc, on, /*withElseRegion=*/zeroOffRows);
-    if (zeroOffRows) {
-      b.setInsertionPoint(gate.elseBlock()->getTerminator());
-      Value zeros = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(VectorType::get({8}, elementType),
-                                 b.getZeroAttr(elementType)));
-      // (The rows are the math threads' to store: in the TMA kernel the
-      // producer warpgroup stores nothing.)
-      if (cfg.tma)
-        scf::IfOp::create(b, loc,
-                          m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())),
-                          [&](OpBuilder &, Location) {
-                            storeRows([&](Value, Value) { return zeros; });
-                            scf::YieldOp::create(b, loc);
-                          });
-      else
-        storeRows([&](Value, Value) { return zeros; });
-    }
-    b.setInsertionPoint(gate.thenBlock()->getTerminator());
-  }
-
-  // The rows of this block in positions, and the key tiles they may see.
-  first = span.first;
-  last = span.last;
 
   Value zero4 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0)));
@@ -1479,189 +1429,409 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
   Value zero2 = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(rowType, b.getF32FloatAttr(0.0)));
 
-  // The mixed rows of the branches so far (registers of the last branch;
-  // shared memory between branches).
-  SmallVector<Value> mixed;
-  SmallVector<Value> res;
-  for (auto [branchIndex, branch] : llvm::enumerate(branches)) {
-    Value firstCandidate = enterBranch(branch, batch, kvHead, bx);
-    if (cfg.streamed) {
-      // The tile lies in one block (checkSupported): its block seeds the
-      // stream.
-      auto random = cast<RandomBlocksAttr>(branch.pattern);
-      streamQueryBlock = m.floorDiv(first, random.getBlock());
-      PatternEmitter::BlockStream start =
-          pattern->emitBlockStreamStart(random, streamQueryBlock);
-      cursor = {start.state, start.last};
-    }
+  // Where O's element (row, col) lies in sOut: the padded tile, or in the
+  // persistent kernel's own unpadded tile, 16-byte chunk col / 8 XOR
+  // row % 8 of the row (each warp's stores to 8 rows then fall in distinct
+  // banks, as with the padding).
+  auto outAt = [&](Value row, Value col) -> SmallVector<Value> {
+    if (!cfg.persistent)
+      return {row, col};
+    Value chunk = arith::XOrIOp::create(b, loc, divC(col, 8), remC(row, 8));
+    return {add(mulC(row, D), add(mulC(chunk, 8), remC(col, 8)))};
+  };
 
-    // Prologue: the Q tile (first branch) and the first visible K tile
-    // (two stages: and its V tile, into stage 0) in flight together.
-    // (TMA: the producer loads them.)
-    if (branchIndex == 0 && !cfg.tma)
-      copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR,
-               cfg.swizzledQuery());
-    Value firstTile = emitNextVisibleTile(firstCandidate);
-    if (cfg.tma) {
-      // The producer warpgroup (the last) walks the tiles and loads them; the
-      // math warps run the key loop. The cursor after the first tile seeds
-      // both walks.
-      // Nothing the math warps compute crosses back out of their branch
-      // (the epilogue is in it): ptxas allocates each branch at its own
-      // setmaxnreg count only where no value is live across the two.
-      Value isProducer = m.cmp(CmpIPredicate::uge, tid, idx(cfg.threads()));
-      roles = scf::IfOp::create(b, loc, isProducer, /*withElseRegion=*/true);
-      b.setInsertionPoint(roles.thenBlock()->getTerminator());
-      ptx(("setmaxnreg.dec.sync.aligned.u32 " +
-           Twine(GPUKernelConfig::kProducerRegisters) + ";")
-              .str());
-      SmallVector<Value> seed = cursor;
-      scf::IfOp::create(b, loc,
-                        m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads() + 32)),
-                        [&](OpBuilder &, Location) {
-                          emitProducer(firstTile, batch, head, kvHead);
-                          scf::YieldOp::create(b, loc);
-                        });
-      cursor = seed;
-      b.setInsertionPoint(roles.elseBlock()->getTerminator());
-      ptx(("setmaxnreg.inc.sync.aligned.u32 " +
-           Twine(GPUKernelConfig::kMathRegisters) + ";")
-              .str());
-      res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
-      break;
+  // One work item: query tile `bx` (0 is the first) of the (batch, head)
+  // pair or active-list entry `by`. `role`: the whole block (the kernel
+  // runs one item per block), or with the persistent kernel the producer's
+  // or the math warpgroups' part of it.
+  enum class Role { Block, Producer, Math };
+  auto emitWorkItem = [&](Value bx, Value by, Role role) {
+    // The (batch, head) pair of this item, and whether it is switched on.
+    Value pair = by, on;
+    if (cfg.gating == GPUKernelConfig::Gating::Gates) {
+      Value byte = memref::LoadOp::create(
+          b, loc, entry->getArgument(19),
+          ValueRange{add(mul(divC(by, HQ), toIndex(entry->getArgument(20))),
+                         mul(remC(by, HQ), toIndex(entry->getArgument(21))))});
+      on = arith::CmpIOp::create(
+          b, loc, CmpIPredicate::ne, byte,
+          arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+    } else if (cfg.gating == GPUKernelConfig::Gating::Active) {
+      // The list lives on the device, unchecked by the runtime: entries
+      // outside [0, B * Hq) are skipped rather than trusted.
+      Value listed = toIndex(memref::LoadOp::create(
+          b, loc, entry->getArgument(19), ValueRange{by}));
+      Value pairs = toIndex(entry->getArgument(21));
+      on = m.andI(m.cmp(CmpIPredicate::sge, listed, idx(0)),
+                  m.cmp(CmpIPredicate::slt, listed, pairs));
+      pair = m.select(on, listed, idx(0));
     }
-    scf::IfOp::create(
-        b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
-        [&](OpBuilder &, Location) {
-          copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen, sK, BC,
-                   cfg.wgmma);
-          if (cfg.pipelined)
-            copyTile(v, vbase, vs2, mulC(firstTile, BC), keyLen, sV, BC,
-                     cfg.wgmma);
+    Value batch = divC(pair, HQ);
+    head = remC(pair, HQ);
+    Value kvHead = divC(head, HQ / HKV);
+    Value qbase = add(mul(batch, qStrides[0]), mul(head, qStrides[1]));
+    if (!cfg.branches) {
+      kbase = add(mul(batch, keyStrides[0]), mul(kvHead, keyStrides[1]));
+      vbase = add(mul(batch, valueStrides[0]), mul(kvHead, valueStrides[1]));
+    }
+    Value obase = add(mul(batch, oStrides[0]), mul(head, oStrides[1]));
+    // Position-aligned query tiles (lib/Tiling): tile t holds positions
+    // [t BR, (t + 1) BR), so block patterns see whole blocks whatever
+    // Skv - Sq is; the grid has ceil(Skv / BR) - floor((Skv - Sq) / BR) of
+    // them (the manifest's "query_tiles": "positions").
+    QueryTileSpan span;
+    if (cfg.selected || cfg.branches) {
+      // Selected blocks count query blocks in rows: tile bx is rows
+      // [bx BR, (bx + 1) BR), the list's query block bx (grid "rows").
+      span.offset = m.sub(positionLen, queryLen);
+      span.rowBegin = mulC(bx, BR);
+      span.tileStart = add(span.rowBegin, span.offset);
+      span.first = span.tileStart;
+      span.last = add(m.sub(m.min(addC(span.rowBegin, BR), queryLen), idx(1)),
+                      span.offset);
+    } else {
+      QueryTiling tiling = QueryTiling::build(m, BR, queryLen, positionLen);
+      span = QueryTileSpan::build(m, add(tiling.firstTile, bx), BR, queryLen,
+                                  positionLen);
+    }
+    Value r0 = span.rowBegin; // may be negative: rows < 0 are not there
+    queryRow0 = r0;
+    tileStart = span.tileStart;
+    // The persistent kernel's epilogue runs once per item: its addresses
+    // (32 swizzled O addresses per thread) are loop-invariant, and LLVM
+    // would hoist them out of the item loop, live (spilled) across the key
+    // loop. Derived from an opaque copy of the thread's ids, they are
+    // computed where they are used.
+    Value rowsTid = tid, outG = g;
+    // 16-byte chunk stores of this item's real rows: `value(row, col)`
+    // gives each chunk (row and col in the tile).
+    auto storeRows = [&](function_ref<Value(Value, Value)> value) {
+      for (int64_t i = 0; i < BR * chunksPerRow / cfg.threads(); ++i) {
+        Value c = addC(rowsTid, cfg.threads() * i);
+        Value row = divC(c, chunksPerRow);
+        Value col = mulC(remC(c, chunksPerRow), 8);
+        Value gr = add(r0, row);
+        Value ok = m.andI(m.cmp(CmpIPredicate::sge, gr, idx(0)),
+                          m.cmp(CmpIPredicate::slt, gr, queryLen));
+        scf::IfOp::create(b, loc, ok, [&](OpBuilder &, Location) {
+          Value dst = add(add(obase, mul(gr, oStrides[2])), col);
+          vector::StoreOp::create(b, loc, value(row, col), o, ValueRange{dst},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
           scf::YieldOp::create(b, loc);
         });
-    if (branchIndex == 0 && cfg.queryInRegisters) {
-      waitCopies();
-      barrier();
-      for (int64_t mt = 0; mt < MT; ++mt) {
-        qa.emplace_back();
-        for (int64_t kk = 0; kk < NKD; ++kk)
-          qa[mt].push_back(
-              ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
-                        addC(l16c, 16 * kk), false));
       }
-    }
-
-    // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
-    // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
-    SmallVector<Value> inits = {firstTile};
-    const size_t numCursor = cursor.size();
-    inits.append(cursor.begin(), cursor.end());
-    inits.append(MT * NDN, zero4);
-    inits.append(MT, ninf2);
-    inits.append(MT, zero2);
-    if (cfg.pipelined) {
-      res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
-      break;
-    }
-    auto loop = emitTileLoop(inits, [&](ValueRange args) {
-      cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
-      SmallVector<Value> next =
-          emitKeyTile(args[0], args.drop_front(1 + numCursor));
-      // emitKeyTile advanced the cursor with the next tile.
-      next.insert(next.begin() + 1, cursor.begin(), cursor.end());
-      scf::YieldOp::create(b, loc, next);
-    });
-    res.assign(loop.getResults().begin() + 1 + numCursor,
-               loop.getResults().end());
-    if (!cfg.branches)
-      break;
-
-    // mixed += w_b O_b / l_b per row; this thread's rows are g and g + 8
-    // of each m-tile. Rows outside [0, Sq) get weight 0 (never stored).
-    const bool lastBranch = branchIndex + 1 == branches.size();
-    Value weights = tensorArgs[6];
-    for (int64_t mt = 0; mt < MT; ++mt) {
-      SmallVector<Value> factor;
-      for (int64_t r = 0; r < 2; ++r) {
-        Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
-                             /*isMax=*/false);
-        Value row =
-            add(r0, add(addC(wrow, cfg.mTileStride() * mt), addC(g, 8 * r)));
-        Value real = m.andI(m.cmp(CmpIPredicate::sge, row, idx(0)),
-                            m.cmp(CmpIPredicate::slt, row, queryLen));
-        Value at = add(add(add(mul(batch, tensorStrides[18]),
-                               mul(head, tensorStrides[19])),
-                           mul(m.select(real, row, idx(0)),
-                               tensorStrides[20])),
-                       idx(branchIndex));
-        Value w = memref::LoadOp::create(b, loc, weights, ValueRange{at});
-        if (!weightsType.isF32())
-          w = arith::ExtFOp::create(b, loc, b.getF32Type(), w);
-        w = arith::SelectOp::create(b, loc, real, w, zero);
-        factor.push_back(fmul(w, emitSafeReciprocal(b, loc, l)));
+    };
+    // The persistent kernel's item yields the mbarrier phases it leaves
+    // (ringPhase) from every branch it takes.
+    SmallVector<Type> phaseTypes(ValueRange(ringPhase).getTypes());
+    scf::IfOp gate;
+    if (on) {
+      // A gated-off pair costs its blocks one load and their zero rows: no
+      // K/V traffic, no math. With an active list, "off" means a bad entry
+      // (the runtime zero-filled the output already): such a block stores
+      // nothing, since writing zeros to the stand-in pair 0 would race with
+      // pair 0's real blocks.
+      bool zeroOffRows = cfg.gating == GPUKernelConfig::Gating::Gates &&
+                         role != Role::Producer;
+      gate =
+          scf::IfOp::create(b, loc, phaseTypes, on,
+                            /*withElseRegion=*/zeroOffRows || cfg.persistent);
+      if (cfg.persistent) {
+        b.setInsertionPointToStart(gate.elseBlock());
+        scf::YieldOp::create(b, loc, ringPhase);
+        b.setInsertionPointToStart(gate.thenBlock());
+        scf::YieldOp::create(b, loc);
       }
-      Value factorVec =
-          fromElements(accType, {factor[0], factor[0], factor[1], factor[1]});
-      for (int64_t j = 0; j < NDN; ++j) {
-        int64_t slot = mt * NDN + j;
-        Value here = arith::MulFOp::create(b, loc, res[slot], factorVec);
-        Value at = addC(tid, slot * cfg.threads());
-        if (branchIndex > 0)
-          here = arith::AddFOp::create(
-              b, loc,
-              vector::LoadOp::create(b, loc, accType, sStage,
-                                     ValueRange{at, idx(0)}),
-              here);
-        if (lastBranch)
-          mixed.push_back(here);
+      if (zeroOffRows) {
+        b.setInsertionPoint(gate.elseBlock()->getTerminator());
+        Value zeros = arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(VectorType::get({8}, elementType),
+                                   b.getZeroAttr(elementType)));
+        // (The rows are the math threads' to store: in the TMA kernel the
+        // producer warpgroup stores nothing.)
+        if (cfg.tma && role == Role::Block)
+          scf::IfOp::create(b, loc,
+                            m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads())),
+                            [&](OpBuilder &, Location) {
+                              storeRows([&](Value, Value) { return zeros; });
+                              scf::YieldOp::create(b, loc);
+                            });
         else
-          vector::StoreOp::create(b, loc, here, sStage, ValueRange{at, idx(0)});
+          storeRows([&](Value, Value) { return zeros; });
       }
+      b.setInsertionPoint(gate.thenBlock()->getTerminator());
     }
-  }
 
-  // Epilogue: O / l (or the mixed rows), to the element type, through this
-  // warp's rows of sQ, then 16-byte stores of the real rows. The wait
-  // matters when the loop ran no tile and Q stayed in shared memory: Q's
-  // copy may still be in flight and would land on the output rows (a
-  // row-aligned tile of selected blocks before position 0, or an empty
-  // list).
-  // (TMA: in the math warps' branch; nothing was copied by cp.async.)
-  if (!cfg.tma)
-    waitCopies();
-  barrier();
-  for (int64_t mt = 0; mt < MT; ++mt) {
-    SmallVector<Value> inv;
-    if (!cfg.branches)
-      for (int64_t r = 0; r < 2; ++r) {
-        Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
-                             /*isMax=*/false);
-        inv.push_back(emitSafeReciprocal(b, loc, l));
+    // The rows of this item in positions, and the key tiles they may see.
+    first = span.first;
+    last = span.last;
+
+    // The mixed rows of the branches so far (registers of the last
+    // branch; shared memory between branches).
+    SmallVector<Value> mixed;
+    SmallVector<Value> res;
+    for (auto [branchIndex, branch] : llvm::enumerate(branches)) {
+      Value firstCandidate = enterBranch(branch, batch, kvHead, bx);
+      if (cfg.streamed) {
+        // The tile lies in one block (checkSupported): its block seeds the
+        // stream.
+        auto random = cast<RandomBlocksAttr>(branch.pattern);
+        streamQueryBlock = m.floorDiv(first, random.getBlock());
+        PatternEmitter::BlockStream start =
+            pattern->emitBlockStreamStart(random, streamQueryBlock);
+        cursor = {start.state, start.last};
       }
-    Value rg = add(addC(wrow, cfg.mTileStride() * mt), g);
-    for (int64_t j = 0; j < NDN; ++j) {
-      Value acc = cfg.branches ? mixed[mt * NDN + j] : res[mt * NDN + j];
-      for (int64_t r = 0; r < 2; ++r) {
-        Value x0 = extract(acc, 2 * r), x1 = extract(acc, 2 * r + 1);
-        if (!cfg.branches)
-          x0 = fmul(x0, inv[r]), x1 = fmul(x1, inv[r]);
-        Value pair = fromElements(rowType, {x0, x1});
-        Value h = arith::TruncFOp::create(b, loc, pairType, pair);
-        vector::StoreOp::create(b, loc, h, sOut,
-                                ValueRange{addC(rg, 8 * r), addC(t2, 8 * j)});
+
+      // Prologue: the Q tile (first branch) and the first visible K tile
+      // (two stages: and its V tile, into stage 0) in flight together.
+      // (TMA: the producer loads them.)
+      if (branchIndex == 0 && !cfg.tma)
+        copyTile(q, qbase, qStrides[2], r0, queryLen, sQ, BR,
+                 cfg.swizzledQuery());
+      Value firstTile = emitNextVisibleTile(firstCandidate);
+      if (role == Role::Producer) {
+        emitProducer(firstTile, batch, head, kvHead);
+        break;
+      }
+      if (role == Role::Math) {
+        res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
+        break;
+      }
+      if (cfg.tma) {
+        // The producer warpgroup (the last) walks the tiles and loads them;
+        // the math warps run the key loop. The cursor after the first tile
+        // seeds both walks.
+        // Nothing the math warps compute crosses back out of their branch
+        // (the epilogue is in it): ptxas allocates each branch at its own
+        // setmaxnreg count only where no value is live across the two.
+        roles = splitRoles();
+        b.setInsertionPoint(roles.thenBlock()->getTerminator());
+        SmallVector<Value> seed = cursor;
+        scf::IfOp::create(
+            b, loc, m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads() + 32)),
+            [&](OpBuilder &, Location) {
+              emitProducer(firstTile, batch, head, kvHead);
+              scf::YieldOp::create(b, loc);
+            });
+        cursor = seed;
+        b.setInsertionPoint(roles.elseBlock()->getTerminator());
+        res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
+        break;
+      }
+      scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+                        [&](OpBuilder &, Location) {
+                          copyTile(k, kbase, ks2, mulC(firstTile, BC), keyLen,
+                                   sK, BC, cfg.wgmma);
+                          if (cfg.pipelined)
+                            copyTile(v, vbase, vs2, mulC(firstTile, BC), keyLen,
+                                     sV, BC, cfg.wgmma);
+                          scf::YieldOp::create(b, loc);
+                        });
+      if (branchIndex == 0 && cfg.queryInRegisters) {
+        waitCopies();
+        barrier();
+        for (int64_t mt = 0; mt < MT; ++mt) {
+          qa.emplace_back();
+          for (int64_t kk = 0; kk < NKD; ++kk)
+            qa[mt].push_back(
+                ldmatrix4(sQ, addC(add(wrow, l16), cfg.mTileStride() * mt),
+                          addC(l16c, 16 * kk), false));
+        }
+      }
+
+      // Loop-carried: the key tile, O (MT x NDN vector<4xf32>), the running
+      // max m and sum l (MT vector<2xf32>: rows g and g + 8 of each m-tile).
+      SmallVector<Value> inits = {firstTile};
+      const size_t numCursor = cursor.size();
+      inits.append(cursor.begin(), cursor.end());
+      inits.append(MT * NDN, zero4);
+      inits.append(MT, ninf2);
+      inits.append(MT, zero2);
+      if (cfg.pipelined) {
+        res = emitPipelinedKeyLoop(firstTile, zero4, ninf2, zero2);
+        break;
+      }
+      auto loop = emitTileLoop(inits, [&](ValueRange args) {
+        cursor.assign(args.begin() + 1, args.begin() + 1 + numCursor);
+        SmallVector<Value> next =
+            emitKeyTile(args[0], args.drop_front(1 + numCursor));
+        // emitKeyTile advanced the cursor with the next tile.
+        next.insert(next.begin() + 1, cursor.begin(), cursor.end());
+        scf::YieldOp::create(b, loc, next);
+      });
+      res.assign(loop.getResults().begin() + 1 + numCursor,
+                 loop.getResults().end());
+      if (!cfg.branches)
+        break;
+
+      // mixed += w_b O_b / l_b per row; this thread's rows are g and g + 8
+      // of each m-tile. Rows outside [0, Sq) get weight 0 (never stored).
+      const bool lastBranch = branchIndex + 1 == branches.size();
+      Value weights = tensorArgs[6];
+      for (int64_t mt = 0; mt < MT; ++mt) {
+        SmallVector<Value> factor;
+        for (int64_t r = 0; r < 2; ++r) {
+          Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
+                               /*isMax=*/false);
+          Value row =
+              add(r0, add(addC(wrow, cfg.mTileStride() * mt), addC(g, 8 * r)));
+          Value real = m.andI(m.cmp(CmpIPredicate::sge, row, idx(0)),
+                              m.cmp(CmpIPredicate::slt, row, queryLen));
+          Value at =
+              add(add(add(mul(batch, tensorStrides[18]),
+                          mul(head, tensorStrides[19])),
+                      mul(m.select(real, row, idx(0)), tensorStrides[20])),
+                  idx(branchIndex));
+          Value w = memref::LoadOp::create(b, loc, weights, ValueRange{at});
+          if (!weightsType.isF32())
+            w = arith::ExtFOp::create(b, loc, b.getF32Type(), w);
+          w = arith::SelectOp::create(b, loc, real, w, zero);
+          factor.push_back(fmul(w, emitSafeReciprocal(b, loc, l)));
+        }
+        Value factorVec =
+            fromElements(accType, {factor[0], factor[0], factor[1], factor[1]});
+        for (int64_t j = 0; j < NDN; ++j) {
+          int64_t slot = mt * NDN + j;
+          Value here = arith::MulFOp::create(b, loc, res[slot], factorVec);
+          Value at = addC(tid, slot * cfg.threads());
+          if (branchIndex > 0)
+            here = arith::AddFOp::create(
+                b, loc,
+                vector::LoadOp::create(b, loc, accType, sStage,
+                                       ValueRange{at, idx(0)}),
+                here);
+          if (lastBranch)
+            mixed.push_back(here);
+          else
+            vector::StoreOp::create(b, loc, here, sStage,
+                                    ValueRange{at, idx(0)});
+        }
       }
     }
-  }
-  barrier();
-  storeRows([&](Value row, Value col) -> Value {
-    return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
-                                  sOut, ValueRange{row, col});
-  });
-  if (roles)
+
+    // Epilogue: O / l (or the mixed rows), to the element type, through
+    // this warp's rows of sOut, then 16-byte stores of the real rows. The
+    // wait matters when the loop ran no tile and Q stayed in shared memory:
+    // Q's copy may still be in flight and would land on the output rows (a
+    // row-aligned tile of selected blocks before position 0, or an empty
+    // list).
+    // (TMA: in the math warps' branch; nothing was copied by cp.async.)
+    if (role != Role::Producer) {
+      if (!cfg.tma)
+        waitCopies();
+      barrier();
+      if (cfg.persistent) {
+        rowsTid = opaque(tid);
+        outG = opaque(g);
+      }
+      for (int64_t mt = 0; mt < MT; ++mt) {
+        SmallVector<Value> inv;
+        if (!cfg.branches)
+          for (int64_t r = 0; r < 2; ++r) {
+            Value l = quadReduce(extract(res[MT * NDN + MT + mt], r),
+                                 /*isMax=*/false);
+            inv.push_back(emitSafeReciprocal(b, loc, l));
+          }
+        Value rg = add(addC(wrow, cfg.mTileStride() * mt), outG);
+        for (int64_t j = 0; j < NDN; ++j) {
+          Value acc = cfg.branches ? mixed[mt * NDN + j] : res[mt * NDN + j];
+          for (int64_t r = 0; r < 2; ++r) {
+            Value x0 = extract(acc, 2 * r), x1 = extract(acc, 2 * r + 1);
+            if (!cfg.branches)
+              x0 = fmul(x0, inv[r]), x1 = fmul(x1, inv[r]);
+            Value pair = fromElements(rowType, {x0, x1});
+            Value h = arith::TruncFOp::create(b, loc, pairType, pair);
+            vector::StoreOp::create(b, loc, h, sOut,
+                                    outAt(addC(rg, 8 * r), addC(t2, 8 * j)));
+          }
+        }
+      }
+      barrier();
+      storeRows([&](Value row, Value col) -> Value {
+        return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
+                                      sOut, outAt(row, col));
+      });
+    }
+    if (roles && role == Role::Block)
+      b.setInsertionPointAfter(roles);
+    if (gate) {
+      if (cfg.persistent)
+        gate.thenBlock()->getTerminator()->setOperands(ringPhase);
+      b.setInsertionPointAfter(gate);
+      if (cfg.persistent)
+        ringPhase.assign(gate.getResults().begin(), gate.getResults().end());
+    }
+  };
+
+  if (!cfg.persistent) {
+    // Heavier query tiles first: under causal-like patterns the last tiles
+    // see the most keys, and starting them first shortens the tail of the
+    // grid (blocks are dispatched roughly in blockIdx order).
+    Value bx = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
+                           gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                     idx(1));
+    emitWorkItem(bx, gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
+                 Role::Block);
+  } else {
+    // Persistent: the grid is at most one block per SM, and each block
+    // walks items of the virtual grid (query tiles x rows, tiles fastest
+    // and heaviest first, as the one-item kernel's blocks are dispatched),
+    // so one item's epilogue runs while the producer already loads the
+    // next item's tiles. Round k hands items [k G, (k + 1) G) to the G
+    // blocks, in block order when k is even and in reverse when odd: a
+    // block that drew a heavy causal tile in one round draws a light one
+    // in the next (in block order every round, block c would always get
+    // tiles of the same residue and the blocks' work would differ by up to
+    // a sixth). The producer and the math warpgroups each carry the
+    // mbarrier phases across items.
+    Value tiles = toIndex(entry->getArgument(persistentArgIndex));
+    Value rows = toIndex(entry->getArgument(persistentArgIndex + 1));
+    auto walkItems = [&](Role role) {
+      Value items = mul(tiles, rows);
+      Value blocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+      Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+      Value reversed = m.sub(m.sub(blocks, block), idx(1));
+      SmallVector<Value> inits = {idx(0), idx(0), idx(0)};
+      SmallVector<Type> types(inits.size() + 1, b.getIndexType());
+      auto walk = scf::WhileOp::create(
+          b, loc, types, inits,
+          [&](OpBuilder &, Location, ValueRange args) {
+            Value round = args[0];
+            Value w =
+                add(mul(round, blocks),
+                    m.select(m.cmp(CmpIPredicate::eq, remC(round, 2), idx(0)),
+                             block, reversed));
+            SmallVector<Value> forwarded = {w};
+            forwarded.append(args.begin(), args.end());
+            scf::ConditionOp::create(
+                b, loc, m.cmp(CmpIPredicate::ult, w, items), forwarded);
+          },
+          [&](OpBuilder &, Location, ValueRange args) {
+            Value w = args[0];
+            ringPhase.assign(args.begin() + 2, args.end());
+            emitWorkItem(
+                m.sub(m.sub(tiles, arith::RemUIOp::create(b, loc, w, tiles)),
+                      idx(1)),
+                arith::DivUIOp::create(b, loc, w, tiles), role);
+            SmallVector<Value> next = {addC(args[1], 1)};
+            next.append(ringPhase.begin(), ringPhase.end());
+            scf::YieldOp::create(b, loc, next);
+          });
+      b.setInsertionPointAfter(walk);
+    };
+    roles = splitRoles();
+    b.setInsertionPoint(roles.thenBlock()->getTerminator());
+    scf::IfOp::create(b, loc,
+                      m.cmp(CmpIPredicate::ult, tid, idx(cfg.threads() + 32)),
+                      [&](OpBuilder &, Location) {
+                        walkItems(Role::Producer);
+                        scf::YieldOp::create(b, loc);
+                      });
+    b.setInsertionPoint(roles.elseBlock()->getTerminator());
+    walkItems(Role::Math);
     b.setInsertionPointAfter(roles);
-  if (gate)
-    b.setInsertionPointAfter(gate);
+  }
   gpu::ReturnOp::create(b, loc);
   return func;
 }
@@ -1997,6 +2167,13 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   SmallVector<Value> empty(MT * NDN, zero4);
   empty.append(MT, ninf2);
   empty.append(MT, zero2);
+  // The persistent kernel's phases come out too: unchanged by a tile that
+  // sees no key (the producer loads nothing for it).
+  const size_t numResults = empty.size();
+  empty.append(ringPhase.begin(), ringPhase.end());
+  // Where this item's tiles fall in the rings (TMA), and Q's parity.
+  Value base = ringPhase.empty() ? idx(0) : ringPhase[0];
+  Value queryParity = ringPhase.empty() ? idx(0) : remC(ringPhase[1], 2);
   auto any = scf::IfOp::create(b, loc, ValueRange(empty).getTypes(),
                                m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
                                /*withElseRegion=*/true);
@@ -2035,8 +2212,9 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   // Prologue: the first tile (stage 0) has landed.
   Value second;
   if (cfg.tma) {
-    waitBarrier(barrierAddress(kQueryFull, idx(0)), idx(0));
-    waitBarrier(barrierAddress(kKeyFull, idx(0)), idx(0));
+    waitBarrier(barrierAddress(kQueryFull, idx(0)), queryParity);
+    waitBarrier(barrierAddress(kKeyFull, remC(base, 2)),
+                remC(divC(base, 2), 2));
     second = nextAfter(firstTile);
   } else {
     waitTiles();
@@ -2048,7 +2226,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   Tiles s = scoresFromAccumulators(warpgroupGemms(
       {scoreGemm(kDescriptor, a, scoreOffsets, queryOffsets)}, 0)[0]);
   if (cfg.tma)
-    arriveBarrier(barrierAddress(kKeyEmpty, idx(0)));
+    arriveBarrier(barrierAddress(kKeyEmpty, remC(base, 2)));
   emitMask(firstTile, s);
   SmallVector<Value> ninfs(MT, ninf2), zeros(MT, zero2);
   SoftmaxStep step = emitSoftmax(s, ninfs, zeros);
@@ -2069,10 +2247,10 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   inits.append(cursor.begin(), cursor.end());
   appendStep(inits, step);
   inits.append(MT * NDN, zero4);
-  inits.append({idx(0), idx(0)});
+  inits.append({remC(base, 2), remC(base, 3)});
   // TMA: j's ordinal among the visible tiles (the mbarriers' phases).
   if (cfg.tma)
-    inits.push_back(idx(0));
+    inits.push_back(base);
   const int64_t pAt = 2 + numCursor, alphaAt = pAt + MT * NKP * 4;
   const int64_t mAt = alphaAt + MT, lAt = mAt + MT, oAt = lAt + MT;
   const int64_t stageAt = oAt + MT * NDN;
@@ -2184,8 +2362,11 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
       },
       /*tileAt=*/1);
 
-  // The last tile: P(j) V(j) alone.
+  // The last tile: P(j) V(j) alone. Every S is done: the persistent
+  // kernel's producer may load the next item's Q.
   ValueRange ended = steps.getResults();
+  if (cfg.persistent)
+    arriveBarrier(barrierAddress(kQueryEmpty, idx(0)));
   Tiles pj = carriedP(ended);
   Value vStage = ended[stageAt + 1];
   if (cfg.tma)
@@ -2212,9 +2393,13 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   if (cfg.tma)
     arriveBarrier(barrierAddress(kValueEmpty, vStage));
   out.append(ended.begin() + mAt, ended.begin() + mAt + 2 * MT);
+  if (!ringPhase.empty())
+    out.append({addC(ended[stageAt + 2], 1), addC(ringPhase[1], 1)});
   scf::YieldOp::create(b, loc, out);
   b.setInsertionPointAfter(any);
-  return SmallVector<Value>(any.getResults());
+  ringPhase.assign(any.getResults().begin() + numResults,
+                   any.getResults().end());
+  return SmallVector<Value>(any.getResults().take_front(numResults));
 }
 
 /// Thread 0 sets up the TMA kernel's mbarriers before any warp uses one:
@@ -2268,19 +2453,34 @@ void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
             .str(),
         {full}, "r");
   };
-  auto any =
-      scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::slt, firstTile, tileEnd));
+  // The persistent kernel's phases come out (unchanged for no tile).
+  SmallVector<Type> phaseTypes(ValueRange(ringPhase).getTypes());
+  auto any = scf::IfOp::create(b, loc, phaseTypes,
+                               m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+                               /*withElseRegion=*/!ringPhase.empty());
+  if (!ringPhase.empty()) {
+    b.setInsertionPointToStart(any.elseBlock());
+    scf::YieldOp::create(b, loc, ringPhase);
+    b.setInsertionPointToStart(any.thenBlock());
+    scf::YieldOp::create(b, loc);
+  }
   b.setInsertionPoint(any.thenBlock()->getTerminator());
+  Value base = ringPhase.empty() ? idx(0) : ringPhase[0];
   scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+    // The persistent kernel's Q buffer holds the previous item's Q until
+    // the math warps are done with it.
+    if (cfg.persistent)
+      waitBarrier(barrierAddress(kQueryEmpty, idx(0)),
+                  m.sub(idx(1), remC(ringPhase[1], 2)));
     Value full = barrierAddress(kQueryFull, idx(0));
     expect(full, BR * D * 2);
     loadTile(queryMap, queryBase, full, queryRow0, headIndex, batch, BR);
     scf::YieldOp::create(b, loc);
   });
-  SmallVector<Value> inits = {firstTile, idx(0)};
+  SmallVector<Value> inits = {firstTile, base};
   inits.append(cursor.begin(), cursor.end());
   const size_t numCursor = cursor.size();
-  emitTileLoop(inits, [&](ValueRange args) {
+  auto loads = emitTileLoop(inits, [&](ValueRange args) {
     Value tile = args[0], ordinal = args[1];
     cursor.assign(args.begin() + 2, args.begin() + 2 + numCursor);
     scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
@@ -2306,6 +2506,12 @@ void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
     next.append(cursor.begin(), cursor.end());
     scf::YieldOp::create(b, loc, next);
   });
+  if (!ringPhase.empty()) {
+    any.thenBlock()->getTerminator()->setOperands(
+        {loads.getResult(1), addC(ringPhase[1], 1)});
+    b.setInsertionPointAfter(any);
+    ringPhase.assign(any.getResults().begin(), any.getResults().end());
+  }
   b.setInsertionPointAfter(any);
 }
 
@@ -2330,11 +2536,12 @@ struct ConvertAttnToGPUPass
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 
-  /// The wgmma-pipeline, tma and ping-pong options, parsed once in
-  /// runOnOperation.
+  /// The wgmma-pipeline, tma, ping-pong and persistent options, parsed
+  /// once in runOnOperation.
   GPUKernelConfig::Toggle pipelineMode = GPUKernelConfig::Toggle::Auto,
                           tmaMode = GPUKernelConfig::Toggle::Auto,
-                          pingPongMode = GPUKernelConfig::Toggle::Auto;
+                          pingPongMode = GPUKernelConfig::Toggle::Auto,
+                          persistentMode = GPUKernelConfig::Toggle::Auto;
 };
 } // namespace
 
@@ -2448,7 +2655,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
             attention.getHeadDim(), attention.getEffectivePattern(), config,
             [&] { return attention.emitError(); }, chip, queryTile, keyTile,
             /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tmaMode,
-            pingPongMode)))
+            pingPongMode, persistentMode)))
       return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
@@ -2560,6 +2767,13 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
         map.append("rows", b.getI64IntegerAttr(rows));
         params.push_back(map.getDictionary(b.getContext()));
       }
+    // The persistent kernel's virtual grid: the query tiles and rows the
+    // grid would have (the runtime launches at most a block per SM).
+    if (config.persistent) {
+      param("grid_tiles", "i32", "query_tiles");
+      param("grid_rows", "i32",
+            config.gating == Gating::Active ? "active_count" : "pairs");
+    }
     NamedAttrList grid;
     grid.append("rule", b.getStringAttr(config.gating == Gating::Active
                                             ? "query_tiles_x_active"
@@ -2569,6 +2783,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
     // uses position-aligned tiles.
     grid.append("query_tiles",
                 b.getStringAttr(config.selected ? "rows" : "positions"));
+    if (config.persistent)
+      grid.append("persistent", b.getBoolAttr(true));
 
     NamedAttrList info;
     info.append("chip", b.getStringAttr(chip));
@@ -2937,7 +3153,8 @@ void ConvertAttnToGPUPass::runOnOperation() {
   };
   if (failed(parseToggle("wgmma-pipeline", wgmmaPipeline, pipelineMode)) ||
       failed(parseToggle("tma", tma, tmaMode)) ||
-      failed(parseToggle("ping-pong", pingPong, pingPongMode)))
+      failed(parseToggle("ping-pong", pingPong, pingPongMode)) ||
+      failed(parseToggle("persistent", persistent, persistentMode)))
     return signalPassFailure();
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())

@@ -1,8 +1,8 @@
 // attn-compile --target=sm_90a --tma (the default at D = 128 wherever the
 // kernel is pipelined; --tma=false: cp.async copies): the pipelined wgmma
 // kernel with its Q, K and V tiles loaded by the Tensor Memory Accelerator. Thread 0 sets
-// up 11 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
-// each; K empty x 2, V empty x 3: every one of the 256 math threads); the
+// up 12 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
+// each; K empty x 2, V empty x 3, Q empty: every one of the 256 math threads); the
 // third warpgroup is the producer (setmaxnreg.dec to 40 registers, one warp
 // of it issues cp.async.bulk.tensor loads of 128-byte-swizzled 64-column
 // panels), the two math warpgroups take its registers (setmaxnreg.inc to
@@ -11,10 +11,18 @@
 // the runtime for the three tensor maps with the rows of their boxes.
 // ptxas: no spills (GQA dense), and the MMAs stay asynchronous. --tma with --wgmma-pipeline=false is
 // refused; at D = 64 (mma.sync) --tma changes nothing.
+// With --persistent (off by default until it runs on a GPU) the grid is
+// persistent: the runtime launches at most a block per SM, and each role
+// of a block walks the work items of the grid_tiles x grid_rows grid the
+// kernel takes as its last parameters (round k: items k gridDim.x + c,
+// c in block order or reversed); the producer waits for Q empty (the math
+// warps are done with the last item's Q) before loading the next Q, and
+// O is staged through a tile of its own after the mbarriers
+// (230528 bytes of shared memory in all, 197760 without).
 //
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false -o %t/tma
+// RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false --persistent -o %t/tma
 // RUN: FileCheck %s < %t/tma/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/tma/kernels.ptx
 // RUN: FileCheck %s --check-prefix=PRODUCER < %t/tma/kernels.ptx
@@ -38,6 +46,40 @@
 // MODE: error: attn-convert-to-gpu: tma must be auto, on or off, found 'sometimes'
 // RUN: not attn-compile %s --target=sm_90a --ping-pong --tma=false -o %t/nopp 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NOTMA
+// RUN: attn-compile %s --target=sm_90a --persistent -o %t/persist
+// RUN: FileCheck %s --check-prefix=PERSIST < %t/persist/kernels.ptx
+// RUN: FileCheck %s --check-prefix=PP < %t/persist/kernels.ptx
+// RUN: %ptxas -arch=sm_90a -v %t/persist/kernels.ptx -o %t/persist.cubin 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=PTXAS
+// RUN: FileCheck %s --check-prefix=GRID < %t/default/manifest.json
+// RUN: FileCheck %s --check-prefix=GRID-PTX < %t/default/kernels.ptx
+// RUN: not attn-compile %s --target=sm_90a --persistent --tma=false -o %t/nopersist 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NOTMA-PERSIST
+
+// NOTMA-PERSIST: error: attn-convert-to-gpu: persistent walks the TMA kernel's query tiles; it needs tma
+
+// PERSIST-LABEL: .visible .entry dense_d128_attn0(
+// PERSIST:       setmaxnreg.dec.sync.aligned.u32 40;
+// PERSIST:       mov.u32 %r{{[0-9]+}}, %ctaid.x;
+// PERSIST:       mov.u32 %r{{[0-9]+}}, %nctaid.x;
+// PERSIST:       mbarrier.try_wait.parity.shared::cta.b64
+// PERSIST-NOT:   cp.async.bulk.tensor
+// PERSIST:       mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 32768;
+// PERSIST:       setmaxnreg.inc.sync.aligned.u32 232;
+// PERSIST:       mov.u32 %r{{[0-9]+}}, %ctaid.x;
+// PERSIST:       mov.u32 %r{{[0-9]+}}, %nctaid.x;
+// PERSIST:       bar.sync 1, 256;
+// PERSIST:       st.shared.b32 [%rd{{[0-9]+}}+196736],
+// PERSIST-LABEL: .visible .entry causal_d128_attn0(
+
+// GRID:      "name": "dense_d128_attn0",
+// GRID:      "dynamic_shared_memory": 197760,
+// GRID-NOT:  "persistent"
+// GRID-NOT:  "grid_tiles"
+// GRID:      "name": "causal_d128_attn0",
+// GRID-PTX-LABEL: .visible .entry dense_d128_attn0(
+// GRID-PTX:       %ctaid.y
+// GRID-PTX-LABEL: .visible .entry causal_d128_attn0(
 
 // NOTMA: error: attn-convert-to-gpu: ping-pong schedules the TMA kernel's two math warpgroups; it needs tma
 // PP-LABEL: .visible .entry dense_d128_attn0(
@@ -61,7 +103,9 @@
 // CHECK:       "block": [
 // CHECK-NEXT:    384,
 // 5 x 32768 (K, V) + 32768 (Q) + 1024 to align + 128 for the mbarriers.
-// CHECK:       "dynamic_shared_memory": 197760,
+// CHECK:       "dynamic_shared_memory": 230528,
+// CHECK:       "rule": "query_tiles_x_pairs",
+// CHECK:       "persistent": true
 // CHECK:       "name": "q_map",
 // CHECK-NEXT:  "type": "ptr",
 // CHECK-NEXT:  "value": "query.tensor_map",
@@ -74,6 +118,12 @@
 // CHECK-NEXT:  "type": "ptr",
 // CHECK-NEXT:  "value": "value.tensor_map",
 // CHECK-NEXT:  "rows": 128
+// CHECK:       "name": "grid_tiles",
+// CHECK-NEXT:  "type": "i32",
+// CHECK-NEXT:  "value": "query_tiles"
+// CHECK:       "name": "grid_rows",
+// CHECK-NEXT:  "type": "i32",
+// CHECK-NEXT:  "value": "pairs"
 // CHECK:       "name": "dense_d64_attn0",
 // CHECK:       "block": [
 // CHECK-NEXT:    128,

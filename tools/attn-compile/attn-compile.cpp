@@ -144,6 +144,11 @@ static cl::opt<cl::boolOrDefault> pingPong(
     cl::desc("with --tma: the two math warpgroups take turns issuing their "
              "MMAs, one's softmax under the other's MMAs; unset: on wherever "
              "the TMA kernel has 128-row tiles"));
+static cl::opt<cl::boolOrDefault> persistent(
+    "persistent", cl::init(cl::BOU_UNSET), cl::cat(category),
+    cl::desc("with --tma: a persistent grid (at most one block per SM), "
+             "each block walking query tiles, one tile's epilogue under the "
+             "next one's loads; unset: off (not yet run on a GPU)"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1157,6 +1162,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.wgmmaPipeline = toggle(wgmmaPipeline);
   convert.tma = toggle(tma);
   convert.pingPong = toggle(pingPong);
+  convert.persistent = toggle(persistent);
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

@@ -295,6 +295,12 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "issuing their MMAs (named barriers), so one's softmax runs under "
            "the other's MMAs (FA3's ping-pong): on (needs tma), off, or auto "
            "(on wherever the TMA kernel has 128-row tiles)">,
+    Option<"persistent", "persistent", "std::string", /*default=*/"\"auto\"",
+           "With tma: a persistent grid of at most one block per SM, each "
+           "block walking query tiles in turn so that one tile's epilogue "
+           "runs under the next one's loads (O staged through a tile of its "
+           "own): on (needs tma), off or auto (a block per query tile; the "
+           "persistent grid has not run on a GPU yet)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
