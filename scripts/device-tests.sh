@@ -121,11 +121,12 @@ extra=$art/gpu-extra
 sanitize_generated() { # TOOL DIR FUNCTION SHAPE WHAT [attn-run args...]
   # With nocheck=1: no --check-reference (attn-run has no reference for
   # block patterns), only the sanitizer's verdict.
+  # With persist=N: ATTN_PERSISTENT_BLOCKS=N (a persistent kernel's grid).
   local tool=$1 dir=$2 fn=$3 shape=$4 what=$5 check=(--check-reference)
   shift 5
   [[ ${nocheck:-0} == 1 ]] && check=()
   step "compute-sanitizer $tool, generated kernel $fn ($what) $shape${*:+ $*}" \
-    "$sanitizer" --tool "$tool" --error-exitcode 9 \
+    env ${persist:+ATTN_PERSISTENT_BLOCKS=$persist} "$sanitizer" --tool "$tool" --error-exitcode 9 \
     "$run" "$dir" --function "$fn" --shape "$shape" --device cuda \
     "${check[@]}" --warmup 0 --reps 1 "$@"
 }
@@ -180,6 +181,30 @@ for set in "gpu-kernels-90a:sm_90a TMA + ping-pong" "gpu-kernels-90a-pipe:sm_90a
   sanitize_generated memcheck "$dir/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
     "$label, gates read by the kernel, D=128" --gates 0,3,9-12
 done
+# The persistent grid (--persistent): ATTN_PERSISTENT_BLOCKS=3 makes
+# each block walk many query tiles at these small shapes, carrying its
+# mbarrier phases from tile to tile (gated-off pairs, tiles that see no key
+# and an active list's entries in between).
+if [[ -d $art/gpu-kernels-90a-persist ]]; then
+  dir=$art/gpu-kernels-90a-persist
+  for tool in memcheck racecheck synccheck; do
+    persist=3 sanitize_generated "$tool" "$dir/causal_h16d128" causal_h16d128 B=2,Sq=300,Skv=77 \
+      "persistent, 3 blocks, causal, Sq > Skv"
+    persist=3 sanitize_generated "$tool" "$dir/global_local_h16d128" global_local_h16d128 B=2,Sq=700,Skv=900 \
+      "persistent, 3 blocks, 64 global + local 256"
+    persist=3 sanitize_generated "$tool" "$dir/gated_h16d128" gated_h16d128 B=2,Sq=300,Skv=500 \
+      "persistent, 3 blocks, gates" --gates 0,3,9-12
+    persist=3 sanitize_generated "$tool" "$extra/listed_h16d128_90a" listed_h16d128 B=2,Sq=300,Skv=500 \
+      "persistent, 3 blocks, active list" --gates 1,3-4,15
+  done
+  for c in "dense_h16d128 B=2,Sq=1000,Skv=1000" "causal_window_h16d128 B=3,Sq=700,Skv=1500" \
+    "random_blocks_0p25_h16d128 B=2,Sq=1000,Skv=1100" "strided_h16d128 B=1,Sq=1024,Skv=1300"; do
+    set -- $c
+    # (random blocks: attn-run has no reference and says so)
+    step "persistent, 5 blocks: $1 $2" env ATTN_PERSISTENT_BLOCKS=5 "$run" "$dir/$1" \
+      --function "$1" --shape "$2" --device cuda --check-reference --warmup 0 --reps 2
+  done
+fi
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).

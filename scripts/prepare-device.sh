@@ -7,8 +7,8 @@
 # attn-compile --target=sm_90 artifact per case in build/device/gpu-kernels,
 # one --target=sm_90a artifact per case in build/device/gpu-kernels-90a (the
 # pipelined kernel, TMA loads, ping-pong) and the alternatives in
-# gpu-kernels-90a-pipe (cp.async copies), -tma (no ping-pong) and -fa2
-# (FA2's order),
+# gpu-kernels-90a-pipe (cp.async copies), -tma (no ping-pong), -fa2 (FA2's
+# order) and -persist (the persistent grid),
 # for bench/gpu/bench.py: scripts/device-gpu-bench.sh and a device-tests
 # step; a case that does not compile yet leaves <case>.error there and is a
 # failed row of the bench, not an error here), the select_blocks and
@@ -41,6 +41,10 @@ ATTN_COMPILE_FLAGS=--ping-pong=false \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-tma" "$build/bin/attn-compile" sm_90a
 ATTN_COMPILE_FLAGS=--wgmma-pipeline=false \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-fa2" "$build/bin/attn-compile" sm_90a
+# And the TMA kernel on a persistent grid (--persistent: at most a block
+# per SM walking query tiles; not the default until it has run on a GPU).
+ATTN_COMPILE_FLAGS=--persistent \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-persist" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not
@@ -71,6 +75,10 @@ func.func @listed_h16d128(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf1
 MLIR
 "$build/bin/attn-compile" "$extra/listed_h16d128.mlir" --target=sm_90 -o "$extra/listed_h16d128" ||
   echo "prepare-device.sh: listed_h16d128 did not compile" >&2
+# The same list walked by sm_90a's persistent TMA kernel.
+"$build/bin/attn-compile" "$extra/listed_h16d128.mlir" --target=sm_90a --persistent \
+  -o "$extra/listed_h16d128_90a" ||
+  echo "prepare-device.sh: listed_h16d128 for sm_90a did not compile" >&2
 # Block patterns (64-blocks, so 64-row query tiles): an explicit layout,
 # whose table is a global of the gpu.module, and random blocks. attn-run has
 # no reference for them: the sanitizer steps run them unchecked.

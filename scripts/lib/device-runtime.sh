@@ -29,14 +29,15 @@ attn_torch_python() {
 
 # bench.py's --variant arguments for the sm_90a sets prepare-device.sh made
 # under $art: the default [sm_90a] and the alternatives [pipe] (cp.async
-# copies), [tma] (no ping-pong), [fa2] (FA2's order); into the array named
+# copies), [tma] (no ping-pong), [fa2] (FA2's order), [persist] (the
+# persistent grid); into the array named
 # $1.
 attn_sm90a_variants() {
   local -n into=$1
   local label set
   into=()
   for set in sm_90a=gpu-kernels-90a pipe=gpu-kernels-90a-pipe \
-    tma=gpu-kernels-90a-tma fa2=gpu-kernels-90a-fa2; do
+    tma=gpu-kernels-90a-tma fa2=gpu-kernels-90a-fa2 persist=gpu-kernels-90a-persist; do
     label=${set%%=*}
     [[ -d $art/${set#*=} ]] && into+=(--variant "$label=$art/${set#*=}")
   done
