@@ -2509,7 +2509,6 @@ void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
   if (!ringPhase.empty()) {
     any.thenBlock()->getTerminator()->setOperands(
         {loads.getResult(1), addC(ringPhase[1], 1)});
-    b.setInsertionPointAfter(any);
     ringPhase.assign(any.getResults().begin(), any.getResults().end());
   }
   b.setInsertionPointAfter(any);
