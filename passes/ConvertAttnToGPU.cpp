@@ -688,6 +688,34 @@ private:
   /// visible tiles so far, and the Q tiles loaded so far. Empty for a
   /// kernel of one item per block (both start at 0).
   SmallVector<Value> ringPhase;
+  /// An `scf.if` that, in the persistent kernel, yields the phases its then
+  /// branch leaves (set by closePhaseIf) and passes them through unchanged
+  /// on the else branch. Without phases it is a plain if, with an else
+  /// region when `withElse`. The builder is left before the then branch's
+  /// terminator.
+  scf::IfOp openPhaseIf(Value condition, bool withElse) {
+    bool carries = !ringPhase.empty();
+    auto op = scf::IfOp::create(b, loc, ValueRange(ringPhase).getTypes(),
+                                condition, withElse || carries);
+    if (carries) {
+      b.setInsertionPointToStart(op.elseBlock());
+      scf::YieldOp::create(b, loc, ringPhase);
+      b.setInsertionPointToStart(op.thenBlock());
+      scf::YieldOp::create(b, loc, ringPhase);
+    }
+    b.setInsertionPoint(op.thenBlock()->getTerminator());
+    return op;
+  }
+  /// Ends an openPhaseIf: its then branch yields `thenPhases` (the phases
+  /// as the branch leaves them), the builder moves after it and ringPhase
+  /// becomes its results.
+  void closePhaseIf(scf::IfOp op, ValueRange thenPhases) {
+    b.setInsertionPointAfter(op);
+    if (ringPhase.empty())
+      return;
+    op.thenBlock()->getTerminator()->setOperands(thenPhases);
+    ringPhase.assign(op.getResults().begin(), op.getResults().end());
+  }
   Value keyBase, valueBase, queryBase, barrierBase;
   Value queryRow0; ///< the Q tile's first row (negative: before row 0)
 };
@@ -1523,7 +1551,6 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     };
     // The persistent kernel's item yields the mbarrier phases it leaves
     // (ringPhase) from every branch it takes.
-    SmallVector<Type> phaseTypes(ValueRange(ringPhase).getTypes());
     scf::IfOp gate;
     if (on) {
       // A gated-off pair costs its blocks one load and their zero rows: no
@@ -1533,15 +1560,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       // pair 0's real blocks.
       bool zeroOffRows = cfg.gating == GPUKernelConfig::Gating::Gates &&
                          role != Role::Producer;
-      gate =
-          scf::IfOp::create(b, loc, phaseTypes, on,
-                            /*withElseRegion=*/zeroOffRows || cfg.persistent);
-      if (cfg.persistent) {
-        b.setInsertionPointToStart(gate.elseBlock());
-        scf::YieldOp::create(b, loc, ringPhase);
-        b.setInsertionPointToStart(gate.thenBlock());
-        scf::YieldOp::create(b, loc);
-      }
+      gate = openPhaseIf(on, /*withElse=*/zeroOffRows);
       if (zeroOffRows) {
         b.setInsertionPoint(gate.elseBlock()->getTerminator());
         Value zeros = arith::ConstantOp::create(
@@ -1755,13 +1774,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     }
     if (roles && role == Role::Block)
       b.setInsertionPointAfter(roles);
-    if (gate) {
-      if (cfg.persistent)
-        gate.thenBlock()->getTerminator()->setOperands(ringPhase);
-      b.setInsertionPointAfter(gate);
-      if (cfg.persistent)
-        ringPhase.assign(gate.getResults().begin(), gate.getResults().end());
-    }
+    if (gate)
+      closePhaseIf(gate, ringPhase);
   };
 
   if (!cfg.persistent) {
@@ -2410,7 +2424,9 @@ void GPUKernelBuilder::initBarriers() {
   scf::IfOp::create(
       b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
       [&](OpBuilder &, Location) {
-        for (int64_t i = 0; i < kBarriers; ++i) {
+        // (Q empty only orders the persistent kernel's items.)
+        for (int64_t i = 0; i < (cfg.persistent ? kBarriers : kQueryEmpty);
+             ++i) {
           int64_t count = i < kKeyEmpty ? 1 : cfg.threads();
           ptx(("mbarrier.init.shared::cta.b64 [$0], " + Twine(count) + ";")
                   .str(),
@@ -2454,17 +2470,8 @@ void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
         {full}, "r");
   };
   // The persistent kernel's phases come out (unchanged for no tile).
-  SmallVector<Type> phaseTypes(ValueRange(ringPhase).getTypes());
-  auto any = scf::IfOp::create(b, loc, phaseTypes,
-                               m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
-                               /*withElseRegion=*/!ringPhase.empty());
-  if (!ringPhase.empty()) {
-    b.setInsertionPointToStart(any.elseBlock());
-    scf::YieldOp::create(b, loc, ringPhase);
-    b.setInsertionPointToStart(any.thenBlock());
-    scf::YieldOp::create(b, loc);
-  }
-  b.setInsertionPoint(any.thenBlock()->getTerminator());
+  auto any = openPhaseIf(m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
+                         /*withElse=*/false);
   Value base = ringPhase.empty() ? idx(0) : ringPhase[0];
   scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
     // The persistent kernel's Q buffer holds the previous item's Q until
@@ -2506,12 +2513,10 @@ void GPUKernelBuilder::emitProducer(Value firstTile, Value batch,
     next.append(cursor.begin(), cursor.end());
     scf::YieldOp::create(b, loc, next);
   });
-  if (!ringPhase.empty()) {
-    any.thenBlock()->getTerminator()->setOperands(
-        {loads.getResult(1), addC(ringPhase[1], 1)});
-    ringPhase.assign(any.getResults().begin(), any.getResults().end());
-  }
-  b.setInsertionPointAfter(any);
+  closePhaseIf(
+      any, ringPhase.empty()
+               ? SmallVector<Value>()
+               : SmallVector<Value>{loads.getResult(1), addC(ringPhase[1], 1)});
 }
 
 namespace {

@@ -611,7 +611,12 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
   // ATTN_PERSISTENT_BLOCKS says so (tests make each block walk many query
   // tiles at small shapes).
   int64_t persistentBlocks = INT64_MAX;
-  if (const char *cap = std::getenv("ATTN_PERSISTENT_BLOCKS")) {
+  bool anyPersistent = false;
+  for (const CudaLaunchPlan &plan : plans)
+    anyPersistent = anyPersistent || plan.persistent;
+  const char *cap =
+      anyPersistent ? std::getenv("ATTN_PERSISTENT_BLOCKS") : nullptr;
+  if (cap) {
     char *end = nullptr;
     errno = 0;
     long long n = std::strtoll(cap, &end, 10);

@@ -1,8 +1,9 @@
 // attn-compile --target=sm_90a --tma (the default at D = 128 wherever the
 // kernel is pipelined; --tma=false: cp.async copies): the pipelined wgmma
 // kernel with its Q, K and V tiles loaded by the Tensor Memory Accelerator. Thread 0 sets
-// up 12 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
-// each; K empty x 2, V empty x 3, Q empty: every one of the 256 math threads); the
+// up 11 mbarriers (Q full, K full x 2, V full x 3: one producer arrival
+// each; K empty x 2, V empty x 3: every one of the 256 math threads; the
+// persistent kernel adds Q empty, also of 256 arrivals); the
 // third warpgroup is the producer (setmaxnreg.dec to 40 registers, one warp
 // of it issues cp.async.bulk.tensor loads of 128-byte-swizzled 64-column
 // panels), the two math warpgroups take its registers (setmaxnreg.inc to
@@ -78,6 +79,9 @@
 // GRID-NOT:  "grid_tiles"
 // GRID:      "name": "causal_d128_attn0",
 // GRID-PTX-LABEL: .visible .entry dense_d128_attn0(
+// GRID-PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// GRID-PTX-NOT:   mbarrier.init
+// GRID-PTX:       fence.mbarrier_init.release.cluster;
 // GRID-PTX:       %ctaid.y
 // GRID-PTX-LABEL: .visible .entry causal_d128_attn0(
 
@@ -142,7 +146,8 @@
 // PTX-LABEL: .visible .entry dense_d128_attn0(
 // PTX:       .maxntid 384, 1, 1
 // PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 1;
-// PTX-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// PTX-COUNT-6: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// PTX-NOT:   mbarrier.init
 // PTX:       fence.mbarrier_init.release.cluster;
 // PTX:       bar.sync 0;
 // PTX:       setmaxnreg.dec.sync.aligned.u32 40;
