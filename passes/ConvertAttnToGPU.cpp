@@ -167,6 +167,12 @@ struct GPUKernelConfig {
   /// epilogue overlaps the next one's loads. O is then staged through a
   /// tile of its own (the K and V buffers are the next tile's).
   bool persistent = false;
+  /// Pipelined kernel: run the overlapped steps in a masked loop while the
+  /// next tile is partial before the unmasked loop, for patterns with
+  /// global tokens: there the global keys' tile and the window's first
+  /// tile both need the mask, and without this loop every tile ran
+  /// masked.
+  bool leadingMaskedLoop = false;
 
   /// The math warps' threads (the TMA kernel's producer warpgroup comes on
   /// top).
@@ -315,6 +321,10 @@ struct GPUKernelConfig {
     // The persistent grid only when asked for: it has not run on a GPU
     // yet (docs/gpu-notes.md 5f), so auto keeps a block per query tile.
     cfg.persistent = persistent == Toggle::On && cfg.tma;
+    // Measured with the heavy-first order (H100, 2026-12-07): 64 global
+    // tokens + local +-256 1.10-1.12x faster; on dense and causal, which
+    // never enter it, the extra loop cost up to 6% at S = 16384.
+    cfg.leadingMaskedLoop = cfg.pipelined && globalQueryPositions(pattern) > 0;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
     cfg.queryInRegisters = !cfg.swizzledQuery() && cfg.mTiles * d <= 128;
@@ -1468,6 +1478,12 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     return {add(mulC(row, D), add(mulC(chunk, 8), remC(col, 8)))};
   };
 
+  // Global tokens: rows whose tiles itemAt (below) dispatches first.
+  const int64_t globalPositions =
+      cfg.selected || cfg.branches
+          ? 0
+          : globalQueryPositions(branches.front().pattern);
+
   // One work item: query tile `bx` (0 is the first) of the (batch, head)
   // pair or active-list entry `by`. `role`: the whole block (the kernel
   // runs one item per block), or with the persistent kernel the producer's
@@ -1529,7 +1545,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // (32 swizzled O addresses per thread) are loop-invariant, and LLVM
     // would hoist them out of the item loop, live (spilled) across the key
     // loop. Derived from an opaque copy of the thread's ids, they are
-    // computed where they are used.
+    // computed where they are used. So with itemAt's division: LLVM shares
+    // the row addresses of Q's copy and O's stores, which ptxas no longer
+    // recomputes from the block ids (the D = 64 kernel of 64 global + local
+    // spilled 84 bytes).
     Value rowsTid = tid, outG = g;
     // 16-byte chunk stores of this item's real rows: `value(row, col)`
     // gives each chunk (row and col in the tile).
@@ -1740,7 +1759,7 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       if (!cfg.tma)
         waitCopies();
       barrier();
-      if (cfg.persistent) {
+      if (cfg.persistent || globalPositions > 0) {
         rowsTid = opaque(tid);
         outG = opaque(g);
       }
@@ -1778,19 +1797,63 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       closePhaseIf(gate, ringPhase);
   };
 
+  // Work item `linear`, in dispatch order (blocks start roughly in
+  // blockIdx order), as (query tile, row) of a `tiles` x `rows` grid:
+  // heavier tiles first, since a heavy tile started last is the grid's
+  // tail. Every row's global-token tiles come first (their rows see every
+  // key: at Skv = 16384 one is 20 tiles of a +-256 window's work), then each
+  // row's other tiles last to first (under causal-like patterns the last
+  // tiles see the most keys).
+  auto itemAt = [&](Value linear, Value tiles,
+                    Value rows) -> std::pair<Value, Value> {
+    auto remU = [&](Value x, Value y) {
+      return arith::RemUIOp::create(b, loc, x, y);
+    };
+    auto divU = [&](Value x, Value y) {
+      return arith::DivUIOp::create(b, loc, x, y);
+    };
+    if (globalPositions == 0)
+      return {m.sub(m.sub(tiles, remU(linear, tiles)), idx(1)),
+              divU(linear, tiles)};
+    // Positions [0, globalPositions) lie in position tiles
+    // [0, ceil(globalPositions / BR)); the grid's tile 0 is position tile
+    // floor((Skv - Sq) / BR).
+    Value firstTile =
+        QueryTiling::build(m, BR, queryLen, positionLen).firstTile;
+    Value heavy = m.min(
+        m.max(m.sub(idx(llvm::divideCeil(globalPositions, BR)), firstTile),
+              idx(0)),
+        tiles);
+    Value heavyItems = mul(heavy, rows);
+    Value isHeavy = m.cmp(CmpIPredicate::ult, linear, heavyItems);
+    // (Divisors kept nonzero: the branch not taken is computed too.)
+    Value heavyDivisor = m.max(heavy, idx(1));
+    Value lightDivisor = m.max(m.sub(tiles, heavy), idx(1));
+    Value light = m.sub(linear, heavyItems);
+    Value bx = m.select(isHeavy, remU(linear, heavyDivisor),
+                        m.sub(m.sub(tiles, remU(light, lightDivisor)), idx(1)));
+    Value by = m.select(isHeavy, divU(linear, heavyDivisor),
+                        divU(light, lightDivisor));
+    return {bx, by};
+  };
+
   if (!cfg.persistent) {
-    // Heavier query tiles first: under causal-like patterns the last tiles
-    // see the most keys, and starting them first shortens the tail of the
-    // grid (blocks are dispatched roughly in blockIdx order).
-    Value bx = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
-                           gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                     idx(1));
-    emitWorkItem(bx, gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
-                 Role::Block);
+    Value tiles = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    if (globalPositions == 0) {
+      // (The 2-D grid gives the row directly.)
+      emitWorkItem(m.sub(m.sub(tiles, bx), idx(1)), by, Role::Block);
+    } else {
+      auto [tile, row] =
+          itemAt(add(bx, mul(by, tiles)), tiles,
+                 gpu::GridDimOp::create(b, loc, gpu::Dimension::y));
+      emitWorkItem(tile, row, Role::Block);
+    }
   } else {
     // Persistent: the grid is at most one block per SM, and each block
-    // walks items of the virtual grid (query tiles x rows, tiles fastest
-    // and heaviest first, as the one-item kernel's blocks are dispatched),
+    // walks items of the virtual grid (query tiles x rows, in itemAt's
+    // order, as the one-item kernel's blocks are dispatched),
     // so one item's epilogue runs while the producer already loads the
     // next item's tiles. Round k hands items [k G, (k + 1) G) to the G
     // blocks, in block order when k is even and in reverse when odd: a
@@ -1822,12 +1885,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                 b, loc, m.cmp(CmpIPredicate::ult, w, items), forwarded);
           },
           [&](OpBuilder &, Location, ValueRange args) {
-            Value w = args[0];
             ringPhase.assign(args.begin() + 2, args.end());
-            emitWorkItem(
-                m.sub(m.sub(tiles, arith::RemUIOp::create(b, loc, w, tiles)),
-                      idx(1)),
-                arith::DivUIOp::create(b, loc, w, tiles), role);
+            auto [tile, row] = itemAt(args[0], tiles, rows);
+            emitWorkItem(tile, row, role);
             SmallVector<Value> next = {addC(args[1], 1)};
             next.append(ringPhase.begin(), ringPhase.end());
             scf::YieldOp::create(b, loc, next);
@@ -2359,11 +2419,23 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   // wait, so a mask under a branch would leave no exp to overlap with P V
   // (docs/gpu-notes.md, 5d). The mask costs a compare and a select per
   // score; skipping it on wholly visible tiles gave dense 1.17-1.26x and
-  // causal 1.2x the speed (H100, 2026-12-07; 5e). A window whose second
-  // tile is partial runs everything in the masked loop: a leading masked
-  // loop would cover it (not needed at 128-aligned windows).
+  // causal 1.2x the speed (H100, 2026-12-07; 5e). Where the second
+  // tile is partial too (global tokens: the global keys' tile, then the
+  // window's first), a third loop, masked, comes first
+  // (GPUKernelConfig::leadingMaskedLoop).
+  SmallVector<Value> unmaskedInits = inits;
+  if (cfg.leadingMaskedLoop) {
+    auto leading = emitTileLoop(
+        inits,
+        [&](ValueRange args) {
+          scf::YieldOp::create(b, loc, overlappedStep(args, /*masked=*/true));
+        },
+        /*tileAt=*/1, [&](Value tile) { return classifyKeyTile(tile).needed; });
+    unmaskedInits.assign(leading.getResults().begin(),
+                         leading.getResults().end());
+  }
   auto unmasked = emitTileLoop(
-      inits,
+      unmaskedInits,
       [&](ValueRange args) {
         scf::YieldOp::create(b, loc, overlappedStep(args, /*masked=*/false));
       },

@@ -286,6 +286,15 @@ bool mlir::attn::hullTilesAllVisible(PatternAttrInterface pattern) {
   return local && local.getDilation() == 1;
 }
 
+int64_t mlir::attn::globalQueryPositions(PatternAttrInterface pattern) {
+  int64_t tokens = 0;
+  walkPatternLeaves(pattern, [&](PatternAttrInterface leaf) {
+    if (auto global = dyn_cast<GlobalAttr>(leaf))
+      tokens = std::max<int64_t>(tokens, global.getTokens());
+  });
+  return tokens;
+}
+
 bool mlir::attn::nextKeyTileIsVisible(PatternAttrInterface pattern) {
   if (auto u = dyn_cast<UnionAttr>(pattern))
     return llvm::all_of(u.getMembers(), [](Attribute member) {

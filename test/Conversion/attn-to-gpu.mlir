@@ -34,8 +34,12 @@
 // CHECK-SAME:    {name = "out_stride2", type = "i64", value = "out.stride[2]"}, {name = "sq", type = "i32", value = "Sq"}, {name = "skv", type = "i32", value = "Skv"}, {name = "scale", type = "f32", value = "scale"}]
 // CHECK-SAME:    pattern = #attn.causal, query_heads = 8 : i64, query_len = -1 : i64, query_tile = 128 : i64, result_args = array<i64: 0>, result_index = 0 : i64, scale = 1.250000e-01 : f64, source = "causal"
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
-// Heaviest query tiles first.
-// CHECK:         gpu.grid_dim x
+// Heaviest query tiles first: the last (blockIdx.x reversed); the row is
+// blockIdx.y.
+// CHECK:         %[[CAUSAL_GX:.*]] = gpu.grid_dim x
+// CHECK-NOT:     gpu.grid_dim y
+// CHECK:         %[[CAUSAL_BX:.*]] = gpu.block_id x
+// CHECK:         arith.subi %[[CAUSAL_GX]], %[[CAUSAL_BX]]
 // The prologue: the Q tile (the copy addresses step by a stride the
 // optimizer may not hoist) and the first visible K tile in flight together.
 // CHECK:         llvm.inline_asm has_side_effects "mov.b64 $0, $1;", "=l,l"
@@ -119,6 +123,27 @@ func.func @dense(%q: tensor<?x4x?x128xf16>, %k: tensor<?x4x?x128xf16>, %v: tenso
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:       gpu.func @longformer_attn0(
 // CHECK-SAME:    pattern = #attn.union<[#attn.global<tokens = 64>, #attn.local<window = 256>]>
+// Global tokens' rows see every key: every row's tiles that hold them
+// (positions [0, 64): ceil(64 / 128) - floor((Skv - Sq) / 128) of them,
+// clamped to [0, tiles]) are dispatched first, at linear block indices
+// below heavy x rows; the other tiles follow, last to first.
+// CHECK:         %[[GX:.*]] = gpu.grid_dim x
+// CHECK:         %[[BX:.*]] = gpu.block_id x
+// CHECK:         %[[BY:.*]] = gpu.block_id y
+// CHECK:         %[[GY:.*]] = gpu.grid_dim y
+// CHECK:         %[[YX:.*]] = arith.muli %[[BY]], %[[GX]] : index
+// CHECK:         %[[LINEAR:.*]] = arith.addi %[[BX]], %[[YX]] : index
+// CHECK:         %[[UNCLAMPED:.*]] = arith.subi %c1{{.*}}, %{{.*}} : index
+// CHECK:         %[[ATLEAST0:.*]] = arith.maxsi %[[UNCLAMPED]], %c0{{.*}} : index
+// CHECK:         %[[HEAVY:.*]] = arith.minsi %[[ATLEAST0]], %[[GX]] : index
+// CHECK:         %[[HEAVYITEMS:.*]] = arith.muli %[[HEAVY]], %[[GY]] : index
+// CHECK:         %[[ISHEAVY:.*]] = arith.cmpi ult, %[[LINEAR]], %[[HEAVYITEMS]] : index
+// CHECK:         %[[LIGHT:.*]] = arith.subi %[[LINEAR]], %[[HEAVYITEMS]] : index
+// CHECK:         %[[LIGHTREM:.*]] = arith.remui %[[LIGHT]], %{{.*}} : index
+// CHECK:         %[[FROMLAST:.*]] = arith.subi %[[GX]], %[[LIGHTREM]] : index
+// CHECK:         %[[LIGHTTILE:.*]] = arith.subi %[[FROMLAST]], %c1{{.*}} : index
+// CHECK:         %[[HEAVYTILE:.*]] = arith.remui %[[LINEAR]], %{{.*}} : index
+// CHECK:         arith.select %[[ISHEAVY]], %[[HEAVYTILE]], %[[LIGHTTILE]] : index
 // CHECK:         scf.while
 // CHECK:           arith.cmpi slt, %{{.*}}, %{{.*}} : vector<4xi32>
 // CHECK:           arith.ori %{{.*}}, %{{.*}} : vector<4xi1>

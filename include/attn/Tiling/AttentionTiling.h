@@ -119,6 +119,12 @@ struct MaskContext {
 /// to skip empty ones. Conservative: false for every other pattern.
 bool hullTilesAllVisible(PatternAttrInterface pattern);
 
+/// The positions [0, n) whose query rows see every key: the largest
+/// `tokens` of the global leaves of `pattern` (unions and per-head lists
+/// included), 0 without one. A grid dispatches their query tiles first:
+/// at long sequences they are the heaviest by far.
+int64_t globalQueryPositions(PatternAttrInterface pattern);
+
 /// Whether PatternEmitter::emitNextKeyTile gives a tile the rows see (or
 /// the end): unions and per-head lists of hullTilesAllVisible patterns,
 /// whose member hulls it jumps between. Otherwise a tile walk classifies
