@@ -2297,8 +2297,13 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   }
   Tiles a;
   SmallVector<int64_t> scoreOffsets, queryOffsets;
+  // (The persistent kernel's first tile lies in stage base mod 2: an odd
+  // number of tiles before it leaves it in stage 1.)
+  Value firstKey = ringPhase.empty()
+                       ? kDescriptor
+                       : stagedDescriptor(kDescriptor, remC(base, 2));
   Tiles s = scoresFromAccumulators(warpgroupGemms(
-      {scoreGemm(kDescriptor, a, scoreOffsets, queryOffsets)}, 0)[0]);
+      {scoreGemm(firstKey, a, scoreOffsets, queryOffsets)}, 0)[0]);
   if (cfg.tma)
     arriveBarrier(barrierAddress(kKeyEmpty, remC(base, 2)));
   emitMask(firstTile, s);
