@@ -32,8 +32,8 @@
 //    P V, K/V load a tile ahead into 2/3 buffers, one barrier per tile. The
 //    accumulators and A fragments have mma.sync's layouts, so the softmax,
 //    masks and epilogue are shared;
-//  - with TMA loads (sm_90a) and --persistent (not yet run on a GPU, so
-//    not the default), the grid is persistent: at most a block per
+//  - with TMA loads (sm_90a) and --persistent (no faster on an H100 with
+//    its static rounds, so not the default), the grid is persistent: at most a block per
 //    SM, each walking query tiles of the virtual grid in turn, the
 //    producer loading the next tile's Q, K and V while the math warpgroups
 //    finish this one's P V and epilogue (mbarrier phases carried across);

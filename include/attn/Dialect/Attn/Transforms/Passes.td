@@ -299,8 +299,8 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "With tma: a persistent grid of at most one block per SM, each "
            "block walking query tiles in turn so that one tile's epilogue "
            "runs under the next one's loads (O staged through a tile of its "
-           "own): on (needs tma), off or auto (a block per query tile; the "
-           "persistent grid has not run on a GPU yet)">,
+           "own): on (needs tma), off or auto (a block per query tile: on an "
+           "H100 the persistent grid was no faster, 0.71-1.06x)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
