@@ -1812,28 +1812,35 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     auto divU = [&](Value x, Value y) {
       return arith::DivUIOp::create(b, loc, x, y);
     };
-    if (globalPositions == 0)
-      return {m.sub(m.sub(tiles, remU(linear, tiles)), idx(1)),
-              divU(linear, tiles)};
+    if (globalPositions == 0) {
+      Value fromLast = m.sub(tiles, remU(linear, tiles));
+      Value tile = m.sub(fromLast, idx(1));
+      return {tile, divU(linear, tiles)};
+    }
     // Positions [0, globalPositions) lie in position tiles
     // [0, ceil(globalPositions / BR)); the grid's tile 0 is position tile
     // floor((Skv - Sq) / BR).
     Value firstTile =
         QueryTiling::build(m, BR, queryLen, positionLen).firstTile;
-    Value heavy = m.min(
-        m.max(m.sub(idx(llvm::divideCeil(globalPositions, BR)), firstTile),
-              idx(0)),
-        tiles);
+    Value globalTiles = idx(llvm::divideCeil(globalPositions, BR));
+    Value unclamped = m.sub(globalTiles, firstTile);
+    Value heavy = m.min(m.max(unclamped, idx(0)), tiles);
     Value heavyItems = mul(heavy, rows);
     Value isHeavy = m.cmp(CmpIPredicate::ult, linear, heavyItems);
     // (Divisors kept nonzero: the branch not taken is computed too.)
     Value heavyDivisor = m.max(heavy, idx(1));
-    Value lightDivisor = m.max(m.sub(tiles, heavy), idx(1));
+    Value lightTiles = m.sub(tiles, heavy);
+    Value lightDivisor = m.max(lightTiles, idx(1));
+    // (One op per statement: the IR's order does not depend on the C++
+    // compiler's order of evaluating arguments.)
     Value light = m.sub(linear, heavyItems);
-    Value bx = m.select(isHeavy, remU(linear, heavyDivisor),
-                        m.sub(m.sub(tiles, remU(light, lightDivisor)), idx(1)));
-    Value by = m.select(isHeavy, divU(linear, heavyDivisor),
-                        divU(light, lightDivisor));
+    Value lightRem = remU(light, lightDivisor);
+    Value lightTile = m.sub(m.sub(tiles, lightRem), idx(1));
+    Value heavyTile = remU(linear, heavyDivisor);
+    Value bx = m.select(isHeavy, heavyTile, lightTile);
+    Value heavyRow = divU(linear, heavyDivisor);
+    Value lightRow = divU(light, lightDivisor);
+    Value by = m.select(isHeavy, heavyRow, lightRow);
     return {bx, by};
   };
 
@@ -1845,9 +1852,9 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       // (The 2-D grid gives the row directly.)
       emitWorkItem(m.sub(m.sub(tiles, bx), idx(1)), by, Role::Block);
     } else {
-      auto [tile, row] =
-          itemAt(add(bx, mul(by, tiles)), tiles,
-                 gpu::GridDimOp::create(b, loc, gpu::Dimension::y));
+      Value rows = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
+      Value linear = add(bx, mul(by, tiles));
+      auto [tile, row] = itemAt(linear, tiles, rows);
       emitWorkItem(tile, row, Role::Block);
     }
   } else {
