@@ -33,8 +33,9 @@
 //    accumulators and A fragments have mma.sync's layouts, so the softmax,
 //    masks and epilogue are shared;
 //  - with TMA loads (sm_90a) and --persistent (no faster on an H100 with
-//    its static rounds, so not the default), the grid is persistent: at most a block per
-//    SM, each walking query tiles of the virtual grid in turn, the
+//    its static rounds, so not the default), the grid is persistent: at
+//    most a block per SM, each walking query tiles of the virtual grid in
+//    turn, the
 //    producer loading the next tile's Q, K and V while the math warpgroups
 //    finish this one's P V and epilogue (mbarrier phases carried across);
 //  - online softmax with ex2.approx, one fma per score (scale x log2 e
@@ -318,12 +319,13 @@ struct GPUKernelConfig {
     // than cp.async copies).
     cfg.tma = cfg.pipelined && tma != Toggle::Off;
     cfg.pingPong = pingPong != Toggle::Off && cfg.tma && queryTile == 128;
-    // The persistent grid only when asked for: it has not run on a GPU
-    // yet (docs/gpu-notes.md 5f), so auto keeps a block per query tile.
+    // The persistent grid only when asked for: on an H100 (2026-12-07,
+    // docs/gpu-notes.md 5f) it was 0.71-1.06x the speed of a block per
+    // query tile, which auto keeps.
     cfg.persistent = persistent == Toggle::On && cfg.tma;
-    // Measured with the heavy-first order (H100, 2026-12-07): 64 global
-    // tokens + local +-256 1.10-1.12x faster; on dense and causal, which
-    // never enter it, the extra loop cost up to 6% at S = 16384.
+    // Measured alone (H100, 2026-12-07, 5g): 64 global tokens + local
+    // +-256 1.10-1.12x faster; on dense and causal, which never enter it,
+    // the extra loop cost up to 6% at S = 16384.
     cfg.leadingMaskedLoop = cfg.pipelined && globalQueryPositions(pattern) > 0;
     cfg.warps = cfg.wgmma ? queryTile / 16 : 4;
     cfg.mTiles = queryTile / (16 * cfg.warps);
@@ -1545,9 +1547,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // (32 swizzled O addresses per thread) are loop-invariant, and LLVM
     // would hoist them out of the item loop, live (spilled) across the key
     // loop. Derived from an opaque copy of the thread's ids, they are
-    // computed where they are used. So with itemAt's division: LLVM shares
-    // the row addresses of Q's copy and O's stores, which ptxas no longer
-    // recomputes from the block ids (the D = 64 kernel of 64 global + local
+    // computed where they are used. The same goes for itemAt's order with
+    // global tokens: LLVM shares the row addresses of Q's copy and O's
+    // stores, and ptxas, which recomputed them from the block ids, cannot
+    // see through itemAt's division (the D = 64 kernel of 64 global + local
     // spilled 84 bytes).
     Value rowsTid = tid, outG = g;
     // 16-byte chunk stores of this item's real rows: `value(row, col)`
