@@ -168,6 +168,11 @@ struct GPUKernelConfig {
   /// epilogue overlaps the next one's loads. O is then staged through a
   /// tile of its own (the K and V buffers are the next tile's).
   bool persistent = false;
+  /// TMA kernel: the epilogue writes O to shared memory in the layout of
+  /// an `out.tensor_map` (64-column panels, 128-byte swizzle) and thread 0
+  /// stores it with cp.async.bulk.tensor, which clips the rows outside the
+  /// output; the math threads issue no global stores.
+  bool tmaStore = false;
   /// Pipelined kernel: run the overlapped steps in a masked loop while the
   /// next tile is partial before the unmasked loop, for patterns with
   /// global tokens: there the global keys' tile and the window's first
@@ -204,7 +209,8 @@ struct GPUKernelConfig {
   int64_t stagingBytes() const {
     return branches ? mTiles * (headDim / 8) * threads() * 16 : 0;
   }
-  /// The persistent kernel's O tile (unpadded, chunks swizzled).
+  /// The persistent kernel's O tile (TMA's layout: 64-column panels,
+  /// chunks swizzled).
   int64_t outStagingBytes() const {
     return persistent ? queryTile() * headDim * 2 : 0;
   }
@@ -247,13 +253,18 @@ struct GPUKernelConfig {
          function_ref<InFlightDiagnostic()> emitError, StringRef chip,
          int64_t queryTile = 0, int64_t keyTile = 0, bool hopper = false,
          Toggle mode = Toggle::Off, Toggle tma = Toggle::Off,
-         Toggle pingPong = Toggle::Off, Toggle persistent = Toggle::Off) {
+         Toggle pingPong = Toggle::Off, Toggle persistent = Toggle::Off,
+         Toggle tmaStore = Toggle::Off) {
     if (pingPong == Toggle::On && tma == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: ping-pong schedules the "
                             "TMA kernel's two math warpgroups; it needs tma";
     if (persistent == Toggle::On && tma == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: persistent walks the TMA "
                             "kernel's query tiles; it needs tma";
+    if (tmaStore == Toggle::On && tma == Toggle::Off)
+      return emitError() << "attn-convert-to-gpu: tma-store stores the TMA "
+                            "kernel's output through a tensor map; it needs "
+                            "tma";
     if (tma == Toggle::On && mode == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: tma loads the pipelined "
                             "wgmma kernel's tiles; wgmma-pipeline=off "
@@ -323,6 +334,8 @@ struct GPUKernelConfig {
     // docs/gpu-notes.md 5f) it was 0.71-1.06x the speed of a block per
     // query tile, which auto keeps.
     cfg.persistent = persistent == Toggle::On && cfg.tma;
+    // TMA stores of O only when asked for, until measured.
+    cfg.tmaStore = tmaStore == Toggle::On && cfg.tma;
     // Measured alone (H100, 2026-12-07, 5g): 64 global tokens + local
     // +-256 1.10-1.12x faster; on dense and causal, which never enter it,
     // the extra loop cost up to 6% at S = 16384.
@@ -729,7 +742,24 @@ private:
     ringPhase.assign(op.getResults().begin(), op.getResults().end());
   }
   Value keyBase, valueBase, queryBase, barrierBase;
+  /// TMA store: the shared address (index) of O's staging tile and the
+  /// device address of O's tensor map.
+  Value outBase, outMap;
   Value queryRow0; ///< the Q tile's first row (negative: before row 0)
+  /// Runs `body` on thread 0 only (it issues the TMA stores and waits for
+  /// them).
+  void onThreadZero(function_ref<void()> body) {
+    scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
+                      [&](OpBuilder &, Location) {
+                        body();
+                        scf::YieldOp::create(b, loc);
+                      });
+  }
+  /// The bulk stores issued so far have read their shared memory (O's
+  /// staging tile may be written again, or the block may exit).
+  void waitStoresRead() { ptx("cp.async.bulk.wait_group.read 0;"); }
+  void storeTile(Value map, Value from, Value row, Value headIndex, Value batch,
+                 int64_t rows);
 };
 
 } // namespace
@@ -1280,10 +1310,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       argTypes.append(
           {i32Global, b.getI64Type(), b.getI64Type(), b.getI64Type()});
   }
-  // TMA: the device addresses of Q's, K's and V's tensor maps, last.
+  // TMA: the device addresses of Q's, K's and V's tensor maps (and O's,
+  // with TMA stores), last.
   const unsigned mapsArgIndex = argTypes.size();
   if (cfg.tma)
-    argTypes.append(3, b.getI64Type());
+    argTypes.append(cfg.tmaStore ? 4 : 3, b.getI64Type());
   // Persistent: the virtual grid, query tiles x rows (pairs or active
   // entries).
   const unsigned persistentArgIndex = argTypes.size();
@@ -1387,12 +1418,17 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           matrixDescriptor(sQ, /*leadingBytes=*/16, /*strideBytes=*/1024),
           warpgroupRows);
       if (cfg.persistent) {
-        // Its own tile after the mbarriers: the K and V buffers take the
-        // next item's tiles while this one's O is stored.
-        sOut = memref::ViewOp::create(
-            b, loc, swizzledQueryType, dsm,
-            addC(queryAt, BR * D * 2 + GPUKernelConfig::kBarrierBytes),
-            ValueRange{});
+        // Its own tile after Q (1024-byte aligned, as TMA's swizzle needs),
+        // then the mbarriers: the K and V buffers take the next item's
+        // tiles while this one's O is stored.
+        sOut = memref::ViewOp::create(b, loc, swizzledQueryType, dsm,
+                                      addC(queryAt, BR * D * 2), ValueRange{});
+        outBase = add(base, addC(queryAt, BR * D * 2));
+      } else if (cfg.tmaStore) {
+        // Over the K and V buffers, in the tensor map's layout.
+        sOut = memref::ViewOp::create(b, loc, swizzledQueryType, dsm, pad,
+                                      ValueRange{});
+        outBase = add(base, pad);
       } else {
         // The K and V buffers are free once the key loop is done.
         assert(BR * LD * 2 <= (keyTiles + valueTiles) * keyBytes &&
@@ -1409,10 +1445,12 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       keyBase = at;
       valueBase = addC(at, keyTiles * keyBytes);
       queryBase = add(base, queryAt);
-      barrierBase = addC(queryBase, BR * D * 2);
+      barrierBase = addC(queryBase, BR * D * 2 + cfg.outStagingBytes());
       queryMap = entry->getArgument(mapsArgIndex);
       keyMap = entry->getArgument(mapsArgIndex + 1);
       valueMap = entry->getArgument(mapsArgIndex + 2);
+      if (cfg.tmaStore)
+        outMap = entry->getArgument(mapsArgIndex + 3);
     }
     kDescriptor = matrixDescriptor(sK, /*leadingBytes=*/16,
                                    /*strideBytes=*/1024);
@@ -1470,14 +1508,19 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       b, loc, DenseElementsAttr::get(rowType, b.getF32FloatAttr(0.0)));
 
   // Where O's element (row, col) lies in sOut: the padded tile, or in the
-  // persistent kernel's own unpadded tile, 16-byte chunk col / 8 XOR
-  // row % 8 of the row (each warp's stores to 8 rows then fall in distinct
-  // banks, as with the padding).
+  // persistent kernel's own unpadded tile and the TMA store's tile, the
+  // layout of TMA's tiles: 64-column panels of BR rows of 128 bytes, the
+  // 16-byte chunk (col mod 64) / 8 of a row at that XOR row mod 8 (each
+  // warp's stores to 8 rows then fall in distinct banks, as with the
+  // padding).
   auto outAt = [&](Value row, Value col) -> SmallVector<Value> {
-    if (!cfg.persistent)
+    if (!cfg.persistent && !cfg.tmaStore)
       return {row, col};
-    Value chunk = arith::XOrIOp::create(b, loc, divC(col, 8), remC(row, 8));
-    return {add(mulC(row, D), add(mulC(chunk, 8), remC(col, 8)))};
+    Value panel = divC(col, 64);
+    Value chunk =
+        arith::XOrIOp::create(b, loc, divC(remC(col, 64), 8), remC(row, 8));
+    Value inRow = add(mulC(chunk, 8), remC(col, 8));
+    return {add(mulC(panel, BR * 64), add(mulC(row, 64), inRow))};
   };
 
   // Global tokens: rows whose tiles itemAt (below) dispatches first.
@@ -1761,6 +1804,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     if (role != Role::Producer) {
       if (!cfg.tma)
         waitCopies();
+      // (Persistent: the previous item's TMA store reads sOut until this
+      // wait.)
+      if (cfg.tmaStore && cfg.persistent)
+        onThreadZero([&] { waitStoresRead(); });
       barrier();
       if (cfg.persistent || globalPositions > 0) {
         rowsTid = opaque(tid);
@@ -1788,11 +1835,26 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           }
         }
       }
-      barrier();
-      storeRows([&](Value row, Value col) -> Value {
-        return vector::LoadOp::create(b, loc, VectorType::get({8}, elementType),
-                                      sOut, outAt(row, col));
-      });
+      if (cfg.tmaStore) {
+        // The tile's stores (the generic proxy) become visible to TMA's
+        // reads (the async proxy), then thread 0 stores it. The
+        // one-item kernel waits for the reads before its block exits; the
+        // persistent kernel before the next item's O overwrites the tile
+        // (and after its last item).
+        ptx("fence.proxy.async.shared::cta;");
+        barrier();
+        onThreadZero([&] {
+          storeTile(outMap, outBase, r0, head, batch, BR);
+          if (!cfg.persistent)
+            waitStoresRead();
+        });
+      } else {
+        barrier();
+        storeRows([&](Value row, Value col) -> Value {
+          return vector::LoadOp::create(
+              b, loc, VectorType::get({8}, elementType), sOut, outAt(row, col));
+        });
+      }
     }
     if (roles && role == Role::Block)
       b.setInsertionPointAfter(roles);
@@ -1914,6 +1976,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                       });
     b.setInsertionPoint(roles.elseBlock()->getTerminator());
     walkItems(Role::Math);
+    if (cfg.tmaStore)
+      onThreadZero([&] { waitStoresRead(); });
     b.setInsertionPointAfter(roles);
   }
   gpu::ReturnOp::create(b, loc);
@@ -2539,6 +2603,24 @@ void GPUKernelBuilder::loadTile(Value map, Value to, Value full, Value row,
         "r,l,r,r,r,r,r");
 }
 
+/// loadTile's inverse: the tile at shared address `from` (64-column panels
+/// of rows x 128 bytes, 128-byte swizzle) to rows [row, row + rows) of
+/// head `headIndex` of `batch` through the tensor map `map`, as one bulk
+/// group. TMA clips the rows outside the tensor (before 0 or past its
+/// length): they are not written.
+void GPUKernelBuilder::storeTile(Value map, Value from, Value row,
+                                 Value headIndex, Value batch, int64_t rows) {
+  for (int64_t panel = 0; panel < D / 64; ++panel)
+    ptx("cp.async.bulk.tensor.4d.global.shared::cta.bulk_group "
+        "[$0, {$1, $2, $3, $4}], [$5];",
+        {map,
+         arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(64 * panel)),
+         toI32(row), toI32(headIndex), toI32(batch),
+         toI32(addC(from, panel * rows * 128))},
+        "l,r,r,r,r,r");
+  ptx("cp.async.bulk.commit_group;");
+}
+
 /// The TMA kernel's producer (one warp of the last warpgroup): Q, then K
 /// and V of every visible tile in the math warps' order, each into the next
 /// stage of its ring once the math warps have handed that stage back (K: 2
@@ -2627,12 +2709,13 @@ struct ConvertAttnToGPUPass
   LogicalResult convertFunction(func::FuncOp func,
                                 gpu::GPUModuleOp &gpuModule);
 
-  /// The wgmma-pipeline, tma, ping-pong and persistent options, parsed
-  /// once in runOnOperation.
+  /// The wgmma-pipeline, tma, ping-pong, persistent and tma-store options,
+  /// parsed once in runOnOperation.
   GPUKernelConfig::Toggle pipelineMode = GPUKernelConfig::Toggle::Auto,
                           tmaMode = GPUKernelConfig::Toggle::Auto,
                           pingPongMode = GPUKernelConfig::Toggle::Auto,
-                          persistentMode = GPUKernelConfig::Toggle::Auto;
+                          persistentMode = GPUKernelConfig::Toggle::Auto,
+                          tmaStoreMode = GPUKernelConfig::Toggle::Auto;
 };
 } // namespace
 
@@ -2746,7 +2829,7 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
             attention.getHeadDim(), attention.getEffectivePattern(), config,
             [&] { return attention.emitError(); }, chip, queryTile, keyTile,
             /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tmaMode,
-            pingPongMode, persistentMode)))
+            pingPongMode, persistentMode, tmaStoreMode)))
       return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
@@ -2852,7 +2935,10 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       for (auto [n, role, rows] : {std::tuple<StringRef, StringRef, int64_t>{
                                        "q_map", "query", config.queryTile()},
                                    {"k_map", "key", config.keyTile},
-                                   {"v_map", "value", config.keyTile}}) {
+                                   {"v_map", "value", config.keyTile},
+                                   {"o_map", "out", config.queryTile()}}) {
+        if (n == "o_map" && !config.tmaStore)
+          continue;
         NamedAttrList map(
             kernelParam(b, n, "ptr", (role + ".tensor_map").str()));
         map.append("rows", b.getI64IntegerAttr(rows));
@@ -3245,7 +3331,8 @@ void ConvertAttnToGPUPass::runOnOperation() {
   if (failed(parseToggle("wgmma-pipeline", wgmmaPipeline, pipelineMode)) ||
       failed(parseToggle("tma", tma, tmaMode)) ||
       failed(parseToggle("ping-pong", pingPong, pingPongMode)) ||
-      failed(parseToggle("persistent", persistent, persistentMode)))
+      failed(parseToggle("persistent", persistent, persistentMode)) ||
+      failed(parseToggle("tma-store", tmaStore, tmaStoreMode)))
     return signalPassFailure();
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())

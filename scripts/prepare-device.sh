@@ -45,6 +45,12 @@ ATTN_COMPILE_FLAGS=--wgmma-pipeline=false \
 # per SM walking query tiles; not the default until it has run on a GPU).
 ATTN_COMPILE_FLAGS=--persistent \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-persist" "$build/bin/attn-compile" sm_90a
+# O stored by TMA (--tma-store; not the default until measured), with one
+# block per query tile and on the persistent grid.
+ATTN_COMPILE_FLAGS=--tma-store \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-store" "$build/bin/attn-compile" sm_90a
+ATTN_COMPILE_FLAGS="--tma-store --persistent" \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pstore" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not

@@ -97,9 +97,10 @@ Status describeTensorMap(const attn_tensor &t, const CudaParam &p,
                          cuda::TensorMapRequest &out) {
   const int64_t elementBytes = 2;
   auto refuse = [&](const std::string &why) {
-    return Status::error(ATTN_ERROR_INVALID_ARGUMENT,
-                         param + " loads the " + p.tensor +
-                             " through a TMA tensor map, which needs " + why);
+    return Status::error(
+        ATTN_ERROR_INVALID_ARGUMENT,
+        param + (p.tensor == "out" ? " stores the " : " loads the ") +
+            p.tensor + " through a TMA tensor map, which needs " + why);
   };
   if (t.rank != 4)
     return refuse("a rank-4 tensor; it has rank " + std::to_string(t.rank));

@@ -523,7 +523,7 @@ bool parseGenericTensor(const std::string &value, CudaParam &param) {
 
 const char *kParamVocabulary =
     " is not a parameter the runtime can pass (query, key, value, out, gates "
-    "or active as ptr; query/key/value.tensor_map as ptr with \"rows\"; "
+    "or active as ptr; query/key/value/out.tensor_map as ptr with \"rows\"; "
     "query/key/value/out.stride[0-3], gates.stride[0-1], "
     "B, Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; scale as f32; "
     "operand[i] or result[i] as ptr; operand[i].stride[j], "
@@ -796,8 +796,10 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
             param.tensor = name;
             ok = param.type == CudaParam::Type::Ptr;
           } else if (value == name + ".tensor_map" &&
-                     (name == "query" || name == "key" || name == "value")) {
-            // A TMA tensor map (docs/artifact.md): boxes of `rows` rows.
+                     (name == "query" || name == "key" || name == "value" ||
+                      name == "out")) {
+            // A TMA tensor map (docs/artifact.md): boxes of `rows` rows
+            // (the output's: the TMA kernel's stores).
             named = true;
             param.source = CudaParam::Source::TensorMap;
             param.tensor = name;

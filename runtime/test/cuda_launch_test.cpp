@@ -874,12 +874,42 @@ TEST(CudaManifest, TensorMapsNeedAPointerAndTheirRows) {
           m),
       ATTN_ERROR_CORRUPT_ARTIFACT,
       "\"key.tensor_map\" with type \"i64\" is not a parameter");
-  expectError(
+  // The output's map (TMA stores) is a parameter; the gates' is not.
+  EXPECT_TRUE(
       parseManifest(
           tensorMapManifest(
               R"({"name": "o_map", "type": "ptr", "value": "out.tensor_map", "rows": 64})"),
+          m)
+          .ok());
+  expectError(
+      parseManifest(
+          tensorMapManifest(
+              R"({"name": "g_map", "type": "ptr", "value": "gates.tensor_map", "rows": 64})"),
           m),
-      ATTN_ERROR_CORRUPT_ARTIFACT, "\"out.tensor_map\" with type \"ptr\"");
+      ATTN_ERROR_CORRUPT_ARTIFACT, "\"gates.tensor_map\" with type \"ptr\"");
+}
+
+TEST(CudaLaunchPlan, TheOutputsTensorMapDescribesTheOutput) {
+  Manifest m = parsed(tensorMapManifest(
+      std::string(kTensorMaps) +
+      R"(, {"name": "o_map", "type": "ptr", "value": "out.tensor_map", "rows": 128})"));
+  Call call(3, 300, 500);
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  ASSERT_EQ(p.tensorMaps.size(), 4u);
+  const cuda::TensorMapRequest &r = p.tensorMaps[3].request;
+  EXPECT_EQ(p.tensorMaps[3].param, 22u);
+  EXPECT_EQ(r.address, kO);
+  EXPECT_EQ(r.dims[1], 300u);
+  EXPECT_EQ(r.dims[2], 8u);
+  EXPECT_EQ(r.box[1], 128u);
+  // A layout TMA cannot write is refused, naming the store.
+  Call odd(3, 300, 500);
+  odd.outputs[0] =
+      tensor(kO, ATTN_DTYPE_BF16, {3, 8, 300, 128}, {307200, 38400, 132, 1});
+  expectError(odd.plan(m, p), ATTN_ERROR_INVALID_ARGUMENT,
+              "parameter 'o_map' stores the out through a TMA tensor map, "
+              "which needs strides of whole 16-byte units");
 }
 
 TEST(CudaManifest, PersistentIsAFlag) {

@@ -544,7 +544,7 @@ TEST(Manifest, RefusesMalformedGatedCudaKernels) {
   // the message lists what the runtime can pass.
   const std::string vocabulary =
       "is not a parameter the runtime can pass (query, key, value, out, "
-      "gates or active as ptr; query/key/value.tensor_map as ptr with "
+      "gates or active as ptr; query/key/value/out.tensor_map as ptr with "
       "\"rows\"; query/key/value/out.stride[0-3], "
       "gates.stride[0-1], B, Sq, Skv, pairs, Hq, Hkv or active_count as "
       "i32/i64; scale as f32; operand[i] or result[i] as ptr; "

@@ -18,8 +18,16 @@
 // kernel takes as its last parameters (round k: items k gridDim.x + c,
 // c in block order or reversed); the producer waits for Q empty (the math
 // warps are done with the last item's Q) before loading the next Q, and
-// O is staged through a tile of its own after the mbarriers
+// O is staged through a tile of its own between Q and the mbarriers
 // (230528 bytes of shared memory in all, 197760 without).
+// With --tma-store (off by default until measured) the epilogue writes O
+// into TMA's layout (64-column panels, 128-byte swizzle, over the K and V
+// buffers or in the persistent kernel's own tile), fences it for the async
+// proxy, and thread 0 issues one cp.async.bulk.tensor store per panel from
+// the o_map the manifest asks for; the one-item kernel waits for the
+// stores' reads before exiting, the persistent kernel before each item's
+// epilogue and after its last item. The math threads issue no global
+// stores then.
 //
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
@@ -56,6 +64,62 @@
 // RUN: FileCheck %s --check-prefix=GRID-PTX < %t/default/kernels.ptx
 // RUN: not attn-compile %s --target=sm_90a --persistent --tma=false -o %t/nopersist 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NOTMA-PERSIST
+// RUN: attn-compile %s --target=sm_90a --tma-store -o %t/store
+// RUN: FileCheck %s --check-prefix=STORE < %t/store/kernels.ptx
+// RUN: FileCheck %s --check-prefix=STORE-MAP < %t/store/manifest.json
+// RUN: %ptxas -arch=sm_90a -v %t/store/kernels.ptx -o %t/store.cubin 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=PTXAS
+// RUN: attn-compile %s --target=sm_90a --tma-store --persistent -o %t/pstore
+// RUN: FileCheck %s --check-prefix=PSTORE < %t/pstore/kernels.ptx
+// RUN: %ptxas -arch=sm_90a -v %t/pstore/kernels.ptx -o %t/pstore.cubin 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=PTXAS
+// RUN: not attn-compile %s --target=sm_90a --tma-store --tma=false -o %t/nostore 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NOTMA-STORE
+
+// NOTMA-STORE: error: attn-convert-to-gpu: tma-store stores the TMA kernel's output through a tensor map; it needs tma
+
+// STORE-LABEL: .visible .entry dense_d128_attn0(
+// STORE:       setmaxnreg.inc.sync.aligned.u32 232;
+// STORE:       wgmma.wait_group.sync.aligned 0;
+// STORE:       bar.sync 1, 256;
+// STORE-NOT:   st.global
+// STORE:       st.shared.b32
+// STORE-NOT:   st.global
+// STORE:       fence.proxy.async.shared::cta;
+// STORE:       bar.sync 1, 256;
+// STORE-NOT:   st.global
+// STORE-COUNT-2: cp.async.bulk.tensor.4d.global.shared::cta.bulk_group [%rd{{[0-9]+}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}], [%r{{[0-9]+}}];
+// STORE:       cp.async.bulk.commit_group;
+// STORE-NOT:   st.global
+// STORE:       cp.async.bulk.wait_group.read 0;
+// STORE-LABEL: .visible .entry causal_d128_attn0(
+// STORE-LABEL: .visible .entry dense_d64_attn0(
+// STORE-NOT:   cp.async.bulk
+
+// STORE-MAP:      "name": "dense_d128_attn0",
+// STORE-MAP:      "name": "v_map",
+// STORE-MAP:      "name": "o_map",
+// STORE-MAP-NEXT: "type": "ptr",
+// STORE-MAP-NEXT: "value": "out.tensor_map",
+// STORE-MAP-NEXT: "rows": 128
+// STORE-MAP:      "name": "dense_d64_attn0",
+// STORE-MAP-NOT:  o_map
+
+// The persistent kernel: the previous item's store has read the tile
+// before this item's epilogue writes it, and the last item's before exit.
+// PSTORE-LABEL: .visible .entry dense_d128_attn0(
+// PSTORE:       setmaxnreg.inc.sync.aligned.u32 232;
+// PSTORE:       cp.async.bulk.wait_group.read 0;
+// PSTORE:       bar.sync 1, 256;
+// PSTORE:       st.shared.b32 [%rd{{[0-9]+}}+196608],
+// PSTORE:       fence.proxy.async.shared::cta;
+// PSTORE-COUNT-2: cp.async.bulk.tensor.4d.global.shared::cta.bulk_group
+// PSTORE:       cp.async.bulk.commit_group;
+// PSTORE-NOT:   bar.sync
+// PSTORE:       cp.async.bulk.wait_group.read 0;
+// PSTORE-NOT:   bar.sync
+// PSTORE:       ret;
+// PSTORE-LABEL: .visible .entry causal_d128_attn0(
 
 // NOTMA-PERSIST: error: attn-convert-to-gpu: persistent walks the TMA kernel's query tiles; it needs tma
 
@@ -70,7 +134,7 @@
 // PERSIST:       mov.u32 %r{{[0-9]+}}, %ctaid.x;
 // PERSIST:       mov.u32 %r{{[0-9]+}}, %nctaid.x;
 // PERSIST:       bar.sync 1, 256;
-// PERSIST:       st.shared.b32 [%rd{{[0-9]+}}+196736],
+// PERSIST:       st.shared.b32 [%rd{{[0-9]+}}+196608],
 // PERSIST-LABEL: .visible .entry causal_d128_attn0(
 
 // GRID:      "name": "dense_d128_attn0",

@@ -149,6 +149,12 @@ static cl::opt<cl::boolOrDefault> persistent(
     cl::desc("with --tma: a persistent grid (at most one block per SM), "
              "each block walking query tiles, one tile's epilogue under the "
              "next one's loads; unset: off (no faster on an H100 so far)"));
+static cl::opt<cl::boolOrDefault> tmaStore(
+    "tma-store", cl::init(cl::BOU_UNSET), cl::cat(category),
+    cl::desc("with --tma: O stored by the Tensor Memory Accelerator (one "
+             "cp.async.bulk.tensor per 64-column panel from shared memory, "
+             "the runtime builds the tensor map) instead of 16-byte stores "
+             "from every math thread; unset: off (not yet measured)"));
 static cl::opt<int64_t>
     keyTile("key-tile", cl::init(0), cl::cat(category),
             cl::desc("Keys per tile (0: the target's default)"));
@@ -1163,6 +1169,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.tma = toggle(tma);
   convert.pingPong = toggle(pingPong);
   convert.persistent = toggle(persistent);
+  convert.tmaStore = toggle(tmaStore);
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

@@ -301,6 +301,12 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "runs under the next one's loads (O staged through a tile of its "
            "own): on (needs tma), off or auto (a block per query tile: on an "
            "H100 the persistent grid was no faster, 0.71-1.06x)">,
+    Option<"tmaStore", "tma-store", "std::string", /*default=*/"\"auto\"",
+           "With tma: the epilogue writes O to shared memory in the tensor "
+           "map's swizzled layout and one thread stores it with "
+           "cp.async.bulk.tensor (rows outside the tensor clipped by TMA), "
+           "instead of 16-byte stores from every math thread: on (needs "
+           "tma), off or auto (off until measured faster on an H100)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
