@@ -297,12 +297,15 @@ struct GPUKernelConfig {
                          << queryTile;
     // sm_90a at D = 128: one 64-row m-tile per warpgroup, whose Q fragments
     // stay in registers next to wgmma's accumulators (two m-tiles per warp
-    // would spill); 128-row tiles are two warpgroups. D = 64 gives wrong
-    // results with wgmma on an H100 (2026-12-06, not yet understood): it
-    // keeps mma.sync.
-    // In FA2's order only the measured 64-row kernel: a 128-row tile asked
-    // for keeps mma.sync there.
-    cfg.wgmma = hopper && d == 128 && (pipeline || queryTile == 64);
+    // would spill); 128-row tiles are two warpgroups. In FA2's order only
+    // the measured 64-row kernel: a 128-row tile asked for keeps mma.sync
+    // there, and so does D = 64, whose kernels in that order gave wrong
+    // results on an H100 (2026-12-06, not yet understood). At D = 64 the
+    // pipelined kernel (one 64-column panel per tile; Q read through a
+    // descriptor, as in the exact D = 128 kernel) only when asked for
+    // (--wgmma-pipeline or --tma) until it has run on a GPU.
+    cfg.wgmma = hopper && ((d == 128 && (pipeline || queryTile == 64)) ||
+                           (d == 64 && pipeline && mode == Toggle::On));
     cfg.pipelined = cfg.wgmma && pipeline;
     // The pipelined kernel takes 128-key tiles where no block of the
     // pattern would straddle one.
@@ -445,6 +448,23 @@ private:
   /// copies out of the key loop (i * stride for each row a thread copies:
   /// 16 64-bit registers per tensor), which pushes the 128-row kernels
   /// into spills; recomputing them per tile costs one IMAD each.
+  /// `x`, a value every lane of the warp holds alike, as lane 0's copy
+  /// (shfl.sync.idx): ptxas then knows it is warp-uniform. The persistent
+  /// kernel's ring ordinal comes from the item loop, and ptxas did not see
+  /// it as uniform: the key loop's stages and wgmma descriptors moved off
+  /// the uniform datapath (773 instructions per key tile against 708 for
+  /// the one-item kernel's dense loop; 692 with this).
+  Value warpUniform(Value x) {
+    Value y = LLVM::InlineAsmOp::create(
+                  b, loc, b.getI32Type(), ValueRange{toI32(x)},
+                  "shfl.sync.idx.b32 $0, $1, 0, 0x1f, -1;", "=r,r",
+                  /*has_side_effects=*/false, /*is_align_stack=*/false,
+                  LLVM::tailcallkind::TailCallKind::None,
+                  /*asm_dialect=*/LLVM::AsmDialectAttr(),
+                  /*operand_attrs=*/ArrayAttr())
+                  .getResult(0);
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
+  }
   Value opaque(Value x) {
     Value x64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
     Value y = LLVM::InlineAsmOp::create(
@@ -2320,7 +2340,8 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   const size_t numResults = empty.size();
   empty.append(ringPhase.begin(), ringPhase.end());
   // Where this item's tiles fall in the rings (TMA), and Q's parity.
-  Value base = ringPhase.empty() ? idx(0) : ringPhase[0];
+  // (Persistent: the item's first ordinal, made visibly warp-uniform.)
+  Value base = ringPhase.empty() ? idx(0) : warpUniform(ringPhase[0]);
   Value queryParity = ringPhase.empty() ? idx(0) : remC(ringPhase[1], 2);
   auto any = scf::IfOp::create(b, loc, ValueRange(empty).getTypes(),
                                m.cmp(CmpIPredicate::slt, firstTile, tileEnd),

@@ -166,10 +166,11 @@ sanitize_generated synccheck "$kernels/global_local_h16d128" global_local_h16d12
   "64 global + local 256, D=128"
 # sm_90a's wgmma kernels (swizzled K/V tiles read by the tensor cores): the
 # default (pipelined, TMA loads, ping-pong) and the alternatives (cp.async
-# copies, no ping-pong, FA2's order). D = 64 is mma.sync there, sanitized
-# above.
+# copies, no ping-pong, FA2's order, O stored by TMA). D = 64 is mma.sync
+# there but in the --tma set (the same kernel with one 64-column panel).
 for set in "gpu-kernels-90a:sm_90a TMA + ping-pong" "gpu-kernels-90a-pipe:sm_90a pipelined, cp.async" \
-  "gpu-kernels-90a-tma:sm_90a TMA, no ping-pong" "gpu-kernels-90a-fa2:sm_90a FA2 order"; do
+  "gpu-kernels-90a-tma:sm_90a TMA, no ping-pong" "gpu-kernels-90a-fa2:sm_90a FA2 order" \
+  "gpu-kernels-90a-store:sm_90a TMA stores" "gpu-kernels-90a-d64:sm_90a --tma (D = 64 too)"; do
   dir=$art/${set%%:*} label=${set#*:}
   [[ -d $dir ]] || continue
   for tool in memcheck racecheck synccheck; do
@@ -180,31 +181,33 @@ for set in "gpu-kernels-90a:sm_90a TMA + ping-pong" "gpu-kernels-90a-pipe:sm_90a
   done
   sanitize_generated memcheck "$dir/gated_h16d128" gated_h16d128 B=2,Sq=200,Skv=300 \
     "$label, gates read by the kernel, D=128" --gates 0,3,9-12
+  sanitize_generated memcheck "$dir/causal_window_h32d64" causal_window_h32d64 B=1,Sq=300,Skv=500 \
+    "$label, causal window, D=64"
 done
 # The persistent grid (--persistent): ATTN_PERSISTENT_BLOCKS=3 makes
 # each block walk many query tiles at these small shapes, carrying its
 # mbarrier phases from tile to tile (gated-off pairs, tiles that see no key
 # and an active list's entries in between).
-if [[ -d $art/gpu-kernels-90a-persist ]]; then
-  dir=$art/gpu-kernels-90a-persist
+for dir in $art/gpu-kernels-90a-persist $art/gpu-kernels-90a-pstore; do
+  [[ -d $dir ]] || continue
   for tool in memcheck racecheck synccheck; do
     persist=3 sanitize_generated "$tool" "$dir/causal_h16d128" causal_h16d128 B=2,Sq=300,Skv=77 \
-      "persistent, 3 blocks, causal, Sq > Skv"
+      "$(basename "$dir"), 3 blocks, causal, Sq > Skv"
     persist=3 sanitize_generated "$tool" "$dir/global_local_h16d128" global_local_h16d128 B=2,Sq=700,Skv=900 \
-      "persistent, 3 blocks, 64 global + local 256"
+      "$(basename "$dir"), 3 blocks, 64 global + local 256"
     persist=3 sanitize_generated "$tool" "$dir/gated_h16d128" gated_h16d128 B=2,Sq=300,Skv=500 \
-      "persistent, 3 blocks, gates" --gates 0,3,9-12
-    persist=3 sanitize_generated "$tool" "$extra/listed_h16d128_90a" listed_h16d128 B=2,Sq=300,Skv=500 \
-      "persistent, 3 blocks, active list" --gates 1,3-4,15
+      "$(basename "$dir"), 3 blocks, gates" --gates 0,3,9-12
+    [[ $dir == *-persist ]] && persist=3 sanitize_generated "$tool" "$extra/listed_h16d128_90a" listed_h16d128 B=2,Sq=300,Skv=500 \
+      "$(basename "$dir"), 3 blocks, active list" --gates 1,3-4,15
   done
   for c in "dense_h16d128 B=2,Sq=1000,Skv=1000" "causal_window_h16d128 B=3,Sq=700,Skv=1500" \
     "random_blocks_0p25_h16d128 B=2,Sq=1000,Skv=1100" "strided_h16d128 B=1,Sq=1024,Skv=1300"; do
     set -- $c
     # (random blocks: attn-run has no reference and says so)
-    step "persistent, 5 blocks: $1 $2" env ATTN_PERSISTENT_BLOCKS=5 "$run" "$dir/$1" \
+    step "persistent ($(basename "$dir")), 5 blocks: $1 $2" env ATTN_PERSISTENT_BLOCKS=5 "$run" "$dir/$1" \
       --function "$1" --shape "$2" --device cuda --check-reference --warmup 0 --reps 2
   done
-fi
+done
 
 # attn-compile's kernels: correctness only here (~30 s); the benchmark
 # against SDPA and FlexAttention is scripts/device-gpu-bench.sh (~5 min).

@@ -51,6 +51,11 @@ ATTN_COMPILE_FLAGS=--tma-store \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-store" "$build/bin/attn-compile" sm_90a
 ATTN_COMPILE_FLAGS="--tma-store --persistent" \
   "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-pstore" "$build/bin/attn-compile" sm_90a
+# The TMA kernel asked for (--tma): the default at D = 128; at D = 64 the
+# pipelined kernel with one 64-column panel, not the default until
+# measured (bench rows [d64]).
+ATTN_COMPILE_FLAGS=--tma \
+  "$root/bench/gpu/compile-cases.sh" "$build/device/gpu-kernels-90a-d64" "$build/bin/attn-compile" sm_90a
 # Issue 8's sparse-projection benchmark (scripts/device-selected-bench.sh):
 # one artifact per function file of bench/gpu/cases_selected (select_<case>,
 # attend_<case>) in build/device/gpu-selected; a function that does not

@@ -37,7 +37,8 @@ attn_sm90a_variants() {
   local label set
   into=()
   for set in sm_90a=gpu-kernels-90a pipe=gpu-kernels-90a-pipe \
-    tma=gpu-kernels-90a-tma fa2=gpu-kernels-90a-fa2 persist=gpu-kernels-90a-persist; do
+    tma=gpu-kernels-90a-tma fa2=gpu-kernels-90a-fa2 persist=gpu-kernels-90a-persist \
+    store=gpu-kernels-90a-store pstore=gpu-kernels-90a-pstore d64=gpu-kernels-90a-d64; do
     label=${set%%=*}
     [[ -d $art/${set#*=} ]] && into+=(--variant "$label=$art/${set#*=}")
   done

@@ -11,7 +11,9 @@
 // their epilogue syncs on named barrier 1 (256 threads). The manifest asks
 // the runtime for the three tensor maps with the rows of their boxes.
 // ptxas: no spills (GQA dense), and the MMAs stay asynchronous. --tma with --wgmma-pipeline=false is
-// refused; at D = 64 (mma.sync) --tma changes nothing.
+// refused. At D = 64 --tma (or --wgmma-pipeline) gives the same kernel with
+// one 64-column panel per tile (not the default until it has run on a GPU:
+// mma.sync).
 // With --persistent (off by default until it runs on a GPU) the grid is
 // persistent: the runtime launches at most a block per SM, and each role
 // of a block walks the work items of the grid_tiles x grid_rows grid the
@@ -45,11 +47,13 @@
 // turn, and its last MMAs of a block hand nothing over.
 // RUN: attn-compile %s --target=sm_90a --tma --ping-pong -o %t/pp
 // RUN: FileCheck %s --check-prefix=PP < %t/pp/kernels.ptx
+// RUN: FileCheck %s --check-prefix=PP64 < %t/pp/kernels.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/pp/kernels.ptx -o %t/pp.cubin 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=PTXAS
 // The default at sm_90a (tma and ping-pong auto) is this kernel.
 // RUN: attn-compile %s --target=sm_90a -o %t/default
 // RUN: FileCheck %s --check-prefix=PP < %t/default/kernels.ptx
+// RUN: FileCheck %s --check-prefix=DEFAULT64 < %t/default/kernels.ptx
 // RUN: not attn-opt %s -attn-convert-to-gpu="chip=sm_90a tma=sometimes" -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=MODE
 // MODE: error: attn-convert-to-gpu: tma must be auto, on or off, found 'sometimes'
@@ -64,7 +68,7 @@
 // RUN: FileCheck %s --check-prefix=GRID-PTX < %t/default/kernels.ptx
 // RUN: not attn-compile %s --target=sm_90a --persistent --tma=false -o %t/nopersist 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NOTMA-PERSIST
-// RUN: attn-compile %s --target=sm_90a --tma-store -o %t/store
+// RUN: attn-compile %s --target=sm_90a --tma --tma-store -o %t/store
 // RUN: FileCheck %s --check-prefix=STORE < %t/store/kernels.ptx
 // RUN: FileCheck %s --check-prefix=STORE-MAP < %t/store/manifest.json
 // RUN: %ptxas -arch=sm_90a -v %t/store/kernels.ptx -o %t/store.cubin 2>&1 \
@@ -94,7 +98,11 @@
 // STORE:       cp.async.bulk.wait_group.read 0;
 // STORE-LABEL: .visible .entry causal_d128_attn0(
 // STORE-LABEL: .visible .entry dense_d64_attn0(
-// STORE-NOT:   cp.async.bulk
+// STORE:       fence.proxy.async.shared::cta;
+// STORE-NOT:   st.global
+// STORE:       cp.async.bulk.tensor.4d.global.shared::cta.bulk_group
+// STORE-NOT:   cp.async.bulk.tensor.4d.global
+// STORE:       cp.async.bulk.commit_group;
 
 // STORE-MAP:      "name": "dense_d128_attn0",
 // STORE-MAP:      "name": "v_map",
@@ -103,7 +111,10 @@
 // STORE-MAP-NEXT: "value": "out.tensor_map",
 // STORE-MAP-NEXT: "rows": 128
 // STORE-MAP:      "name": "dense_d64_attn0",
-// STORE-MAP-NOT:  o_map
+// STORE-MAP:      "name": "o_map",
+// STORE-MAP-NEXT: "type": "ptr",
+// STORE-MAP-NEXT: "value": "out.tensor_map",
+// STORE-MAP-NEXT: "rows": 128
 
 // The persistent kernel: the previous item's store has read the tile
 // before this item's epilogue writes it, and the last item's before exit.
@@ -161,7 +172,14 @@
 // PP-NEXT:  @handOver bar.arrive %r{{[0-9]+}}, 256;
 // PP-NEXT:  wgmma.wait_group.sync.aligned 0;
 // PP-LABEL: .visible .entry dense_d64_attn0(
-// PP-NOT:   bar.arrive
+// D = 64 with --tma: the same kernel; by default (until it has run on a
+// GPU) mma.sync.
+// PP64-LABEL:    .visible .entry dense_d64_attn0(
+// PP64:          bar.arrive 2, 256;
+// DEFAULT64-LABEL: .visible .entry dense_d64_attn0(
+// DEFAULT64-NOT: bar.arrive
+// DEFAULT64-NOT: cp.async.bulk
+// DEFAULT64:     mma.sync.aligned.m16n8k16
 
 // OFF: error: attn-convert-to-gpu: tma loads the pipelined wgmma kernel's tiles; wgmma-pipeline=off contradicts it
 
@@ -192,10 +210,13 @@
 // CHECK:       "name": "grid_rows",
 // CHECK-NEXT:  "type": "i32",
 // CHECK-NEXT:  "value": "pairs"
+// D = 64: the same kernel with one 64-column panel per tile: 5 x 16384
+// (K, V) + 16384 (Q) + 16384 (O's tile) + 1024 + 128.
 // CHECK:       "name": "dense_d64_attn0",
 // CHECK:       "block": [
-// CHECK-NEXT:    128,
-// CHECK-NOT:   tensor_map
+// CHECK-NEXT:    384,
+// CHECK:       "dynamic_shared_memory": 115840,
+// CHECK:       "value": "query.tensor_map",
 
 // The producer's loads (wherever LLVM places its blocks): Q with the first
 // K, then each V and K tile once its stage is handed back.
@@ -252,7 +273,8 @@
 // PTX-NOT:   {{bra|^\$L__}}
 // PTX:       wgmma.wait_group.sync.aligned 0;
 // PTX-LABEL: .visible .entry dense_d64_attn0(
-// PTX-NOT:   cp.async.bulk
+// PTX:       .maxntid 384, 1, 1
+// PTX:       cp.async.bulk.tensor.4d.shared::cluster.global
 
 // PTXAS-NOT:   C7513
 // PTXAS-LABEL: Compiling entry function 'dense_d128_attn0' for 'sm_90a'

@@ -5,8 +5,9 @@
 // being two warpgroups sharing each K/V tile (S = Q Kᵀ reads Q from a
 // swizzled tile too), loaded by TMA (attn-compile-gpu-tma.mlir); this test
 // checks the pipelined kernel with cp.async copies (--tma=false, 256
-// threads) and FA2's order (--wgmma-pipeline=false, 64-row tiles). D = 64
-// keeps mma.sync.
+// threads) and FA2's order (--wgmma-pipeline=false, 64-row tiles). At
+// D = 64 the pipelined kernel is the same with one 64-column panel; FA2's
+// order keeps mma.sync there.
 // ptxas accepts them with no local memory and no spills, the manifest
 // records the tiles and the artifact's PTX is sm_90a's own.
 //
@@ -49,11 +50,17 @@
 // PTX-LABEL: .visible .entry dense_d128_attn0(
 // PTX:       fence.proxy.async.shared::cta;
 // PTX-NOT:   mma.sync
-// D = 64 keeps mma.sync (its wgmma kernels gave wrong results on an H100).
+// D = 64, pipelined: S = Q K(n)ᵀ in 4 k-steps of m64n128k16 (one panel),
+// O += P V(j) in 8 of m64n64k16; no mma.sync.
 // PTX-LABEL: .visible .entry causal_d64_f16_attn0(
-// PTX-NOT:   wgmma
-// PTX:       mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
-// PTX-NOT:   wgmma
+// PTX-NOT:   mma.sync
+// PTX:       wgmma.fence.sync.aligned;
+// PTX-NEXT:  wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, 0, 1, 1, 0, 0;
+// PTX-COUNT-3: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, 1, 1, 1, 0, 0;
+// PTX-NEXT:  wgmma.commit_group.sync.aligned;
+// PTX-COUNT-8: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+// PTX-NEXT:  wgmma.commit_group.sync.aligned;
+// PTX-NOT:   mma.sync
 // S-LABEL:   .visible .entry dense_d128_attn0(
 // S:         add.s64 d1_7, [[VD:%rd[0-9]+]], 896;
 // S-NEXT:    wgmma.fence.sync.aligned;
@@ -95,6 +102,9 @@
 // FA2-PTX:       wgmma.mma_async.sync.aligned.{{m64n64k16|m64n128k16}}
 // FA2-PTX-NOT:   wgmma.wait_group.sync.aligned 1;
 // FA2-PTX-LABEL: .visible .entry causal_d64_f16_attn0(
+// FA2-PTX-NOT:   wgmma
+// FA2-PTX:       mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// FA2-PTX-NOT:   wgmma
 
 // A query tile asked for leaves the pipeline off (auto); 128-row tiles
 // at D = 128 then keep mma.sync.
