@@ -144,6 +144,10 @@
 // PERSIST:       setmaxnreg.inc.sync.aligned.u32 232;
 // PERSIST:       mov.u32 %r{{[0-9]+}}, %ctaid.x;
 // PERSIST:       mov.u32 %r{{[0-9]+}}, %nctaid.x;
+// The item's first ring ordinal, broadcast from lane 0 (ptxas then keeps
+// the stages and descriptors on the uniform datapath).
+// PERSIST:       shfl.sync.idx.b32 %r{{[0-9]+}}, %r{{[0-9]+}}, 0, 0x1f, -1;
+// PERSIST:       wgmma.mma_async
 // PERSIST:       bar.sync 1, 256;
 // PERSIST:       st.shared.b32 [%rd{{[0-9]+}}+196608],
 // PERSIST-LABEL: .visible .entry causal_d128_attn0(
