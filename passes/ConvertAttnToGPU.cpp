@@ -168,6 +168,12 @@ struct GPUKernelConfig {
   /// epilogue overlaps the next one's loads. O is then staged through a
   /// tile of its own (the K and V buffers are the next tile's).
   bool persistent = false;
+  /// Persistent kernel: blocks draw their next work item from a counter
+  /// (FA3's dynamic scheduler; the runtime zeroes it before each launch)
+  /// rather than taking static rounds. Each block's first item is its
+  /// index; the producer warp claims the next (atomic add) when it starts
+  /// an item and hands it to the math warpgroups through shared memory.
+  bool dynamicTiles = false;
   /// TMA kernel: the epilogue writes O to shared memory in the layout of
   /// an `out.tensor_map` (64-column panels, 128-byte swizzle) and thread 0
   /// stores it with cp.async.bulk.tensor, which clips the rows outside the
@@ -254,7 +260,7 @@ struct GPUKernelConfig {
          int64_t queryTile = 0, int64_t keyTile = 0, bool hopper = false,
          Toggle mode = Toggle::Off, Toggle tma = Toggle::Off,
          Toggle pingPong = Toggle::Off, Toggle persistent = Toggle::Off,
-         Toggle tmaStore = Toggle::Off) {
+         Toggle tmaStore = Toggle::Off, bool staticRounds = false) {
     if (pingPong == Toggle::On && tma == Toggle::Off)
       return emitError() << "attn-convert-to-gpu: ping-pong schedules the "
                             "TMA kernel's two math warpgroups; it needs tma";
@@ -337,6 +343,7 @@ struct GPUKernelConfig {
     // docs/gpu-notes.md 5f) it was 0.71-1.06x the speed of a block per
     // query tile, which auto keeps.
     cfg.persistent = persistent == Toggle::On && cfg.tma;
+    cfg.dynamicTiles = cfg.persistent && !staticRounds;
     // TMA stores of O only when asked for, until measured.
     cfg.tmaStore = tmaStore == Toggle::On && cfg.tma;
     // Measured alone (H100, 2026-12-07, 5g): 64 global tokens + local
@@ -504,10 +511,18 @@ private:
   // The TMA kernel's mbarriers (GPUKernelConfig::tma), by index: Q full,
   // K full per stage, V full per stage, K empty, V empty.
   // The persistent kernel adds Q empty: the math warps are done reading Q
-  // (arrivals of every math thread, as the other empty ones).
+  // (arrivals of every math thread, as the other empty ones); with dynamic
+  // tiles, item full (the producer's one arrival: the next item is in the
+  // slot) and item empty (every math thread has read it), and the slot
+  // (4 bytes) after them.
   static constexpr int64_t kQueryFull = 0, kKeyFull = 1, kValueFull = 3,
                            kKeyEmpty = 6, kValueEmpty = 8, kQueryEmpty = 11,
-                           kBarriers = 12;
+                           kItemFull = 12, kItemEmpty = 13, kItemSlot = 14;
+  int64_t numBarriers() const {
+    return cfg.dynamicTiles ? kItemSlot
+           : cfg.persistent ? kItemFull
+                            : kQueryEmpty;
+  }
   /// The shared address (i32) of mbarrier `first` + `stage`.
   Value barrierAddress(int64_t first, Value stage) {
     return toI32(add(barrierBase, mulC(addC(stage, first), 8)));
@@ -1337,9 +1352,12 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     argTypes.append(cfg.tmaStore ? 4 : 3, b.getI64Type());
   // Persistent: the virtual grid, query tiles x rows (pairs or active
   // entries).
+  // Dynamic tiles: the work-item counter after them.
   const unsigned persistentArgIndex = argTypes.size();
   if (cfg.persistent)
     argTypes.append(2, b.getI32Type());
+  if (cfg.dynamicTiles)
+    argTypes.push_back(i32Global);
   SmallVector<Type> workgroupTypes;
   if (!cfg.dynamicShared) {
     workgroupTypes.assign({queryTileType, keyTileType, keyTileType});
@@ -1947,7 +1965,10 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // walks items of the virtual grid (query tiles x rows, in itemAt's
     // order, as the one-item kernel's blocks are dispatched),
     // so one item's epilogue runs while the producer already loads the
-    // next item's tiles. Round k hands items [k G, (k + 1) G) to the G
+    // next item's tiles. With dynamic tiles a block's first item is its
+    // index and each next one the counter's next value plus the block
+    // count (walkDynamic). With static rounds, round k hands items
+    // [k G, (k + 1) G) to the G
     // blocks, in block order when k is even and in reverse when odd: a
     // block that drew a heavy causal tile in one round draws a light one
     // in the next (in block order every round, block c would always get
@@ -1956,7 +1977,90 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // mbarrier phases across items.
     Value tiles = toIndex(entry->getArgument(persistentArgIndex));
     Value rows = toIndex(entry->getArgument(persistentArgIndex + 1));
+    // Dynamic tiles: the producer warp publishes each item it takes in the
+    // slot (item full), the math warpgroups read it (item empty); a block
+    // stops at the first item past the grid, which it publishes too.
+    auto walkDynamic = [&](Role role) {
+      Value items = mul(tiles, rows);
+      Value blocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+      Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+      Value slot = toI32(add(barrierBase, idx(kItemSlot * 8)));
+      Value leader = m.cmp(CmpIPredicate::eq, lane, idx(0));
+      // Carried: the items taken so far (the slot's phase), the producer's
+      // next item, the mbarrier phases.
+      SmallVector<Value> inits = {idx(0), block, idx(0), idx(0)};
+      SmallVector<Type> types(inits.size() + 1, b.getIndexType());
+      auto walk = scf::WhileOp::create(
+          b, loc, types, inits,
+          [&](OpBuilder &, Location, ValueRange args) {
+            Value taken = args[0], w;
+            Value parity = remC(taken, 2);
+            if (role == Role::Producer) {
+              w = args[1];
+              scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+                // The math warps have read the last item (a fresh barrier
+                // passes parity 1 at once).
+                waitBarrier(barrierAddress(kItemEmpty, idx(0)),
+                            m.sub(idx(1), parity));
+                ptx("st.shared.u32 [$0], $1;", {slot, toI32(w)}, "r,r");
+                arriveBarrier(barrierAddress(kItemFull, idx(0)));
+                scf::YieldOp::create(b, loc);
+              });
+            } else {
+              waitBarrier(barrierAddress(kItemFull, idx(0)), parity);
+              Value read = LLVM::InlineAsmOp::create(
+                               b, loc, b.getI32Type(), ValueRange{slot},
+                               "ld.shared.u32 $0, [$1];", "=r,r",
+                               /*has_side_effects=*/true,
+                               /*is_align_stack=*/false,
+                               LLVM::tailcallkind::TailCallKind::None,
+                               LLVM::AsmDialectAttr(), ArrayAttr())
+                               .getResult(0);
+              arriveBarrier(barrierAddress(kItemEmpty, idx(0)));
+              w = warpUniform(read);
+            }
+            SmallVector<Value> forwarded = {w};
+            forwarded.append(args.begin(), args.end());
+            scf::ConditionOp::create(
+                b, loc, m.cmp(CmpIPredicate::ult, w, items), forwarded);
+          },
+          [&](OpBuilder &, Location, ValueRange args) {
+            ringPhase.assign(args.begin() + 3, args.end());
+            Value next = idx(0);
+            if (role == Role::Producer) {
+              // The next item is claimed as this one starts (its atomic's
+              // latency hides under this item's loads), lane 0 for the warp.
+              auto claim =
+                  scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, leader,
+                                    /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(claim.thenBlock());
+                Value one =
+                    arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+                Value counter = entry->getArgument(persistentArgIndex + 2);
+                Value old = memref::AtomicRMWOp::create(
+                    b, loc, arith::AtomicRMWKind::addi, one, counter,
+                    ValueRange{idx(0)});
+                scf::YieldOp::create(b, loc, old);
+                b.setInsertionPointToStart(claim.elseBlock());
+                Value none =
+                    arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+                scf::YieldOp::create(b, loc, none);
+              }
+              next = add(warpUniform(claim.getResult(0)), blocks);
+            }
+            auto [tile, row] = itemAt(args[0], tiles, rows);
+            emitWorkItem(tile, row, role);
+            SmallVector<Value> yielded = {addC(args[1], 1), next};
+            yielded.append(ringPhase.begin(), ringPhase.end());
+            scf::YieldOp::create(b, loc, yielded);
+          });
+      b.setInsertionPointAfter(walk);
+    };
     auto walkItems = [&](Role role) {
+      if (cfg.dynamicTiles)
+        return walkDynamic(role);
       Value items = mul(tiles, rows);
       Value blocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
       Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
@@ -2596,10 +2700,10 @@ void GPUKernelBuilder::initBarriers() {
   scf::IfOp::create(
       b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
       [&](OpBuilder &, Location) {
-        // (Q empty only orders the persistent kernel's items.)
-        for (int64_t i = 0; i < (cfg.persistent ? kBarriers : kQueryEmpty);
-             ++i) {
-          int64_t count = i < kKeyEmpty ? 1 : cfg.threads();
+        // (Q empty only orders the persistent kernel's items, item full and
+        // empty its dynamic schedule.)
+        for (int64_t i = 0; i < numBarriers(); ++i) {
+          int64_t count = i < kKeyEmpty || i == kItemFull ? 1 : cfg.threads();
           ptx(("mbarrier.init.shared::cta.b64 [$0], " + Twine(count) + ";")
                   .str(),
               {barrierAddress(i, idx(0))}, "r");
@@ -2850,7 +2954,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
             attention.getHeadDim(), attention.getEffectivePattern(), config,
             [&] { return attention.emitError(); }, chip, queryTile, keyTile,
             /*hopper=*/wgmma && chip == "sm_90a", pipelineMode, tmaMode,
-            pingPongMode, persistentMode, tmaStoreMode)))
+            pingPongMode, persistentMode, tmaStoreMode,
+            /*staticRounds=*/persistentSchedule == "static")))
       return failure();
     if (failed(checkSupportedOp(attention, config.queryTile(), config.keyTile)))
       return failure();
@@ -2971,6 +3076,8 @@ ConvertAttnToGPUPass::convertFunction(func::FuncOp func,
       param("grid_tiles", "i32", "query_tiles");
       param("grid_rows", "i32",
             config.gating == Gating::Active ? "active_count" : "pairs");
+      if (config.dynamicTiles)
+        param("tile_counter", "ptr", "tile_counter");
     }
     NamedAttrList grid;
     grid.append("rule", b.getStringAttr(config.gating == Gating::Active
@@ -3355,6 +3462,12 @@ void ConvertAttnToGPUPass::runOnOperation() {
       failed(parseToggle("persistent", persistent, persistentMode)) ||
       failed(parseToggle("tma-store", tmaStore, tmaStoreMode)))
     return signalPassFailure();
+  if (persistentSchedule != "dynamic" && persistentSchedule != "static") {
+    module.emitError() << "attn-convert-to-gpu: persistent-schedule must be "
+                          "dynamic or static, found '"
+                       << persistentSchedule << "'";
+    return signalPassFailure();
+  }
   SmallVector<func::FuncOp> functions;
   for (func::FuncOp func : module.getOps<func::FuncOp>())
     if (hasKernelOps(func))

@@ -403,12 +403,21 @@ struct Context::TensorMaps {
   size_t used = 0; ///< maps placed since the cache (re)started
 };
 
+/// The slab of tile counters (Context::tileCounter), allocated on first
+/// use, and the next one to hand out.
+struct Context::TileCounters {
+  std::mutex mutex;
+  DevicePtr slab = 0;
+  size_t next = 0;
+};
+
 Status Context::retain(const Driver &driver, int ordinal,
                        std::unique_ptr<Context> &out) {
   out.reset();
   std::unique_ptr<Context> c(new Context());
   c->drv = &driver;
   c->maps.reset(new TensorMaps());
+  c->counters.reset(new TileCounters());
   Status s = describeDevice(driver, ordinal, c->info);
   if (!s.ok())
     return s;
@@ -429,6 +438,8 @@ Context::~Context() {
   if (maps && ctx && makeCurrent().ok())
     for (DevicePtr slab : maps->slabs)
       drv->api().cuMemFree(slab);
+  if (counters && counters->slab && ctx && makeCurrent().ok())
+    drv->api().cuMemFree(counters->slab);
   if (ctx)
     drv->api().cuDevicePrimaryCtxRelease(dev);
 }
@@ -505,6 +516,22 @@ Status Context::tensorMap(const TensorMapRequest &request,
     return s;
   ++maps->used;
   maps->cached.emplace(key, at);
+  out = at;
+  return Status::success();
+}
+
+Status Context::tileCounter(StreamHandle stream, DevicePtr &out) const {
+  std::lock_guard<std::mutex> lock(counters->mutex);
+  if (!counters->slab) {
+    Status s = alloc(kTileCounters * 4, counters->slab);
+    if (!s.ok())
+      return s;
+  }
+  const DevicePtr at = counters->slab + (counters->next % kTileCounters) * 4;
+  Status s = zeroAsync(at, 4, 4, 1, stream);
+  if (!s.ok())
+    return s;
+  ++counters->next;
   out = at;
   return Status::success();
 }

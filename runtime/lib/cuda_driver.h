@@ -157,11 +157,20 @@ public:
   /// distinct maps the context is synchronized and the cache starts over.
   Status tensorMap(const TensorMapRequest &request, DevicePtr &out) const;
   static constexpr size_t kMaxTensorMaps = 1 << 15;
+  /// A 4-byte counter in device memory, zeroed on `stream` (queued before
+  /// the kernel that takes it): a persistent grid's blocks draw work items
+  /// from it with atomics. Launches take the kTileCounters counters of a
+  /// slab in turn, so a counter is reused only after that many launches
+  /// (far more than a device runs at once: 128 kernels on an H100).
+  Status tileCounter(StreamHandle stream, DevicePtr &out) const;
+  static constexpr size_t kTileCounters = 4096;
 
 private:
   Context() = default;
   struct TensorMaps;
   std::unique_ptr<TensorMaps> maps;
+  struct TileCounters;
+  std::unique_ptr<TileCounters> counters;
   const Driver *drv = nullptr;
   Device dev = 0;
   ContextHandle ctx = nullptr;

@@ -445,6 +445,10 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
       std::memcpy(&slot, &scale, sizeof scale);
       break;
     }
+    case CudaParam::Source::TileCounter:
+      // (Context::tileCounter at the launch.)
+      out.tileCounterParam = static_cast<int>(out.params.size());
+      break;
     case CudaParam::Source::TensorMap: {
       const attn_tensor *t = tensorOf(p);
       if (!t)
@@ -462,7 +466,8 @@ Status attn::rt::planCudaLaunch(const KernelSpec &k, const attn_tensor *inputs,
     }
     if (p.source != CudaParam::Source::Tensor &&
         p.source != CudaParam::Source::Scale &&
-        p.source != CudaParam::Source::TensorMap) {
+        p.source != CudaParam::Source::TensorMap &&
+        p.source != CudaParam::Source::TileCounter) {
       if (p.type == CudaParam::Type::I32) {
         if (integer > INT32_MAX || integer < INT32_MIN)
           return fail("parameter '" + p.name + "' is i32 but the call gives " +

@@ -77,6 +77,9 @@ struct CudaLaunchPlan {
   /// A persistent kernel: grid.x is its work items (query tiles x rows),
   /// and the launch runs at most one block per SM of the device.
   bool persistent = false;
+  /// The parameter (index into params) that takes a zeroed work-item
+  /// counter (Context::tileCounter), or -1.
+  int tileCounterParam = -1;
 
   /// False when the grid is empty (an active list of no entries): the fills
   /// still run, the kernel does not.

@@ -526,6 +526,7 @@ const char *kParamVocabulary =
     "or active as ptr; query/key/value/out.tensor_map as ptr with \"rows\"; "
     "query/key/value/out.stride[0-3], gates.stride[0-1], "
     "B, Sq, Skv, pairs, Hq, Hkv or active_count as i32/i64; scale as f32; "
+    "tile_counter as ptr (persistent grids); "
     "operand[i] or result[i] as ptr; operand[i].stride[j], "
     "operand[i].shape[j], result[i].stride[j], result[i].shape[j] or a size "
     "name of the function as i32/i64)";
@@ -839,6 +840,20 @@ void readCuda(Reader &r, const json::Value &k, const std::string &kernelWhere,
             param.size = sz;
             ok = isInteger;
           }
+        // A persistent grid's dynamic schedule: a zeroed counter of work
+        // items drawn so far.
+        if (value == "tile_counter" && attention) {
+          named = true;
+          param.source = CudaParam::Source::TileCounter;
+          ok = param.type == CudaParam::Type::Ptr;
+          if (ok && !cuda.gridPersistent) {
+            r.fail(at + ".value",
+                   "\"tile_counter\" is the work-item counter of a persistent "
+                   "grid; this kernel's grid is not persistent (\"grid\": "
+                   "{\"persistent\": true})");
+            return;
+          }
+        }
         // sparse_branches scales its three branches' logits alike.
         if (value == "scale" && (attention || branches)) {
           named = true;

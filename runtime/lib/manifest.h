@@ -95,8 +95,11 @@ struct CudaParam {
   /// `result[i]`); Size is one of attention's sizes, FunctionSize a size
   /// name of the kernel's function (derived ones included), bound at the
   /// call.
-  /// TensorMap: the device address of a TMA tensor map of query, key or
-  /// value that the runtime builds at the call (`rows` rows per box).
+  /// TensorMap: the device address of a TMA tensor map of query, key,
+  /// value or out that the runtime builds at the call (`rows` rows per
+  /// box). TileCounter: a 4-byte counter in device memory the runtime zeroes
+  /// on the launch's stream before the kernel (a persistent grid's blocks
+  /// draw their next work item from it).
   enum class Source {
     Tensor,
     Stride,
@@ -104,7 +107,8 @@ struct CudaParam {
     Size,
     FunctionSize,
     Scale,
-    TensorMap
+    TensorMap,
+    TileCounter
   };
   std::string name;
   Type type = Type::Ptr;

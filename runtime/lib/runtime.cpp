@@ -657,6 +657,15 @@ Status callCuda(const attn_artifact &constArt, const FunctionSpec &fn,
                                  "', building a tensor map: " + s.message());
       plan.params[map.param] = address;
     }
+    if (plan.tileCounterParam >= 0) {
+      cuda::DevicePtr address = 0;
+      s = art.cudaContext->tileCounter(queue, address);
+      if (!s.ok())
+        return Status::error(s.code(),
+                             prefix + "kernel '" + k.name +
+                                 "', zeroing its tile counter: " + s.message());
+      plan.params[plan.tileCounterParam] = address;
+    }
     std::vector<void *> pointers;
     for (uint64_t &slot : plan.params)
       pointers.push_back(&slot);

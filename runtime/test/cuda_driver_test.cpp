@@ -312,6 +312,26 @@ TEST_F(CudaDriverGpu, ZeroesRowsOnAStream) {
                 "cuMemsetD2D8Async(12 bytes x 2 rows, pitch 8) failed");
 }
 
+TEST_F(CudaDriverGpu, TileCountersAreZeroedAndTakenInTurn) {
+  // A persistent kernel's work-item counter: zeroed on the stream, a
+  // different one for the next launch, back to the first after
+  // kTileCounters.
+  DevicePtr first = 0, second = 0;
+  ASSERT_TRUE(ctx->tileCounter(nullptr, first).ok());
+  ASSERT_TRUE(ctx->tileCounter(nullptr, second).ok());
+  EXPECT_EQ(second, first + 4);
+  const uint32_t dirty = 77;
+  ASSERT_TRUE(ctx->copyToDevice(first, &dirty, 4).ok());
+  DevicePtr again = 0;
+  for (size_t i = 2; i <= Context::kTileCounters; ++i)
+    ASSERT_TRUE(ctx->tileCounter(nullptr, again).ok());
+  EXPECT_EQ(again, first);
+  ASSERT_TRUE(ctx->synchronize(nullptr).ok());
+  uint32_t value = 1;
+  ASSERT_TRUE(ctx->copyToHost(&value, first, 4).ok());
+  EXPECT_EQ(value, 0u);
+}
+
 TEST_F(CudaDriverGpu, ErrorsNameTheCall) {
   std::unique_ptr<Module> bad;
   EXPECT_STATUS(Module::load(*ctx, "this is not an image", bad),

@@ -496,6 +496,40 @@ TEST(CudaLaunchPlan, PersistentGridIsTheItemsTheKernelWalks) {
   EXPECT_EQ(p.grid.y, 24u);
 }
 
+TEST(CudaLaunchPlan, TheTileCounterIsAParameterOfPersistentGrids) {
+  std::string text = persistentManifest("none");
+  text.insert(
+      text.rfind("]}}]}"),
+      R"(, {"name": "tile_counter", "type": "ptr", "value": "tile_counter"})");
+  Manifest m = parsed(text);
+  Call call(3, 1000, 1037);
+  CudaLaunchPlan p;
+  ASSERT_TRUE(call.plan(m, p).ok());
+  ASSERT_EQ(p.params.size(), 22u);
+  // The slot is filled at the launch (Context::tileCounter).
+  EXPECT_EQ(p.tileCounterParam, 21);
+  EXPECT_EQ(slotU64(p, 21), 0u);
+  // Without it, no counter.
+  ASSERT_TRUE(call.plan(parsed(persistentManifest("none")), p).ok());
+  EXPECT_EQ(p.tileCounterParam, -1);
+
+  // Only a persistent grid draws items from a counter; a pointer it is.
+  std::string grid = positionTilesManifest("none");
+  grid.insert(
+      grid.rfind("]}}]}"),
+      R"(, {"name": "tile_counter", "type": "ptr", "value": "tile_counter"})");
+  Manifest refused;
+  expectError(parseManifest(grid, refused), ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"tile_counter\" is the work-item counter of a persistent "
+              "grid; this kernel's grid is not persistent");
+  std::string i64 = persistentManifest("none");
+  i64.insert(
+      i64.rfind("]}}]}"),
+      R"(, {"name": "tile_counter", "type": "i64", "value": "tile_counter"})");
+  expectError(parseManifest(i64, refused), ATTN_ERROR_CORRUPT_ARTIFACT,
+              "\"tile_counter\" with type \"i64\" is not a parameter");
+}
+
 //===----------------------------------------------------------------------===//
 // Issue 8: select_blocks and attention over a blocks list
 //===----------------------------------------------------------------------===//

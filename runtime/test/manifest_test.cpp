@@ -547,7 +547,8 @@ TEST(Manifest, RefusesMalformedGatedCudaKernels) {
       "gates or active as ptr; query/key/value/out.tensor_map as ptr with "
       "\"rows\"; query/key/value/out.stride[0-3], "
       "gates.stride[0-1], B, Sq, Skv, pairs, Hq, Hkv or active_count as "
-      "i32/i64; scale as f32; operand[i] or result[i] as ptr; "
+      "i32/i64; scale as f32; tile_counter as ptr (persistent grids); "
+      "operand[i] or result[i] as ptr; "
       "operand[i].stride[j], operand[i].shape[j], result[i].stride[j], "
       "result[i].shape[j] or a size name of the function as i32/i64)";
   expectError(edit(gates, "\"gates.stride[1]\"", "\"gates.stride[2]\""),

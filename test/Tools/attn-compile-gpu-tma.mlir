@@ -33,7 +33,7 @@
 //
 // REQUIRES: ptxas
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false --persistent -o %t/tma
+// RUN: attn-compile %s --target=sm_90a --tma --ping-pong=false --persistent --persistent-schedule=static -o %t/tma
 // RUN: FileCheck %s < %t/tma/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/tma/kernels.ptx
 // RUN: FileCheck %s --check-prefix=PRODUCER < %t/tma/kernels.ptx
@@ -60,7 +60,12 @@
 // RUN: not attn-compile %s --target=sm_90a --ping-pong --tma=false -o %t/nopp 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NOTMA
 // RUN: attn-compile %s --target=sm_90a --persistent -o %t/persist
-// RUN: FileCheck %s --check-prefix=PERSIST < %t/persist/kernels.ptx
+// RUN: attn-compile %s --target=sm_90a --persistent --persistent-schedule=static -o %t/pstatic
+// RUN: FileCheck %s --check-prefix=PERSIST < %t/pstatic/kernels.ptx
+// RUN: FileCheck %s --check-prefix=DYN < %t/persist/kernels.ptx
+// RUN: FileCheck %s --check-prefix=DYN-MAP < %t/persist/manifest.json
+// RUN: not attn-opt %s -attn-convert-to-gpu="chip=sm_90a persistent=on persistent-schedule=sometimes" -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=SCHEDULE
 // RUN: FileCheck %s --check-prefix=PP < %t/persist/kernels.ptx
 // RUN: %ptxas -arch=sm_90a -v %t/persist/kernels.ptx -o %t/persist.cubin 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=PTXAS
@@ -133,6 +138,31 @@
 // PSTORE-LABEL: .visible .entry causal_d128_attn0(
 
 // NOTMA-PERSIST: error: attn-convert-to-gpu: persistent walks the TMA kernel's query tiles; it needs tma
+
+// The dynamic schedule (the default with --persistent): two more
+// mbarriers, item full (the producer's arrival) and item empty (256), the
+// producer's lane 0 claims the next item with an atomic add on the
+// tile_counter parameter and publishes each item in the slot after the
+// mbarriers; the math warps read it there, broadcast from lane 0.
+// DYN-LABEL: .visible .entry dense_d128_attn0(
+// DYN-COUNT-5: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 1;
+// DYN-COUNT-6: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// DYN:       mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 1;
+// DYN:       mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 256;
+// DYN-NOT:   mbarrier.init
+// DYN:       setmaxnreg.dec.sync.aligned.u32 40;
+// DYN:       st.shared.u32 [%r{{[0-9]+}}], %r{{[0-9]+}};
+// DYN:       atom.global.add.u32
+// DYN:       setmaxnreg.inc.sync.aligned.u32 232;
+// DYN:       ld.shared.u32 %r{{[0-9]+}}, [%r{{[0-9]+}}];
+// DYN:       shfl.sync.idx.b32
+// DYN-LABEL: .visible .entry causal_d128_attn0(
+// DYN-MAP:      "name": "dense_d128_attn0",
+// DYN-MAP:      "name": "grid_rows",
+// DYN-MAP:      "name": "tile_counter",
+// DYN-MAP-NEXT: "type": "ptr",
+// DYN-MAP-NEXT: "value": "tile_counter"
+// SCHEDULE: error: attn-convert-to-gpu: persistent-schedule must be dynamic or static, found 'sometimes'
 
 // PERSIST-LABEL: .visible .entry dense_d128_attn0(
 // PERSIST:       setmaxnreg.dec.sync.aligned.u32 40;

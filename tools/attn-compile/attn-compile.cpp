@@ -149,6 +149,11 @@ static cl::opt<cl::boolOrDefault> persistent(
     cl::desc("with --tma: a persistent grid (at most one block per SM), "
              "each block walking query tiles, one tile's epilogue under the "
              "next one's loads; unset: off (no faster on an H100 so far)"));
+static cl::opt<std::string> persistentSchedule(
+    "persistent-schedule", cl::init("dynamic"), cl::cat(category),
+    cl::desc("with --persistent: dynamic (blocks draw work items from a "
+             "counter the runtime zeroes before each launch) or static "
+             "(fixed rounds)"));
 static cl::opt<cl::boolOrDefault> tmaStore(
     "tma-store", cl::init(cl::BOU_UNSET), cl::cat(category),
     cl::desc("with --tma: O stored by the Tensor Memory Accelerator (one "
@@ -1170,6 +1175,7 @@ static int compileForGPU(ModuleOp module, StringRef chip,
   convert.pingPong = toggle(pingPong);
   convert.persistent = toggle(persistent);
   convert.tmaStore = toggle(tmaStore);
+  convert.persistentSchedule = persistentSchedule;
   convertPM.addPass(createConvertAttnToGPU(convert));
   if (failed(convertPM.run(module)))
     return 1;

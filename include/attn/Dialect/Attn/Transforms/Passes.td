@@ -301,6 +301,13 @@ def ConvertAttnToGPU : Pass<"attn-convert-to-gpu", "::mlir::ModuleOp"> {
            "runs under the next one's loads (O staged through a tile of its "
            "own): on (needs tma), off or auto (a block per query tile: on an "
            "H100 the persistent grid was no faster, 0.71-1.06x)">,
+    Option<"persistentSchedule", "persistent-schedule", "std::string",
+           /*default=*/"\"dynamic\"",
+           "With persistent: how blocks take work items: dynamic (each block's "
+           "first item is its index, the next ones drawn from a counter the "
+           "runtime zeroes before the launch: FA3's scheduler) or static "
+           "(round k gives items [k G, (k + 1) G) to the G blocks, in block "
+           "order or reversed on odd rounds)">,
     Option<"tmaStore", "tma-store", "std::string", /*default=*/"\"auto\"",
            "With tma: the epilogue writes O to shared memory in the tensor "
            "map's swizzled layout and one thread stores it with "
