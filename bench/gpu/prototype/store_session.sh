@@ -5,7 +5,8 @@
 # dynamic scheduler (-persist, -pstore; 3 blocks, so each walks many
 # items) and the D = 64 TMA kernel (-d64), one memcheck each, then
 # bench.py: h16d128 with [persist] [store] [pstore] next to the default
-# and the peers, and h32d64 with [d64] (BENCH_S: each bench's limit).
+# and the peers, and h32d64 with [d64] (BENCH_S: each bench's limit;
+# B128_ONLY, B64_ONLY: the cases, space-separated substrings).
 set -uo pipefail
 root=$(pwd); art=$root/build/device; rt=/tmp/attn-runtime-device
 out=${OUT:-/tmp/out}; mkdir -p "$out"; t0=$(date +%s)
@@ -42,11 +43,13 @@ export ATTN_RUNTIME_LIB=$rt/libattn_runtime.so
 b=${BENCH_S:-200}
 timeout -k 10 $((b + 30)) python3 bench/gpu/bench.py --artifacts $art/gpu-kernels-90a \
   --variant persist=$art/gpu-kernels-90a-persist --variant store=$art/gpu-kernels-90a-store \
-  --variant pstore=$art/gpu-kernels-90a-pstore --only h16d128 --budget-s $b --skip-flex-16k \
+  --variant pstore=$art/gpu-kernels-90a-pstore $(printf -- '--only %s ' ${B128_ONLY:-h16d128}) \
+  --budget-s $b --skip-flex-16k \
   --out $out/b128 >$out/b128.log 2>&1
 echo "bench d128 rc=$? $(( $(date +%s) - t0 ))s"
 timeout -k 10 $((b / 2 + 30)) python3 bench/gpu/bench.py --artifacts $art/gpu-kernels-90a \
-  --variant d64=$art/gpu-kernels-90a-d64 --only h32d64 --budget-s $((b / 2)) --skip-flex-16k \
+  --variant d64=$art/gpu-kernels-90a-d64 $(printf -- '--only %s ' ${B64_ONLY:-h32d64}) \
+  --budget-s $((b / 2)) --skip-flex-16k \
   --out $out/b64 >$out/b64.log 2>&1
 echo "bench d64 rc=$? $(( $(date +%s) - t0 ))s"
 grep -hE "FAIL|Error|error" $out/b128.log $out/b64.log | head -10
