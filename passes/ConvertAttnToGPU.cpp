@@ -1967,9 +1967,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // so one item's epilogue runs while the producer already loads the
     // next item's tiles. With dynamic tiles a block's first item is its
     // index and each next one the counter's next value plus the block
-    // count (walkDynamic). With static rounds, round k hands items
-    // [k G, (k + 1) G) to the G
-    // blocks, in block order when k is even and in reverse when odd: a
+    // count. With static rounds, round k hands items [k G, (k + 1) G) to
+    // the G blocks, in block order when k is even and in reverse when odd: a
     // block that drew a heavy causal tile in one round draws a light one
     // in the next (in block order every round, block c would always get
     // tiles of the same residue and the blocks' work would differ by up to
@@ -1977,48 +1976,77 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
     // mbarrier phases across items.
     Value tiles = toIndex(entry->getArgument(persistentArgIndex));
     Value rows = toIndex(entry->getArgument(persistentArgIndex + 1));
-    // Dynamic tiles: the producer warp publishes each item it takes in the
-    // slot (item full), the math warpgroups read it (item empty); a block
-    // stops at the first item past the grid, which it publishes too.
-    auto walkDynamic = [&](Role role) {
+    // Each role walks the items in a scf.while carrying the items taken so
+    // far (the round, or the slot's phase), the producer's next item
+    // (dynamic tiles) and the mbarrier phases. With dynamic tiles the
+    // producer warp publishes each item it takes in the slot (item full)
+    // and the math warpgroups read it there (item empty); a block stops at
+    // the first item past the grid, which it publishes too.
+    auto walkItems = [&](Role role) {
       Value items = mul(tiles, rows);
       Value blocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
       Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+      Value reversed = m.sub(m.sub(blocks, block), idx(1));
       Value slot = toI32(add(barrierBase, idx(kItemSlot * 8)));
       Value leader = m.cmp(CmpIPredicate::eq, lane, idx(0));
-      // Carried: the items taken so far (the slot's phase), the producer's
-      // next item, the mbarrier phases.
+      // This block's item number `taken`: the next item the producer
+      // claimed (`claimed`), or its round's.
+      auto takeItem = [&](Value taken, Value claimed) -> Value {
+        if (!cfg.dynamicTiles)
+          return add(mul(taken, blocks),
+                     m.select(m.cmp(CmpIPredicate::eq, remC(taken, 2), idx(0)),
+                              block, reversed));
+        Value parity = remC(taken, 2);
+        if (role == Role::Producer) {
+          scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
+            // The math warps have read the last item (a fresh barrier
+            // passes parity 1 at once).
+            waitBarrier(barrierAddress(kItemEmpty, idx(0)),
+                        m.sub(idx(1), parity));
+            ptx("st.shared.u32 [$0], $1;", {slot, toI32(claimed)}, "r,r");
+            arriveBarrier(barrierAddress(kItemFull, idx(0)));
+            scf::YieldOp::create(b, loc);
+          });
+          return claimed;
+        }
+        waitBarrier(barrierAddress(kItemFull, idx(0)), parity);
+        Value read = LLVM::InlineAsmOp::create(
+                         b, loc, b.getI32Type(), ValueRange{slot},
+                         "ld.shared.u32 $0, [$1];", "=r,r",
+                         /*has_side_effects=*/true, /*is_align_stack=*/false,
+                         LLVM::tailcallkind::TailCallKind::None,
+                         LLVM::AsmDialectAttr(), ArrayAttr())
+                         .getResult(0);
+        arriveBarrier(barrierAddress(kItemEmpty, idx(0)));
+        return warpUniform(read);
+      };
+      // The producer claims its next item as this one starts (the atomic's
+      // latency hides under this item's loads), lane 0 for the warp.
+      auto claimNext = [&]() -> Value {
+        if (!cfg.dynamicTiles || role != Role::Producer)
+          return idx(0);
+        auto claim =
+            scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, leader,
+                              /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(claim.thenBlock());
+        Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+        Value old = memref::AtomicRMWOp::create(
+            b, loc, arith::AtomicRMWKind::addi, one,
+            entry->getArgument(persistentArgIndex + 2), ValueRange{idx(0)});
+        scf::YieldOp::create(b, loc, old);
+        b.setInsertionPointToStart(claim.elseBlock());
+        Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+        scf::YieldOp::create(b, loc, none);
+        b.setInsertionPointAfter(claim);
+        return add(warpUniform(claim.getResult(0)), blocks);
+      };
       SmallVector<Value> inits = {idx(0), block, idx(0), idx(0)};
       SmallVector<Type> types(inits.size() + 1, b.getIndexType());
       auto walk = scf::WhileOp::create(
           b, loc, types, inits,
           [&](OpBuilder &, Location, ValueRange args) {
-            Value taken = args[0], w;
-            Value parity = remC(taken, 2);
-            if (role == Role::Producer) {
-              w = args[1];
-              scf::IfOp::create(b, loc, leader, [&](OpBuilder &, Location) {
-                // The math warps have read the last item (a fresh barrier
-                // passes parity 1 at once).
-                waitBarrier(barrierAddress(kItemEmpty, idx(0)),
-                            m.sub(idx(1), parity));
-                ptx("st.shared.u32 [$0], $1;", {slot, toI32(w)}, "r,r");
-                arriveBarrier(barrierAddress(kItemFull, idx(0)));
-                scf::YieldOp::create(b, loc);
-              });
-            } else {
-              waitBarrier(barrierAddress(kItemFull, idx(0)), parity);
-              Value read = LLVM::InlineAsmOp::create(
-                               b, loc, b.getI32Type(), ValueRange{slot},
-                               "ld.shared.u32 $0, [$1];", "=r,r",
-                               /*has_side_effects=*/true,
-                               /*is_align_stack=*/false,
-                               LLVM::tailcallkind::TailCallKind::None,
-                               LLVM::AsmDialectAttr(), ArrayAttr())
-                               .getResult(0);
-              arriveBarrier(barrierAddress(kItemEmpty, idx(0)));
-              w = warpUniform(read);
-            }
+            Value w = takeItem(args[0], args[1]);
             SmallVector<Value> forwarded = {w};
             forwarded.append(args.begin(), args.end());
             scf::ConditionOp::create(
@@ -2026,67 +2054,12 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           },
           [&](OpBuilder &, Location, ValueRange args) {
             ringPhase.assign(args.begin() + 3, args.end());
-            Value next = idx(0);
-            if (role == Role::Producer) {
-              // The next item is claimed as this one starts (its atomic's
-              // latency hides under this item's loads), lane 0 for the warp.
-              auto claim =
-                  scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, leader,
-                                    /*withElseRegion=*/true);
-              {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(claim.thenBlock());
-                Value one =
-                    arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-                Value counter = entry->getArgument(persistentArgIndex + 2);
-                Value old = memref::AtomicRMWOp::create(
-                    b, loc, arith::AtomicRMWKind::addi, one, counter,
-                    ValueRange{idx(0)});
-                scf::YieldOp::create(b, loc, old);
-                b.setInsertionPointToStart(claim.elseBlock());
-                Value none =
-                    arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-                scf::YieldOp::create(b, loc, none);
-              }
-              next = add(warpUniform(claim.getResult(0)), blocks);
-            }
+            Value next = claimNext();
             auto [tile, row] = itemAt(args[0], tiles, rows);
             emitWorkItem(tile, row, role);
             SmallVector<Value> yielded = {addC(args[1], 1), next};
             yielded.append(ringPhase.begin(), ringPhase.end());
             scf::YieldOp::create(b, loc, yielded);
-          });
-      b.setInsertionPointAfter(walk);
-    };
-    auto walkItems = [&](Role role) {
-      if (cfg.dynamicTiles)
-        return walkDynamic(role);
-      Value items = mul(tiles, rows);
-      Value blocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-      Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-      Value reversed = m.sub(m.sub(blocks, block), idx(1));
-      SmallVector<Value> inits = {idx(0), idx(0), idx(0)};
-      SmallVector<Type> types(inits.size() + 1, b.getIndexType());
-      auto walk = scf::WhileOp::create(
-          b, loc, types, inits,
-          [&](OpBuilder &, Location, ValueRange args) {
-            Value round = args[0];
-            Value w =
-                add(mul(round, blocks),
-                    m.select(m.cmp(CmpIPredicate::eq, remC(round, 2), idx(0)),
-                             block, reversed));
-            SmallVector<Value> forwarded = {w};
-            forwarded.append(args.begin(), args.end());
-            scf::ConditionOp::create(
-                b, loc, m.cmp(CmpIPredicate::ult, w, items), forwarded);
-          },
-          [&](OpBuilder &, Location, ValueRange args) {
-            ringPhase.assign(args.begin() + 2, args.end());
-            auto [tile, row] = itemAt(args[0], tiles, rows);
-            emitWorkItem(tile, row, role);
-            SmallVector<Value> next = {addC(args[1], 1)};
-            next.append(ringPhase.begin(), ringPhase.end());
-            scf::YieldOp::create(b, loc, next);
           });
       b.setInsertionPointAfter(walk);
     };
