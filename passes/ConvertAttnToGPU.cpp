@@ -23,7 +23,8 @@
 //    f32 accumulators); Q's fragments stay in registers when they fit, else
 //    ldmatrix from shared memory per tile; P is repacked from the S
 //    accumulators into A fragments in registers;
-//  - on sm_90a at D = 128, both matmuls are warpgroup MMAs instead
+//  - on sm_90a at D = 128 (and D = 64 with --tma), both matmuls are
+//    warpgroup MMAs instead
 //    (wgmma.mma_async through inline PTX: A from registers, B = K or V from
 //    unpadded 128-byte-swizzled tiles via matrix descriptors), one
 //    warpgroup per 64 query rows (128-row tiles: 8 warps sharing each K/V
@@ -32,16 +33,18 @@
 //    P V, K/V load a tile ahead into 2/3 buffers, one barrier per tile. The
 //    accumulators and A fragments have mma.sync's layouts, so the softmax,
 //    masks and epilogue are shared;
-//  - with TMA loads (sm_90a) and --persistent (no faster on an H100 with
-//    its static rounds, so not the default), the grid is persistent: at
-//    most a block per SM, each walking query tiles of the virtual grid in
-//    turn, the
-//    producer loading the next tile's Q, K and V while the math warpgroups
-//    finish this one's P V and epilogue (mbarrier phases carried across);
+//  - with TMA loads (sm_90a) and --persistent (opt-in: its static rounds
+//    were no faster on an H100; the dynamic scheduler has not run yet),
+//    the grid is persistent: at most a block per SM, each walking query
+//    tiles of the virtual grid, claimed from a counter (or in fixed
+//    rounds), the producer loading the next tile's Q, K and V while the
+//    math warpgroups finish this one's P V and epilogue (mbarrier phases
+//    carried across);
 //  - online softmax with ex2.approx, one fma per score (scale x log2 e
 //    folded), the running-max guard, the final 1/l (0 for rows that saw
 //    nothing);
-//  - epilogue through shared memory, 16-byte global stores.
+//  - epilogue through shared memory, 16-byte global stores (--tma-store:
+//    one TMA store per 64-column panel, issued by thread 0).
 //
 // The key-tile loop comes from PatternEmitter: the key hull bounds it,
 // emitNextKeyTile jumps over the gaps between a union's hulls, the tile
@@ -1989,8 +1992,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
       Value reversed = m.sub(m.sub(blocks, block), idx(1));
       Value slot = toI32(add(barrierBase, idx(kItemSlot * 8)));
       Value leader = m.cmp(CmpIPredicate::eq, lane, idx(0));
-      // This block's item number `taken`: the next item the producer
-      // claimed (`claimed`), or its round's.
+      // The item of this block's turn `taken`: its round's, or the one the
+      // producer claimed (`claimed`), handed over through the slot.
       auto takeItem = [&](Value taken, Value claimed) -> Value {
         if (!cfg.dynamicTiles)
           return add(mul(taken, blocks),
