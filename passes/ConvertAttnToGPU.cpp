@@ -453,11 +453,29 @@ private:
     Value v = fromElements(VectorType::get({2}, b.getF32Type()), {x, y});
     return fragment(arith::TruncFOp::create(b, loc, pairType, v));
   }
+  /// Inline PTX with one result of type `type`, on `operands` (LLVM
+  /// constraints, the result's first); `sideEffects` keeps LLVM from
+  /// moving, sharing or dropping it.
+  Value ptxValue(Type type, StringRef text, ValueRange operands,
+                 StringRef constraints, bool sideEffects) {
+    return LLVM::InlineAsmOp::create(
+               b, loc, type, operands, text, constraints, sideEffects,
+               /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+               /*asm_dialect=*/LLVM::AsmDialectAttr(),
+               /*operand_attrs=*/ArrayAttr())
+        .getResult(0);
+  }
   /// `x` (an index) through an empty `mov` the optimizer cannot see into.
   /// LLVM hoists every loop-invariant address term of the unrolled tile
   /// copies out of the key loop (i * stride for each row a thread copies:
   /// 16 64-bit registers per tensor), which pushes the 128-row kernels
   /// into spills; recomputing them per tile costs one IMAD each.
+  Value opaque(Value x) {
+    Value x64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
+    Value y = ptxValue(b.getI64Type(), "mov.b64 $0, $1;", x64, "=l,l",
+                       /*sideEffects=*/true);
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
+  }
   /// `x`, a value every lane of the warp holds alike, as lane 0's copy
   /// (shfl.sync.idx): ptxas then knows it is warp-uniform. The persistent
   /// kernel's ring ordinal comes from the item loop, and ptxas did not see
@@ -465,25 +483,8 @@ private:
   /// the uniform datapath (773 instructions per key tile against 708 for
   /// the one-item kernel's dense loop; 692 with this).
   Value warpUniform(Value x) {
-    Value y = LLVM::InlineAsmOp::create(
-                  b, loc, b.getI32Type(), ValueRange{toI32(x)},
-                  "shfl.sync.idx.b32 $0, $1, 0, 0x1f, -1;", "=r,r",
-                  /*has_side_effects=*/false, /*is_align_stack=*/false,
-                  LLVM::tailcallkind::TailCallKind::None,
-                  /*asm_dialect=*/LLVM::AsmDialectAttr(),
-                  /*operand_attrs=*/ArrayAttr())
-                  .getResult(0);
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
-  }
-  Value opaque(Value x) {
-    Value x64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), x);
-    Value y = LLVM::InlineAsmOp::create(
-                  b, loc, b.getI64Type(), ValueRange{x64}, "mov.b64 $0, $1;",
-                  "=l,l", /*has_side_effects=*/true, /*is_align_stack=*/false,
-                  LLVM::tailcallkind::TailCallKind::None,
-                  /*asm_dialect=*/LLVM::AsmDialectAttr(),
-                  /*operand_attrs=*/ArrayAttr())
-                  .getResult(0);
+    Value y = ptxValue(b.getI32Type(), "shfl.sync.idx.b32 $0, $1, 0, 0x1f, -1;",
+                       toI32(x), "=r,r", /*sideEffects=*/false);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), y);
   }
   /// A barrier of the math warps: the whole block, or in the TMA kernel
@@ -521,6 +522,8 @@ private:
   static constexpr int64_t kQueryFull = 0, kKeyFull = 1, kValueFull = 3,
                            kKeyEmpty = 6, kValueEmpty = 8, kQueryEmpty = 11,
                            kItemFull = 12, kItemEmpty = 13, kItemSlot = 14;
+  static_assert(kItemSlot * 8 + 4 <= GPUKernelConfig::kBarrierBytes,
+                "the item slot lies in the mbarriers' bytes");
   int64_t numBarriers() const {
     return cfg.dynamicTiles ? kItemSlot
            : cfg.persistent ? kItemFull
@@ -784,8 +787,8 @@ private:
   /// device address of O's tensor map.
   Value outBase, outMap;
   Value queryRow0; ///< the Q tile's first row (negative: before row 0)
-  /// Runs `body` on thread 0 only (it issues the TMA stores and waits for
-  /// them).
+  /// Runs `body` on thread 0 only (the mbarriers' setup; the TMA stores and
+  /// the waits for them).
   void onThreadZero(function_ref<void()> body) {
     scf::IfOp::create(b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
                       [&](OpBuilder &, Location) {
@@ -2013,13 +2016,8 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
           return claimed;
         }
         waitBarrier(barrierAddress(kItemFull, idx(0)), parity);
-        Value read = LLVM::InlineAsmOp::create(
-                         b, loc, b.getI32Type(), ValueRange{slot},
-                         "ld.shared.u32 $0, [$1];", "=r,r",
-                         /*has_side_effects=*/true, /*is_align_stack=*/false,
-                         LLVM::tailcallkind::TailCallKind::None,
-                         LLVM::AsmDialectAttr(), ArrayAttr())
-                         .getResult(0);
+        Value read = ptxValue(b.getI32Type(), "ld.shared.u32 $0, [$1];", slot,
+                              "=r,r", /*sideEffects=*/true);
         arriveBarrier(barrierAddress(kItemEmpty, idx(0)));
         return warpUniform(read);
       };
@@ -2673,20 +2671,16 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
 /// it expects) and its loads' bytes are in, the empty ones when every math
 /// thread has arrived.
 void GPUKernelBuilder::initBarriers() {
-  scf::IfOp::create(
-      b, loc, m.cmp(CmpIPredicate::eq, tid, idx(0)),
-      [&](OpBuilder &, Location) {
-        // (Q empty only orders the persistent kernel's items, item full and
-        // empty its dynamic schedule.)
-        for (int64_t i = 0; i < numBarriers(); ++i) {
-          int64_t count = i < kKeyEmpty || i == kItemFull ? 1 : cfg.threads();
-          ptx(("mbarrier.init.shared::cta.b64 [$0], " + Twine(count) + ";")
-                  .str(),
-              {barrierAddress(i, idx(0))}, "r");
-        }
-        ptx("fence.mbarrier_init.release.cluster;");
-        scf::YieldOp::create(b, loc);
-      });
+  onThreadZero([&] {
+    // (Q empty only orders the persistent kernel's items, item full and
+    // empty its dynamic schedule.)
+    for (int64_t i = 0; i < numBarriers(); ++i) {
+      int64_t count = i < kKeyEmpty || i == kItemFull ? 1 : cfg.threads();
+      ptx(("mbarrier.init.shared::cta.b64 [$0], " + Twine(count) + ";").str(),
+          {barrierAddress(i, idx(0))}, "r");
+    }
+    ptx("fence.mbarrier_init.release.cluster;");
+  });
   gpu::BarrierOp::create(b, loc);
 }
 
