@@ -3,7 +3,10 @@
 runs FUNCTION (dense or causal, Hq = Hkv = H, D = 128) at several shapes and
 ATTN_PERSISTENT_BLOCKS values and prints, per run, the wrong
 (batch, head, query tile) items with their item index and the block that
-walked them (round k: items k G + (c or G - 1 - c)).
+walked them (round k: items k G + (c or G - 1 - c)). That block is right
+for artifacts built with --persistent-schedule=static; with the dynamic
+schedule (the default) an item's block is whichever claimed it, and only
+the item index holds.
 usage: diag_persist.py ARTIFACT_DIR FUNCTION H [causal]"""
 import math, os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
