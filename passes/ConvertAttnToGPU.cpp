@@ -2054,7 +2054,11 @@ gpu::GPUFuncOp GPUKernelBuilder::build(gpu::GPUModuleOp gpuModule,
                 b, loc, m.cmp(CmpIPredicate::ult, w, items), forwarded);
           },
           [&](OpBuilder &, Location, ValueRange args) {
-            ringPhase.assign(args.begin() + 3, args.end());
+            // (The phases, carried from item to item, made visibly
+            // warp-uniform: see warpUniform.)
+            ringPhase.clear();
+            for (Value phase : args.drop_front(3))
+              ringPhase.push_back(warpUniform(phase));
             Value next = claimNext();
             auto [tile, row] = itemAt(args[0], tiles, rows);
             emitWorkItem(tile, row, role);
@@ -2418,8 +2422,7 @@ SmallVector<Value> GPUKernelBuilder::emitPipelinedKeyLoop(Value firstTile,
   const size_t numResults = empty.size();
   empty.append(ringPhase.begin(), ringPhase.end());
   // Where this item's tiles fall in the rings (TMA), and Q's parity.
-  // (Persistent: the item's first ordinal, made visibly warp-uniform.)
-  Value base = ringPhase.empty() ? idx(0) : warpUniform(ringPhase[0]);
+  Value base = ringPhase.empty() ? idx(0) : ringPhase[0];
   Value queryParity = ringPhase.empty() ? idx(0) : remC(ringPhase[1], 2);
   auto any = scf::IfOp::create(b, loc, ValueRange(empty).getTypes(),
                                m.cmp(CmpIPredicate::slt, firstTile, tileEnd),
